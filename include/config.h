@@ -1,0 +1,84 @@
+#ifndef SWEEPD_CONFIG_H
+#define SWEEPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glob.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/sweepd/sweepd.conf"
+#define CONFIG_DEFAULT_SOCKET "/run/sweepd/sweepd.sock"
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/sweepd"
+
+/* An unset optional limit. */
+#define CONFIG_UNSET (-1)
+
+enum zone_action { ACTION_ARCHIVE, ACTION_DELETE };
+enum rotate_method { ROTATE_AUTO, ROTATE_COLLAPSE, ROTATE_COPYTRUNCATE, ROTATE_RENAME };
+enum compress_mode { COMPRESS_OFF, COMPRESS_AUTO, COMPRESS_ZSTD };
+
+struct rotate_config {
+	bool enabled;
+	int64_t size;     /* bytes or CONFIG_UNSET */
+	int64_t every;    /* seconds or CONFIG_UNSET */
+	int64_t keep;     /* copies or CONFIG_UNSET */
+	int64_t max_age;  /* seconds or CONFIG_UNSET */
+	enum rotate_method method;
+	enum compress_mode compress;
+	int level;
+	int64_t keep_tail_lines;
+	char *olddir;
+	char *postrotate;
+	char *pidfile;
+	int signal;
+};
+
+struct zone_config {
+	char *name;
+	char *path; /* absolute, symlinks resolved */
+	int line;
+	bool recursive;
+	struct globs include, exclude;
+	int64_t max_age, max_idle, min_age; /* seconds or CONFIG_UNSET */
+	int64_t max_size, max_files;        /* or CONFIG_UNSET */
+	enum zone_action action;
+	int priority;
+	bool prune_empty_dirs;
+	struct rotate_config rotate;
+};
+
+struct config {
+	char *file;
+	char *state_dir;
+	char *socket_path;
+	unsigned socket_mode;
+	char *admin_group;
+	double disk_high, disk_low;
+	char *archive_path;
+	int64_t archive_keep, archive_max_size;
+	enum compress_mode archive_compress;
+	int archive_level;
+	struct zone_config *zones;
+	size_t n_zones;
+};
+
+/* Every problem found, each "file:line: what is wrong". */
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+
+/*
+ * Reads and validates the whole file. Returns the config, or NULL with every
+ * error found in errs (at least one). Checks the filesystem for the zone
+ * paths but changes nothing.
+ */
+struct config *config_load(const char *file, struct config_errors *errs);
+void config_free(struct config *cfg);
+void config_errors_clear(struct config_errors *errs);
+
+/* Exposed for unit tests: "/a/b" and "/a/b/c" overlap; "/a/b" and "/a/bc" do not. */
+bool config_path_within(const char *inner, const char *outer);
+
+#endif

@@ -1,0 +1,15 @@
+#ifndef SWEEPD_CTLFMT_H
+#define SWEEPD_CTLFMT_H
+
+#include <json-c/json.h>
+#include <stdio.h>
+
+/* sweepctl's human output for the daemon's replies. */
+void ctlfmt_status(json_object *reply, FILE *out);
+void ctlfmt_top(json_object *reply, FILE *out);
+/* Any other reply: its fields, one per line. */
+void ctlfmt_generic(json_object *reply, FILE *out);
+/* A path from a reply, printable: control bytes and undecodable bytes as \xHH. */
+void ctlfmt_path(const char *encoded, FILE *out);
+
+#endif

@@ -1,0 +1,21 @@
+#ifndef SWEEPD_SCAN_H
+#define SWEEPD_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct watch_zone;
+struct table_dir;
+struct watch;
+
+/*
+ * Walks the directory open as dfd (taking ownership of it) into table dir d:
+ * adds a watch to each directory before listing it, records regular files,
+ * descends into subdirectories of the same filesystem, follows no link.
+ * With rescan, marks what it finds as seen for table_rescan_end().
+ * Returns the number of directories that could not be watched.
+ */
+uint64_t scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd,
+		   bool rescan);
+
+#endif

@@ -1,0 +1,111 @@
+#ifndef SWEEPD_TABLE_H
+#define SWEEPD_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The accounting table: every regular file of every zone, the directories
+ * that hold them, per-zone totals and an age index. Pure data: no I/O, no
+ * logging. Times are Unix seconds.
+ */
+
+enum {
+	TF_WRITING = 1 << 0, /* some process has it open for writing */
+	TF_LINKED = 1 << 1,  /* st_nlink > 1: its blocks are shared through the inode map */
+	TF_SEEN = 1 << 2,    /* found by the rescan under way */
+	TF_CHECK = 1 << 3,   /* queued for an open-for-writing check */
+};
+
+enum {
+	TD_DEAD = 1 << 0,
+	TD_RESCAN = 1 << 1, /* inside the subtree being rescanned */
+	TD_SEEN = 1 << 2,
+	TD_UNWATCHED = 1 << 3, /* no inotify watch: rescanned by timer and settle */
+};
+
+struct table_dir {
+	struct table_dir *parent; /* NULL for a zone root */
+	struct table_dir *first_child, *next_sibling, *prev_sibling;
+	char *name; /* "" for a zone root */
+	uint64_t dev, ino;
+	uint32_t zone;
+	uint32_t nfiles; /* files directly inside */
+	int wd;		 /* -1 when not watched */
+	uint8_t flags;
+};
+
+struct table_file {
+	struct table_dir *dir;
+	uint64_t size, blocks, ino; /* blocks: st_blocks, 512-byte units */
+	int64_t mtime, atime;
+	uint32_t heap_idx;
+	uint8_t flags;
+	uint8_t self_opens; /* our own opens whose events are still to come */
+	char name[];
+};
+
+/* What the table needs of a stat(2). */
+struct table_stat {
+	uint64_t size, blocks, ino, nlink;
+	int64_t mtime, atime;
+};
+
+struct table_zone {
+	uint64_t files, bytes, disk_bytes, open_files;
+	struct table_file **heap; /* min-heap by mtime: every file of the zone */
+	size_t heap_len, heap_cap;
+	struct u64map *inodes; /* hard-linked inodes: counted once */
+	struct table_dir *root;
+};
+
+struct table;
+
+struct table *table_create(size_t n_zones);
+void table_destroy(struct table *t);
+struct table_zone *table_zone(struct table *t, size_t zone);
+size_t table_files(const struct table *t);
+
+/* Directories. The zone root is the child of NULL named "". */
+struct table_dir *table_dir_add(struct table *t, struct table_dir *parent, uint32_t zone,
+				const char *name, uint64_t dev, uint64_t ino);
+struct table_dir *table_dir_child(struct table_dir *parent, const char *name);
+int table_dir_set_wd(struct table *t, struct table_dir *d, int wd);
+struct table_dir *table_dir_by_wd(struct table *t, int wd);
+/* Moves d (and its subtree) under new_parent as new_name, in the same zone. */
+int table_dir_move(struct table *t, struct table_dir *d, struct table_dir *new_parent,
+		   const char *new_name);
+/* Removes d, its subdirectories and their files; on_dir sees each directory first. */
+void table_dir_remove(struct table *t, struct table_dir *d,
+		      void (*on_dir)(struct table_dir *, void *), void *ud);
+/* The path relative to the zone root ("" for the root) into buf; -ENAMETOOLONG. */
+int table_dir_relpath(const struct table_dir *d, char *buf, size_t len);
+int table_file_relpath(const struct table_file *f, char *buf, size_t len);
+
+/* Files. */
+struct table_file *table_file_get(struct table *t, struct table_dir *d, const char *name);
+/* Inserts or updates; returns the file or NULL when out of memory. */
+struct table_file *table_file_put(struct table *t, struct table_dir *d, const char *name,
+				  const struct table_stat *st);
+void table_file_remove(struct table *t, struct table_file *f);
+void table_file_set_writing(struct table *t, struct table_file *f, bool writing);
+void table_file_set_access(struct table *t, struct table_file *f, int64_t when);
+
+/* The file with the oldest mtime in a zone, or NULL: O(1); updates are O(log n). */
+struct table_file *table_zone_oldest(struct table *t, size_t zone);
+
+enum table_order { TABLE_BY_SIZE, TABLE_BY_AGE };
+/* Up to n files of the zone, largest or oldest first; returns how many. */
+size_t table_top(struct table *t, size_t zone, enum table_order by, struct table_file **out,
+		 size_t n);
+
+/* Rescan support: mark a subtree, let the scanner set TF_SEEN/TD_SEEN, then sweep. */
+void table_rescan_begin(struct table *t, struct table_dir *d);
+void table_rescan_end(struct table *t, struct table_dir *d,
+		      void (*on_dir)(struct table_dir *, void *), void *ud);
+
+/* Calls fn for every file (any order); fn must not change the table. */
+void table_foreach_file(struct table *t, void (*fn)(struct table_file *, void *), void *ud);
+
+#endif

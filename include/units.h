@@ -1,0 +1,19 @@
+#ifndef SWEEPD_UNITS_H
+#define SWEEPD_UNITS_H
+
+#include <stdint.h>
+
+/* Parsers for the config's value syntax. Each returns 0 or -EINVAL. */
+
+/* "512K", "300M", "1.5T", "123" (bytes); binary units K M G T P. */
+int units_parse_size(const char *s, uint64_t *out);
+/* "90s", "15m", "1h", "7d", "2w", "123" (seconds). */
+int units_parse_duration(const char *s, int64_t *out);
+/* "85%" or "85.5%"; 0 to 100. */
+int units_parse_percent(const char *s, double *out);
+
+/* Human forms for display: "1.5G", "6d 23h". Write into buf, return buf. */
+const char *units_format_size(uint64_t bytes, char *buf, int len);
+const char *units_format_age(int64_t seconds, char *buf, int len);
+
+#endif

@@ -1,0 +1,57 @@
+#ifndef SWEEPD_WATCH_PRIV_H
+#define SWEEPD_WATCH_PRIV_H
+
+/* What watch.c and scan.c share; nothing else includes this. */
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+struct table_dir;
+struct table_file;
+
+struct watch_zone {
+	const struct zone_config *cfg;
+	uint32_t idx;
+	int root_fd; /* the zone root, O_PATH; -1 while it is missing */
+	uint64_t dev;
+	int parent_wd; /* on the root's parent, to see the root come back */
+	char *parent_path;
+	const char *root_name;
+	bool slash_patterns; /* include/exclude need the relative path */
+	uint32_t mask;
+};
+
+struct watch {
+	struct ev_loop *loop;
+	ev_io io;
+	int fd;
+	const struct config *cfg;
+	struct table *table;
+	struct counters *counters;
+	struct watch_zone *zones;
+	size_t n_zones;
+	struct u64map *writers; /* during a full scan: who holds what open for writing */
+	struct table_file **checks; /* to ask the kernel about at the end of the batch */
+	size_t n_checks, cap_checks;
+	struct table_dir *cached_dir; /* one open directory, for a batch's events */
+	int cached_fd;
+	bool need_rescan;
+	bool limit_warned;
+	uint64_t unwatched;
+};
+
+/* Opens the directory d (O_PATH) beneath its zone root, following no link. */
+int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags);
+/* Adds the inotify watch for the directory open as dfd; 0 or -errno. */
+int watch_add(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd);
+bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
+		     const char *name);
+/* Records a regular file found on disk (or drops it if include/exclude refuse it). */
+void watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
+		      const char *name, const struct stat *st, bool rescan);
+
+#endif

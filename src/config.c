@@ -1,0 +1,632 @@
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "units.h"
+
+struct loader {
+	const char *file;
+	char *base_dir; /* relative paths resolve against it */
+	struct config_errors *errs;
+};
+
+static void add_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512], *line;
+	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s)
+							      : ld->file;
+	int lineno = s ? (int)config_setting_source_line(s) : 0;
+	char **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&line, "%s:%d: %s", file, lineno, msg) < 0)
+		return;
+	grown = realloc(ld->errs->msgs, (ld->errs->n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(line);
+		return;
+	}
+	ld->errs->msgs = grown;
+	ld->errs->msgs[ld->errs->n++] = line;
+}
+
+/* Reports every member of group s whose name is not in known (NULL-ended). */
+static void check_keys(struct loader *ld, const config_setting_t *s, const char *where,
+		       const char *const *known)
+{
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *m = config_setting_get_elem(s, i);
+		const char *name = config_setting_name(m);
+		bool ok = false;
+
+		for (const char *const *k = known; *k && name; k++)
+			ok = ok || !strcmp(*k, name);
+		if (!ok)
+			add_error(ld, m, "unknown key '%s' in %s", name ? name : "?", where);
+	}
+}
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "something else";
+	}
+}
+
+static bool is_int(const config_setting_t *s)
+{
+	int t = config_setting_type(s);
+	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+}
+
+static const char *get_string(struct loader *ld, const config_setting_t *grp, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+
+	if (!s)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		add_error(ld, s, "'%s' must be a string, not %s", key,
+			  type_name(config_setting_type(s)));
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static bool get_bool(struct loader *ld, const config_setting_t *grp, const char *key, bool def)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+
+	if (!s)
+		return def;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		add_error(ld, s, "'%s' must be true or false", key);
+		return def;
+	}
+	return config_setting_get_bool(s);
+}
+
+/* An integer key in [min, max]; def when absent. */
+static int64_t get_int(struct loader *ld, const config_setting_t *grp, const char *key,
+		       int64_t min, int64_t max, int64_t def)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	long long v;
+
+	if (!s)
+		return def;
+	if (!is_int(s)) {
+		add_error(ld, s, "'%s' must be an integer, not %s", key,
+			  type_name(config_setting_type(s)));
+		return def;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		add_error(ld, s, "'%s' must be between %lld and %lld, not %lld", key,
+			  (long long)min, (long long)max, v);
+		return def;
+	}
+	return v;
+}
+
+/* A size: integer bytes or "300M". */
+static int64_t get_size(struct loader *ld, const config_setting_t *grp, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	uint64_t v;
+
+	if (!s)
+		return CONFIG_UNSET;
+	if (is_int(s)) {
+		long long i = config_setting_get_int64(s);
+		if (i >= 0)
+			return i;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+		   units_parse_size(config_setting_get_string(s), &v) == 0 && v <= INT64_MAX) {
+		return (int64_t)v;
+	}
+	add_error(ld, s, "'%s' must be a size: bytes, or a string like \"512K\", \"300M\", \"1.5T\"",
+		  key);
+	return CONFIG_UNSET;
+}
+
+/* A duration: integer seconds or "7d". */
+static int64_t get_duration(struct loader *ld, const config_setting_t *grp, const char *key,
+			    int64_t def)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	int64_t v;
+
+	if (!s)
+		return def;
+	if (is_int(s) && config_setting_get_int64(s) >= 0)
+		return config_setting_get_int64(s);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    units_parse_duration(config_setting_get_string(s), &v) == 0)
+		return v;
+	add_error(ld, s,
+		  "'%s' must be a duration: seconds, or a string like \"90s\", \"15m\", \"1h\", "
+		  "\"7d\", \"2w\"",
+		  key);
+	return def;
+}
+
+static double get_percent(struct loader *ld, const config_setting_t *grp, const char *key,
+			  double def)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	double v;
+
+	if (!s)
+		return def;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    units_parse_percent(config_setting_get_string(s), &v) == 0)
+		return v;
+	add_error(ld, s, "'%s' must be a percentage from \"0%%\" to \"100%%\", like \"85%%\"", key);
+	return def;
+}
+
+/* One of names[] (NULL-ended); returns its index, or def. */
+static int get_enum(struct loader *ld, const config_setting_t *grp, const char *key,
+		    const char *const *names, int def)
+{
+	const char *v = get_string(ld, grp, key);
+	char list[256] = "";
+
+	if (!v)
+		return def;
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(v, names[i]))
+			return i;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+			 i ? ", " : "", names[i]);
+	}
+	add_error(ld, config_setting_get_member(grp, key), "'%s' must be one of %s, not \"%s\"",
+		  key, list, v);
+	return def;
+}
+
+/* Joins a relative path to the config file's directory; malloc'd. */
+static char *resolve_path(struct loader *ld, const char *p)
+{
+	char *out;
+
+	if (p[0] == '/')
+		return strdup(p);
+	if (asprintf(&out, "%s/%s", ld->base_dir, p) < 0)
+		return NULL;
+	return out;
+}
+
+static char *get_path(struct loader *ld, const config_setting_t *grp, const char *key,
+		      const char *def)
+{
+	const char *v = get_string(ld, grp, key);
+
+	if (v && !*v) {
+		add_error(ld, config_setting_get_member(grp, key), "'%s' must not be empty", key);
+		v = NULL;
+	}
+	if (!v)
+		return def ? strdup(def) : NULL;
+	return resolve_path(ld, v);
+}
+
+static void get_globs(struct loader *ld, const config_setting_t *grp, const char *key,
+		      struct globs *g)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	int n;
+
+	if (!s)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		add_error(ld, s, "'%s' must be a list of glob strings, like [ \"*.mp4\" ]", key);
+		return;
+	}
+	n = config_setting_length(s);
+	g->patterns = calloc(n ? n : 1, sizeof(char *));
+	if (!g->patterns)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *p = config_setting_get_string(e);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING || !p || !*p) {
+			add_error(ld, s, "'%s' entry %d must be a non-empty glob string", key, i + 1);
+			continue;
+		}
+		g->patterns[g->n++] = strdup(p);
+	}
+}
+
+static const char *const compress_names[] = {"off", "auto", "zstd", NULL};
+
+static void load_rotate(struct loader *ld, const config_setting_t *s, struct rotate_config *r)
+{
+	static const char *const keys[] = {"size",	  "every",    "keep",	     "max_age",
+					   "method",	  "compress", "level",	     "keep_tail_lines",
+					   "olddir",	  "postrotate", "pidfile",   "signal",
+					   NULL};
+	static const char *const methods[] = {"auto", "collapse", "copytruncate", "rename", NULL};
+	static const char *const rotate_compress[] = {"off", "zstd", NULL};
+	const char *sig;
+
+	r->size = r->every = r->keep = r->max_age = r->keep_tail_lines = CONFIG_UNSET;
+	r->level = 3;
+	r->compress = COMPRESS_ZSTD;
+	if (!s)
+		return;
+	if (!config_setting_is_group(s)) {
+		add_error(ld, s, "'rotate' must be a group: rotate = { size = \"100M\"; ... }");
+		return;
+	}
+	check_keys(ld, s, "rotate", keys);
+	r->enabled = true;
+	r->size = get_size(ld, s, "size");
+	r->every = get_duration(ld, s, "every", CONFIG_UNSET);
+	r->keep = get_int(ld, s, "keep", 0, 100000, CONFIG_UNSET);
+	r->max_age = get_duration(ld, s, "max_age", CONFIG_UNSET);
+	r->method = get_enum(ld, s, "method", methods, ROTATE_AUTO);
+	r->compress = get_enum(ld, s, "compress", rotate_compress, 1) ? COMPRESS_ZSTD : COMPRESS_OFF;
+	r->level = (int)get_int(ld, s, "level", 1, 22, 3);
+	r->keep_tail_lines = get_int(ld, s, "keep_tail_lines", 1, INT64_MAX, CONFIG_UNSET);
+	r->olddir = get_string(ld, s, "olddir") ? strdup(get_string(ld, s, "olddir")) : NULL;
+	r->postrotate =
+		get_string(ld, s, "postrotate") ? strdup(get_string(ld, s, "postrotate")) : NULL;
+	r->pidfile = get_path(ld, s, "pidfile", NULL);
+	sig = get_string(ld, s, "signal");
+	if (sig) {
+		const char *name = strncmp(sig, "SIG", 3) ? sig : sig + 3;
+		r->signal = -1;
+		for (int i = 1; i < NSIG; i++)
+			if (sigabbrev_np(i) && !strcmp(sigabbrev_np(i), name))
+				r->signal = i;
+		if (r->signal < 0) {
+			add_error(ld, config_setting_get_member(s, "signal"),
+				  "'signal' must be a signal name like \"HUP\" or \"USR1\", not \"%s\"",
+				  sig);
+			r->signal = 0;
+		}
+	}
+	if (r->size == CONFIG_UNSET && r->every == CONFIG_UNSET && r->keep_tail_lines == CONFIG_UNSET)
+		add_error(ld, s, "'rotate' needs 'size', 'every' or 'keep_tail_lines'");
+	if (r->method == ROTATE_RENAME && !r->postrotate && !(r->pidfile && r->signal))
+		add_error(ld, s,
+			  "method \"rename\" needs 'postrotate', or 'pidfile' and 'signal', so the "
+			  "writer reopens its log");
+}
+
+static bool valid_zone_name(const char *n)
+{
+	if (!*n)
+		return false;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '_' || *n == '-'))
+			return false;
+	return true;
+}
+
+static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_config *z)
+{
+	static const char *const keys[] = {
+		"name",	     "path",	 "recursive", "include",  "exclude",
+		"max_age",   "max_idle", "max_size",  "max_files", "min_age",
+		"action",    "priority", "prune_empty_dirs", "rotate", NULL};
+	static const char *const actions[] = {"archive", "delete", NULL};
+	const char *name;
+	char *path;
+	struct stat st;
+
+	z->line = (int)config_setting_source_line(s);
+	z->max_age = z->max_idle = z->max_size = z->max_files = CONFIG_UNSET;
+	if (!config_setting_is_group(s)) {
+		add_error(ld, s, "each zone must be a group: { name = \"...\"; path = \"...\"; }");
+		return;
+	}
+	check_keys(ld, s, "a zone", keys);
+	name = get_string(ld, s, "name");
+	if (!name && !config_setting_get_member(s, "name"))
+		add_error(ld, s, "zone has no 'name'");
+	else if (name && !valid_zone_name(name))
+		add_error(ld, config_setting_get_member(s, "name"),
+			  "zone name \"%s\" must match [a-z0-9_-]+", name);
+	z->name = strdup(name ? name : "");
+
+	path = get_path(ld, s, "path", NULL);
+	if (!path && !config_setting_get_member(s, "path"))
+		add_error(ld, s, "zone \"%s\" has no 'path'", z->name);
+	if (path) {
+		char *real = realpath(path, NULL);
+		if (!real || stat(real, &st) < 0)
+			add_error(ld, config_setting_get_member(s, "path"),
+				  "zone \"%s\": path %s: %s", z->name, path, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			add_error(ld, config_setting_get_member(s, "path"),
+				  "zone \"%s\": path %s is not a directory", z->name, path);
+		z->path = real ? real : strdup(path);
+		free(path);
+	}
+
+	z->recursive = get_bool(ld, s, "recursive", true);
+	get_globs(ld, s, "include", &z->include);
+	get_globs(ld, s, "exclude", &z->exclude);
+	z->max_age = get_duration(ld, s, "max_age", CONFIG_UNSET);
+	z->max_idle = get_duration(ld, s, "max_idle", CONFIG_UNSET);
+	z->min_age = get_duration(ld, s, "min_age", 60);
+	z->max_size = get_size(ld, s, "max_size");
+	z->max_files = get_int(ld, s, "max_files", 0, INT64_MAX, CONFIG_UNSET);
+	z->action = get_enum(ld, s, "action", actions, ACTION_ARCHIVE);
+	z->priority = (int)get_int(ld, s, "priority", INT32_MIN, INT32_MAX, 0);
+	z->prune_empty_dirs = get_bool(ld, s, "prune_empty_dirs", true);
+	load_rotate(ld, config_setting_get_member(s, "rotate"), &z->rotate);
+}
+
+bool config_path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (n == 1 && outer[0] == '/')
+		return true;
+	return !strncmp(inner, outer, n) && (inner[n] == '/' || inner[n] == '\0');
+}
+
+/* Cross-checks: unique names, no overlapping zones, archive outside zones. */
+static void check_zones(struct loader *ld, const config_t *cf, struct config *cfg)
+{
+	const config_setting_t *zl = config_lookup(cf, "zones");
+	char *archive_real = cfg->archive_path ? realpath(cfg->archive_path, NULL) : NULL;
+	const char *archive = archive_real ? archive_real : cfg->archive_path;
+
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct zone_config *a = &cfg->zones[i];
+		for (size_t j = i + 1; j < cfg->n_zones; j++) {
+			struct zone_config *b = &cfg->zones[j];
+			const config_setting_t *t = config_setting_get_elem(zl, (unsigned)j);
+
+			if (*a->name && !strcmp(a->name, b->name))
+				add_error(ld, t, "zone name \"%s\" is used twice (first at line %d)",
+					  b->name, a->line);
+			if (a->path && b->path &&
+			    (config_path_within(a->path, b->path) ||
+			     config_path_within(b->path, a->path)))
+				add_error(ld, t, "zone \"%s\" (%s) overlaps zone \"%s\" (%s)", b->name,
+					  b->path, a->name, a->path);
+		}
+		if (a->path && archive && config_path_within(archive, a->path))
+			add_error(ld, config_lookup(cf, "archive.path"),
+				  "archive path %s is inside zone \"%s\" (%s)", archive, a->name,
+				  a->path);
+		if (a->path && cfg->state_dir && config_path_within(cfg->state_dir, a->path))
+			add_error(ld, config_lookup(cf, "state_dir"),
+				  "state_dir %s is inside zone \"%s\" (%s)", cfg->state_dir, a->name,
+				  a->path);
+	}
+	free(archive_real);
+}
+
+static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
+{
+	static const char *const top_keys[] = {"state_dir", "socket", "disk", "archive",
+					       "zones", "metrics_file", NULL};
+	static const char *const socket_keys[] = {"path", "mode", "admin_group", NULL};
+	static const char *const disk_keys[] = {"high", "low", NULL};
+	static const char *const archive_keys[] = {"path", "keep", "max_size", "compress",
+						   "level", NULL};
+	const config_setting_t *root = config_root_setting(cf), *s, *zl;
+
+	check_keys(ld, root, "the top level", top_keys);
+	cfg->state_dir = get_path(ld, root, "state_dir", CONFIG_DEFAULT_STATE_DIR);
+
+	cfg->socket_mode = 0660;
+	s = config_setting_get_member(root, "socket");
+	if (s && !config_setting_is_group(s)) {
+		add_error(ld, s, "'socket' must be a group: socket = { path = \"...\"; }");
+		s = NULL;
+	}
+	if (s) {
+		const char *mode;
+		check_keys(ld, s, "socket", socket_keys);
+		cfg->socket_path = get_path(ld, s, "path", NULL);
+		mode = get_string(ld, s, "mode");
+		if (mode) {
+			char *end;
+			unsigned long m = strtoul(mode, &end, 8);
+			if (!*mode || *end || m > 0777)
+				add_error(ld, config_setting_get_member(s, "mode"),
+					  "'mode' must be an octal string like \"0660\"");
+			else
+				cfg->socket_mode = (unsigned)m;
+		}
+		if (get_string(ld, s, "admin_group"))
+			cfg->admin_group = strdup(get_string(ld, s, "admin_group"));
+	}
+	if (!cfg->socket_path)
+		cfg->socket_path = strdup(CONFIG_DEFAULT_SOCKET);
+	if (cfg->socket_path && strlen(cfg->socket_path) >= 108)
+		add_error(ld, config_lookup(cf, "socket.path"),
+			  "socket path %s is longer than the 107 bytes a Unix socket allows",
+			  cfg->socket_path);
+
+	cfg->disk_high = 90;
+	cfg->disk_low = 80;
+	s = config_setting_get_member(root, "disk");
+	if (s && !config_setting_is_group(s))
+		add_error(ld, s, "'disk' must be a group: disk = { high = \"90%%\"; low = \"80%%\"; }");
+	else if (s) {
+		check_keys(ld, s, "disk", disk_keys);
+		cfg->disk_high = get_percent(ld, s, "high", 90);
+		cfg->disk_low = get_percent(ld, s, "low", 80);
+		if (cfg->disk_low > cfg->disk_high)
+			add_error(ld, s, "disk 'low' (%g%%) must not be above 'high' (%g%%)",
+				  cfg->disk_low, cfg->disk_high);
+	}
+
+	cfg->archive_keep = 7 * 86400;
+	cfg->archive_max_size = CONFIG_UNSET;
+	cfg->archive_compress = COMPRESS_AUTO;
+	cfg->archive_level = 3;
+	s = config_setting_get_member(root, "archive");
+	if (s && !config_setting_is_group(s))
+		add_error(ld, s, "'archive' must be a group: archive = { path = \"...\"; }");
+	else if (s) {
+		check_keys(ld, s, "archive", archive_keys);
+		cfg->archive_path = get_path(ld, s, "path", NULL);
+		cfg->archive_keep = get_duration(ld, s, "keep", 7 * 86400);
+		cfg->archive_max_size = get_size(ld, s, "max_size");
+		cfg->archive_compress = get_enum(ld, s, "compress", compress_names, COMPRESS_AUTO);
+		cfg->archive_level = (int)get_int(ld, s, "level", 1, 22, 3);
+	}
+
+	zl = config_setting_get_member(root, "zones");
+	if (!zl) {
+		add_error(ld, NULL, "no 'zones': nothing to watch");
+		return;
+	}
+	if (config_setting_type(zl) != CONFIG_TYPE_LIST) {
+		add_error(ld, zl, "'zones' must be a list: zones = ( { ... }, { ... } );");
+		return;
+	}
+	cfg->n_zones = (size_t)config_setting_length(zl);
+	if (!cfg->n_zones)
+		add_error(ld, zl, "'zones' is empty: nothing to watch");
+	cfg->zones = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*cfg->zones));
+	if (!cfg->zones) {
+		cfg->n_zones = 0;
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		load_zone(ld, config_setting_get_elem(zl, (unsigned)i), &cfg->zones[i]);
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct zone_config *z = &cfg->zones[i];
+		bool sweeps = z->max_age != CONFIG_UNSET || z->max_idle != CONFIG_UNSET ||
+			      z->max_size != CONFIG_UNSET || z->max_files != CONFIG_UNSET;
+		if (sweeps && z->action == ACTION_ARCHIVE && !cfg->archive_path)
+			add_error(ld, config_setting_get_elem(zl, (unsigned)i),
+				  "zone \"%s\" archives what it sweeps, but there is no 'archive' "
+				  "group with a 'path'",
+				  z->name);
+	}
+	check_zones(ld, cf, cfg);
+}
+
+struct config *config_load(const char *file, struct config_errors *errs)
+{
+	struct loader ld = {.file = file, .errs = errs};
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char *slash, *abs_file;
+	config_t cf;
+
+	if (!cfg)
+		return NULL;
+	abs_file = realpath(file, NULL);
+	cfg->file = strdup(file);
+	ld.base_dir = strdup(abs_file ? abs_file : file);
+	free(abs_file);
+	slash = ld.base_dir ? strrchr(ld.base_dir, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	else if (ld.base_dir) {
+		free(ld.base_dir);
+		ld.base_dir = strdup(".");
+	}
+	if (slash == ld.base_dir && slash)
+		strcpy(ld.base_dir, "/");
+
+	config_init(&cf);
+	if (config_read_file(&cf, file) != CONFIG_TRUE) {
+		char *line;
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
+			if (asprintf(&line, "%s: cannot read: %s", file, strerror(errno)) < 0)
+				line = NULL;
+		} else if (asprintf(&line, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : file,
+				    config_error_line(&cf), config_error_text(&cf)) < 0) {
+			line = NULL;
+		}
+		if (line) {
+			char **grown = realloc(errs->msgs, (errs->n + 1) * sizeof(*grown));
+			if (grown) {
+				errs->msgs = grown;
+				errs->msgs[errs->n++] = line;
+			} else {
+				free(line);
+			}
+		}
+	} else {
+		load_top(&ld, &cf, cfg);
+	}
+	config_destroy(&cf);
+	free(ld.base_dir);
+	if (errs->n) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void rotate_free(struct rotate_config *r)
+{
+	free(r->olddir);
+	free(r->postrotate);
+	free(r->pidfile);
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		free(cfg->zones[i].name);
+		free(cfg->zones[i].path);
+		glob_free(&cfg->zones[i].include);
+		glob_free(&cfg->zones[i].exclude);
+		rotate_free(&cfg->zones[i].rotate);
+	}
+	free(cfg->zones);
+	free(cfg->file);
+	free(cfg->state_dir);
+	free(cfg->socket_path);
+	free(cfg->admin_group);
+	free(cfg->archive_path);
+	free(cfg);
+}
+
+void config_errors_clear(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}

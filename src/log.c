@@ -1,0 +1,47 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int log_level = LOG_INFO;
+static bool log_journal;
+
+/* JOURNAL_STREAM is "dev:ino" of the journal's socket; it counts only if stderr is it. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_init(int verbosity)
+{
+	log_level = verbosity > 0 ? LOG_DEBUG : LOG_INFO;
+	log_journal = stderr_is_journal();
+}
+
+void log_msg(int priority, const char *fmt, ...)
+{
+	static const char *const words[] = {"emerg", "alert", "crit",  "error",
+					    "warning", "notice", "info", "debug"};
+	char line[2048];
+	va_list ap;
+
+	if (priority > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (log_journal)
+		fprintf(stderr, "<%d>%s\n", priority, line);
+	else
+		fprintf(stderr, "sweepd: %s: %s\n", words[priority & 7], line);
+}

@@ -1,0 +1,102 @@
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sweepd [-c FILE] [-t] [-n] [-v] [--version] [-h]\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  -t, --check-config  validate the configuration and exit\n"
+		"  -n, --dry-run       decide and report; never move, delete, rotate or truncate\n"
+		"  -v                  more logging\n"
+		"      --version       print the version\n"
+		"  -h, --help          this help\n"
+		"sweepd always runs in the foreground and logs to stderr.\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 't'},
+		{"dry-run", no_argument, NULL, 'n'},	  {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+	};
+	const char *file = CONFIG_DEFAULT_PATH;
+	struct config_errors errs = {0};
+	struct daemon d = {0};
+	bool check = false;
+	int verbose = 0, c, status = 0;
+
+	while ((c = getopt_long(argc, argv, "c:tnvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'n':
+			d.dry_run = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("sweepd %s\n", SWEEPD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sweepd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	log_init(verbose);
+	d.cfg = config_load(file, &errs);
+	if (!d.cfg) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		if (!errs.n)
+			fprintf(stderr, "%s: out of memory\n", file);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		config_free(d.cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
+	if (!d.loop) {
+		fprintf(stderr, "sweepd: cannot create the event loop\n");
+		config_free(d.cfg);
+		return 1;
+	}
+	if (daemon_start(&d) < 0) {
+		status = 1;
+	} else {
+		ev_run(d.loop, 0);
+		log_info("stopped");
+	}
+	daemon_stop(&d);
+	ev_loop_destroy(d.loop);
+	config_free(d.cfg);
+	return status;
+}

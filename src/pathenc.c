@@ -1,0 +1,103 @@
+#include "pathenc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static bool is_escape_cp(uint32_t cp)
+{
+	return cp >= 0xef80 && cp <= 0xefff;
+}
+
+char *pathenc_encode(const char *bytes)
+{
+	const unsigned char *s = (const unsigned char *)bytes;
+	size_t len = strlen(bytes);
+	char *out = malloc(len * 3 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_seq(s, &cp);
+
+		if (n && !is_escape_cp(cp)) {
+			memcpy(o, s, n);
+			o += n;
+			s += n;
+			continue;
+		}
+		if (!n)
+			n = 1;
+		for (size_t i = 0; i < n; i++) {
+			/* U+EF00 + byte, as three UTF-8 bytes: EF BC|BD|BE|BF xx. */
+			uint32_t e = 0xef00 + s[i];
+			*o++ = (char)(0xe0 | (e >> 12));
+			*o++ = (char)(0x80 | ((e >> 6) & 0x3f));
+			*o++ = (char)(0x80 | (e & 0x3f));
+		}
+		s += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *pathenc_decode(const char *utf8)
+{
+	const unsigned char *s = (const unsigned char *)utf8;
+	char *out = malloc(strlen(utf8) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_seq(s, &cp);
+
+		if (n == 3 && is_escape_cp(cp)) {
+			*o++ = (char)(cp & 0xff);
+		} else {
+			if (!n)
+				n = 1;
+			memcpy(o, s, n);
+			o += n;
+		}
+		s += n;
+	}
+	*o = '\0';
+	return out;
+}

@@ -1,0 +1,228 @@
+#include "reply.h"
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "fsinfo.h"
+#include "pathenc.h"
+#include "request.h"
+#include "table.h"
+#include "watch.h"
+
+static char *finish(json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *line = NULL;
+
+	if (s && asprintf(&line, "%s\n", s) < 0)
+		line = NULL;
+	json_object_put(o);
+	return line;
+}
+
+char *reply_error(const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	return finish(o);
+}
+
+char *reply_ok(void)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	return finish(o);
+}
+
+static json_object *limit(int64_t v)
+{
+	return v == CONFIG_UNSET ? json_object_new_null() : json_object_new_int64(v);
+}
+
+static json_object *u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static void fs_id(uint64_t dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
+}
+
+/* An absolute path for a table file, encoded for JSON. */
+static json_object *file_path(const struct zone_config *zc, const struct table_file *f)
+{
+	char rel[PATH_MAX], *abs = NULL, *enc;
+	json_object *s;
+
+	if (table_file_relpath(f, rel, sizeof(rel)) < 0 ||
+	    asprintf(&abs, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) < 0)
+		return json_object_new_null();
+	enc = pathenc_encode(abs);
+	free(abs);
+	if (!enc)
+		return json_object_new_null();
+	s = json_object_new_string(enc);
+	free(enc);
+	return s;
+}
+
+static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *fs)
+{
+	const struct zone_config *zc = &d->cfg->zones[i];
+	struct table_zone *tz = table_zone(d->table, i);
+	struct table_file *oldest = table_zone_oldest(d->table, i);
+	json_object *z = json_object_new_object(), *lim = json_object_new_object();
+	char id[32] = "";
+
+	json_object_object_add(z, "name", json_object_new_string(zc->name));
+	json_object_object_add(z, "path", json_object_new_string(zc->path));
+	json_object_object_add(z, "present", json_object_new_boolean(watch_zone_attached(d->watch, i)));
+	json_object_object_add(z, "files", u64(tz->files));
+	json_object_object_add(z, "bytes", u64(tz->bytes));
+	json_object_object_add(z, "disk_bytes", u64(tz->disk_bytes));
+	json_object_object_add(z, "open_files", u64(tz->open_files));
+	json_object_object_add(z, "oldest_mtime",
+			       oldest ? json_object_new_int64(oldest->mtime) : json_object_new_null());
+	json_object_object_add(lim, "max_age", limit(zc->max_age));
+	json_object_object_add(lim, "max_idle", limit(zc->max_idle));
+	json_object_object_add(lim, "max_size", limit(zc->max_size));
+	json_object_object_add(lim, "max_files", limit(zc->max_files));
+	json_object_object_add(z, "limits", lim);
+	if (fs)
+		fs_id(fs->dev, id, sizeof(id));
+	json_object_object_add(z, "fs", fs ? json_object_new_string(id) : json_object_new_null());
+	return z;
+}
+
+static json_object *fs_json(struct daemon *d, const struct fsinfo *fs)
+{
+	json_object *o = json_object_new_object();
+	char id[32];
+
+	fs_id(fs->dev, id, sizeof(id));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "mount", json_object_new_string(fs->mount));
+	json_object_object_add(o, "size", u64(fs->size));
+	json_object_object_add(o, "used", u64(fs->used));
+	json_object_object_add(o, "free", u64(fs->free));
+	json_object_object_add(o, "used_pct", json_object_new_double(fs->used_pct));
+	json_object_object_add(o, "high_pct", json_object_new_double(d->cfg->disk_high));
+	json_object_object_add(o, "low_pct", json_object_new_double(d->cfg->disk_low));
+	return o;
+}
+
+static json_object *counters_json(const struct counters *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "events", u64(c->events));
+	json_object_object_add(o, "overflows", u64(c->overflows));
+	json_object_object_add(o, "rescans", u64(c->rescans));
+	json_object_object_add(o, "archived", u64(c->archived));
+	json_object_object_add(o, "deleted", u64(c->deleted));
+	json_object_object_add(o, "purged", u64(c->purged));
+	json_object_object_add(o, "restored", u64(c->restored));
+	json_object_object_add(o, "rotated", u64(c->rotated));
+	json_object_object_add(o, "bytes_freed", u64(c->bytes_freed));
+	json_object_object_add(o, "errors", u64(c->errors));
+	return o;
+}
+
+char *reply_status(struct daemon *d)
+{
+	json_object *o = json_object_new_object(), *zones = json_object_new_array(),
+		    *fss = json_object_new_array(), *ar = json_object_new_object();
+	struct fsinfo *seen = calloc(d->cfg->n_zones, sizeof(*seen));
+	size_t n_seen = 0;
+
+	if (!seen) {
+		json_object_put(o);
+		json_object_put(zones);
+		json_object_put(fss);
+		json_object_put(ar);
+		return NULL;
+	}
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "version", json_object_new_string(SWEEPD_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "uptime_s", json_object_new_int64(time(NULL) - d->started));
+	json_object_object_add(o, "paused", json_object_new_boolean(d->paused));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(d->dry_run));
+	for (size_t i = 0; i < d->cfg->n_zones; i++) {
+		struct fsinfo fs, *found = NULL;
+
+		if (fsinfo_get(d->cfg->zones[i].path, &fs) == 0) {
+			for (size_t k = 0; k < n_seen && !found; k++)
+				if (seen[k].dev == fs.dev)
+					found = &seen[k];
+			if (!found) {
+				seen[n_seen] = fs;
+				found = &seen[n_seen++];
+				json_object_array_add(fss, fs_json(d, found));
+			}
+		}
+		json_object_array_add(zones, zone_json(d, i, found));
+	}
+	free(seen);
+	json_object_object_add(o, "zones", zones);
+	json_object_object_add(o, "filesystems", fss);
+	json_object_object_add(ar, "path", d->cfg->archive_path
+						   ? json_object_new_string(d->cfg->archive_path)
+						   : json_object_new_null());
+	json_object_object_add(ar, "files", u64(0));
+	json_object_object_add(ar, "bytes", u64(0));
+	json_object_object_add(ar, "oldest", json_object_new_null());
+	json_object_object_add(o, "archive", ar);
+	json_object_object_add(o, "counters", counters_json(&d->counters));
+	return finish(o);
+}
+
+char *reply_top(struct daemon *d, const struct request *req)
+{
+	struct table_file **files;
+	json_object *o, *arr;
+	size_t zone = d->cfg->n_zones, n;
+	char msg[256];
+
+	for (size_t i = 0; i < d->cfg->n_zones; i++)
+		if (!strcmp(d->cfg->zones[i].name, req->zone))
+			zone = i;
+	if (zone == d->cfg->n_zones) {
+		snprintf(msg, sizeof(msg), "no zone named \"%.64s\"; see the zones in status",
+			 req->zone);
+		return reply_error(msg);
+	}
+	files = calloc((size_t)req->n, sizeof(*files));
+	if (!files)
+		return NULL;
+	n = table_top(d->table, zone, req->by == REQ_BY_SIZE ? TABLE_BY_SIZE : TABLE_BY_AGE, files,
+		      (size_t)req->n);
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "zone", json_object_new_string(d->cfg->zones[zone].name));
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "path", file_path(&d->cfg->zones[zone], files[i]));
+		json_object_object_add(f, "bytes", u64(files[i]->size));
+		json_object_object_add(f, "mtime", json_object_new_int64(files[i]->mtime));
+		json_object_object_add(f, "atime", json_object_new_int64(files[i]->atime));
+		json_object_object_add(f, "open", json_object_new_boolean(files[i]->flags & TF_WRITING));
+		json_object_array_add(arr, f);
+	}
+	free(files);
+	json_object_object_add(o, "files", arr);
+	return finish(o);
+}

@@ -1,0 +1,665 @@
+#include "watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "glob.h"
+#include "lease.h"
+#include "log.h"
+#include "scan.h"
+#include "table.h"
+#include "u64map.h"
+#include "watch_priv.h"
+
+#define WATCH_BUF (64 * 1024)
+
+static const uint32_t watch_mask_base =
+	IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE |
+	IN_ATTRIB | IN_OPEN | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR;
+
+static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents);
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void cache_drop(struct watch *w)
+{
+	if (w->cached_fd >= 0)
+		close(w->cached_fd);
+	w->cached_fd = -1;
+	w->cached_dir = NULL;
+}
+
+int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	char rel[PATH_MAX];
+	int fd;
+
+	if (z->root_fd < 0)
+		return -ENOENT;
+	if (table_dir_relpath(d, rel, sizeof(rel)) < 0)
+		return -ENAMETOOLONG;
+	fd = (int)syscall(SYS_openat2, z->root_fd, rel[0] ? rel : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+/* The directory d open as O_PATH, kept for the rest of the batch. */
+static int dir_fd(struct watch *w, struct table_dir *d)
+{
+	if (w->cached_dir == d)
+		return w->cached_fd;
+	cache_drop(w);
+	w->cached_fd = watch_open_dir(w, &w->zones[d->zone], d, O_PATH);
+	if (w->cached_fd >= 0)
+		w->cached_dir = d;
+	return w->cached_fd;
+}
+
+int watch_add(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd)
+{
+	char path[64];
+	int wd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dfd);
+	wd = inotify_add_watch(w->fd, path, z->mask);
+	if (wd < 0) {
+		int r = -errno;
+		if (!(d->flags & TD_UNWATCHED))
+			w->unwatched++;
+		d->flags |= TD_UNWATCHED;
+		if (r == -ENOSPC && !w->limit_warned) {
+			FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+			long lim = -1;
+			if (f) {
+				if (fscanf(f, "%ld", &lim) != 1)
+					lim = -1;
+				fclose(f);
+			}
+			log_warn("inotify watch limit reached (fs.inotify.max_user_watches = %ld): "
+				 "directories past it are rescanned every 30s instead; raise it with "
+				 "sysctl fs.inotify.max_user_watches=N",
+				 lim);
+			w->limit_warned = true;
+		}
+		return r;
+	}
+	if (d->flags & TD_UNWATCHED)
+		w->unwatched--;
+	d->flags &= ~TD_UNWATCHED;
+	/* A directory that replaced another keeps the wd the kernel gives its inode. */
+	table_dir_set_wd(w->table, d, wd);
+	return 0;
+}
+
+static bool zone_file_wanted(struct watch_zone *z, struct table_dir *d, const char *name)
+{
+	char rel[PATH_MAX] = "";
+	const char *relp = name;
+
+	if (!z->cfg->include.n && !z->cfg->exclude.n)
+		return true;
+	if (z->slash_patterns) {
+		if (table_dir_relpath(d, rel, sizeof(rel)) < 0)
+			return false;
+		if (rel[0] && strlen(rel) + strlen(name) + 2 <= sizeof(rel)) {
+			strcat(rel, "/");
+			strcat(rel, name);
+		} else if (!rel[0]) {
+			snprintf(rel, sizeof(rel), "%s", name);
+		}
+		relp = rel;
+	}
+	if (z->cfg->include.n && !glob_match_any(&z->cfg->include, name, relp))
+		return false;
+	return !glob_match_any(&z->cfg->exclude, name, relp);
+}
+
+bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
+		     const char *name)
+{
+	char rel[PATH_MAX];
+	size_t n;
+
+	(void)w;
+	if (!z->cfg->exclude.n)
+		return true;
+	if (table_dir_relpath(parent, rel, sizeof(rel)) < 0)
+		return false;
+	n = strlen(rel);
+	snprintf(rel + n, sizeof(rel) - n, "%s%s", n ? "/" : "", name);
+	return !glob_match_any(&z->cfg->exclude, name, rel);
+}
+
+static void check_queue(struct watch *w, struct table_file *f)
+{
+	if (f->flags & TF_CHECK)
+		return;
+	if (w->n_checks == w->cap_checks) {
+		size_t cap = w->cap_checks ? w->cap_checks * 2 : 256;
+		struct table_file **n = realloc(w->checks, cap * sizeof(*n));
+		if (!n)
+			return;
+		w->checks = n;
+		w->cap_checks = cap;
+	}
+	f->flags |= TF_CHECK;
+	w->checks[w->n_checks++] = f;
+}
+
+/* Drops f from the table; a queued check of it goes with it. */
+static void forget_file(struct watch *w, struct table_file *f)
+{
+	if (f->flags & TF_CHECK)
+		for (size_t i = 0; i < w->n_checks; i++)
+			if (w->checks[i] == f)
+				w->checks[i] = NULL;
+	table_file_remove(w->table, f);
+}
+
+/*
+ * Asks the kernel, once per file per batch, whether anyone holds it open for
+ * writing. Our own open comes back as IN_OPEN: counted in self_opens so that
+ * it is not taken for an access.
+ */
+static void checks_flush(struct watch *w)
+{
+	for (size_t i = 0; i < w->n_checks; i++) {
+		struct table_file *f = w->checks[i];
+		int fd, r;
+
+		if (!f)
+			continue;
+		f->flags &= ~TF_CHECK;
+		fd = dir_fd(w, f->dir);
+		if (fd < 0)
+			continue;
+		if (f->dir->wd >= 0 && f->self_opens < UINT8_MAX)
+			f->self_opens++;
+		r = lease_writing_at(fd, f->name, f->ino);
+		if (r == -ENOENT || r == -ELOOP || r == -ESTALE || r == -ENXIO || r == -EACCES) {
+			/* Not opened: no event of ours will come. Its own events follow. */
+			if (f->self_opens && f->dir->wd >= 0)
+				f->self_opens--;
+			continue;
+		}
+		if (r >= 0)
+			table_file_set_writing(w->table, f, r == 1);
+	}
+	w->n_checks = 0;
+}
+
+static void stat_to_table(const struct stat *st, struct table_stat *ts)
+{
+	ts->size = (uint64_t)st->st_size;
+	ts->blocks = (uint64_t)st->st_blocks;
+	ts->ino = st->st_ino;
+	ts->nlink = st->st_nlink;
+	ts->mtime = st->st_mtim.tv_sec;
+	ts->atime = st->st_atim.tv_sec;
+}
+
+void watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
+		      const char *name, const struct stat *st, bool rescan)
+{
+	struct table_file *f;
+	struct table_stat ts;
+
+	if (!zone_file_wanted(z, d, name)) {
+		f = table_file_get(w->table, d, name);
+		if (f)
+			forget_file(w, f);
+		return;
+	}
+	stat_to_table(st, &ts);
+	f = table_file_put(w->table, d, name, &ts);
+	if (!f)
+		return;
+	if (rescan && (d->flags & TD_RESCAN))
+		f->flags |= TF_SEEN;
+	if (w->writers)
+		table_file_set_writing(w->table, f, lease_writers_has(w->writers, st->st_dev,
+								      st->st_ino));
+	else
+		check_queue(w, f);
+}
+
+static void on_dir_dropped(struct table_dir *d, void *ud)
+{
+	struct watch *w = ud;
+
+	if (w->cached_dir == d)
+		cache_drop(w);
+	if (d->flags & TD_UNWATCHED)
+		w->unwatched--;
+	if (d->wd >= 0)
+		inotify_rm_watch(w->fd, d->wd);
+}
+
+static void dir_remove(struct watch *w, struct table_dir *d)
+{
+	checks_flush(w);
+	table_dir_remove(w->table, d, on_dir_dropped, w);
+}
+
+/* Walks a subtree again and drops what is no longer there. */
+static void rescan_subtree(struct watch *w, struct watch_zone *z, struct table_dir *d,
+			   bool full)
+{
+	int fd;
+
+	checks_flush(w);
+	cache_drop(w);
+	fd = watch_open_dir(w, z, d, O_RDONLY);
+	if (fd < 0) {
+		if (d->parent)
+			dir_remove(w, d);
+		return;
+	}
+	if (full)
+		w->writers = lease_writers_snapshot();
+	table_rescan_begin(w->table, d);
+	scan_tree(w, z, d, fd, true);
+	table_rescan_end(w->table, d, on_dir_dropped, w);
+	if (w->writers) {
+		u64map_destroy(w->writers);
+		w->writers = NULL;
+	}
+}
+
+static void zone_detach(struct watch *w, struct watch_zone *z)
+{
+	struct table_zone *tz = table_zone(w->table, z->idx);
+
+	if (z->root_fd < 0)
+		return;
+	log_warn("zone \"%s\": %s is gone; watching for it to come back", z->cfg->name,
+		 z->cfg->path);
+	if (tz->root)
+		dir_remove(w, tz->root);
+	close(z->root_fd);
+	z->root_fd = -1;
+}
+
+/* (Re)opens the zone root and scans it; 0 or -errno. */
+static int zone_attach(struct watch *w, struct watch_zone *z, bool first)
+{
+	struct table_dir *root;
+	struct stat st;
+	int fd;
+
+	if (z->root_fd >= 0)
+		return 0;
+	fd = open(z->cfg->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	z->root_fd = open(z->cfg->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (z->root_fd < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	z->dev = st.st_dev;
+	root = table_dir_add(w->table, NULL, z->idx, "", st.st_dev, st.st_ino);
+	if (!root) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (!first)
+		log_info("zone \"%s\": %s is back; scanning it", z->cfg->name, z->cfg->path);
+	scan_tree(w, z, root, fd, false);
+	return 0;
+}
+
+static void parent_watch(struct watch *w, struct watch_zone *z)
+{
+	z->parent_wd = inotify_add_watch(w->fd, z->parent_path,
+					 IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |
+						 IN_ONLYDIR);
+}
+
+struct watch *watch_create(struct ev_loop *loop, const struct config *cfg, struct table *t,
+			   struct counters *counters)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->loop = loop;
+	w->cfg = cfg;
+	w->table = t;
+	w->counters = counters;
+	w->cached_fd = -1;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	w->zones = calloc(cfg->n_zones, sizeof(*w->zones));
+	w->n_zones = cfg->n_zones;
+	if (w->fd < 0 || !w->zones) {
+		watch_destroy(w);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct watch_zone *z = &w->zones[i];
+		const struct zone_config *zc = &cfg->zones[i];
+		char *slash;
+
+		z->cfg = zc;
+		z->idx = (uint32_t)i;
+		z->root_fd = -1;
+		z->parent_wd = -1;
+		z->parent_path = strdup(zc->path);
+		slash = z->parent_path ? strrchr(z->parent_path, '/') : NULL;
+		if (!slash) {
+			watch_destroy(w);
+			return NULL;
+		}
+		z->root_name = zc->path + (slash - z->parent_path) + 1;
+		if (slash == z->parent_path)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		for (size_t k = 0; k < zc->include.n; k++)
+			z->slash_patterns |= strchr(zc->include.patterns[k], '/') != NULL;
+		for (size_t k = 0; k < zc->exclude.n; k++)
+			z->slash_patterns |= strchr(zc->exclude.patterns[k], '/') != NULL;
+		z->mask = watch_mask_base | (zc->max_idle != CONFIG_UNSET ? IN_ACCESS : 0);
+	}
+	ev_io_init(&w->io, watch_on_readable, w->fd, EV_READ);
+	w->io.data = w;
+	return w;
+}
+
+void watch_destroy(struct watch *w)
+{
+	if (!w)
+		return;
+	if (w->loop && ev_is_active(&w->io))
+		ev_io_stop(w->loop, &w->io);
+	cache_drop(w);
+	for (size_t i = 0; i < w->n_zones && w->zones; i++) {
+		if (w->zones[i].root_fd >= 0)
+			close(w->zones[i].root_fd);
+		free(w->zones[i].parent_path);
+	}
+	free(w->zones);
+	free(w->checks);
+	u64map_destroy(w->writers);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+int watch_start(struct watch *w)
+{
+	w->writers = lease_writers_snapshot();
+	for (size_t i = 0; i < w->n_zones; i++) {
+		int r;
+
+		parent_watch(w, &w->zones[i]);
+		r = zone_attach(w, &w->zones[i], true);
+		if (r < 0) {
+			log_err("zone \"%s\": cannot open %s: %s", w->zones[i].cfg->name,
+				w->zones[i].cfg->path, strerror(-r));
+			u64map_destroy(w->writers);
+			w->writers = NULL;
+			return r;
+		}
+	}
+	u64map_destroy(w->writers);
+	w->writers = NULL;
+	ev_io_start(w->loop, &w->io);
+	return 0;
+}
+
+bool watch_zone_attached(const struct watch *w, size_t zone)
+{
+	return zone < w->n_zones && w->zones[zone].root_fd >= 0;
+}
+
+/* Events on the parent of a zone root: the root itself created, moved or removed. */
+static void on_parent_event(struct watch *w, const struct inotify_event *ev)
+{
+	for (size_t i = 0; i < w->n_zones; i++) {
+		struct watch_zone *z = &w->zones[i];
+
+		if (z->parent_wd != ev->wd || !ev->len || strcmp(ev->name, z->root_name))
+			continue;
+		if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+			zone_detach(w, z);
+		else if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+			zone_attach(w, z, false);
+	}
+}
+
+static void on_file_event(struct watch *w, struct watch_zone *z, struct table_dir *d,
+			  const struct inotify_event *ev)
+{
+	struct table_file *f = table_file_get(w->table, d, ev->name);
+	struct stat st;
+	int fd;
+
+	if (ev->mask & (IN_OPEN | IN_ACCESS)) {
+		if (!f)
+			return;
+		if ((ev->mask & IN_OPEN) && f->self_opens) {
+			f->self_opens--;
+			return;
+		}
+		table_file_set_access(w->table, f, now_s());
+		if (ev->mask & IN_OPEN)
+			check_queue(w, f); /* perhaps for writing: ask */
+		return;
+	}
+	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+		if (f)
+			forget_file(w, f);
+		return;
+	}
+	fd = dir_fd(w, d);
+	if (fd < 0 || fstatat(fd, ev->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		/* Gone or replaced by something we do not count; its own event follows. */
+		if (f && (fd < 0 || errno == ENOENT || !S_ISREG(st.st_mode)))
+			forget_file(w, f);
+		return;
+	}
+	watch_file_found(w, z, d, ev->name, &st, false);
+	f = table_file_get(w->table, d, ev->name);
+	if (f && (ev->mask & IN_MODIFY))
+		table_file_set_writing(w->table, f, true);
+}
+
+static void on_dir_event(struct watch *w, struct watch_zone *z, struct table_dir *d,
+			 const struct inotify_event *ev)
+{
+	struct table_dir *c = table_dir_child(d, ev->name);
+	struct stat st;
+	int pfd, fd;
+
+	if (!z->cfg->recursive)
+		return;
+	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+		if (c)
+			dir_remove(w, c);
+		return;
+	}
+	if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)) || !watch_wants_dir(w, z, d, ev->name))
+		return;
+	/* A directory moved in, or created and filled in one breath: walk it. */
+	if (c) {
+		rescan_subtree(w, z, c, false);
+		return;
+	}
+	pfd = dir_fd(w, d);
+	if (pfd < 0)
+		return;
+	fd = openat(pfd, ev->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || st.st_dev != z->dev) {
+		close(fd);
+		return;
+	}
+	c = table_dir_add(w->table, d, z->idx, ev->name, st.st_dev, st.st_ino);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	scan_tree(w, z, c, fd, false);
+}
+
+static void on_event(struct watch *w, const struct inotify_event *ev)
+{
+	struct table_dir *d;
+	struct watch_zone *z;
+
+	w->counters->events++;
+	if (ev->mask & IN_Q_OVERFLOW) {
+		w->counters->overflows++;
+		w->need_rescan = true;
+		return;
+	}
+	d = table_dir_by_wd(w->table, ev->wd);
+	if (!d) {
+		on_parent_event(w, ev);
+		return;
+	}
+	z = &w->zones[d->zone];
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+		if (!d->parent) {
+			zone_detach(w, z);
+		} else if (ev->mask & IN_IGNORED) {
+			/* The watch is gone (the directory was removed); its parent says so too. */
+			table_dir_set_wd(w->table, d, -1);
+		}
+		return;
+	}
+	if (!ev->len)
+		return; /* about the directory itself: opens and reads of it */
+	if (ev->mask & IN_ISDIR)
+		on_dir_event(w, z, d, ev);
+	else
+		on_file_event(w, z, d, ev);
+}
+
+/* Reads one buffer of events; returns the bytes read, 0 when none, -errno. */
+static ssize_t read_batch(struct watch *w)
+{
+	char buf[WATCH_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(w->fd, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	for (char *p = buf; p < buf + n;) {
+		const struct inotify_event *ev = (const struct inotify_event *)p;
+		on_event(w, ev);
+		p += sizeof(*ev) + ev->len;
+	}
+	checks_flush(w);
+	cache_drop(w);
+	return n;
+}
+
+static void full_rescan(struct watch *w)
+{
+	w->need_rescan = false;
+	w->counters->rescans++;
+	for (size_t i = 0; i < w->n_zones; i++) {
+		struct watch_zone *z = &w->zones[i];
+		struct table_zone *tz = table_zone(w->table, i);
+		struct stat st;
+
+		/* Events were lost: the root itself may have been replaced. */
+		if (z->root_fd >= 0 && (stat(z->cfg->path, &st) < 0 || !tz->root ||
+					st.st_ino != tz->root->ino || st.st_dev != tz->root->dev))
+			zone_detach(w, z);
+		if (z->root_fd < 0) {
+			zone_attach(w, z, false);
+			continue;
+		}
+		rescan_subtree(w, z, tz->root, true);
+	}
+}
+
+void watch_drain(struct watch *w)
+{
+	for (;;) {
+		ssize_t n = read_batch(w);
+		if (n <= 0) {
+			if (n < 0)
+				log_err("reading inotify events: %s", strerror((int)-n));
+			break;
+		}
+	}
+	if (w->need_rescan) {
+		log_warn("inotify queue overflowed: rescanning every zone");
+		full_rescan(w);
+		/* What changed during the rescan is in the queue again. */
+		watch_drain(w);
+	}
+}
+
+static void find_unwatched(struct watch *w, struct watch_zone *z, struct table_dir *d)
+{
+	struct table_dir *c = d->first_child;
+
+	if (d->flags & TD_UNWATCHED) {
+		rescan_subtree(w, z, d, false);
+		return;
+	}
+	while (c) {
+		struct table_dir *next = c->next_sibling;
+		find_unwatched(w, z, c);
+		c = next;
+	}
+}
+
+void watch_poll_unwatched(struct watch *w)
+{
+	for (size_t i = 0; i < w->n_zones; i++) {
+		struct watch_zone *z = &w->zones[i];
+		struct table_zone *tz = table_zone(w->table, i);
+
+		if (z->root_fd < 0) {
+			if (z->parent_wd < 0)
+				parent_watch(w, z);
+			zone_attach(w, z, false);
+		} else if (w->unwatched && tz->root) {
+			find_unwatched(w, z, tz->root);
+		}
+	}
+}
+
+static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct watch *w = io->data;
+
+	(void)loop;
+	(void)revents;
+	if (read_batch(w) < 0)
+		log_err("reading inotify events: %s", strerror(errno));
+	if (w->need_rescan) {
+		log_warn("inotify queue overflowed: rescanning every zone");
+		full_rescan(w);
+	}
+}
