@@ -34,7 +34,8 @@ static void add_error(struct loader *ld, const config_setting_t *s, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&line, "%s:%d: %s", file, lineno, msg) < 0)
+	if ((lineno ? asprintf(&line, "%s:%d: %s", file, lineno, msg)
+		    : asprintf(&line, "%s: %s", file, msg)) < 0)
 		return;
 	grown = realloc(ld->errs->msgs, (ld->errs->n + 1) * sizeof(*grown));
 	if (!grown) {

@@ -129,6 +129,13 @@ int daemon_start(struct daemon *d)
 		log_err("cannot create state_dir %s: %s", d->cfg->state_dir, strerror(errno));
 		return r;
 	}
+	/* Before the scan: a stop asked for during a long first scan is a clean stop. */
+	ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
+	ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
+	ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sighup);
 	r = watch_start(d->watch);
 	if (r < 0)
 		return r;
@@ -148,12 +155,6 @@ int daemon_start(struct daemon *d)
 			log_warn("socket: cannot give %s to group %s: %s", d->cfg->socket_path,
 				 d->cfg->admin_group, g ? strerror(errno) : "no such group");
 	}
-	ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
-	ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
-	ev_signal_init(&d->sighup, on_sighup, SIGHUP);
-	ev_signal_start(d->loop, &d->sigterm);
-	ev_signal_start(d->loop, &d->sigint);
-	ev_signal_start(d->loop, &d->sighup);
 	ev_timer_init(&d->housekeeping, on_housekeeping, HOUSEKEEPING_S, HOUSEKEEPING_S);
 	d->housekeeping.data = d;
 	ev_timer_start(d->loop, &d->housekeeping);

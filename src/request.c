@@ -185,8 +185,10 @@ int request_parse(const char *line, size_t len, struct request *req, char *err, 
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
-		if (o || json_tokener_get_error(tok) == json_tokener_continue)
+		if (o)
 			snprintf(err, errlen, "request is not one JSON object per line");
+		else if (json_tokener_get_error(tok) == json_tokener_continue)
+			snprintf(err, errlen, "request is not valid JSON: the line ends inside it");
 		else
 			snprintf(err, errlen, "request is not valid JSON: %s",
 				 json_tokener_error_desc(json_tokener_get_error(tok)));

@@ -1,1 +1,251 @@
-int main(void){return 0;}
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char dir[] = "/tmp/sweepd-test-config.XXXXXX";
+
+static int setup(void **state)
+{
+	char p[256];
+
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(p, sizeof(p), "%s/outputs", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/outputs/sub", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/uploads", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/afile", dir);
+	fclose(fopen(p, "w"));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+/* Writes text as the config file and loads it. */
+static struct config *load(const char *text, struct config_errors *errs)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sweepd.conf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return config_load(path, errs);
+}
+
+static bool has_error(const struct config_errors *errs, int line, const char *fragment)
+{
+	char where[32];
+
+	if (line)
+		snprintf(where, sizeof(where), ".conf:%d: ", line);
+	else
+		snprintf(where, sizeof(where), ".conf: ");
+	for (size_t i = 0; i < errs->n; i++)
+		if (strstr(errs->msgs[i], where) && strstr(errs->msgs[i], fragment))
+			return true;
+	return false;
+}
+
+static void dump(const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		print_message("  %s\n", errs->msgs[i]);
+}
+
+static void full_example(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load(
+		"state_dir = \"state\";\n"
+		"socket = { path = \"/run/sweepd/s.sock\"; mode = \"0640\"; admin_group = \"adm\"; };\n"
+		"disk = { high = \"85%\"; low = \"70.5%\"; };\n"
+		"archive = { path = \"archive\"; keep = \"2w\"; max_size = \"20G\"; compress = \"zstd\"; level = 5; };\n"
+		"metrics_file = \"/var/lib/node_exporter/sweepd.prom\";\n"
+		"zones = (\n"
+		" { name = \"outputs\"; path = \"outputs\"; max_age = \"7d\"; max_size = \"50G\";\n"
+		"   action = \"archive\"; priority = 10; exclude = [ \"*.part\", \"cache/*\" ]; },\n"
+		" { name = \"up-loads_2\"; path = \"uploads\"; recursive = false; include = [ \"*.wav\" ];\n"
+		"   max_idle = \"1h\"; max_files = 1000; min_age = 90; action = \"delete\"; prune_empty_dirs = false;\n"
+		"   rotate = { size = 1048576; every = \"1d\"; keep = 10; method = \"rename\"; signal = \"SIGUSR1\";\n"
+		"     pidfile = \"/run/x.pid\"; compress = \"off\"; }; }\n"
+		");\n",
+		&errs);
+
+	(void)state;
+	dump(&errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->socket_mode, 0640);
+	assert_string_equal(cfg->admin_group, "adm");
+	assert_true(cfg->disk_high == 85 && cfg->disk_low == 70.5);
+	assert_int_equal(cfg->archive_keep, 14 * 86400);
+	assert_int_equal(cfg->archive_max_size, 20LL << 30);
+	assert_int_equal(cfg->archive_compress, COMPRESS_ZSTD);
+	assert_int_equal(cfg->archive_level, 5);
+	assert_int_equal(cfg->n_zones, 2);
+	assert_string_equal(cfg->zones[0].name, "outputs");
+	assert_true(strstr(cfg->zones[0].path, "/outputs") != NULL && cfg->zones[0].path[0] == '/');
+	assert_int_equal(cfg->zones[0].max_age, 7 * 86400);
+	assert_int_equal(cfg->zones[0].min_age, 60);
+	assert_int_equal(cfg->zones[0].max_idle, CONFIG_UNSET);
+	assert_int_equal(cfg->zones[0].exclude.n, 2);
+	assert_true(cfg->zones[0].recursive);
+	assert_int_equal(cfg->zones[0].priority, 10);
+	assert_false(cfg->zones[1].recursive);
+	assert_int_equal(cfg->zones[1].max_files, 1000);
+	assert_int_equal(cfg->zones[1].min_age, 90);
+	assert_int_equal(cfg->zones[1].action, ACTION_DELETE);
+	assert_false(cfg->zones[1].prune_empty_dirs);
+	assert_true(cfg->zones[1].rotate.enabled);
+	assert_int_equal(cfg->zones[1].rotate.method, ROTATE_RENAME);
+	assert_int_equal(cfg->zones[1].rotate.signal, 10);
+	assert_int_equal(cfg->zones[1].rotate.compress, COMPRESS_OFF);
+	assert_true(strstr(cfg->state_dir, "/state") != NULL && cfg->state_dir[0] == '/');
+	config_free(cfg);
+}
+
+static void defaults(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load("zones = ( { name = \"a\"; path = \"outputs\"; } );\n", &errs);
+
+	(void)state;
+	dump(&errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->socket_path, CONFIG_DEFAULT_SOCKET);
+	assert_string_equal(cfg->state_dir, CONFIG_DEFAULT_STATE_DIR);
+	assert_int_equal(cfg->socket_mode, 0660);
+	assert_true(cfg->disk_high == 90 && cfg->disk_low == 80);
+	assert_int_equal(cfg->zones[0].action, ACTION_ARCHIVE);
+	assert_true(cfg->zones[0].prune_empty_dirs);
+	config_free(cfg);
+}
+
+/* Every error at once, each with its line. */
+static void all_errors_with_lines(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load(
+		"state_dir = \"state\";\n"                                    /* 1 */
+		"colour = \"blue\";\n"                                         /* 2 */
+		"disk = { high = \"95\"; low = \"80%\"; };\n"                   /* 3 */
+		"archive = { path = \"outputs/sub\"; keep = \"7 days\"; };\n"   /* 4 */
+		"zones = (\n"                                                  /* 5 */
+		" { name = \"Outputs!\"; path = \"outputs\"; max_size = \"50Q\"; },\n" /* 6 */
+		" { name = \"b\"; path = \"missing\"; action = \"shred\"; },\n"  /* 7 */
+		" { name = \"c\"; path = \"afile\"; max_age = 5.5; },\n"        /* 8 */
+		" { name = \"d\"; path = \"outputs/sub\"; recursive = \"yes\"; },\n" /* 9 */
+		" { name = \"d\"; path = \"uploads\"; include = \"*.mp4\"; frob = 1; },\n" /* 10 */
+		" { path = \"uploads\"; rotate = { size = \"1M\"; method = \"sideways\"; }; }\n" /* 11 */
+		");\n",
+		&errs);
+
+	(void)state;
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 2, "unknown key 'colour'"));
+	assert_true(has_error(&errs, 3, "'high' must be a percentage"));
+	assert_true(has_error(&errs, 4, "'keep' must be a duration"));
+	assert_true(has_error(&errs, 4, "archive path"));
+	assert_true(has_error(&errs, 6, "must match [a-z0-9_-]+"));
+	assert_true(has_error(&errs, 6, "'max_size' must be a size"));
+	assert_true(has_error(&errs, 7, "No such file or directory"));
+	assert_true(has_error(&errs, 7, "'action' must be one of"));
+	assert_true(has_error(&errs, 8, "not a directory"));
+	assert_true(has_error(&errs, 8, "'max_age' must be a duration"));
+	assert_true(has_error(&errs, 9, "'recursive' must be true or false"));
+	assert_true(has_error(&errs, 9, "overlaps zone"));
+	assert_true(has_error(&errs, 10, "used twice"));
+	assert_true(has_error(&errs, 10, "'include' must be a list"));
+	assert_true(has_error(&errs, 10, "unknown key 'frob'"));
+	assert_true(has_error(&errs, 11, "has no 'name'"));
+	assert_true(has_error(&errs, 11, "'method' must be one of"));
+	config_errors_clear(&errs);
+}
+
+static void syntax_error(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load("zones = (\n { name = ; path = \"x\"; }\n);\n", &errs);
+
+	(void)state;
+	assert_null(cfg);
+	assert_int_equal(errs.n, 1);
+	assert_true(has_error(&errs, 2, "syntax error"));
+	config_errors_clear(&errs);
+}
+
+static void missing_file(void **state)
+{
+	struct config_errors errs = {0};
+
+	(void)state;
+	assert_null(config_load("/nonexistent/sweepd.conf", &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "cannot read"));
+	config_errors_clear(&errs);
+}
+
+static void no_zones_and_archive_needed(void **state)
+{
+	struct config_errors errs = {0};
+
+	(void)state;
+	assert_null(load("state_dir = \"/tmp\";\n", &errs));
+	assert_true(has_error(&errs, 0, "no 'zones'"));
+	config_errors_clear(&errs);
+	assert_null(load("zones = ( { name = \"a\"; path = \"outputs\"; max_age = \"1d\"; } );\n", &errs));
+	assert_true(has_error(&errs, 1, "no 'archive'"));
+	config_errors_clear(&errs);
+	assert_null(load("disk = { high = \"50%\"; low = \"60%\"; };\n"
+			 "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+			 &errs));
+	assert_true(has_error(&errs, 1, "must not be above"));
+	config_errors_clear(&errs);
+}
+
+static void path_within(void **state)
+{
+	(void)state;
+	assert_true(config_path_within("/a/b/c", "/a/b"));
+	assert_true(config_path_within("/a/b", "/a/b"));
+	assert_false(config_path_within("/a/bc", "/a/b"));
+	assert_true(config_path_within("/anything", "/"));
+	assert_false(config_path_within("/a", "/a/b"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_example),
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(all_errors_with_lines),
+		cmocka_unit_test(syntax_error),
+		cmocka_unit_test(missing_file),
+		cmocka_unit_test(no_zones_and_archive_needed),
+		cmocka_unit_test(path_within),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,1 +1,96 @@
-int main(void){return 0;}
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "request.h"
+
+static int parse(const char *line, struct request *req, char *err)
+{
+	return request_parse(line, strlen(line), req, err, 256);
+}
+
+static void good_requests(void **state)
+{
+	struct request r;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"cmd\":\"status\"}", &r, err), 0);
+	assert_int_equal(r.cmd, REQ_STATUS);
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"top\",\"zone\":\"outputs\",\"n\":20,\"by\":\"age\"}", &r, err), 0);
+	assert_int_equal(r.cmd, REQ_TOP);
+	assert_string_equal(r.zone, "outputs");
+	assert_int_equal(r.n, 20);
+	assert_int_equal(r.by, REQ_BY_AGE);
+	request_clear(&r);
+	assert_int_equal(parse(" {\"cmd\":\"sweep\",\"dry_run\":true} ", &r, err), 0);
+	assert_int_equal(r.dry_run, 1);
+	assert_true(request_is_admin(r.cmd));
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"restore\",\"path\":\"/a/\xee\xbf\xbf\"}", &r, err), 0);
+	assert_string_equal(r.path, "/a/\xff");
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"top\",\"zone\":\"z\"}", &r, err), 0);
+	assert_int_equal(r.n, 10);
+	assert_int_equal(r.by, REQ_BY_SIZE);
+	request_clear(&r);
+}
+
+static void expect_error(const char *line, const char *fragment)
+{
+	struct request r;
+	char err[256] = "";
+
+	assert_int_equal(request_parse(line, strlen(line), &r, err, sizeof(err)), -22);
+	if (!strstr(err, fragment))
+		fail_msg("for %s: error \"%s\" lacks \"%s\"", line, err, fragment);
+}
+
+static void bad_requests(void **state)
+{
+	(void)state;
+	expect_error("", "not valid JSON");
+	expect_error("status", "not valid JSON");
+	expect_error("{\"cmd\":\"status\"", "ends inside");
+	expect_error("[1,2]", "must be a JSON object");
+	expect_error("{\"cmd\":5}", "no \"cmd\"");
+	expect_error("{}", "no \"cmd\"");
+	expect_error("{\"cmd\":\"explode\"}", "unknown command");
+	expect_error("{\"cmd\":\"top\"}", "needs a \"zone\"");
+	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"n\":0}", "from 1 to 1000");
+	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"n\":-3}", "non-negative");
+	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"n\":\"5\"}", "non-negative");
+	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"by\":\"name\"}", "\"size\" or \"age\"");
+	expect_error("{\"cmd\":\"status\",\"zone\":\"z\"}", "unknown field");
+	expect_error("{\"cmd\":\"status\"} {\"cmd\":\"status\"}", "not valid JSON");
+	expect_error("{\"cmd\":\"restore\"}", "either an \"id\" or a \"path\"");
+	expect_error("{\"cmd\":\"sweep\",\"dry_run\":1}", "true or false");
+	expect_error("\xff\xfe\x01", "not valid JSON");
+	expect_error("{\"cmd\":\"status\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		     "not valid JSON");
+}
+
+static void nul_byte(void **state)
+{
+	struct request r;
+	char err[256];
+	const char line[] = "{\"cmd\":\"status\"}\0junk";
+
+	(void)state;
+	assert_int_equal(request_parse(line, sizeof(line) - 1, &r, err, sizeof(err)), -22);
+	assert_non_null(strstr(err, "NUL"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_requests),
+		cmocka_unit_test(bad_requests),
+		cmocka_unit_test(nul_byte),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs, from Debian's packages, what building and testing sweepd needs and
+# this machine lacks. Run as root on Debian 12.
+set -eu
+pkgs="gcc meson ninja-build pkg-config libev-dev libconfig-dev libzstd-dev libjson-c-dev
+      libcmocka-dev python3 findutils coreutils util-linux procps"
+missing=""
+for p in $pkgs; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi

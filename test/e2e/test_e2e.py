@@ -1,0 +1,540 @@
+"""sweepd end-to-end cases. Run one: python3 test_e2e.py NAME; all: no argument."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+
+from harness import (Daemon, Failure, Writer, case, check, disk_figures, equal, main,
+                     readline, write, WAIT, SWEEPD, SWEEPCTL)
+
+
+def with_daemon(**kw):
+    """Runs the case with a started daemon, always stopping it (which checks its exit)."""
+    def wrap(fn):
+        def run():
+            d = Daemon(**kw)
+            try:
+                fn(d)
+            finally:
+                d.close()
+        run.__name__ = fn.__name__
+        return case(run)
+    return wrap
+
+
+def populate(base, n_dirs=30, per_dir=100):
+    for i in range(n_dirs):
+        for j in range(per_dir):
+            write(os.path.join(base, f"d{i}", f"sub{i % 3}", f"f{j}.bin"), b"v" * (i * 37 + j))
+
+
+@case
+def initial_scan():
+    """Thousands of files with hard links, a sparse file and symlinks, before the start."""
+    d = Daemon(start=False)
+    try:
+        z = d.path()
+        populate(z, 30, 100)
+        os.link(os.path.join(z, "d1", "sub1", "f1.bin"), os.path.join(z, "hard1"))
+        os.link(os.path.join(z, "d1", "sub1", "f1.bin"), os.path.join(z, "d2", "hard2"))
+        with open(os.path.join(z, "sparse.img"), "wb") as f:
+            f.truncate(1 << 30)
+            f.seek(1 << 29)
+            f.write(b"data")
+        os.symlink("/etc/passwd", os.path.join(z, "link-out"))
+        os.symlink("d1", os.path.join(z, "link-dir"))
+        os.symlink("nowhere", os.path.join(z, "dangling"))
+        os.mkfifo(os.path.join(z, "fifo"))
+        outside = os.path.join(d.root, "outside")
+        write(os.path.join(outside, "big"), b"o" * 100000)
+        os.symlink(outside, os.path.join(z, "d3", "to-outside"))
+        d.start()
+        got = d.expect_matches_disk(what="initial scan")
+        equal(got["files"], 3000 + 3, "files counted")
+        check(got["bytes"] > got["disk_bytes"], "the sparse file counts its apparent size")
+        equal(got["open_files"], 0, "open files")
+        check(got["oldest_mtime"] is not None, "oldest_mtime")
+    finally:
+        d.close()
+
+
+@with_daemon()
+def deep_trees_in_one_breath(d):
+    """mkdir -p a/b/c && touch a/b/c/x, many times, faster than any watch can be added."""
+    z = d.path()
+    script = ("for i in $(seq 1 40); do mkdir -p t$i/a/b/c/d/e/f/g && touch t$i/a/b/c/d/e/f/g/x "
+              "&& echo data > t$i/a/b/y; done")
+    subprocess.run(["sh", "-c", script], cwd=z, check=True)
+    got = d.expect_matches_disk(what="deep trees")
+    equal(got["files"], 80, "files in deep trees")
+    # A tree built elsewhere and moved in is walked too.
+    other = os.path.join(d.root, "elsewhere")
+    populate(other, 5, 20)
+    os.rename(other, os.path.join(z, "moved-in"))
+    equal(d.expect_matches_disk(what="moved-in tree")["files"], 180, "files after move in")
+
+
+@with_daemon(zones=[{"name": "z", "path": "zone"}, {"name": "y", "path": "other"}])
+def renames_and_moves(d):
+    z = d.path()
+    populate(z, 5, 20)
+    d.expect_matches_disk(what="populated")
+    os.rename(os.path.join(z, "d1"), os.path.join(z, "d1-renamed"))
+    os.rename(os.path.join(z, "d2"), os.path.join(z, "d0", "d2-nested"))
+    d.expect_matches_disk(what="directory renames")
+    write(os.path.join(z, "d0", "d2-nested", "sub2", "new"), b"n" * 5000)
+    d.expect_matches_disk(what="a file in a renamed directory")
+    outside = os.path.join(d.root, "outside")
+    os.makedirs(outside)
+    os.rename(os.path.join(z, "d3"), os.path.join(outside, "d3"))
+    os.rename(os.path.join(z, "d4", "sub1", "f3.bin"), os.path.join(outside, "f3.bin"))
+    d.expect_matches_disk(what="moves out")
+    write(os.path.join(outside, "d3", "sub0", "after-out"), b"zzz")
+    d.expect_matches_disk(what="a write in a moved-out tree")
+    os.rename(os.path.join(outside, "f3.bin"), os.path.join(z, "back.bin"))
+    d.expect_matches_disk(what="a file moved in")
+    # Across zones: out of one, into the other.
+    os.rename(os.path.join(z, "d4"), d.path("y", "d4"))
+    os.rename(os.path.join(z, "back.bin"), d.path("y", "back.bin"))
+    d.expect_matches_disk("z", "moved to the other zone")
+    d.expect_matches_disk("y", "moved from the other zone")
+    # A file renamed over another replaces it.
+    write(os.path.join(z, "a"), b"a" * 10)
+    write(os.path.join(z, "b"), b"b" * 1000)
+    os.rename(os.path.join(z, "a"), os.path.join(z, "b"))
+    d.expect_matches_disk(what="rename over")
+    shutil.rmtree(os.path.join(z, "d0"))
+    got = d.expect_matches_disk(what="rm -rf")
+    check(got["files"] > 0, "files remain")
+
+
+@with_daemon()
+def changes_to_files(d):
+    """Appends, truncates, attribute changes and deletes."""
+    z = d.path()
+    p = os.path.join(z, "f")
+    write(p, b"x" * 100)
+    d.expect_matches_disk(what="create")
+    write(p, b"y" * 50000, "ab")
+    d.expect_matches_disk(what="append")
+    os.truncate(p, 10)
+    equal(d.expect_matches_disk(what="truncate")["bytes"], 10, "bytes after truncate")
+    os.truncate(p, 1 << 20)
+    d.expect_matches_disk(what="extend by truncate")
+    os.chmod(p, 0o600)
+    os.utime(p, (1_000_000_000, 1_000_000_000))
+    got = d.expect_matches_disk(what="utime")
+    equal(got["oldest_mtime"], 1_000_000_000, "oldest_mtime follows touch -d")
+    top = d.request({"cmd": "top", "zone": "z", "n": 5, "by": "age"})
+    equal(top["files"][0]["path"], p, "top path")
+    equal(top["files"][0]["mtime"], 1_000_000_000, "top mtime")
+    os.unlink(p)
+    got = d.expect_matches_disk(what="delete")
+    equal(got["files"], 0, "no files")
+    equal(got["oldest_mtime"], None, "no oldest")
+
+
+@case
+def queue_overflow():
+    """SIGSTOP the daemon, create 25,000 files, SIGCONT: the overflow forces a rescan."""
+    d = Daemon()
+    try:
+        z = d.path()
+        populate(z, 10, 10)
+        write(os.path.join(z, "doomed", "x"), b"gone soon")
+        d.settle()
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            for i in range(25000):
+                with open(os.path.join(z, f"burst-{i}"), "wb") as f:
+                    f.write(b"b" * (i % 7))
+            shutil.rmtree(os.path.join(z, "doomed"))
+            os.unlink(os.path.join(z, "d0", "sub0", "f0.bin"))
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        got = d.expect_matches_disk(what="after overflow")
+        equal(got["files"], 25000 + 99, "files after overflow")
+        c = d.status()["counters"]
+        check(c["overflows"] >= 1, f"overflow counted: {c}")
+        check(c["rescans"] >= 1, f"rescan counted: {c}")
+        check("overflow" in d.logtext(), "overflow logged")
+    finally:
+        d.close()
+
+
+@case
+def writers_before_and_after_start():
+    d = Daemon(start=False)
+    try:
+        z = d.path()
+        write(os.path.join(z, "done.mp4"), b"finished")
+        early = Writer(os.path.join(z, "early.mp4"))
+        d.start()
+        got = d.expect_matches_disk(what="early writer")
+        equal(got["open_files"], 1, "a writer from before the start is seen")
+        late = Writer(os.path.join(z, "sub", "late.mp4")) if os.makedirs(
+            os.path.join(z, "sub")) is None else None
+        # A writer that opens an existing file for writing and does not write yet.
+        quiet = subprocess.Popen(["sh", "-c", f"exec 3>>'{os.path.join(z, 'done.mp4')}'; read x"],
+                                 stdin=subprocess.PIPE, text=True)
+        d.settle()
+        # The shell has the file open once `read` waits: poll the kernel's view through settle.
+        for _ in range(1000):
+            if os.path.exists(f"/proc/{quiet.pid}/fd/3"):
+                break
+            d.settle()
+        got = d.expect_matches_disk(what="late writers")
+        equal(got["open_files"], 3, "early, late and quiet writers")
+        top = d.request({"cmd": "top", "zone": "z", "n": 10})
+        opens = {os.path.basename(f["path"]): f["open"] for f in top["files"]}
+        equal(opens, {"early.mp4": True, "late.mp4": True, "done.mp4": True}, "open flags")
+        early.close()
+        late.close()
+        quiet.stdin.write("\n")
+        quiet.stdin.flush()
+        quiet.wait(WAIT)
+        got = d.expect_matches_disk(what="writers closed")
+        equal(got["open_files"], 0, "no writer left")
+        # Two writers on one file: one closing does not clear it.
+        p = os.path.join(z, "shared.log")
+        w1, w2 = Writer(p), Writer(p)
+        w1.close()
+        equal(d.expect_matches_disk(what="one of two writers closed")["open_files"], 1,
+              "still open by the second writer")
+        w2.close()
+        equal(d.expect_matches_disk(what="both closed")["open_files"], 0, "closed")
+    finally:
+        d.close()
+
+
+@case
+def own_opens_are_not_accesses():
+    """The daemon's open-for-writing checks must not feed its own watch or atime;
+    another process's read does count as an access."""
+    d = Daemon(start=False)
+    try:
+        z = d.path()
+        p = os.path.join(z, "old.mp4")
+        write(p, b"x" * 10)
+        os.utime(p, (1_500_000_000, 1_500_000_000))
+        d.start()
+        d.settle()
+        # Changes that make the daemon look at the file with its own open.
+        os.chmod(p, 0o640)
+        os.utime(p, (1_500_000_000, 1_500_000_000))
+        d.settle()
+        before = d.status()["counters"]["events"]
+        for _ in range(5):
+            d.settle()
+        equal(d.status()["counters"]["events"], before, "settling alone causes no events")
+        top = d.request({"cmd": "top", "zone": "z", "n": 1})
+        equal(top["files"][0]["atime"], 1_500_000_000, "atime untouched by the daemon")
+        equal(int(os.stat(p).st_atime), 1_500_000_000, "atime on disk untouched")
+        subprocess.run(["cat", p], check=True, capture_output=True)
+        d.settle()
+        top = d.request({"cmd": "top", "zone": "z", "n": 1})
+        check(top["files"][0]["atime"] > 1_700_000_000, "a read by another process counts")
+    finally:
+        d.close()
+
+
+@with_daemon()
+def file_names(d):
+    z = d.path()
+    names = [b"\xe6\x95\xb0\xe5\xad\x97\xe4\xba\xba\xe8\xa7\x86\xe9\xa2\x91.mp4",  # 数字人视频
+             b"with space.mp4", b"quote\"s'.mp4", b"new\nline.mp4", b"bad\xff\xfeutf8.mp4",
+             b"back\\slash", b"\xee\xbe\x80pua"]
+    zb = os.fsencode(z)
+    for i, n in enumerate(names):
+        with open(os.path.join(zb, n), "wb") as f:
+            f.write(b"x" * (100 + i))
+    got = d.expect_matches_disk(what="odd names")
+    equal(got["files"], len(names), "all names counted")
+    raw = d.request({"cmd": "top", "zone": "z", "n": 20})
+    paths = set()
+    for f in raw["files"]:
+        enc = f["path"]
+        # Decode the documented encoding: U+EF80..U+EFFF stand for single bytes.
+        out = bytearray()
+        for ch in enc:
+            if 0xEF80 <= ord(ch) <= 0xEFFF:
+                out.append(ord(ch) - 0xEF00)
+            else:
+                out += ch.encode()
+        paths.add(bytes(out))
+    equal(paths, {os.path.join(zb, n) for n in names}, "paths decode back to the bytes")
+    human = d.ctl("top", "z", "-n", "20")
+    equal(human.returncode, 0, "sweepctl top")
+    check(b"bad\\xff\\xfeutf8.mp4" in human.stdout, f"human top escapes bytes: {human.stdout!r}")
+    check(b"new\\x0aline.mp4" in human.stdout, "human top escapes newlines")
+    check("数字人视频.mp4" in human.stdout.decode(), "human top shows Chinese")
+
+
+def raw(d, data, shutdown=True):
+    """Sends bytes on a fresh connection and returns the reply lines."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(WAIT)
+        s.connect(d.sock)
+        s.sendall(data)
+        if shutdown:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return [json.loads(l) for l in out.decode().splitlines()]
+
+
+@with_daemon()
+def bad_requests(d):
+    cases = {
+        b"hello\n": "not valid JSON",
+        b"{\"cmd\":\"status\"\n": "not valid JSON",
+        b"[1]\n": "must be a JSON object",
+        b"{\"cmd\":\"dance\"}\n": "unknown command",
+        b"{\"nocmd\":1}\n": "no \"cmd\"",
+        b"{\"cmd\":\"top\",\"zone\":\"nope\"}\n": "no zone named",
+        b"{\"cmd\":\"top\",\"zone\":\"z\",\"n\":1e9}\n": "non-negative integer",
+        b"\x00\x01\x02\xff\xfe\n": "not",
+        b"{\"cmd\":\"status\",\"a\":" + b"[" * 5000 + b"\n": "not valid JSON",
+        b"{\"cmd\":\"sweep\"}\n": "not implemented yet",
+    }
+    for data, fragment in cases.items():
+        replies = raw(d, data)
+        equal(len(replies), 1, f"one reply for {data[:40]!r}")
+        equal(replies[0]["ok"], False, f"error for {data[:40]!r}")
+        check(fragment in replies[0]["error"], f"{data[:40]!r}: {replies[0]['error']}")
+    # Many requests on one connection, blank lines ignored, CRLF accepted.
+    replies = raw(d, b"{\"cmd\":\"status\"}\n\n{\"cmd\":\"settle\"}\r\nbad\n{\"cmd\":\"status\"}\n")
+    equal([r["ok"] for r in replies], [True, True, False, True], "pipelined requests")
+    # An endless line is refused and the connection closed, memory bounded.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(WAIT)
+        s.connect(d.sock)
+        try:
+            for _ in range(64):
+                s.sendall(b"x" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        reply = json.loads(readline(s))
+        check("longer than" in reply["error"], reply["error"])
+    # A slow client holding half a request does not block others.
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(d.sock)
+    slow.sendall(b"{\"cmd\":\"sta")
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(d.sock)
+    for _ in range(20):
+        check(d.status()["ok"], "status while a slow client waits")
+    slow.sendall(b"tus\"}\n")
+    slow.settimeout(WAIT)
+    check(json.loads(readline(slow))["ok"], "the slow client gets its answer")
+    slow.close()
+    silent.close()
+    # A client that never reads its replies is dropped, not buffered forever.
+    greedy = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    greedy.connect(d.sock)
+    greedy.setblocking(False)
+    try:
+        for _ in range(20000):
+            greedy.send(b"{\"cmd\":\"status\"}\n")
+    except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+        pass
+    check(d.status()["ok"], "daemon alive after a greedy client")
+    greedy.close()
+
+
+@with_daemon(zones=[{"name": "z", "path": "zone"}, {"name": "keep", "path": "keep"}])
+def zone_root_removed_and_back(d):
+    z = d.path()
+    populate(z, 3, 10)
+    write(d.path("keep", "k"), b"k")
+    d.expect_matches_disk(what="before")
+    shutil.rmtree(z)
+    d.settle()
+    got = d.zone("z")
+    equal((got["files"], got["present"]), (0, False), "zone gone")
+    equal(d.zone("keep")["files"], 1, "other zone untouched")
+    populate(z, 2, 5)
+    got = d.expect_matches_disk(what="zone back")
+    equal((got["files"], got["present"]), (10, True), "zone back")
+    # Moved away and replaced by another directory.
+    os.rename(z, z + ".old")
+    os.makedirs(z)
+    write(os.path.join(z, "fresh"), b"f")
+    write(os.path.join(z + ".old", "not-ours"), b"n")
+    got = d.expect_matches_disk(what="replaced root")
+    equal(got["files"], 1, "only the new root counts")
+
+
+@with_daemon()
+def no_crossing_into_mounts(d):
+    z = d.path()
+    mnt = os.path.join(z, "mnt")
+    os.makedirs(mnt)
+    write(os.path.join(z, "mine"), b"m" * 10)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt])
+    equal(r.returncode, 0, "mount a tmpfs inside the zone (needs root)")
+    try:
+        write(os.path.join(mnt, "theirs"), b"t" * 100)
+        os.makedirs(os.path.join(mnt, "deeper"))
+        write(os.path.join(mnt, "deeper", "x"), b"t")
+        got = d.expect_matches_disk(what="mount inside")
+        equal(got["files"], 1, "files on the other filesystem are not counted")
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+
+
+@with_daemon(zones=[{"name": "z", "path": "zone", "include": '[ "*.mp4", "keep/*.wav" ]',
+                     "exclude": '[ "*.part.mp4", "cache" ]'}])
+def include_and_exclude(d):
+    z = d.path()
+    for n in ["a.mp4", "b.part.mp4", "c.txt", "keep/d.wav", "keep/deep/e.wav", "x/f.wav",
+              "cache/g.mp4", "x/cache/h.mp4", "x/i.mp4"]:
+        write(os.path.join(z, n), b"123")
+    d.settle()
+    top = d.request({"cmd": "top", "zone": "z", "n": 50})
+    got = sorted(os.path.relpath(f["path"], z) for f in top["files"])
+    equal(got, ["a.mp4", "keep/d.wav", "x/i.mp4"], "matched files")
+    equal(d.zone()["bytes"], 9, "bytes of matched files")
+
+
+@case
+def cli_and_exit_codes():
+    d = Daemon()
+    try:
+        r = d.ctl("status")
+        equal(r.returncode, 0, "status exit")
+        out = r.stdout.decode()
+        for word in ("ZONE", "FILES", "FILESYSTEM", "counters:", d.zones["z"]):
+            check(word in out, f"{word!r} in human status:\n{out}")
+        r = d.ctl("--json", "status")
+        check(json.loads(r.stdout)["ok"], "--json gives the raw reply")
+        r = d.ctl("top", "nope")
+        equal(r.returncode, 1, "error reply exit")
+        check(b"no zone named" in r.stderr, r.stderr)
+        r = d.ctl("sweep")
+        equal(r.returncode, 1, "not yet implemented is an error")
+        r = d.ctl("frobnicate")
+        equal(r.returncode, 1, "unknown command")
+        check(b"unknown command" in r.stderr, r.stderr)
+        r = d.ctl("-h")
+        equal(r.returncode, 0, "-h")
+        check(b"reserve ZONE BYTES" in r.stdout, "help lists commands")
+        r = subprocess.run([SWEEPCTL, "status"], capture_output=True,
+                           env=dict(os.environ, SWEEPD_SOCKET=d.sock))
+        equal(r.returncode, 0, "$SWEEPD_SOCKET honoured")
+        # A second daemon on the same socket refuses to start.
+        r = subprocess.run([SWEEPD, "-c", d.conf], capture_output=True, timeout=WAIT)
+        equal(r.returncode, 1, "second daemon exit")
+        check(b"already" in r.stderr, r.stderr)
+    finally:
+        d.close()
+    r = subprocess.run([SWEEPCTL, "-s", d.sock, "status"], capture_output=True)
+    equal(r.returncode, 2, "no daemon: exit 2")
+    check(d.sock.encode() in r.stderr, "the message names the socket")
+    r = subprocess.run([SWEEPD, "--version"], capture_output=True)
+    check(r.returncode == 0 and r.stdout.startswith(b"sweepd "), "--version")
+
+
+@case
+def check_config():
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    try:
+        conf = os.path.join(root, "c.conf")
+        os.makedirs(os.path.join(root, "z"))
+        with open(conf, "w") as f:
+            f.write('zones = ( { name = "z"; path = "z"; } );\n')
+        r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
+        equal((r.returncode, r.stdout.strip()), (0, "configuration OK"), "good config")
+        with open(conf, "w") as f:
+            f.write('zones = (\n { name = "z"; path = "z"; max_age = "7x"; },\n'
+                    ' { name = "z"; path = "nope"; }\n);\n')
+        r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
+        equal(r.returncode, 1, "bad config exit")
+        for line in (f"{conf}:2: 'max_age' must be a duration", f"{conf}:3: zone \"z\": path",
+                     f"{conf}:3: zone name \"z\" is used twice"):
+            check(line in r.stderr, f"{line!r} in\n{r.stderr}")
+        # Starting on a bad config fails the same way, with no socket left.
+        r = subprocess.run([SWEEPD, "-c", conf], capture_output=True, text=True, timeout=WAIT)
+        equal(r.returncode, 1, "start on a bad config")
+        r = subprocess.run([SWEEPD, "-c", os.path.join(root, "missing.conf")],
+                           capture_output=True, text=True)
+        equal(r.returncode, 1, "missing config")
+        check("missing.conf: cannot read" in r.stderr, r.stderr)
+    finally:
+        shutil.rmtree(root)
+
+
+@case
+def watch_limit_falls_back_to_rescans():
+    """Past fs.inotify.max_user_watches: one clear log line, and settle still sees all."""
+    limit_file = "/proc/sys/fs/inotify/max_user_watches"
+    with open(limit_file) as f:
+        old = f.read().strip()
+    d = Daemon(start=False)
+    try:
+        populate(d.path(), 40, 3)
+        # Only a handful of watches for everything: most directories go unwatched.
+        used = sum(1 for p in os.listdir("/proc") if p.isdigit()) and count_watches()
+        with open(limit_file, "w") as f:
+            f.write(str(used + 10))
+        d.start()
+        d.expect_matches_disk(what="with few watches")
+        log = d.logtext()
+        check(sum("fs.inotify.max_user_watches" in l for l in log.splitlines()) == 1, f"one line about the limit:\n{log}")
+        for i in range(40):
+            write(os.path.join(d.path(), f"d{i}", "sub0", "late"), b"late" * i)
+            os.unlink(os.path.join(d.path(), f"d{i}", f"sub{i % 3}", "f0.bin"))
+        d.expect_matches_disk(what="changes in unwatched directories")
+    finally:
+        with open(limit_file, "w") as f:
+            f.write(old)
+        d.close()
+
+
+def count_watches():
+    """inotify watches held by all processes of this user, from /proc/*/fdinfo."""
+    n = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    n += sum(1 for l in f if l.startswith("inotify wd:"))
+        except OSError:
+            pass
+    return n
+
+
+@case
+def sigint_and_journal_prefix():
+    d = Daemon(start=False)
+    try:
+        d.start()
+        d.proc.send_signal(signal.SIGINT)
+        equal(d.proc.wait(WAIT), 0, "SIGINT exit")
+        d.proc = None
+        d.logf.close()
+        check(not os.path.exists(d.sock), "socket removed")
+        # Under journald (JOURNAL_STREAM naming stderr) lines carry <N> priorities.
+        r = subprocess.run(["sh", "-c", 'st=$(stat -L -c "%d:%i" /dev/stderr); '
+                            f'JOURNAL_STREAM=$st exec {SWEEPD} -c /nonexistent/x.conf'],
+                           capture_output=True, text=True)
+        equal(r.returncode, 1, "bad start")
+        r = subprocess.run(["sh", "-c", 'st=$(stat -L -c "%d:%i" /proc/self/fd/2); '
+                            f'JOURNAL_STREAM=$st exec {SWEEPD} -c {d.conf} -v & pid=$!; '
+                            f'while [ ! -S {d.sock} ]; do :; done; kill $pid; wait $pid'],
+                           capture_output=True, text=True, timeout=WAIT)
+        check(r.stderr.startswith("<6>"), f"journal priority prefix: {r.stderr[:200]!r}")
+    finally:
+        d.close()
+
+
+if __name__ == "__main__":
+    main()

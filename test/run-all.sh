@@ -1,0 +1,44 @@
+#!/bin/bash
+# The README's second command: the whole suite, twice (plain, then built with
+# AddressSanitizer + UndefinedBehaviorSanitizer, where a leak or undefined
+# behaviour fails a test). Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+sh etc/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+run_suite() {
+	local dir=$1
+	shift
+	if [ ! -d "$dir" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; failed=$((failed + 1)); return; }
+	fi
+	if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+		cat "$dir.build.log"
+		failed=$((failed + 1))
+		return
+	fi
+	echo "== $dir"
+	meson test -C "$dir" --print-errorlogs --num-processes 2 | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):' 
+	local counts
+	counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["result"] in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    else:
+        bad += 1
+print(ok, bad)
+PY
+)
+	passed=$((passed + ${counts% *}))
+	failed=$((failed + ${counts#* }))
+}
+
+run_suite build
+run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
