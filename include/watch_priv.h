@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "scan.h"
 
 struct table_dir;
 struct table_file;
@@ -28,6 +29,8 @@ struct watch_zone {
 struct watch {
 	struct ev_loop *loop;
 	ev_io io;
+	ev_timer rescan_timer;
+	uint64_t overflows_pending;
 	int fd;
 	const struct config *cfg;
 	struct table *table;
@@ -42,12 +45,19 @@ struct watch {
 	bool need_rescan;
 	bool limit_warned;
 	uint64_t unwatched;
+	int threads; /* for the big walks */
+	struct scan_pump pump;
+	char *backlog; /* events read during a big walk, to apply after it */
+	size_t backlog_len, backlog_cap;
+	bool backlog_lost;
 };
 
 /* Opens the directory d (O_PATH) beneath its zone root, following no link. */
 int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags);
-/* Adds the inotify watch for the directory open as dfd; 0 or -errno. */
-int watch_add(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd);
+/* Adds the inotify watch for the directory open as dfd: the wd or -errno. Thread-safe. */
+int watch_add_syscall(struct watch *w, struct watch_zone *z, int dfd);
+/* Records the outcome of watch_add_syscall() for d (a wd, or -errno). */
+void watch_note_wd(struct watch *w, struct table_dir *d, int wd);
 bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
 		     const char *name);
 /* Records a regular file found on disk (or drops it if include/exclude refuse it). */

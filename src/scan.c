@@ -3,100 +3,258 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "table.h"
 #include "watch_priv.h"
 
-struct scan_stack {
-	struct table_dir **dirs;
-	size_t len, cap;
+/*
+ * The walk is all system calls: getdents and one fstatat per entry. With
+ * threads > 1 it runs on that many threads; each lists a directory with no
+ * lock held and then applies what it found to the table under one mutex, so
+ * the table stays single-writer.
+ */
+
+struct scan_entry {
+	struct stat st;
+	size_t name_off;
 };
 
-static int stack_push(struct scan_stack *s, struct table_dir *d)
+/* What one directory listing found, applied in one go. */
+struct scan_listing {
+	struct scan_entry *entries;
+	size_t len, cap;
+	char *names;
+	size_t names_len, names_cap;
+};
+
+struct scan_job {
+	struct watch *w;
+	struct watch_zone *z;
+	bool rescan;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct table_dir **stack;
+	size_t len, cap;
+	struct table_dir *first;
+	int first_fd;
+	int busy; /* directories being listed */
+	int workers_left;
+	int done_fd; /* eventfd: written when the last worker is done */
+	uint64_t unwatched;
+};
+
+static int listing_add(struct scan_listing *l, const char *name, const struct stat *st)
 {
-	if (s->len == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct table_dir **n = realloc(s->dirs, cap * sizeof(*n));
-		if (!n)
+	size_t n = strlen(name) + 1;
+
+	if (l->len == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct scan_entry *e = realloc(l->entries, cap * sizeof(*e));
+		if (!e)
 			return -ENOMEM;
-		s->dirs = n;
-		s->cap = cap;
+		l->entries = e;
+		l->cap = cap;
 	}
-	s->dirs[s->len++] = d;
+	if (l->names_len + n > l->names_cap) {
+		size_t cap = l->names_cap ? l->names_cap * 2 : 4096;
+		char *names;
+		while (cap < l->names_len + n)
+			cap *= 2;
+		names = realloc(l->names, cap);
+		if (!names)
+			return -ENOMEM;
+		l->names = names;
+		l->names_cap = cap;
+	}
+	memcpy(l->names + l->names_len, name, n);
+	l->entries[l->len].st = *st;
+	l->entries[l->len++].name_off = l->names_len;
+	l->names_len += n;
 	return 0;
 }
 
 /*
- * Lists one directory: the watch goes on before the listing, so that what is
- * created while we read is either listed or reported. Returns whether the
- * directory got its watch.
+ * Lists one directory with no lock held. The watch goes on before the
+ * listing, so that what is created while we read is either listed or
+ * reported. Returns the wd or -errno; -ENOENT when the directory is gone.
  */
-static bool scan_one(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd,
-		     bool rescan, struct scan_stack *todo)
+static int list_dir(struct scan_job *job, int dfd, struct scan_listing *l)
 {
-	bool watched = watch_add(w, z, d, dfd) == 0;
+	struct watch_zone *z = job->z;
 	struct dirent *e;
+	struct stat st;
+	int wd;
 	DIR *dir;
 
-	if (rescan)
-		d->flags |= TD_SEEN;
+	if (fstat(dfd, &st) < 0 || st.st_dev != z->dev) {
+		close(dfd);
+		return -EXDEV;
+	}
+	wd = watch_add_syscall(job->w, z, dfd);
 	dir = fdopendir(dfd);
 	if (!dir) {
 		close(dfd);
-		return watched;
+		return wd;
 	}
 	while ((e = readdir(dir))) {
-		struct stat st;
-
-		if (e->d_name[0] == '.' &&
-		    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
 			continue;
 		if (e->d_type != DT_REG && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
 			continue; /* links, sockets, fifos, devices */
 		if (e->d_type == DT_DIR && !z->cfg->recursive)
 			continue;
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* gone since the listing: its event follows */
-		if (S_ISREG(st.st_mode)) {
-			watch_file_found(w, z, d, e->d_name, &st, rescan);
-		} else if (S_ISDIR(st.st_mode) && z->cfg->recursive && st.st_dev == z->dev &&
-			   watch_wants_dir(w, z, d, e->d_name)) {
-			struct table_dir *c =
-				table_dir_add(w->table, d, z->idx, e->d_name, st.st_dev, st.st_ino);
-			if (c)
-				stack_push(todo, c);
-		}
+		if (S_ISREG(st.st_mode) ||
+		    (S_ISDIR(st.st_mode) && z->cfg->recursive && st.st_dev == z->dev))
+			listing_add(l, e->d_name, &st);
 	}
 	closedir(dir);
-	return watched;
+	return wd;
+}
+
+static int stack_push(struct scan_job *job, struct table_dir *d)
+{
+	if (job->len == job->cap) {
+		size_t cap = job->cap ? job->cap * 2 : 256;
+		struct table_dir **n = realloc(job->stack, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		job->stack = n;
+		job->cap = cap;
+	}
+	job->stack[job->len++] = d;
+	return 0;
+}
+
+/* Applies a listing of d to the table; called with the lock held. */
+static void apply(struct scan_job *job, struct table_dir *d, int wd, struct scan_listing *l)
+{
+	struct watch *w = job->w;
+	struct watch_zone *z = job->z;
+
+	if (wd == -EXDEV)
+		return; /* another filesystem, or gone: the rescan or an event drops it */
+	if (job->rescan)
+		d->flags |= TD_SEEN;
+	watch_note_wd(w, d, wd);
+	if (wd < 0)
+		job->unwatched++;
+	for (size_t i = 0; i < l->len; i++) {
+		const struct stat *st = &l->entries[i].st;
+		const char *name = l->names + l->entries[i].name_off;
+
+		if (S_ISREG(st->st_mode)) {
+			watch_file_found(w, z, d, name, st, job->rescan);
+		} else if (watch_wants_dir(w, z, d, name)) {
+			struct table_dir *c = table_dir_add(w->table, d, z->idx, name, st->st_dev,
+							    st->st_ino);
+			if (c)
+				stack_push(job, c);
+		}
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct scan_job *job = arg;
+	struct scan_listing l = {0};
+
+	pthread_mutex_lock(&job->lock);
+	for (;;) {
+		struct table_dir *d;
+		int fd, wd;
+
+		while (!job->len && job->busy)
+			pthread_cond_wait(&job->cond, &job->lock);
+		if (!job->len)
+			break;
+		d = job->stack[--job->len];
+		job->busy++;
+		fd = d == job->first ? job->first_fd : -1;
+		pthread_mutex_unlock(&job->lock);
+
+		if (fd < 0)
+			fd = watch_open_dir(job->w, job->z, d, O_RDONLY);
+		l.len = l.names_len = 0;
+		wd = fd < 0 ? -EXDEV : list_dir(job, fd, &l);
+
+		pthread_mutex_lock(&job->lock);
+		apply(job, d, wd, &l);
+		job->busy--;
+		pthread_cond_broadcast(&job->cond);
+	}
+	if (--job->workers_left == 0 && job->done_fd >= 0)
+		(void)!eventfd_write(job->done_fd, 1);
+	pthread_mutex_unlock(&job->lock);
+	free(l.entries);
+	free(l.names);
+	return NULL;
+}
+
+/* The caller's thread while the workers walk: keeps the event queue from overflowing. */
+static void pump_until_done(struct scan_job *job, const struct scan_pump *pump)
+{
+	struct pollfd fds[2] = {{.fd = job->done_fd, .events = POLLIN},
+				{.fd = pump->fd, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0)
+			continue;
+		if (fds[1].revents)
+			pump->fn(pump->ud);
+		if (fds[0].revents)
+			break;
+	}
 }
 
 uint64_t scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd,
-		   bool rescan)
+		   bool rescan, int threads, const struct scan_pump *pump)
 {
-	struct scan_stack todo = {0};
-	uint64_t unwatched = 0;
+	struct scan_job job = {.w = w, .z = z, .rescan = rescan, .first = d, .first_fd = dfd,
+			       .done_fd = -1};
+	pthread_t extra[SCAN_MAX_THREADS];
+	int started = 0;
 
-	if (!scan_one(w, z, d, dfd, rescan, &todo))
-		unwatched++;
-	while (todo.len) {
-		struct table_dir *c = todo.dirs[--todo.len];
-		int fd = watch_open_dir(w, z, c, O_RDONLY);
-		struct stat st;
+	pthread_mutex_init(&job.lock, NULL);
+	pthread_cond_init(&job.cond, NULL);
+	if (pump)
+		job.done_fd = eventfd(0, EFD_CLOEXEC);
+	if (stack_push(&job, d) < 0) {
+		close(dfd);
+	} else {
+		bool pumping = pump && job.done_fd >= 0;
+		/* Pumping, every walker is an extra thread; otherwise this one walks too. */
+		int want = (threads > SCAN_MAX_THREADS ? SCAN_MAX_THREADS : threads) - !pumping;
 
-		if (fd < 0)
-			continue; /* gone, or no longer beneath the zone: rescan_end drops it */
-		if (fstat(fd, &st) < 0 || st.st_dev != z->dev) {
-			close(fd);
-			continue;
-		}
-		if (!scan_one(w, z, c, fd, rescan, &todo))
-			unwatched++;
+		job.workers_left = want;
+		for (int i = 0; i < want; i++)
+			if (pthread_create(&extra[started], NULL, worker, &job) == 0)
+				started++;
+		pthread_mutex_lock(&job.lock);
+		job.workers_left -= want - started; /* those that could not start */
+		if (pumping && started && !job.workers_left)
+			(void)!eventfd_write(job.done_fd, 1);
+		pthread_mutex_unlock(&job.lock);
+		if (pumping && started)
+			pump_until_done(&job, pump);
+		else
+			worker(&job);
+		for (int i = 0; i < started; i++)
+			pthread_join(extra[i], NULL);
 	}
-	free(todo.dirs);
-	return unwatched;
+	if (job.done_fd >= 0)
+		close(job.done_fd);
+	pthread_cond_destroy(&job.cond);
+	pthread_mutex_destroy(&job.lock);
+	free(job.stack);
+	return job.unwatched;
 }

@@ -23,12 +23,17 @@
 #include "watch_priv.h"
 
 #define WATCH_BUF (64 * 1024)
+/* After an overflow, rescan once no new overflow has come for this long. */
+#define WATCH_RESCAN_QUIET_S 0.5
+/* What a big walk may hold back of the event queue; past it, as an overflow. */
+#define WATCH_BACKLOG_MAX (256u * 1024 * 1024)
 
 static const uint32_t watch_mask_base =
 	IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE |
 	IN_ATTRIB | IN_OPEN | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR;
 
 static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents);
+static void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents);
 
 static int64_t now_s(void)
 {
@@ -73,19 +78,23 @@ static int dir_fd(struct watch *w, struct table_dir *d)
 	return w->cached_fd;
 }
 
-int watch_add(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd)
+int watch_add_syscall(struct watch *w, struct watch_zone *z, int dfd)
 {
 	char path[64];
 	int wd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", dfd);
 	wd = inotify_add_watch(w->fd, path, z->mask);
+	return wd < 0 ? -errno : wd;
+}
+
+void watch_note_wd(struct watch *w, struct table_dir *d, int wd)
+{
 	if (wd < 0) {
-		int r = -errno;
 		if (!(d->flags & TD_UNWATCHED))
 			w->unwatched++;
 		d->flags |= TD_UNWATCHED;
-		if (r == -ENOSPC && !w->limit_warned) {
+		if (wd == -ENOSPC && !w->limit_warned) {
 			FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
 			long lim = -1;
 			if (f) {
@@ -94,19 +103,18 @@ int watch_add(struct watch *w, struct watch_zone *z, struct table_dir *d, int df
 				fclose(f);
 			}
 			log_warn("inotify watch limit reached (fs.inotify.max_user_watches = %ld): "
-				 "directories past it are rescanned every 30s instead; raise it with "
-				 "sysctl fs.inotify.max_user_watches=N",
+				 "directories past it are rescanned every 30s and on settle instead; "
+				 "raise the limit with sysctl",
 				 lim);
 			w->limit_warned = true;
 		}
-		return r;
+		return;
 	}
 	if (d->flags & TD_UNWATCHED)
 		w->unwatched--;
 	d->flags &= ~TD_UNWATCHED;
 	/* A directory that replaced another keeps the wd the kernel gives its inode. */
 	table_dir_set_wd(w->table, d, wd);
-	return 0;
 }
 
 static bool zone_file_wanted(struct watch_zone *z, struct table_dir *d, const char *name)
@@ -206,6 +214,75 @@ static void checks_flush(struct watch *w)
 	w->n_checks = 0;
 }
 
+/*
+ * While a big walk runs, the loop is not turning: its own opens of watched
+ * directories alone would overflow the queue. The pump reads the queue into a
+ * backlog, dropping what carries nothing (directories opened or read), and
+ * the backlog is applied once the walk is over: events are reconciled against
+ * the disk, so applying them late gives the same table.
+ */
+static void watch_pump(void *ud)
+{
+	struct watch *w = ud;
+	char buf[WATCH_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			size_t len = sizeof(*ev) + ev->len;
+			char *grown;
+
+			p += len;
+			if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_OPEN | IN_ACCESS)))
+				continue;
+			if (w->backlog_len + len > WATCH_BACKLOG_MAX) {
+				w->backlog_lost = true;
+				continue;
+			}
+			if (w->backlog_len + len > w->backlog_cap) {
+				size_t cap = w->backlog_cap ? w->backlog_cap * 2 : WATCH_BUF;
+				grown = realloc(w->backlog, cap);
+				if (!grown) {
+					w->backlog_lost = true;
+					continue;
+				}
+				w->backlog = grown;
+				w->backlog_cap = cap;
+			}
+			memcpy(w->backlog + w->backlog_len, ev, len);
+			w->backlog_len += len;
+		}
+	}
+}
+
+static void on_event(struct watch *w, const struct inotify_event *ev);
+
+static void backlog_replay(struct watch *w)
+{
+	/* The walk's snapshot of writers is older than these events: ask the kernel. */
+	struct u64map *snapshot = w->writers;
+
+	w->writers = NULL;
+	for (size_t off = 0; off < w->backlog_len;) {
+		const struct inotify_event *ev = (const struct inotify_event *)(w->backlog + off);
+		on_event(w, ev);
+		off += sizeof(*ev) + ev->len;
+	}
+	w->backlog_len = 0;
+	if (w->backlog_lost) {
+		/* As good as an overflow. */
+		w->backlog_lost = false;
+		w->counters->overflows++;
+		w->overflows_pending++;
+		w->need_rescan = true;
+		ev_timer_again(w->loop, &w->rescan_timer);
+	}
+	checks_flush(w);
+	cache_drop(w);
+	w->writers = snapshot;
+}
+
 static void stat_to_table(const struct stat *st, struct table_stat *ts)
 {
 	ts->size = (uint64_t)st->st_size;
@@ -276,8 +353,10 @@ static void rescan_subtree(struct watch *w, struct watch_zone *z, struct table_d
 	if (full)
 		w->writers = lease_writers_snapshot();
 	table_rescan_begin(w->table, d);
-	scan_tree(w, z, d, fd, true);
+	scan_tree(w, z, d, fd, true, full ? w->threads : 1, full ? &w->pump : NULL);
 	table_rescan_end(w->table, d, on_dir_dropped, w);
+	if (full)
+		backlog_replay(w);
 	if (w->writers) {
 		u64map_destroy(w->writers);
 		w->writers = NULL;
@@ -329,7 +408,9 @@ static int zone_attach(struct watch *w, struct watch_zone *z, bool first)
 	}
 	if (!first)
 		log_info("zone \"%s\": %s is back; scanning it", z->cfg->name, z->cfg->path);
-	scan_tree(w, z, root, fd, false);
+	scan_tree(w, z, root, fd, false, first ? w->threads : 1, first ? &w->pump : NULL);
+	if (first)
+		backlog_replay(w);
 	return 0;
 }
 
@@ -352,6 +433,12 @@ struct watch *watch_create(struct ev_loop *loop, const struct config *cfg, struc
 	w->table = t;
 	w->counters = counters;
 	w->cached_fd = -1;
+	/* The big walks (the first, and after an overflow) use every core, up to a few. */
+	w->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (w->threads < 1)
+		w->threads = 1;
+	if (w->threads > 4)
+		w->threads = 4;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	w->zones = calloc(cfg->n_zones, sizeof(*w->zones));
 	w->n_zones = cfg->n_zones;
@@ -387,6 +474,12 @@ struct watch *watch_create(struct ev_loop *loop, const struct config *cfg, struc
 	}
 	ev_io_init(&w->io, watch_on_readable, w->fd, EV_READ);
 	w->io.data = w;
+	w->pump.fd = w->fd;
+	w->pump.fn = watch_pump;
+	w->pump.ud = w;
+	ev_init(&w->rescan_timer, watch_on_rescan_timer);
+	w->rescan_timer.repeat = WATCH_RESCAN_QUIET_S;
+	w->rescan_timer.data = w;
 	return w;
 }
 
@@ -394,8 +487,10 @@ void watch_destroy(struct watch *w)
 {
 	if (!w)
 		return;
-	if (w->loop && ev_is_active(&w->io))
+	if (w->loop) {
 		ev_io_stop(w->loop, &w->io);
+		ev_timer_stop(w->loop, &w->rescan_timer);
+	}
 	cache_drop(w);
 	for (size_t i = 0; i < w->n_zones && w->zones; i++) {
 		if (w->zones[i].root_fd >= 0)
@@ -404,6 +499,7 @@ void watch_destroy(struct watch *w)
 	}
 	free(w->zones);
 	free(w->checks);
+	free(w->backlog);
 	u64map_destroy(w->writers);
 	if (w->fd >= 0)
 		close(w->fd);
@@ -525,7 +621,7 @@ static void on_dir_event(struct watch *w, struct watch_zone *z, struct table_dir
 		close(fd);
 		return;
 	}
-	scan_tree(w, z, c, fd, false);
+	scan_tree(w, z, c, fd, false, 1, NULL);
 }
 
 static void on_event(struct watch *w, const struct inotify_event *ev)
@@ -535,8 +631,11 @@ static void on_event(struct watch *w, const struct inotify_event *ev)
 
 	w->counters->events++;
 	if (ev->mask & IN_Q_OVERFLOW) {
+		/* Events were lost somewhere: one rescan once the burst is over (or on settle). */
 		w->counters->overflows++;
+		w->overflows_pending++;
 		w->need_rescan = true;
+		ev_timer_again(w->loop, &w->rescan_timer);
 		return;
 	}
 	d = table_dir_by_wd(w->table, ev->wd);
@@ -582,7 +681,11 @@ static ssize_t read_batch(struct watch *w)
 
 static void full_rescan(struct watch *w)
 {
+	log_warn("inotify queue overflowed %llu time(s): rescanning every zone",
+		 (unsigned long long)w->overflows_pending);
 	w->need_rescan = false;
+	w->overflows_pending = 0;
+	ev_timer_stop(w->loop, &w->rescan_timer);
 	w->counters->rescans++;
 	for (size_t i = 0; i < w->n_zones; i++) {
 		struct watch_zone *z = &w->zones[i];
@@ -603,20 +706,19 @@ static void full_rescan(struct watch *w)
 
 void watch_drain(struct watch *w)
 {
-	for (;;) {
-		ssize_t n = read_batch(w);
-		if (n <= 0) {
-			if (n < 0)
-				log_err("reading inotify events: %s", strerror((int)-n));
+	do {
+		ssize_t n;
+
+		while ((n = read_batch(w)) > 0)
+			;
+		if (n < 0)
+			log_err("reading inotify events: %s", strerror((int)-n));
+		/* What changed during a rescan is in the queue again: read it too. */
+		if (w->need_rescan)
+			full_rescan(w);
+		else
 			break;
-		}
-	}
-	if (w->need_rescan) {
-		log_warn("inotify queue overflowed: rescanning every zone");
-		full_rescan(w);
-		/* What changed during the rescan is in the queue again. */
-		watch_drain(w);
-	}
+	} while (true);
 }
 
 static void find_unwatched(struct watch *w, struct watch_zone *z, struct table_dir *d)
@@ -658,8 +760,17 @@ static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	if (read_batch(w) < 0)
 		log_err("reading inotify events: %s", strerror(errno));
+}
+
+/* No overflow for a while: the burst is over, rescan once. */
+static void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watch *w = t->data;
+
+	(void)loop;
+	(void)revents;
 	if (w->need_rescan) {
-		log_warn("inotify queue overflowed: rescanning every zone");
 		full_rescan(w);
+		watch_drain(w);
 	}
 }
