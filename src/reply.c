@@ -60,21 +60,27 @@ static void fs_id(uint64_t dev, char *buf, size_t len)
 	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
 }
 
+/* A file-system path as a JSON string, in the documented encoding. */
+static json_object *encoded(const char *path)
+{
+	char *enc = pathenc_encode(path);
+	json_object *s = enc ? json_object_new_string(enc) : json_object_new_null();
+
+	free(enc);
+	return s;
+}
+
 /* An absolute path for a table file, encoded for JSON. */
 static json_object *file_path(const struct zone_config *zc, const struct table_file *f)
 {
-	char rel[PATH_MAX], *abs = NULL, *enc;
+	char rel[PATH_MAX], *abs = NULL;
 	json_object *s;
 
 	if (table_file_relpath(f, rel, sizeof(rel)) < 0 ||
 	    asprintf(&abs, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) < 0)
 		return json_object_new_null();
-	enc = pathenc_encode(abs);
+	s = encoded(abs);
 	free(abs);
-	if (!enc)
-		return json_object_new_null();
-	s = json_object_new_string(enc);
-	free(enc);
 	return s;
 }
 
@@ -87,7 +93,7 @@ static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *f
 	char id[32] = "";
 
 	json_object_object_add(z, "name", json_object_new_string(zc->name));
-	json_object_object_add(z, "path", json_object_new_string(zc->path));
+	json_object_object_add(z, "path", encoded(zc->path));
 	json_object_object_add(z, "present", json_object_new_boolean(watch_zone_attached(d->watch, i)));
 	json_object_object_add(z, "files", u64(tz->files));
 	json_object_object_add(z, "bytes", u64(tz->bytes));

@@ -573,9 +573,18 @@ static void on_file_event(struct watch *w, struct watch_zone *z, struct table_di
 		return;
 	}
 	fd = dir_fd(w, d);
-	if (fd < 0 || fstatat(fd, ev->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
-		/* Gone or replaced by something we do not count; its own event follows. */
-		if (f && (fd < 0 || errno == ENOENT || !S_ISREG(st.st_mode)))
+	if (fd < 0) {
+		/* The directory itself is gone or moved: its own events follow. */
+		return;
+	}
+	if (fstatat(fd, ev->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (f && errno == ENOENT)
+			forget_file(w, f);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		/* Replaced by a link, a fifo, ...: not counted. */
+		if (f)
 			forget_file(w, f);
 		return;
 	}
@@ -679,6 +688,18 @@ static ssize_t read_batch(struct watch *w)
 	return n;
 }
 
+/*
+ * Is the directory we watch as the zone root still the one at its path? A
+ * rename of a directory above the root moves it away with no event on it.
+ */
+static bool root_in_place(const struct watch_zone *z, const struct table_zone *tz)
+{
+	struct stat st;
+
+	return tz->root && lstat(z->cfg->path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       st.st_ino == tz->root->ino && st.st_dev == tz->root->dev;
+}
+
 static void full_rescan(struct watch *w)
 {
 	log_warn("inotify queue overflowed %llu time(s): rescanning every zone",
@@ -690,11 +711,9 @@ static void full_rescan(struct watch *w)
 	for (size_t i = 0; i < w->n_zones; i++) {
 		struct watch_zone *z = &w->zones[i];
 		struct table_zone *tz = table_zone(w->table, i);
-		struct stat st;
 
 		/* Events were lost: the root itself may have been replaced. */
-		if (z->root_fd >= 0 && (stat(z->cfg->path, &st) < 0 || !tz->root ||
-					st.st_ino != tz->root->ino || st.st_dev != tz->root->dev))
+		if (z->root_fd >= 0 && !root_in_place(z, tz))
 			zone_detach(w, z);
 		if (z->root_fd < 0) {
 			zone_attach(w, z, false);
@@ -742,6 +761,8 @@ void watch_poll_unwatched(struct watch *w)
 		struct watch_zone *z = &w->zones[i];
 		struct table_zone *tz = table_zone(w->table, i);
 
+		if (z->root_fd >= 0 && !root_in_place(z, tz))
+			zone_detach(w, z);
 		if (z->root_fd < 0) {
 			if (z->parent_wd < 0)
 				parent_watch(w, z);

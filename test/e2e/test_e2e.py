@@ -371,6 +371,20 @@ def zone_root_removed_and_back(d):
     write(os.path.join(z + ".old", "not-ours"), b"n")
     got = d.expect_matches_disk(what="replaced root")
     equal(got["files"], 1, "only the new root counts")
+    # A rename above the root moves it away with no event on the root itself.
+    d2 = Daemon(zones=[{"name": "n", "path": "nest/zone"}], root=None)
+    try:
+        write(d2.path("n", "x"), b"x")
+        d2.settle()
+        os.rename(os.path.dirname(d2.zones["n"]), os.path.dirname(d2.zones["n"]) + "-moved")
+        d2.settle()
+        got = d2.zone("n")
+        equal((got["files"], got["present"]), (0, False), "root moved away with its parent")
+        os.makedirs(d2.zones["n"])
+        write(d2.path("n", "y"), b"yy")
+        equal(d2.expect_matches_disk("n", "root back")["files"], 1, "new root under new parent")
+    finally:
+        d2.close()
 
 
 @with_daemon()
