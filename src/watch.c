@@ -258,6 +258,15 @@ static void watch_pump(void *ud)
 
 static void on_event(struct watch *w, const struct inotify_event *ev);
 
+/* Events were lost somewhere: one rescan once the burst is over (or on settle). */
+static void note_overflow(struct watch *w)
+{
+	w->counters->overflows++;
+	w->overflows_pending++;
+	w->need_rescan = true;
+	ev_timer_again(w->loop, &w->rescan_timer);
+}
+
 static void backlog_replay(struct watch *w)
 {
 	/* The walk's snapshot of writers is older than these events: ask the kernel. */
@@ -271,12 +280,8 @@ static void backlog_replay(struct watch *w)
 	}
 	w->backlog_len = 0;
 	if (w->backlog_lost) {
-		/* As good as an overflow. */
 		w->backlog_lost = false;
-		w->counters->overflows++;
-		w->overflows_pending++;
-		w->need_rescan = true;
-		ev_timer_again(w->loop, &w->rescan_timer);
+		note_overflow(w);
 	}
 	checks_flush(w);
 	cache_drop(w);
@@ -394,7 +399,8 @@ static int zone_attach(struct watch *w, struct watch_zone *z, bool first)
 		close(fd);
 		return r;
 	}
-	z->root_fd = open(z->cfg->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* One open for both: the walk consumes fd, root_fd stays for openat2(). */
+	z->root_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (z->root_fd < 0) {
 		int r = -errno;
 		close(fd);
@@ -640,11 +646,7 @@ static void on_event(struct watch *w, const struct inotify_event *ev)
 
 	w->counters->events++;
 	if (ev->mask & IN_Q_OVERFLOW) {
-		/* Events were lost somewhere: one rescan once the burst is over (or on settle). */
-		w->counters->overflows++;
-		w->overflows_pending++;
-		w->need_rescan = true;
-		ev_timer_again(w->loop, &w->rescan_timer);
+		note_overflow(w);
 		return;
 	}
 	d = table_dir_by_wd(w->table, ev->wd);
@@ -776,11 +778,13 @@ void watch_poll_unwatched(struct watch *w)
 static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct watch *w = io->data;
+	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	if (read_batch(w) < 0)
-		log_err("reading inotify events: %s", strerror(errno));
+	n = read_batch(w);
+	if (n < 0)
+		log_err("reading inotify events: %s", strerror((int)-n));
 }
 
 /* No overflow for a while: the burst is over, rescan once. */
@@ -790,8 +794,6 @@ static void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents
 
 	(void)loop;
 	(void)revents;
-	if (w->need_rescan) {
-		full_rescan(w);
+	if (w->need_rescan)
 		watch_drain(w);
-	}
 }
