@@ -84,6 +84,27 @@ class Sweepd:
         self.proc.wait()
 
 
+def watchman(tree, work):
+    """Watchman (if installed) on the same tree: watch, then a query that syncs with the
+    crawl, timed from start; and its RSS per file. None when it is not installed."""
+    if not shutil.which("watchman"):
+        return None
+    state = os.path.join(work, "watchman")
+    os.makedirs(state)
+    base = ["watchman", f"--sockname={state}/sock", f"--statefile={state}/state",
+            f"--logfile={state}/log", f"--pidfile={state}/pid"]
+    t = time.monotonic()
+    subprocess.run(base + ["watch", tree], stdout=subprocess.DEVNULL, check=True)
+    q = json.dumps(["query", tree, {"expression": ["false"], "fields": ["name"]}])
+    out = subprocess.run(base + ["-j"], input=q, capture_output=True, text=True, check=True)
+    settle = time.monotonic() - t
+    check = json.loads(out.stdout)
+    with open(f"{state}/pid") as f:
+        rss = rss_kib(int(f.read()))
+    subprocess.run(base + ["shutdown-server"], stdout=subprocess.DEVNULL)
+    return settle, rss * 1024 / args.files, "error" not in check
+
+
 def main():
     if not os.path.isdir(args.tree):
         print(f"making {args.files} files in {args.dirs} directories under {args.tree} ...")
@@ -126,6 +147,8 @@ def main():
             d.req({"cmd": "status"})
             lat.append((time.perf_counter_ns() - t) / 1e6)
 
+        wm = watchman(args.tree, work)
+
         out = subprocess.run([f"{build}/test/bench/bench-burst", burst_dir, str(args.burst)],
                              capture_output=True, text=True, check=True)
         last_close_ns = int(out.stdout)
@@ -147,7 +170,13 @@ def main():
         print(f"{f'burst of {args.burst} files: last close to settle (s)':44} "
               f"{(settled_ns - last_close_ns) / 1e9:12.3f}   table {'right' if ok else 'WRONG'}: "
               f"{burst['files']} files, overflows {counters['overflows']}, rescans {counters['rescans']}")
-        print("anchors measured here by the issue: du -s 2.6s, find 3.2s, watchman ~15s and "
+        if wm:
+            print(f"{'start to settled vs watchman 4.9 (s)':44} {ready:12.2f} {wm[0]:12.2f} {ready / wm[0]:7.2f}x"
+                  f"{'' if wm[2] else '  (watchman query failed)'}")
+            print(f"{'resident bytes per file vs watchman':44} {per_file:12.1f} {wm[1]:12.1f} {per_file / wm[1]:7.2f}x")
+        else:
+            print("watchman is not installed (apt-get install watchman): its column is left out")
+        print("anchors measured by the issue: du -s 2.6s, find 3.2s, watchman ~15s and "
               "~280 B/file, walks 2.5s (1 thread) / 1.1s (2 threads)")
         return 0 if ok else 1
     finally:
