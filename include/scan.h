@@ -16,15 +16,14 @@ struct watch;
  * Runs on `threads` threads. With a pump, those are all extra threads and the
  * caller's thread calls pump->fn whenever pump->fd is readable until the walk
  * is done; without one, the caller's thread is one of the walkers.
- * Returns the number of directories that could not be watched.
  */
-#define SCAN_MAX_THREADS 8
+#define SCAN_MAX_THREADS 4
 struct scan_pump {
 	int fd;
 	void (*fn)(void *ud);
 	void *ud;
 };
-uint64_t scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd,
-		   bool rescan, int threads, const struct scan_pump *pump);
+void scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd, bool rescan,
+	       int threads, const struct scan_pump *pump);
 
 #endif

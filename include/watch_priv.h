@@ -60,8 +60,11 @@ int watch_add_syscall(struct watch *w, struct watch_zone *z, int dfd);
 void watch_note_wd(struct watch *w, struct table_dir *d, int wd);
 bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
 		     const char *name);
-/* Records a regular file found on disk (or drops it if include/exclude refuse it). */
-void watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
-		      const char *name, const struct stat *st, bool rescan);
+/*
+ * Records a regular file found on disk and returns it; NULL when include or
+ * exclude refuse it (it is dropped) or memory runs out.
+ */
+struct table_file *watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
+				    const char *name, const struct stat *st, bool rescan);
 
 #endif

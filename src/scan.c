@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "table.h"
+#include "vec.h"
 #include "watch_priv.h"
 
 /*
@@ -48,32 +49,21 @@ struct scan_job {
 	int busy; /* directories being listed */
 	int workers_left;
 	int done_fd; /* eventfd: written when the last worker is done */
-	uint64_t unwatched;
 };
 
 static int listing_add(struct scan_listing *l, const char *name, const struct stat *st)
 {
 	size_t n = strlen(name) + 1;
+	struct scan_entry *e = vec_grow(l->entries, &l->cap, l->len + 1, sizeof(*e));
+	char *names;
 
-	if (l->len == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct scan_entry *e = realloc(l->entries, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		l->entries = e;
-		l->cap = cap;
-	}
-	if (l->names_len + n > l->names_cap) {
-		size_t cap = l->names_cap ? l->names_cap * 2 : 4096;
-		char *names;
-		while (cap < l->names_len + n)
-			cap *= 2;
-		names = realloc(l->names, cap);
-		if (!names)
-			return -ENOMEM;
-		l->names = names;
-		l->names_cap = cap;
-	}
+	if (!e)
+		return -ENOMEM;
+	l->entries = e;
+	names = vec_grow(l->names, &l->names_cap, l->names_len + n, 1);
+	if (!names)
+		return -ENOMEM;
+	l->names = names;
 	memcpy(l->names + l->names_len, name, n);
 	l->entries[l->len].st = *st;
 	l->entries[l->len++].name_off = l->names_len;
@@ -84,7 +74,8 @@ static int listing_add(struct scan_listing *l, const char *name, const struct st
 /*
  * Lists one directory with no lock held. The watch goes on before the
  * listing, so that what is created while we read is either listed or
- * reported. Returns the wd or -errno; -ENOENT when the directory is gone.
+ * reported. Returns the wd or -errno; -EXDEV when the directory is on another
+ * filesystem (the walk does not go there).
  */
 static int list_dir(struct scan_job *job, int dfd, struct scan_listing *l)
 {
@@ -123,14 +114,11 @@ static int list_dir(struct scan_job *job, int dfd, struct scan_listing *l)
 
 static int stack_push(struct scan_job *job, struct table_dir *d)
 {
-	if (job->len == job->cap) {
-		size_t cap = job->cap ? job->cap * 2 : 256;
-		struct table_dir **n = realloc(job->stack, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		job->stack = n;
-		job->cap = cap;
-	}
+	struct table_dir **n = vec_grow(job->stack, &job->cap, job->len + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	job->stack = n;
 	job->stack[job->len++] = d;
 	return 0;
 }
@@ -146,8 +134,6 @@ static void apply(struct scan_job *job, struct table_dir *d, int wd, struct scan
 	if (job->rescan)
 		d->flags |= TD_SEEN;
 	watch_note_wd(w, d, wd);
-	if (wd < 0)
-		job->unwatched++;
 	for (size_t i = 0; i < l->len; i++) {
 		const struct stat *st = &l->entries[i].st;
 		const char *name = l->names + l->entries[i].name_off;
@@ -216,8 +202,8 @@ static void pump_until_done(struct scan_job *job, const struct scan_pump *pump)
 	}
 }
 
-uint64_t scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd,
-		   bool rescan, int threads, const struct scan_pump *pump)
+void scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd, bool rescan,
+	       int threads, const struct scan_pump *pump)
 {
 	struct scan_job job = {.w = w, .z = z, .rescan = rescan, .first = d, .first_fd = dfd,
 			       .done_fd = -1};
@@ -235,14 +221,12 @@ uint64_t scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, i
 		/* Pumping, every walker is an extra thread; otherwise this one walks too. */
 		int want = (threads > SCAN_MAX_THREADS ? SCAN_MAX_THREADS : threads) - !pumping;
 
-		job.workers_left = want;
+		/* The workers wait on the lock until they are counted. */
+		pthread_mutex_lock(&job.lock);
 		for (int i = 0; i < want; i++)
 			if (pthread_create(&extra[started], NULL, worker, &job) == 0)
 				started++;
-		pthread_mutex_lock(&job.lock);
-		job.workers_left -= want - started; /* those that could not start */
-		if (pumping && started && !job.workers_left)
-			(void)!eventfd_write(job.done_fd, 1);
+		job.workers_left = started;
 		pthread_mutex_unlock(&job.lock);
 		if (pumping && started)
 			pump_until_done(&job, pump);
@@ -256,5 +240,4 @@ uint64_t scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, i
 	pthread_cond_destroy(&job.cond);
 	pthread_mutex_destroy(&job.lock);
 	free(job.stack);
-	return job.unwatched;
 }

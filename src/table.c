@@ -156,6 +156,7 @@ static void heap_down(struct table_zone *z, size_t i)
 static int heap_push(struct table_zone *z, struct table_file *f)
 {
 	if (z->heap_len == z->heap_cap) {
+		/* 1.5x, not 2x: the heap is a fixed part of each file's memory. */
 		size_t cap = z->heap_cap ? z->heap_cap + z->heap_cap / 2 : 64;
 		struct table_file **h = realloc(z->heap, cap * sizeof(*h));
 		if (!h)

@@ -20,6 +20,7 @@
 #include "scan.h"
 #include "table.h"
 #include "u64map.h"
+#include "vec.h"
 #include "watch_priv.h"
 
 #define WATCH_BUF (64 * 1024)
@@ -158,16 +159,14 @@ bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *pa
 
 static void check_queue(struct watch *w, struct table_file *f)
 {
+	struct table_file **checks;
+
 	if (f->flags & TF_CHECK)
 		return;
-	if (w->n_checks == w->cap_checks) {
-		size_t cap = w->cap_checks ? w->cap_checks * 2 : 256;
-		struct table_file **n = realloc(w->checks, cap * sizeof(*n));
-		if (!n)
-			return;
-		w->checks = n;
-		w->cap_checks = cap;
-	}
+	checks = vec_grow(w->checks, &w->cap_checks, w->n_checks + 1, sizeof(*checks));
+	if (!checks)
+		return;
+	w->checks = checks;
 	f->flags |= TF_CHECK;
 	w->checks[w->n_checks++] = f;
 }
@@ -236,20 +235,14 @@ static void watch_pump(void *ud)
 			p += len;
 			if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_OPEN | IN_ACCESS)))
 				continue;
-			if (w->backlog_len + len > WATCH_BACKLOG_MAX) {
+			grown = w->backlog_len + len <= WATCH_BACKLOG_MAX
+					? vec_grow(w->backlog, &w->backlog_cap, w->backlog_len + len, 1)
+					: NULL;
+			if (!grown) {
 				w->backlog_lost = true;
 				continue;
 			}
-			if (w->backlog_len + len > w->backlog_cap) {
-				size_t cap = w->backlog_cap ? w->backlog_cap * 2 : WATCH_BUF;
-				grown = realloc(w->backlog, cap);
-				if (!grown) {
-					w->backlog_lost = true;
-					continue;
-				}
-				w->backlog = grown;
-				w->backlog_cap = cap;
-			}
+			w->backlog = grown;
 			memcpy(w->backlog + w->backlog_len, ev, len);
 			w->backlog_len += len;
 		}
@@ -257,6 +250,18 @@ static void watch_pump(void *ud)
 }
 
 static void on_event(struct watch *w, const struct inotify_event *ev);
+
+/* Applies a buffer of events, then what they queued: lease checks, the cached directory. */
+static void apply_events(struct watch *w, const char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+		on_event(w, ev);
+		off += sizeof(*ev) + ev->len;
+	}
+	checks_flush(w);
+	cache_drop(w);
+}
 
 /* Events were lost somewhere: one rescan once the burst is over (or on settle). */
 static void note_overflow(struct watch *w)
@@ -273,18 +278,12 @@ static void backlog_replay(struct watch *w)
 	struct u64map *snapshot = w->writers;
 
 	w->writers = NULL;
-	for (size_t off = 0; off < w->backlog_len;) {
-		const struct inotify_event *ev = (const struct inotify_event *)(w->backlog + off);
-		on_event(w, ev);
-		off += sizeof(*ev) + ev->len;
-	}
+	apply_events(w, w->backlog, w->backlog_len);
 	w->backlog_len = 0;
 	if (w->backlog_lost) {
 		w->backlog_lost = false;
 		note_overflow(w);
 	}
-	checks_flush(w);
-	cache_drop(w);
 	w->writers = snapshot;
 }
 
@@ -298,8 +297,8 @@ static void stat_to_table(const struct stat *st, struct table_stat *ts)
 	ts->atime = st->st_atim.tv_sec;
 }
 
-void watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
-		      const char *name, const struct stat *st, bool rescan)
+struct table_file *watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
+				    const char *name, const struct stat *st, bool rescan)
 {
 	struct table_file *f;
 	struct table_stat ts;
@@ -308,12 +307,12 @@ void watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d
 		f = table_file_get(w->table, d, name);
 		if (f)
 			forget_file(w, f);
-		return;
+		return NULL;
 	}
 	stat_to_table(st, &ts);
 	f = table_file_put(w->table, d, name, &ts);
 	if (!f)
-		return;
+		return NULL;
 	if (rescan && (d->flags & TD_RESCAN))
 		f->flags |= TF_SEEN;
 	if (w->writers)
@@ -321,6 +320,7 @@ void watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d
 								      st->st_ino));
 	else
 		check_queue(w, f);
+	return f;
 }
 
 static void on_dir_dropped(struct table_dir *d, void *ud)
@@ -443,8 +443,8 @@ struct watch *watch_create(struct ev_loop *loop, const struct config *cfg, struc
 	w->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (w->threads < 1)
 		w->threads = 1;
-	if (w->threads > 4)
-		w->threads = 4;
+	if (w->threads > SCAN_MAX_THREADS)
+		w->threads = SCAN_MAX_THREADS;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	w->zones = calloc(cfg->n_zones, sizeof(*w->zones));
 	w->n_zones = cfg->n_zones;
@@ -594,8 +594,7 @@ static void on_file_event(struct watch *w, struct watch_zone *z, struct table_di
 			forget_file(w, f);
 		return;
 	}
-	watch_file_found(w, z, d, ev->name, &st, false);
-	f = table_file_get(w->table, d, ev->name);
+	f = watch_file_found(w, z, d, ev->name, &st, false);
 	if (f && (ev->mask & IN_MODIFY))
 		table_file_set_writing(w->table, f, true);
 }
@@ -672,21 +671,18 @@ static void on_event(struct watch *w, const struct inotify_event *ev)
 		on_file_event(w, z, d, ev);
 }
 
-/* Reads one buffer of events; returns the bytes read, 0 when none, -errno. */
+/* Reads and applies one buffer of events; returns the bytes read, 0 when none (or on error). */
 static ssize_t read_batch(struct watch *w)
 {
 	char buf[WATCH_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n = read(w->fd, buf, sizeof(buf));
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	for (char *p = buf; p < buf + n;) {
-		const struct inotify_event *ev = (const struct inotify_event *)p;
-		on_event(w, ev);
-		p += sizeof(*ev) + ev->len;
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_err("reading inotify events: %s", strerror(errno));
+		return 0;
 	}
-	checks_flush(w);
-	cache_drop(w);
+	apply_events(w, buf, (size_t)n);
 	return n;
 }
 
@@ -702,6 +698,21 @@ static bool root_in_place(const struct watch_zone *z, const struct table_zone *t
 	       st.st_ino == tz->root->ino && st.st_dev == tz->root->dev;
 }
 
+/*
+ * Makes the zone root current: drops a root that is no longer at its path,
+ * attaches (and walks) one that is there again. Returns whether it walked it.
+ */
+static bool zone_refresh_root(struct watch *w, struct watch_zone *z)
+{
+	if (z->root_fd >= 0 && !root_in_place(z, table_zone(w->table, z->idx)))
+		zone_detach(w, z);
+	if (z->root_fd >= 0)
+		return false;
+	if (z->parent_wd < 0)
+		parent_watch(w, z);
+	return zone_attach(w, z, false) == 0;
+}
+
 static void full_rescan(struct watch *w)
 {
 	log_warn("inotify queue overflowed %llu time(s): rescanning every zone",
@@ -715,31 +726,22 @@ static void full_rescan(struct watch *w)
 		struct table_zone *tz = table_zone(w->table, i);
 
 		/* Events were lost: the root itself may have been replaced. */
-		if (z->root_fd >= 0 && !root_in_place(z, tz))
-			zone_detach(w, z);
-		if (z->root_fd < 0) {
-			zone_attach(w, z, false);
+		if (zone_refresh_root(w, z) || z->root_fd < 0)
 			continue;
-		}
 		rescan_subtree(w, z, tz->root, true);
 	}
 }
 
 void watch_drain(struct watch *w)
 {
-	do {
-		ssize_t n;
-
-		while ((n = read_batch(w)) > 0)
+	for (;;) {
+		while (read_batch(w) > 0)
 			;
-		if (n < 0)
-			log_err("reading inotify events: %s", strerror((int)-n));
-		/* What changed during a rescan is in the queue again: read it too. */
-		if (w->need_rescan)
-			full_rescan(w);
-		else
-			break;
-	} while (true);
+		if (!w->need_rescan)
+			return;
+		/* What changed during the rescan is in the queue again: read it too. */
+		full_rescan(w);
+	}
 }
 
 static void find_unwatched(struct watch *w, struct watch_zone *z, struct table_dir *d)
@@ -763,28 +765,16 @@ void watch_poll_unwatched(struct watch *w)
 		struct watch_zone *z = &w->zones[i];
 		struct table_zone *tz = table_zone(w->table, i);
 
-		if (z->root_fd >= 0 && !root_in_place(z, tz))
-			zone_detach(w, z);
-		if (z->root_fd < 0) {
-			if (z->parent_wd < 0)
-				parent_watch(w, z);
-			zone_attach(w, z, false);
-		} else if (w->unwatched && tz->root) {
+		if (!zone_refresh_root(w, z) && z->root_fd >= 0 && w->unwatched && tz->root)
 			find_unwatched(w, z, tz->root);
-		}
 	}
 }
 
 static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct watch *w = io->data;
-	ssize_t n;
-
 	(void)loop;
 	(void)revents;
-	n = read_batch(w);
-	if (n < 0)
-		log_err("reading inotify events: %s", strerror((int)-n));
+	read_batch(io->data);
 }
 
 /* No overflow for a while: the burst is over, rescan once. */
