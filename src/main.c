@@ -83,6 +83,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A writer that opens a file while we hold its read lease (for the
+	 * microseconds of a check) makes the kernel send us SIGIO, whose default
+	 * action ends the process. We release the lease at once anyway.
+	 */
+	signal(SIGIO, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 	if (!d.loop) {
 		fprintf(stderr, "sweepd: cannot create the event loop\n");

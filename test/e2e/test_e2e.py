@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 
 from harness import (Daemon, Failure, Writer, case, check, disk_figures, equal, main,
@@ -240,6 +241,22 @@ def own_opens_are_not_accesses():
         check(top["files"][0]["atime"] > 1_700_000_000, "a read by another process counts")
     finally:
         d.close()
+
+
+@with_daemon()
+def writer_reopening_during_checks(d):
+    """A writer that reopens its file in a tight loop lands inside the daemon's lease
+    checks; the lease break (SIGIO) must not end the daemon (it did, before the fix)."""
+    p = d.path("z", "hot.log")
+    code = ("import os, sys\n"
+            "for i in range(20000):\n"
+            "    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)\n"
+            "    os.write(fd, b'x')\n"
+            "    os.close(fd)\n")
+    subprocess.run([sys.executable, "-c", code, p], check=True, timeout=WAIT)
+    check(d.proc.poll() is None, f"daemon alive after the writer (status {d.proc.poll()})")
+    got = d.expect_matches_disk(what="after a reopening writer")
+    equal((got["bytes"], got["open_files"]), (20000, 0), "every byte counted, no writer left")
 
 
 @with_daemon()
