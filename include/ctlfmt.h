@@ -7,6 +7,9 @@
 /* sweepctl's human output for the daemon's replies. */
 void ctlfmt_status(json_object *reply, FILE *out);
 void ctlfmt_top(json_object *reply, FILE *out);
+void ctlfmt_archive(json_object *reply, FILE *out);
+/* sweep, purge: the actions taken (or that a dry run would take). */
+void ctlfmt_actions(json_object *reply, FILE *out);
 /* Any other reply: its fields, one per line. */
 void ctlfmt_generic(json_object *reply, FILE *out);
 /* A path from a reply, printable: control bytes and undecodable bytes as \xHH. */

@@ -9,7 +9,7 @@
 
 struct counters {
 	uint64_t events, overflows, rescans, archived, deleted, purged, restored, rotated,
-		bytes_freed, errors;
+		bytes_freed, errors, blocked;
 };
 
 struct daemon {
@@ -18,6 +18,9 @@ struct daemon {
 	struct table *table;
 	struct watch *watch;
 	struct control *control;
+	struct archive *archive; /* NULL when no zone archives */
+	struct audit *audit;
+	struct sweep *sweep;
 	struct counters counters;
 	int64_t started;
 	bool dry_run, paused;

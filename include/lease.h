@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /*
  * Is a file open for writing by some process? Asked of the kernel with a read
@@ -12,6 +13,23 @@
 
 /* Returns 1 (open for writing), 0 (not), or -errno (the file is gone, ...). */
 int lease_writing_at(int dirfd, const char *name, uint64_t expect_ino);
+
+/*
+ * Before touching a file: opens it beneath dirfd (no link followed), checks
+ * it is still expect_ino, and takes a read lease held until lease_release(),
+ * so that a writer opening it meanwhile is seen (lease_broken) and waits.
+ * Returns 0 (held; h->fd open, h->st its stat), 1 (open for writing), or
+ * -errno (-ESTALE: another file now has the name). Where no lease can be
+ * taken, /proc is asked and h->leased is false.
+ */
+struct lease_held {
+	int fd;
+	bool leased;
+	struct stat st;
+};
+int lease_hold(int dirfd, const char *name, uint64_t expect_ino, struct lease_held *h);
+bool lease_broken(const struct lease_held *h);
+void lease_release(struct lease_held *h);
 
 /* Every (dev, ino) that some process holds open for writing, from /proc. */
 struct u64map;

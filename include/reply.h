@@ -3,6 +3,7 @@
 
 struct daemon;
 struct request;
+struct sweep_run;
 
 /*
  * Reply lines of the socket protocol, each a malloc'd JSON object with its
@@ -13,5 +14,12 @@ char *reply_ok(void);
 char *reply_status(struct daemon *d);
 /* top; an error reply when the zone is unknown. */
 char *reply_top(struct daemon *d, const struct request *req);
+
+/* A sweep's actions (the reply takes run->actions). */
+char *reply_actions(struct sweep_run *run);
+char *reply_purged(struct sweep_run *run);
+char *reply_restored(const char *where);
+/* The archive's entries, oldest first; of one zone when zone is not NULL. */
+char *reply_archive(struct daemon *d, const char *zone);
 
 #endif

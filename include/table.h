@@ -16,6 +16,10 @@ enum {
 	TF_LINKED = 1 << 1,  /* st_nlink > 1: its blocks are shared through the inode map */
 	TF_SEEN = 1 << 2,    /* found by the rescan under way */
 	TF_CHECK = 1 << 3,   /* queued for an open-for-writing check */
+	TF_WRITTEN = 1 << 4, /* a write was seen: the table keeps its time */
+	TF_PICKED = 1 << 5,  /* chosen by the sweep pass under way */
+	TF_REPORTED = 1 << 6, /* a dry run has reported it already */
+	TF_READ = 1 << 7,     /* an access by another process was seen: the table keeps its time */
 };
 
 enum {
@@ -40,7 +44,7 @@ struct table_file {
 	struct table_dir *dir;
 	uint64_t size, blocks, ino; /* blocks: st_blocks, 512-byte units */
 	int64_t mtime, atime;
-	uint32_t heap_idx;
+	uint32_t heap_idx, use_idx;
 	uint8_t flags;
 	uint8_t self_opens; /* our own opens whose events are still to come */
 	char name[];
@@ -52,10 +56,18 @@ struct table_stat {
 	int64_t mtime, atime;
 };
 
+/* A min-heap of every file of a zone: by mtime, or by last use (the later of atime and mtime). */
+struct table_heap {
+	struct table_file **v;
+	size_t len, cap;
+	bool by_use;
+};
+
 struct table_zone {
 	uint64_t files, bytes, disk_bytes, open_files;
-	struct table_file **heap; /* min-heap by mtime: every file of the zone */
-	size_t heap_len, heap_cap;
+	uint64_t changes; /* bumped by every change to its files */
+	struct table_heap age; /* by mtime */
+	struct table_heap use; /* by last use; empty unless table_zone_track_use() */
 	struct u64map *inodes; /* hard-linked inodes: counted once */
 	struct table_dir *root;
 };
@@ -94,6 +106,31 @@ void table_file_set_access(struct table *t, struct table_file *f, int64_t when);
 
 /* The file with the oldest mtime in a zone, or NULL: O(1); updates are O(log n). */
 struct table_file *table_zone_oldest(struct table *t, size_t zone);
+
+/* Also keeps the zone ordered by last use (for max_idle); 0 or -ENOMEM. */
+int table_zone_track_use(struct table *t, size_t zone);
+/* The later of the file's atime (and accesses seen) and its mtime. */
+int64_t table_file_last_use(const struct table_file *f);
+
+/*
+ * Files of a zone in ascending mtime (or last use) order, lazily: the first
+ * k cost O(k log k). The table must not change while it is used.
+ */
+struct table_iter {
+	struct table_heap *h;
+	size_t *idx, n, cap;
+	bool failed;
+};
+void table_iter_init(struct table_iter *it, struct table *t, size_t zone, bool by_use);
+struct table_file *table_iter_next(struct table_iter *it);
+void table_iter_done(struct table_iter *it);
+
+/* Writes seen by the daemon, for min_age: their time is kept until pruned (as accesses). */
+void table_file_note_write(struct table *t, struct table_file *f, int64_t when);
+/* The later of mtime and the last write seen. */
+int64_t table_file_last_write(const struct table *t, const struct table_file *f);
+/* Forgets writes seen before writes_before, accesses seen before reads_before. */
+void table_prune_seen(struct table *t, int64_t writes_before, int64_t reads_before);
 
 enum table_order { TABLE_BY_SIZE, TABLE_BY_AGE };
 /* Up to n files of the zone, largest or oldest first; returns how many. */

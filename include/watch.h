@@ -9,6 +9,7 @@
 
 struct table;
 struct table_dir;
+struct table_file;
 struct counters;
 
 /*
@@ -28,6 +29,16 @@ int watch_start(struct watch *w);
 void watch_drain(struct watch *w);
 /* Rescans the subtrees that have no watch and retries zones whose root is missing. */
 void watch_poll_unwatched(struct watch *w);
+
+/* Called after each batch of events has been applied (not during a sweep's own drains). */
+void watch_set_batch_hook(struct watch *w, void (*fn)(void *ud), void *ud);
+
+/* For the sweeper: the directory d opened O_PATH beneath its zone root, or -errno. */
+int watch_dir_open(struct watch *w, struct table_dir *d);
+/* Our own open of a file is coming: its IN_OPEN is not an access. Undo with done=false. */
+void watch_self_open(struct watch *w, struct table_file *f, bool opening);
+/* The directory d was removed by us: drops it (and its watch) from the table. */
+void watch_dir_gone(struct watch *w, struct table_dir *d);
 
 /* Per zone: is its root there, and on which device. */
 bool watch_zone_attached(const struct watch *w, size_t zone);

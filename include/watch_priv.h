@@ -50,6 +50,8 @@ struct watch {
 	char *backlog; /* events read during a big walk, to apply after it */
 	size_t backlog_len, backlog_cap;
 	bool backlog_lost;
+	void (*batch_hook)(void *ud);
+	void *batch_ud;
 };
 
 /* Opens the directory d (O_PATH) beneath its zone root, following no link. */

@@ -124,6 +124,34 @@ void ctlfmt_status(json_object *r, FILE *out)
 				size_str(jnum(f, "free"), c), json_object_get_double(p),
 				json_object_get_double(h), json_object_get_double(lo));
 		}
+	for (size_t i = 0; json_object_object_get_ex(r, "zones", &zones) &&
+			   i < json_object_array_length(zones);
+	     i++) {
+		json_object *z = json_object_array_get_idx(zones, i), *bl;
+		if (json_object_object_get_ex(z, "blocked", &bl) && json_object_is_type(bl, json_type_object))
+			fprintf(out, "! zone %s over its limits: %s, %s out of reach\n", jstr(z, "name"),
+				jstr(bl, "why"), size_str(jnum(bl, "bytes"), a));
+	}
+	for (size_t i = 0; json_object_object_get_ex(r, "filesystems", &fss) &&
+			   i < json_object_array_length(fss);
+	     i++) {
+		json_object *f = json_object_array_get_idx(fss, i), *bl;
+		if (json_object_object_get_ex(f, "blocked", &bl) && json_object_is_type(bl, json_type_object))
+			fprintf(out, "! %s above its marks: %s, %s out of reach\n", jstr(f, "mount"),
+				jstr(bl, "why"), size_str(jnum(bl, "bytes"), a));
+	}
+	if (json_object_object_get_ex(r, "archive", &v) && !jnull(v, "path")) {
+		json_object *full;
+		char oldest[32] = "-";
+		if (!jnull(v, "oldest"))
+			age_since((int64_t)jnum(v, "oldest"), oldest);
+		fprintf(out, "\narchive %s: %" PRIu64 " files, %s, oldest %s\n", jstr(v, "path"),
+			jnum(v, "files"), size_str(jnum(v, "bytes"), a), oldest);
+		if (json_object_object_get_ex(v, "full", &full) && json_object_is_type(full, json_type_object))
+			fprintf(out, "! archive full: files stay in their zones\n");
+		if (!jnull(v, "note"))
+			fprintf(out, "note: %s\n", jstr(v, "note"));
+	}
 	if (json_object_object_get_ex(r, "counters", &counters)) {
 		const char *sep = "\ncounters: ";
 		json_object_object_foreach(counters, key, val)
@@ -152,6 +180,43 @@ void ctlfmt_top(json_object *r, FILE *out)
 		ctlfmt_path(jstr(f, "path"), out);
 		fputc('\n', out);
 	}
+}
+
+void ctlfmt_archive(json_object *r, FILE *out)
+{
+	json_object *es;
+	char a[32], b[32];
+
+	fprintf(out, "%6s %8s %9s %-16s %-6s %s\n", "ID", "SIZE", "ARCHIVED", "REASON", "ZONE",
+		"PATH");
+	if (!json_object_object_get_ex(r, "entries", &es))
+		return;
+	for (size_t i = 0; i < json_object_array_length(es); i++) {
+		json_object *e = json_object_array_get_idx(es, i);
+		fprintf(out, "%6" PRIu64 " %8s %9s %-16s %-6s ", jnum(e, "id"),
+			size_str(jnum(e, "bytes"), a), age_since((int64_t)jnum(e, "archived_at"), b),
+			jstr(e, "reason"), jstr(e, "zone"));
+		ctlfmt_path(jstr(e, "path"), out);
+		fputc('\n', out);
+	}
+}
+
+void ctlfmt_actions(json_object *r, FILE *out)
+{
+	json_object *as, *v;
+	char a[32];
+	bool dry = json_object_object_get_ex(r, "dry_run", &v) && json_object_get_boolean(v);
+
+	if (!json_object_object_get_ex(r, "actions", &as))
+		return;
+	for (size_t i = 0; i < json_object_array_length(as); i++) {
+		json_object *e = json_object_array_get_idx(as, i);
+		fprintf(out, "%s%-8s %8s %-16s ", dry ? "would " : "", jstr(e, "action"),
+			size_str(jnum(e, "bytes"), a), jstr(e, "reason"));
+		ctlfmt_path(jstr(e, "path"), out);
+		fputc('\n', out);
+	}
+	fprintf(out, "%s%zu action(s)\n", dry ? "dry run: " : "", json_object_array_length(as));
 }
 
 void ctlfmt_generic(json_object *r, FILE *out)

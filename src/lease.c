@@ -95,33 +95,62 @@ bool lease_writers_has(const struct u64map *writers, uint64_t dev, uint64_t ino)
 	return writers && u64map_get(writers, writer_key(dev, ino));
 }
 
-int lease_writing_at(int dirfd, const char *name, uint64_t expect_ino)
+int lease_hold(int dirfd, const char *name, uint64_t expect_ino, struct lease_held *h)
 {
-	/* O_NOATIME keeps our look from counting as an access; it needs ownership or CAP_FOWNER. */
 	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-	int fd = openat(dirfd, name, flags | O_NOATIME), r;
 	bool found = false;
-	struct stat st;
+	int r;
 
-	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, name, flags);
-	if (fd < 0)
+	h->fd = openat(dirfd, name, flags | O_NOATIME);
+	h->leased = false;
+	if (h->fd < 0 && errno == EPERM)
+		h->fd = openat(dirfd, name, flags);
+	if (h->fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (expect_ino && st.st_ino != expect_ino)) {
-		close(fd);
+	if (fstat(h->fd, &h->st) < 0 || !S_ISREG(h->st.st_mode) ||
+	    (expect_ino && h->st.st_ino != expect_ino)) {
+		lease_release(h);
 		return -ESTALE;
 	}
-	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-		fcntl(fd, F_SETLEASE, F_UNLCK);
-		close(fd);
+	if (fcntl(h->fd, F_SETLEASE, F_RDLCK) == 0) {
+		h->leased = true;
 		return 0;
 	}
 	r = errno;
-	close(fd);
-	if (r == EAGAIN)
+	if (r == EAGAIN) {
+		lease_release(h);
 		return 1;
-	/* No lease here (not the owner and no CAP_LEASE, or a filesystem without them). */
-	if (proc_walk(NULL, st.st_dev, st.st_ino, &found) < 0)
-		return -r;
-	return found ? 1 : 0;
+	}
+	if (proc_walk(NULL, h->st.st_dev, h->st.st_ino, &found) < 0 || found) {
+		lease_release(h);
+		return found ? 1 : -r;
+	}
+	return 0;
+}
+
+bool lease_broken(const struct lease_held *h)
+{
+	/* A writer's open breaks the lease: F_GETLEASE then answers the type it is going to. */
+	return h->leased && fcntl(h->fd, F_GETLEASE) != F_RDLCK;
+}
+
+void lease_release(struct lease_held *h)
+{
+	if (h->fd >= 0) {
+		if (h->leased)
+			fcntl(h->fd, F_SETLEASE, F_UNLCK);
+		close(h->fd);
+	}
+	h->fd = -1;
+	h->leased = false;
+}
+
+int lease_writing_at(int dirfd, const char *name, uint64_t expect_ino)
+{
+	struct lease_held h;
+	int r = lease_hold(dirfd, name, expect_ino, &h);
+
+	if (r == 0)
+		lease_release(&h);
+	return r;
 }

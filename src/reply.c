@@ -14,6 +14,8 @@
 #include "pathenc.h"
 #include "request.h"
 #include "table.h"
+#include "archive.h"
+#include "sweep.h"
 #include "watch.h"
 
 static char *finish(json_object *o)
@@ -84,6 +86,19 @@ static json_object *file_path(const struct zone_config *zc, const struct table_f
 	return s;
 }
 
+/* null, or why a target is out of reach and by how much. */
+static json_object *episode_json(const struct sweep_episode *ep)
+{
+	json_object *o;
+
+	if (!ep || !ep->active)
+		return json_object_new_null();
+	o = json_object_new_object();
+	json_object_object_add(o, "why", json_object_new_string(ep->why ? ep->why : ""));
+	json_object_object_add(o, "bytes", json_object_new_uint64(ep->bytes));
+	return o;
+}
+
 static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *fs)
 {
 	const struct zone_config *zc = &d->cfg->zones[i];
@@ -109,6 +124,9 @@ static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *f
 	if (fs)
 		fs_id(fs->dev, id, sizeof(id));
 	json_object_object_add(z, "fs", fs ? json_object_new_string(id) : json_object_new_null());
+	json_object_object_add(z, "action", json_object_new_string(
+					       zc->action == ACTION_DELETE ? "delete" : "archive"));
+	json_object_object_add(z, "blocked", episode_json(sweep_zone_episode(d->sweep, i)));
 	return z;
 }
 
@@ -126,6 +144,12 @@ static json_object *fs_json(struct daemon *d, const struct fsinfo *fs)
 	json_object_object_add(o, "used_pct", json_object_new_double(fs->used_pct));
 	json_object_object_add(o, "high_pct", json_object_new_double(d->cfg->disk_high));
 	json_object_object_add(o, "low_pct", json_object_new_double(d->cfg->disk_low));
+	{
+		bool pressure;
+		const struct sweep_episode *ep = sweep_fs_episode(d->sweep, fs->dev, &pressure);
+		json_object_object_add(o, "pressure", json_object_new_boolean(pressure));
+		json_object_object_add(o, "blocked", episode_json(ep));
+	}
 	return o;
 }
 
@@ -143,7 +167,106 @@ static json_object *counters_json(const struct counters *c)
 	json_object_object_add(o, "rotated", u64(c->rotated));
 	json_object_object_add(o, "bytes_freed", u64(c->bytes_freed));
 	json_object_object_add(o, "errors", u64(c->errors));
+	json_object_object_add(o, "blocked", u64(c->blocked));
 	return o;
+}
+
+/*
+ * The archive, and a plain word when it shares a filesystem with zones: there,
+ * disk pressure purges it before its review window is over.
+ */
+static void archive_json(struct daemon *d, json_object *ar)
+{
+	struct archive_index *ix = d->archive ? archive_entries(d->archive) : NULL;
+	struct archive_entry *oldest = ix ? archive_index_oldest(ix) : NULL;
+	json_object *same = json_object_new_array();
+
+	json_object_object_add(ar, "path", d->archive ? encoded(archive_path(d->archive))
+						      : json_object_new_null());
+	json_object_object_add(ar, "files", u64(ix ? ix->live : 0));
+	json_object_object_add(ar, "bytes", u64(ix ? ix->stored : 0));
+	json_object_object_add(ar, "oldest", oldest ? json_object_new_int64(oldest->archived_at)
+						    : json_object_new_null());
+	json_object_object_add(ar, "keep", limit(d->cfg->archive_keep));
+	json_object_object_add(ar, "max_size", limit(d->cfg->archive_max_size));
+	for (size_t i = 0; d->archive && i < d->cfg->n_zones; i++) {
+		struct table_zone *tz = table_zone(d->table, i);
+		if (tz->root && tz->root->dev == archive_dev(d->archive))
+			json_object_array_add(same, json_object_new_string(d->cfg->zones[i].name));
+	}
+	if (json_object_array_length(same))
+		json_object_object_add(
+			ar, "note",
+			json_object_new_string(
+				"the archive shares a filesystem with these zones: archiving "
+				"there frees no space, so under disk pressure archived files are "
+				"purged before their review window ends; an archive on another "
+				"filesystem (a NAS, a second disk) keeps the window whole"));
+	json_object_object_add(ar, "same_fs_zones", same);
+	json_object_object_add(ar, "full", episode_json(d->sweep ? sweep_archive_episode(d->sweep)
+								: NULL));
+}
+
+char *reply_actions(struct sweep_run *run)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
+	json_object_object_add(o, "actions", run->actions);
+	json_object_object_add(o, "count", u64(run->count));
+	json_object_object_add(o, "freed", u64(run->freed));
+	return finish(o);
+}
+
+char *reply_purged(struct sweep_run *run)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "purged", u64(run->count));
+	json_object_object_add(o, "bytes", u64(run->freed));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
+	json_object_object_add(o, "actions", run->actions);
+	return finish(o);
+}
+
+char *reply_restored(const char *where)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "restored", encoded(where));
+	return finish(o);
+}
+
+char *reply_archive(struct daemon *d, const char *zone)
+{
+	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct archive_index *ix = d->archive ? archive_entries(d->archive) : NULL;
+
+	for (struct archive_entry *e = ix ? archive_index_next(ix, NULL) : NULL; e;
+	     e = archive_index_next(ix, e)) {
+		json_object *x;
+
+		if (zone && strcmp(zone, e->zone))
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "id", u64(e->id));
+		json_object_object_add(x, "path", encoded(e->path));
+		json_object_object_add(x, "archive_path", encoded(e->apath));
+		json_object_object_add(x, "zone", json_object_new_string(e->zone));
+		json_object_object_add(x, "bytes", u64(e->bytes));
+		json_object_object_add(x, "stored", u64(e->stored));
+		json_object_object_add(x, "compressed", json_object_new_boolean(e->compressed));
+		json_object_object_add(x, "archived_at", json_object_new_int64(e->archived_at));
+		json_object_object_add(x, "reason",
+				       json_object_new_string(policy_reason_name(e->reason)));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "entries", arr);
+	return finish(o);
 }
 
 char *reply_status(struct daemon *d)
@@ -184,12 +307,7 @@ char *reply_status(struct daemon *d)
 	free(seen);
 	json_object_object_add(o, "zones", zones);
 	json_object_object_add(o, "filesystems", fss);
-	json_object_object_add(ar, "path", d->cfg->archive_path
-						   ? json_object_new_string(d->cfg->archive_path)
-						   : json_object_new_null());
-	json_object_object_add(ar, "files", u64(0));
-	json_object_object_add(ar, "bytes", u64(0));
-	json_object_object_add(ar, "oldest", json_object_new_null());
+	archive_json(d, ar);
 	json_object_object_add(o, "archive", ar);
 	json_object_object_add(o, "counters", counters_json(&d->counters));
 	return finish(o);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctlfmt.h"
+#include "units.h"
 #include "pathenc.h"
 
 #define DEFAULT_SOCKET "/run/sweepd/sweepd.sock"
@@ -76,8 +77,15 @@ static json_object *build_request(int argc, char **argv)
 			add_path(req, "to", val);
 			i++;
 		} else if ((!strcmp(a, "--older-than") || !strcmp(a, "--timeout")) && val) {
+			int64_t secs;
+			if (units_parse_duration(val, &secs) < 0) {
+				fprintf(stderr, "sweepctl: %s: %s wants a duration (90s, 15m, 1h, 7d), not '%s'\n",
+					cmd, a, val);
+				json_object_put(req);
+				return NULL;
+			}
 			json_object_object_add(req, a[2] == 'o' ? "older_than" : "timeout",
-					       json_object_new_int64(atoll(val)));
+					       json_object_new_int64(secs));
 			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "sweepctl: %s: unknown option '%s'\n", cmd, a);
@@ -234,6 +242,10 @@ int main(int argc, char **argv)
 		ctlfmt_status(reply, stdout);
 	} else if (!strcmp(argv[i], "top")) {
 		ctlfmt_top(reply, stdout);
+	} else if (!strcmp(argv[i], "archive")) {
+		ctlfmt_archive(reply, stdout);
+	} else if (!strcmp(argv[i], "sweep")) {
+		ctlfmt_actions(reply, stdout);
 	} else {
 		ctlfmt_generic(reply, stdout);
 	}

@@ -14,6 +14,7 @@ struct table {
 	struct table_file **slots;
 	size_t cap, len;
 	struct u64map *wds;
+	struct u64map *writes, *reads; /* file -> last write (read) seen, while it matters */
 	struct slab *slab;
 };
 
@@ -46,8 +47,10 @@ struct table *table_create(size_t n_zones)
 	t->n_zones = n_zones;
 	t->zones = calloc(n_zones ? n_zones : 1, sizeof(*t->zones));
 	t->wds = u64map_create();
+	t->writes = u64map_create();
+	t->reads = u64map_create();
 	t->slab = slab_create();
-	if (!t->zones || !t->wds || !t->slab) {
+	if (!t->zones || !t->wds || !t->writes || !t->reads || !t->slab) {
 		table_destroy(t);
 		return NULL;
 	}
@@ -92,13 +95,16 @@ void table_destroy(struct table *t)
 			u64map_foreach(z->inodes, free_inode, NULL);
 			u64map_destroy(z->inodes);
 		}
-		free(z->heap);
+		free(z->age.v);
+		free(z->use.v);
 		if (z->root)
 			dir_free_tree(z->root);
 	}
 	free(t->zones);
 	free(t->slots);
 	u64map_destroy(t->wds);
+	u64map_destroy(t->writes);
+	u64map_destroy(t->reads);
 	slab_destroy(t->slab);
 	free(t);
 }
@@ -113,84 +119,280 @@ size_t table_files(const struct table *t)
 	return t->len;
 }
 
-/* ---- the age heap ---- */
+/* ---- the two heaps: by mtime (every zone), by last use (zones that ask) ---- */
 
-static void heap_set(struct table_zone *z, size_t i, struct table_file *f)
+int64_t table_file_last_use(const struct table_file *f)
 {
-	z->heap[i] = f;
-	f->heap_idx = (uint32_t)i;
+	return f->atime > f->mtime ? f->atime : f->mtime;
 }
 
-static void heap_up(struct table_zone *z, size_t i)
+static int64_t heap_key(const struct table_heap *h, const struct table_file *f)
 {
-	struct table_file *f = z->heap[i];
+	return h->by_use ? table_file_last_use(f) : f->mtime;
+}
+
+static uint32_t *heap_idx(const struct table_heap *h, struct table_file *f)
+{
+	return h->by_use ? &f->use_idx : &f->heap_idx;
+}
+
+static void heap_set(struct table_heap *h, size_t i, struct table_file *f)
+{
+	h->v[i] = f;
+	*heap_idx(h, f) = (uint32_t)i;
+}
+
+static void heap_up(struct table_heap *h, size_t i)
+{
+	struct table_file *f = h->v[i];
+	int64_t k = heap_key(h, f);
 
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
-		if (z->heap[p]->mtime <= f->mtime)
+		if (heap_key(h, h->v[p]) <= k)
 			break;
-		heap_set(z, i, z->heap[p]);
+		heap_set(h, i, h->v[p]);
 		i = p;
 	}
-	heap_set(z, i, f);
+	heap_set(h, i, f);
 }
 
-static void heap_down(struct table_zone *z, size_t i)
+static void heap_down(struct table_heap *h, size_t i)
 {
-	struct table_file *f = z->heap[i];
+	struct table_file *f = h->v[i];
+	int64_t k = heap_key(h, f);
 
 	for (;;) {
 		size_t c = 2 * i + 1;
-		if (c >= z->heap_len)
+		if (c >= h->len)
 			break;
-		if (c + 1 < z->heap_len && z->heap[c + 1]->mtime < z->heap[c]->mtime)
+		if (c + 1 < h->len && heap_key(h, h->v[c + 1]) < heap_key(h, h->v[c]))
 			c++;
-		if (f->mtime <= z->heap[c]->mtime)
+		if (k <= heap_key(h, h->v[c]))
 			break;
-		heap_set(z, i, z->heap[c]);
+		heap_set(h, i, h->v[c]);
 		i = c;
 	}
-	heap_set(z, i, f);
+	heap_set(h, i, f);
 }
 
-static int heap_push(struct table_zone *z, struct table_file *f)
+static int heap_push(struct table_heap *h, struct table_file *f)
 {
-	if (z->heap_len == z->heap_cap) {
+	if (h->len == h->cap) {
 		/* 1.5x, not 2x: the heap is a fixed part of each file's memory. */
-		size_t cap = z->heap_cap ? z->heap_cap + z->heap_cap / 2 : 64;
-		struct table_file **h = realloc(z->heap, cap * sizeof(*h));
-		if (!h)
+		size_t cap = h->cap ? h->cap + h->cap / 2 : 64;
+		struct table_file **v = realloc(h->v, cap * sizeof(*v));
+		if (!v)
 			return -ENOMEM;
-		z->heap = h;
-		z->heap_cap = cap;
+		h->v = v;
+		h->cap = cap;
 	}
-	heap_set(z, z->heap_len++, f);
-	heap_up(z, z->heap_len - 1);
+	heap_set(h, h->len++, f);
+	heap_up(h, h->len - 1);
 	return 0;
 }
 
-static void heap_remove(struct table_zone *z, struct table_file *f)
+static void heap_remove(struct table_heap *h, struct table_file *f)
 {
-	size_t i = f->heap_idx;
-	struct table_file *last = z->heap[--z->heap_len];
+	size_t i = *heap_idx(h, f);
+	struct table_file *last = h->v[--h->len];
 
-	if (i == z->heap_len)
+	if (i == h->len)
 		return;
-	heap_set(z, i, last);
-	heap_up(z, i);
-	heap_down(z, last->heap_idx);
+	heap_set(h, i, last);
+	heap_up(h, i);
+	heap_down(h, *heap_idx(h, last));
 }
 
-static void heap_fix(struct table_zone *z, struct table_file *f)
+static void heap_fix(struct table_heap *h, struct table_file *f)
 {
-	heap_up(z, f->heap_idx);
-	heap_down(z, f->heap_idx);
+	heap_up(h, *heap_idx(h, f));
+	heap_down(h, *heap_idx(h, f));
 }
 
 struct table_file *table_zone_oldest(struct table *t, size_t zone)
 {
 	struct table_zone *z = table_zone(t, zone);
-	return z && z->heap_len ? z->heap[0] : NULL;
+	return z && z->age.len ? z->age.v[0] : NULL;
+}
+
+int table_zone_track_use(struct table *t, size_t zone)
+{
+	struct table_zone *z = table_zone(t, zone);
+
+	if (!z || z->use.by_use)
+		return 0;
+	z->use.by_use = true;
+	for (size_t i = 0; i < z->age.len; i++)
+		if (heap_push(&z->use, z->age.v[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Walks a heap in ascending order without changing it: a second, small heap
+ * holds the frontier (indices whose parents were taken), so the k first
+ * files cost O(k log k), whatever the size of the zone.
+ */
+void table_iter_init(struct table_iter *it, struct table *t, size_t zone, bool by_use)
+{
+	struct table_zone *z = table_zone(t, zone);
+
+	memset(it, 0, sizeof(*it));
+	it->h = z ? (by_use && z->use.by_use ? &z->use : &z->age) : NULL;
+	if (it->h && it->h->len) {
+		it->idx = malloc(16 * sizeof(*it->idx));
+		if (it->idx) {
+			it->cap = 16;
+			it->idx[it->n++] = 0;
+		}
+	}
+}
+
+static bool iter_less(const struct table_iter *it, size_t a, size_t b)
+{
+	return heap_key(it->h, it->h->v[a]) < heap_key(it->h, it->h->v[b]);
+}
+
+static void iter_push(struct table_iter *it, size_t i)
+{
+	size_t k;
+
+	if (i >= it->h->len)
+		return;
+	if (it->n == it->cap) {
+		size_t *v = realloc(it->idx, 2 * it->cap * sizeof(*v));
+		if (!v) {
+			it->failed = true;
+			return;
+		}
+		it->idx = v;
+		it->cap *= 2;
+	}
+	k = it->n++;
+	while (k > 0 && iter_less(it, i, it->idx[(k - 1) / 2])) {
+		it->idx[k] = it->idx[(k - 1) / 2];
+		k = (k - 1) / 2;
+	}
+	it->idx[k] = i;
+}
+
+struct table_file *table_iter_next(struct table_iter *it)
+{
+	size_t top, last, k = 0;
+
+	if (!it->n)
+		return NULL;
+	top = it->idx[0];
+	last = it->idx[--it->n];
+	for (;;) {
+		size_t c = 2 * k + 1;
+		if (c >= it->n)
+			break;
+		if (c + 1 < it->n && iter_less(it, it->idx[c + 1], it->idx[c]))
+			c++;
+		if (!iter_less(it, it->idx[c], last))
+			break;
+		it->idx[k] = it->idx[c];
+		k = c;
+	}
+	if (it->n)
+		it->idx[k] = last;
+	iter_push(it, 2 * top + 1);
+	iter_push(it, 2 * top + 2);
+	return it->h->v[top];
+}
+
+void table_iter_done(struct table_iter *it)
+{
+	free(it->idx);
+	it->idx = NULL;
+	it->n = 0;
+}
+
+/*
+ * ---- what the daemon saw: writes (for min_age: an mtime may be set back
+ * after a write) and accesses (for max_idle: an atime may be set back, or
+ * never move on relatime and noatime mounts). Kept aside, only for files
+ * that had one, until pruned.
+ */
+
+static struct u64map *seen_map(const struct table *t, uint8_t flag)
+{
+	return flag == TF_WRITTEN ? t->writes : t->reads;
+}
+
+static void seen_note(struct table *t, struct table_file *f, uint8_t flag, int64_t when)
+{
+	if (u64map_put(seen_map(t, flag), (uintptr_t)f, (void *)(uintptr_t)when) == 0)
+		f->flags |= flag;
+}
+
+static int64_t seen_get(const struct table *t, const struct table_file *f, uint8_t flag)
+{
+	return (f->flags & flag) ? (int64_t)(uintptr_t)u64map_get(seen_map(t, flag), (uintptr_t)f)
+				 : INT64_MIN;
+}
+
+static void seen_forget(struct table *t, struct table_file *f)
+{
+	if (f->flags & TF_WRITTEN)
+		u64map_del(t->writes, (uintptr_t)f);
+	if (f->flags & TF_READ)
+		u64map_del(t->reads, (uintptr_t)f);
+}
+
+void table_file_note_write(struct table *t, struct table_file *f, int64_t when)
+{
+	seen_note(t, f, TF_WRITTEN, when);
+}
+
+int64_t table_file_last_write(const struct table *t, const struct table_file *f)
+{
+	int64_t seen = seen_get(t, f, TF_WRITTEN);
+
+	return seen > f->mtime ? seen : f->mtime;
+}
+
+struct prune_ctx {
+	int64_t before;
+	uint64_t *drop;
+	size_t n, cap;
+};
+
+static void prune_one(uint64_t key, void *val, void *ud)
+{
+	struct prune_ctx *c = ud;
+
+	if ((int64_t)(uintptr_t)val >= c->before)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		uint64_t *v = realloc(c->drop, cap * sizeof(*v));
+		if (!v)
+			return;
+		c->drop = v;
+		c->cap = cap;
+	}
+	c->drop[c->n++] = key;
+}
+
+static void seen_prune(struct table *t, uint8_t flag, int64_t before)
+{
+	struct prune_ctx c = { .before = before };
+
+	u64map_foreach(seen_map(t, flag), prune_one, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		((struct table_file *)(uintptr_t)c.drop[i])->flags &= (uint8_t)~flag;
+		u64map_del(seen_map(t, flag), c.drop[i]);
+	}
+	free(c.drop);
+}
+
+void table_prune_seen(struct table *t, int64_t writes_before, int64_t reads_before)
+{
+	seen_prune(t, TF_WRITTEN, writes_before);
+	seen_prune(t, TF_READ, reads_before);
 }
 
 /* ---- the file hash ---- */
@@ -292,7 +494,7 @@ struct table_file *table_file_put(struct table *t, struct table_dir *d, const ch
 {
 	struct table_zone *z = &t->zones[d->zone];
 	struct table_file **slot, *f;
-	int64_t old_mtime;
+	int64_t old_mtime, old_use;
 
 	if ((t->len + 1) * 4 > t->cap * 3 && slots_grow(t) < 0)
 		return NULL;
@@ -306,7 +508,13 @@ struct table_file *table_file_put(struct table *t, struct table_dir *d, const ch
 		strcpy(f->name, name);
 		f->dir = d;
 		f->mtime = st->mtime;
-		if (heap_push(z, f) < 0) {
+		f->atime = st->atime;
+		if (heap_push(&z->age, f) < 0) {
+			slab_free(t->slab, f, file_alloc_size(name));
+			return NULL;
+		}
+		if (z->use.by_use && heap_push(&z->use, f) < 0) {
+			heap_remove(&z->age, f);
 			slab_free(t->slab, f, file_alloc_size(name));
 			return NULL;
 		}
@@ -317,18 +525,22 @@ struct table_file *table_file_put(struct table *t, struct table_dir *d, const ch
 		account(t, f, -1);
 	}
 	old_mtime = f->mtime;
+	old_use = table_file_last_use(f);
 	f->size = st->size;
 	f->blocks = st->blocks;
 	if (f->ino != st->ino)
-		f->atime = st->atime; /* another file under the same name */
+		seen_forget(t, f), f->flags &= (uint8_t)~(TF_WRITTEN | TF_READ); /* another file */
 	f->ino = st->ino;
 	f->mtime = st->mtime;
-	if (st->atime > f->atime)
-		f->atime = st->atime;
+	/* The atime on disk, which may go back (touch -a), but never before an access seen. */
+	f->atime = st->atime > seen_get(t, f, TF_READ) ? st->atime : seen_get(t, f, TF_READ);
 	f->flags = (uint8_t)((f->flags & ~TF_LINKED) | (st->nlink > 1 ? TF_LINKED : 0));
 	account(t, f, 1);
+	z->changes++;
 	if (old_mtime != f->mtime)
-		heap_fix(z, f);
+		heap_fix(&z->age, f);
+	if (z->use.by_use && old_use != table_file_last_use(f))
+		heap_fix(&z->use, f);
 	return f;
 }
 
@@ -337,7 +549,11 @@ void table_file_remove(struct table *t, struct table_file *f)
 	struct table_zone *z = &t->zones[f->dir->zone];
 
 	account(t, f, -1);
-	heap_remove(z, f);
+	z->changes++;
+	heap_remove(&z->age, f);
+	if (z->use.by_use)
+		heap_remove(&z->use, f);
+	seen_forget(t, f);
 	f->dir->nfiles--;
 	slot_delete(t, slot_find(t, f->dir, f->name));
 	slab_free(t->slab, f, file_alloc_size(f->name));
@@ -350,6 +566,7 @@ void table_file_set_writing(struct table *t, struct table_file *f, bool writing)
 	if (!!(f->flags & TF_WRITING) == writing)
 		return;
 	f->flags ^= TF_WRITING;
+	z->changes++;
 	if (writing)
 		z->open_files++;
 	else
@@ -358,9 +575,16 @@ void table_file_set_writing(struct table *t, struct table_file *f, bool writing)
 
 void table_file_set_access(struct table *t, struct table_file *f, int64_t when)
 {
-	(void)t;
-	if (when > f->atime)
-		f->atime = when;
+	struct table_zone *z = &t->zones[f->dir->zone];
+	int64_t old_use = table_file_last_use(f);
+
+	if (z->use.by_use)
+		seen_note(t, f, TF_READ, when);
+	if (when <= f->atime)
+		return;
+	f->atime = when;
+	if (z->use.by_use && old_use != table_file_last_use(f))
+		heap_fix(&z->use, f);
 }
 
 void table_foreach_file(struct table *t, void (*fn)(struct table_file *, void *), void *ud)
@@ -609,8 +833,8 @@ size_t table_top(struct table *t, size_t zone, enum table_order by, struct table
 
 	if (!z || !n)
 		return 0;
-	for (size_t i = 0; i < z->heap_len; i++) {
-		struct table_file *f = z->heap[i];
+	for (size_t i = 0; i < z->age.len; i++) {
+		struct table_file *f = z->age.v[i];
 		size_t j;
 
 		if (have == n && !ranks_before(f, out[n - 1], by))

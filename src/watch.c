@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -595,8 +596,11 @@ static void on_file_event(struct watch *w, struct watch_zone *z, struct table_di
 		return;
 	}
 	f = watch_file_found(w, z, d, ev->name, &st, false);
-	if (f && (ev->mask & IN_MODIFY))
+	if (f && (ev->mask & IN_MODIFY)) {
+		/* A write: min_age counts from it even if the mtime is set back later. */
+		table_file_note_write(w->table, f, now_s());
 		table_file_set_writing(w->table, f, true);
+	}
 }
 
 static void on_dir_event(struct watch *w, struct watch_zone *z, struct table_dir *d,
@@ -732,16 +736,31 @@ static void full_rescan(struct watch *w)
 	}
 }
 
+/* Reads what is queued now (FIONREAD), and no more. */
+static void read_queued(struct watch *w)
+{
+	int queued = 0;
+	ssize_t n;
+
+	if (ioctl(w->fd, FIONREAD, &queued) < 0)
+		queued = INT_MAX;
+	while (queued > 0 && (n = read_batch(w)) > 0)
+		queued -= (int)n;
+}
+
+/*
+ * Takes in every change made before the call, and no more, so that a writer
+ * that never stops cannot keep us here: the queued events, then (after an
+ * overflow) one rescan, which sees at least every change made before it.
+ * An overflow during that rescan is left to the rescan timer.
+ */
 void watch_drain(struct watch *w)
 {
-	for (;;) {
-		while (read_batch(w) > 0)
-			;
-		if (!w->need_rescan)
-			return;
-		/* What changed during the rescan is in the queue again: read it too. */
-		full_rescan(w);
-	}
+	read_queued(w);
+	if (!w->need_rescan)
+		return;
+	full_rescan(w);
+	read_queued(w);
 }
 
 static void find_unwatched(struct watch *w, struct watch_zone *z, struct table_dir *d)
@@ -770,11 +789,45 @@ void watch_poll_unwatched(struct watch *w)
 	}
 }
 
+static void batch_done(struct watch *w)
+{
+	if (w->batch_hook)
+		w->batch_hook(w->batch_ud);
+}
+
 static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 {
 	(void)loop;
 	(void)revents;
-	read_batch(io->data);
+	if (read_batch(io->data) > 0)
+		batch_done(io->data);
+}
+
+void watch_set_batch_hook(struct watch *w, void (*fn)(void *ud), void *ud)
+{
+	w->batch_hook = fn;
+	w->batch_ud = ud;
+}
+
+int watch_dir_open(struct watch *w, struct table_dir *d)
+{
+	return watch_open_dir(w, &w->zones[d->zone], d, O_PATH);
+}
+
+void watch_self_open(struct watch *w, struct table_file *f, bool opening)
+{
+	(void)w;
+	if (f->dir->wd < 0)
+		return;
+	if (opening && f->self_opens < UINT8_MAX)
+		f->self_opens++;
+	else if (!opening && f->self_opens)
+		f->self_opens--;
+}
+
+void watch_dir_gone(struct watch *w, struct table_dir *d)
+{
+	dir_remove(w, d);
 }
 
 /* No overflow for a while: the burst is over, rescan once. */
@@ -784,6 +837,8 @@ static void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents
 
 	(void)loop;
 	(void)revents;
-	if (w->need_rescan)
+	if (w->need_rescan) {
 		watch_drain(w);
+		batch_done(w);
+	}
 }

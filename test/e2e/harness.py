@@ -38,8 +38,9 @@ def q(s):
 class Daemon:
     """One sweepd over zones in a fresh temporary directory."""
 
-    def __init__(self, zones=None, extra="", start=True, root=None):
+    def __init__(self, zones=None, extra="", start=True, root=None, args=()):
         self.root = root or tempfile.mkdtemp(prefix="sweepd-e2e-")
+        self.args = list(args)
         self.sock = os.path.join(self.root, "sweepd.sock")
         self.conf = os.path.join(self.root, "sweepd.conf")
         self.log = os.path.join(self.root, "sweepd.log")
@@ -71,7 +72,7 @@ class Daemon:
         ns.settimeout(WAIT)
         env = dict(os.environ, NOTIFY_SOCKET=notify)
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([SWEEPD, "-c", self.conf], stderr=self.logf,
+        self.proc = subprocess.Popen([SWEEPD, "-c", self.conf, *self.args], stderr=self.logf,
                                      stdout=self.logf, env=env)
         try:
             while True:

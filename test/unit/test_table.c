@@ -262,6 +262,78 @@ static void many_files_grow_and_shrink(void **state)
 	table_destroy(t);
 }
 
+/* The iterator yields every file in mtime (or last use) order, without changing the heap. */
+static void ordered_iteration(void **state)
+{
+	struct table *t = table_create(1);
+	struct table_dir *root = table_dir_add(t, NULL, 0, "", 1, 2);
+	struct table_iter it;
+	struct table_file *f;
+	int64_t last = INT64_MIN;
+	size_t n = 0;
+	char name[32];
+
+	(void)state;
+	srand(3);
+	for (int i = 0; i < 5000; i++) {
+		struct table_stat s = st(1, 1, (uint64_t)i + 1, 1, rand() % 100000);
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_non_null(table_file_put(t, root, name, &s));
+	}
+	table_iter_init(&it, t, 0, false);
+	while ((f = table_iter_next(&it))) {
+		assert_true(f->mtime >= last);
+		last = f->mtime;
+		n++;
+	}
+	table_iter_done(&it);
+	assert_int_equal(n, 5000);
+	assert_ptr_equal(table_zone_oldest(t, 0)->mtime, table_zone_oldest(t, 0)->mtime);
+
+	/* by last use: an access moves a file to the back */
+	assert_int_equal(table_zone_track_use(t, 0), 0);
+	f = table_zone_oldest(t, 0);
+	table_file_set_access(t, f, 200000);
+	table_iter_init(&it, t, 0, true);
+	last = INT64_MIN;
+	n = 0;
+	for (struct table_file *g; (g = table_iter_next(&it)); n++) {
+		assert_true(table_file_last_use(g) >= last);
+		last = table_file_last_use(g);
+		if (n == 4999)
+			assert_ptr_equal(g, f);
+	}
+	table_iter_done(&it);
+	assert_int_equal(n, 5000);
+	table_destroy(t);
+}
+
+/* Seen writes and reads outlive an mtime or atime set back, until pruned. */
+static void seen_writes_and_reads(void **state)
+{
+	struct table *t = table_create(1);
+	struct table_dir *root = table_dir_add(t, NULL, 0, "", 1, 2);
+	struct table_stat s = st(1, 1, 7, 1, 1000);
+	struct table_file *f;
+
+	(void)state;
+	assert_int_equal(table_zone_track_use(t, 0), 0);
+	f = table_file_put(t, root, "x", &s);
+	table_file_note_write(t, f, 5000);
+	table_file_set_access(t, f, 6000);
+	s.mtime = s.atime = 10; /* touch -d: set back */
+	f = table_file_put(t, root, "x", &s);
+	assert_int_equal(f->mtime, 10);
+	assert_int_equal(table_file_last_write(t, f), 5000);
+	assert_int_equal(f->atime, 6000);
+	table_prune_seen(t, 5001, 6001);
+	assert_int_equal(table_file_last_write(t, f), 10);
+	f = table_file_put(t, root, "x", &s);
+	assert_int_equal(f->atime, 10);
+	table_file_remove(t, f);
+	table_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +345,8 @@ int main(void)
 		cmocka_unit_test(rescan_sweeps_unseen),
 		cmocka_unit_test(top_by_size_and_age),
 		cmocka_unit_test(many_files_grow_and_shrink),
+		cmocka_unit_test(ordered_iteration),
+		cmocka_unit_test(seen_writes_and_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

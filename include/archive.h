@@ -1,0 +1,57 @@
+#ifndef SWEEPD_ARCHIVE_H
+#define SWEEPD_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "archive_index.h"
+#include "config.h"
+
+struct lease_held;
+
+/*
+ * The soft-delete archive: archive.path mirrors zone/relative path. Within
+ * one filesystem a file moves by one rename; across filesystems it is copied
+ * (compressed where it pays), made durable, linked into place, and only then
+ * removed from its zone, under a journal in state_dir that recovery replays
+ * at start: after a crash at any instant each file is whole in exactly one
+ * place. The index (state_dir/archive.idx) is reconciled with the tree at
+ * every start and rebuilt from it when lost.
+ */
+struct archive;
+
+struct archive_report {
+	uint64_t recovered, dropped, found, removed_tmp;
+};
+
+/* Creates the archive directory if needed, recovers, loads the index; NULL with err. */
+struct archive *archive_open(const struct config *cfg, struct archive_report *rep, char *err,
+			     size_t errlen);
+void archive_close(struct archive *a);
+
+struct archive_index *archive_entries(struct archive *a);
+uint64_t archive_dev(const struct archive *a);
+const char *archive_path(const struct archive *a);
+
+/*
+ * Moves the file held open and leased in h (named name in dirfd, at orig in
+ * zone) into the archive. 0 and *out; -EBUSY when a writer opened it
+ * meanwhile (it stays where it was); -ENOSPC or -EDQUOT when the archive is
+ * full; -ENOENT when it vanished; other -errno. Nothing is lost either way.
+ */
+int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
+		  int dirfd, const char *name, struct lease_held *h, enum policy_reason why,
+		  int64_t now, struct archive_entry **out);
+
+/*
+ * Puts an entry back at to (NULL: where it was), making missing parent
+ * directories, never overwriting (-EEXIST), decompressing as needed, with
+ * its mode, owner and times. *where gets the path (malloc'd). The entry is
+ * gone from the index after success.
+ */
+int archive_restore(struct archive *a, struct archive_entry *e, const char *to, char **where);
+
+/* Removes an entry's file for good; a file already gone counts as done. */
+int archive_purge(struct archive *a, struct archive_entry *e);
+
+#endif

@@ -1,0 +1,57 @@
+#ifndef SWEEPD_ARCHIVE_INDEX_H
+#define SWEEPD_ARCHIVE_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/*
+ * What the archive holds: one entry per soft-deleted file, oldest first. Pure
+ * data: the archive module keeps it in step with the tree and the index file
+ * in state_dir, one JSON object a line ("add" or "del").
+ */
+struct archive_entry {
+	uint64_t id;
+	char *zone;
+	char *path;  /* where it was: absolute, file-system bytes */
+	char *apath; /* where it is: absolute, in the archive */
+	uint64_t bytes;	 /* its size in the zone */
+	uint64_t stored; /* its size in the archive (compressed or not) */
+	int64_t archived_at;
+	enum policy_reason reason;
+	bool compressed;
+	bool dead;
+	bool reported; /* a dry daemon reported its purge already */
+};
+
+struct archive_index {
+	struct archive_entry *v; /* by archived_at, then id; dead ones until compacted */
+	size_t n, cap, head, live;
+	uint64_t stored, next_id;
+	struct u64map *by_id; /* id -> position + 1 */
+};
+
+struct archive_index *archive_index_create(void);
+void archive_index_destroy(struct archive_index *ix);
+
+/* Takes a copy of e; e->id 0 means "give it the next id". Returns the entry or NULL. */
+struct archive_entry *archive_index_add(struct archive_index *ix, const struct archive_entry *e);
+struct archive_entry *archive_index_get(struct archive_index *ix, uint64_t id);
+/* The newest live entry whose original path (or archive path) is path. */
+struct archive_entry *archive_index_find_path(struct archive_index *ix, const char *path);
+void archive_index_remove(struct archive_index *ix, struct archive_entry *e);
+/* The oldest live entry, or NULL. */
+struct archive_entry *archive_index_oldest(struct archive_index *ix);
+/* Live entries in order: pass NULL first. */
+struct archive_entry *archive_index_next(struct archive_index *ix, struct archive_entry *e);
+/* Drops dead entries (entry pointers change). */
+int archive_index_compact(struct archive_index *ix);
+
+/* One index line, with its newline (malloc'd): "add" for an entry, "del" for its removal. */
+char *archive_index_line(const struct archive_entry *e, bool add);
+/* Applies one line; -EINVAL when it is not one. */
+int archive_index_apply(struct archive_index *ix, const char *line);
+
+#endif

@@ -1,0 +1,55 @@
+#ifndef SWEEPD_SWEEP_H
+#define SWEEPD_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct daemon;
+struct json_object;
+
+/*
+ * The sweeper: acts on what the policy says is due, the moment it is due.
+ * Files arrive (watch batches), deadlines pass (one timer at the next one),
+ * disks fill (checked on arrivals and by housekeeping). Each file is checked
+ * again through its directory, under a read lease, right before it moves.
+ */
+struct sweep;
+
+/* Why a zone or a filesystem cannot reach its target: said once per episode. */
+struct sweep_episode {
+	bool active;
+	const char *why;
+	uint64_t bytes; /* out of reach */
+};
+
+struct sweep_run {
+	bool dry;	/* decide and report only */
+	bool mark;	/* a dry daemon: report each file once */
+	int zone;	/* -1: every zone */
+	bool manual;	/* asked for (the sweep command) rather than automatic */
+	struct json_object *actions; /* NULL, or an array that gets each action */
+	uint64_t count, freed;
+};
+
+struct sweep *sweep_create(struct daemon *d);
+void sweep_destroy(struct sweep *s);
+
+/* Everything due now, batch after batch, until nothing more is due. */
+void sweep_all(struct sweep *s, struct sweep_run *run);
+/* The slow duties: disks filled by others, writes seen long ago forgotten. */
+void sweep_housekeeping(struct sweep *s);
+
+/* Purges archive entries older than older_than seconds (and what keep and max_size say). */
+void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run);
+/* A file an operator restored is left alone for one review window. */
+void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino);
+
+const struct sweep_episode *sweep_zone_episode(const struct sweep *s, size_t zone);
+/* The filesystem's state: under pressure (between the marks), and its episode. */
+const struct sweep_episode *sweep_fs_episode(const struct sweep *s, uint64_t dev,
+					     bool *pressure);
+/* The archive is full: an episode too. */
+const struct sweep_episode *sweep_archive_episode(const struct sweep *s);
+
+#endif

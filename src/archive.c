@@ -1,0 +1,751 @@
+#include "archive.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fcopy.h"
+#include "lease.h"
+#include "u64map.h"
+#include "zcodec.h"
+
+#define ARCHIVE_SAMPLE (128 * 1024)
+#define ARCHIVE_MAX_CLASH 10000
+
+struct archive {
+	const struct config *cfg;
+	char *root; /* canonical */
+	int root_fd;
+	uint64_t dev;
+	struct archive_index *ix;
+	int idx_fd;
+	char *idx_path;
+	int journal_fd;
+};
+
+struct archive_index *archive_entries(struct archive *a)
+{
+	return a->ix;
+}
+
+uint64_t archive_dev(const struct archive *a)
+{
+	return a->dev;
+}
+
+const char *archive_path(const struct archive *a)
+{
+	return a->root;
+}
+
+/*
+ * Opens (creating with mode, owned by uid:gid, where missing) each directory
+ * of rel beneath base, one component at a time and following no link: a
+ * directory swapped for a symlink stops the walk. Returns an O_RDONLY
+ * descriptor (fsync-able) or -errno.
+ */
+static int open_dirs(int base, const char *rel, bool create, mode_t mode, uid_t uid, gid_t gid)
+{
+	char buf[PATH_MAX], *save = NULL, *c;
+	int fd = openat(base, rel[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
+				int r = -errno;
+				close(fd);
+				return r;
+			}
+			next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (next >= 0 && (uid != (uid_t)-1 || gid != (gid_t)-1))
+				(void)!fchown(next, uid, gid);
+		}
+		if (next < 0) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
+		close(fd);
+		fd = next;
+	}
+	return fd;
+}
+
+/* "a/b/c" -> dir "a/b", base "c"; "c" -> dir "", base "c". */
+static void split(const char *path, char *dir, size_t len, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	*base = slash ? slash + 1 : path;
+	snprintf(dir, len, "%.*s", slash ? (int)(slash - path) : 0, path);
+}
+
+/* ---- the journal: the one move across filesystems under way ---- */
+
+static int journal_set(struct archive *a, const char *src, uint64_t ino, const char *dst)
+{
+	char *rec = NULL;
+	int n = asprintf(&rec, "sweepd-journal 1%c%s%c%llu%c%s%c", 0, src, 0,
+			 (unsigned long long)ino, 0, dst, 0);
+	int r = 0;
+
+	if (n < 0)
+		return -ENOMEM;
+	if (ftruncate(a->journal_fd, 0) < 0 || pwrite(a->journal_fd, rec, (size_t)n, 0) != n ||
+	    fdatasync(a->journal_fd) < 0)
+		r = -errno;
+	free(rec);
+	return r;
+}
+
+static void journal_clear(struct archive *a)
+{
+	(void)!ftruncate(a->journal_fd, 0);
+}
+
+/*
+ * A crash between linking the copy into place and removing the original
+ * leaves both: the original (still the same inode) wins, the copy goes. A
+ * crash before leaves nothing to undo (the copy was an O_TMPFILE); after,
+ * only the copy exists.
+ */
+static int journal_recover(struct archive *a)
+{
+	char buf[2 * PATH_MAX + 64];
+	ssize_t n = pread(a->journal_fd, buf, sizeof(buf) - 1, 0);
+	const char *f[4];
+	struct stat st, dst;
+	size_t k = 0;
+	int r = 0;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (char *p = buf; p < buf + n && k < 4; p += strlen(p) + 1)
+		f[k++] = p;
+	if (k == 4 && !strcmp(f[0], "sweepd-journal 1") && lstat(f[1], &st) == 0 &&
+	    (uint64_t)st.st_ino == strtoull(f[2], NULL, 10) && lstat(f[3], &dst) == 0 &&
+	    S_ISREG(dst.st_mode) && unlink(f[3]) == 0)
+		r = 1;
+	journal_clear(a);
+	return r;
+}
+
+/* ---- the index file ---- */
+
+static int index_append(struct archive *a, const struct archive_entry *e, bool add)
+{
+	char *line = archive_index_line(e, add);
+	size_t n;
+	int r = 0;
+
+	if (!line)
+		return -ENOMEM;
+	n = strlen(line);
+	if (write(a->idx_fd, line, n) != (ssize_t)n)
+		r = -errno;
+	free(line);
+	return r;
+}
+
+static void index_load(struct archive *a)
+{
+	FILE *f = fopen(a->idx_path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0)
+		archive_index_apply(a->ix, line);
+	free(line);
+	fclose(f);
+}
+
+/* Writes the whole index anew (tmp, fsync, rename) and reopens it for appending. */
+static int index_rewrite(struct archive *a)
+{
+	char *tmp = NULL;
+	FILE *f;
+	int r = 0;
+
+	if (asprintf(&tmp, "%s.tmp", a->idx_path) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "we");
+	if (!f) {
+		r = -errno;
+		free(tmp);
+		return r;
+	}
+	for (struct archive_entry *e = archive_index_next(a->ix, NULL); e;
+	     e = archive_index_next(a->ix, e)) {
+		char *line = archive_index_line(e, true);
+		if (!line || fputs(line, f) == EOF)
+			r = -EIO;
+		free(line);
+	}
+	if (fflush(f) == EOF || fsync(fileno(f)) < 0)
+		r = -errno;
+	fclose(f);
+	if (r == 0 && rename(tmp, a->idx_path) < 0)
+		r = -errno;
+	free(tmp);
+	if (a->idx_fd >= 0)
+		close(a->idx_fd);
+	a->idx_fd = open(a->idx_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	return a->idx_fd < 0 ? -errno : r;
+}
+
+/* ---- reconciling the index with the tree ---- */
+
+struct found {
+	char *rel;
+	uint64_t size;
+	int64_t ctime;
+	bool compressed;
+};
+
+struct walk {
+	struct archive *a;
+	struct u64map *known; /* hash of archive path -> entry */
+	bool *seen;	     /* by entry position */
+	struct found *found;
+	size_t n_found, cap_found;
+	struct archive_report *rep;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+static void walk_file(struct walk *w, int dfd, const char *name, const char *rel)
+{
+	struct archive *a = w->a;
+	char *apath = NULL;
+	struct archive_entry *e;
+	struct stat st;
+
+	if (!strncmp(name, ".sweepd-tmp.", 12)) {
+		if (unlinkat(dfd, name, 0) == 0)
+			w->rep->removed_tmp++;
+		return;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+	    asprintf(&apath, "%s/%s", a->root, rel) < 0)
+		return;
+	e = u64map_get(w->known, str_hash(apath));
+	if (e && !strcmp(e->apath, apath)) {
+		w->seen[e - a->ix->v] = true;
+	} else if (strchr(rel, '/')) {
+		struct found *fv = w->found;
+		unsigned char head[4] = { 0 };
+		int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+		if (fd >= 0) {
+			(void)!read(fd, head, sizeof(head));
+			close(fd);
+		}
+		if (w->n_found == w->cap_found) {
+			w->cap_found = w->cap_found ? 2 * w->cap_found : 16;
+			fv = realloc(w->found, w->cap_found * sizeof(*fv));
+			if (!fv) {
+				free(apath);
+				return;
+			}
+			w->found = fv;
+		}
+		fv[w->n_found++] = (struct found){ strdup(rel), (uint64_t)st.st_size,
+						   st.st_ctim.tv_sec, zcodec_is_zstd(head, 4) };
+	}
+	free(apath);
+}
+
+static void walk_dir(struct walk *w, int fd, const char *rel, int depth)
+{
+	DIR *dir = fdopendir(fd);
+	struct dirent *de;
+
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		char sub[PATH_MAX];
+		int cfd;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
+		    (int)sizeof(sub))
+			continue;
+		cfd = depth < 256 ? openat(dirfd(dir), de->d_name,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+				  : -1;
+		if (cfd >= 0)
+			walk_dir(w, cfd, sub, depth + 1);
+		else
+			walk_file(w, dirfd(dir), de->d_name, sub);
+	}
+	closedir(dir);
+}
+
+/* "zone/a/b.txt.~2~.zst" (compressed) -> the zone's path + "/a/b.txt". */
+static char *original_path(const struct config *cfg, const char *rel, bool compressed,
+			   char **zone)
+{
+	const char *slash = strchr(rel, '/');
+	char *rest, *p, *out = NULL;
+	size_t n;
+
+	*zone = strndup(rel, (size_t)(slash - rel));
+	rest = strdup(slash + 1);
+	if (!*zone || !rest) {
+		free(rest);
+		return NULL;
+	}
+	n = strlen(rest);
+	if (compressed && n > 4 && !strcmp(rest + n - 4, ".zst"))
+		rest[n -= 4] = '\0';
+	if (n > 3 && rest[n - 1] == '~' && (p = strrchr(rest, '.')) && p[1] == '~' &&
+	    strspn(p + 2, "0123456789") == (size_t)(rest + n - 1 - (p + 2)))
+		*p = '\0';
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		if (!strcmp(cfg->zones[i].name, *zone)) {
+			if (asprintf(&out, "%s/%s", strcmp(cfg->zones[i].path, "/") ? cfg->zones[i].path
+										: "",
+				     rest) < 0)
+				out = NULL;
+			free(rest);
+			return out;
+		}
+	free(rest);
+	return strdup(""); /* its zone is no longer configured: restore needs "to" */
+}
+
+static void reconcile(struct archive *a, struct archive_report *rep)
+{
+	struct walk w = { .a = a, .rep = rep };
+	int fd;
+
+	w.known = u64map_create();
+	w.seen = calloc(a->ix->n + 1, sizeof(*w.seen));
+	if (!w.known || !w.seen)
+		goto out;
+	for (struct archive_entry *e = archive_index_next(a->ix, NULL); e;
+	     e = archive_index_next(a->ix, e))
+		u64map_put(w.known, str_hash(e->apath), e);
+	fd = openat(a->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		walk_dir(&w, fd, "", 0);
+	for (size_t i = 0; i < a->ix->n; i++)
+		if (!a->ix->v[i].dead && !w.seen[i]) {
+			archive_index_remove(a->ix, &a->ix->v[i]);
+			rep->dropped++;
+		}
+	for (size_t i = 0; i < w.n_found; i++) {
+		struct found *f = &w.found[i];
+		struct archive_entry e = { .bytes = f->size, .stored = f->size,
+					   .archived_at = f->ctime, .reason = REASON_REBUILT,
+					   .compressed = f->compressed };
+
+		e.path = original_path(a->cfg, f->rel, f->compressed, &e.zone);
+		if (e.path && e.zone && asprintf(&e.apath, "%s/%s", a->root, f->rel) >= 0) {
+			if (archive_index_add(a->ix, &e))
+				rep->found++;
+			free(e.apath);
+		}
+		free(e.path);
+		free(e.zone);
+	}
+out:
+	for (size_t i = 0; i < w.n_found; i++)
+		free(w.found[i].rel);
+	free(w.found);
+	free(w.seen);
+	u64map_destroy(w.known);
+}
+
+struct archive *archive_open(const struct config *cfg, struct archive_report *rep, char *err,
+			     size_t errlen)
+{
+	struct archive *a = calloc(1, sizeof(*a));
+	char *jpath = NULL;
+	struct stat st;
+	int fd, r;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!a)
+		goto nomem;
+	a->cfg = cfg;
+	a->root_fd = a->idx_fd = a->journal_fd = -1;
+	fd = open_dirs(AT_FDCWD, cfg->archive_path, true, 0700, (uid_t)-1, (gid_t)-1);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create archive %s: %s", cfg->archive_path,
+			 strerror(-fd));
+		goto fail;
+	}
+	a->root_fd = fd;
+	a->root = realpath(cfg->archive_path, NULL);
+	if (!a->root || fstat(fd, &st) < 0)
+		goto nomem;
+	a->dev = st.st_dev;
+	a->ix = archive_index_create();
+	if (!a->ix || asprintf(&a->idx_path, "%s/archive.idx", cfg->state_dir) < 0 ||
+	    asprintf(&jpath, "%s/journal", cfg->state_dir) < 0)
+		goto nomem;
+	a->journal_fd = open(jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(jpath);
+	if (a->journal_fd < 0) {
+		snprintf(err, errlen, "cannot open %s/journal: %s", cfg->state_dir, strerror(errno));
+		goto fail;
+	}
+	rep->recovered = (uint64_t)journal_recover(a);
+	index_load(a);
+	reconcile(a, rep);
+	r = index_rewrite(a);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", a->idx_path, strerror(-r));
+		goto fail;
+	}
+	return a;
+nomem:
+	snprintf(err, errlen, "out of memory opening the archive");
+fail:
+	archive_close(a);
+	return NULL;
+}
+
+void archive_close(struct archive *a)
+{
+	if (!a)
+		return;
+	if (a->root_fd >= 0)
+		close(a->root_fd);
+	if (a->idx_fd >= 0)
+		close(a->idx_fd);
+	if (a->journal_fd >= 0)
+		close(a->journal_fd);
+	archive_index_destroy(a->ix);
+	free(a->idx_path);
+	free(a->root);
+	free(a);
+}
+
+/* name, name.~1~, name.~2~, ... then .zst when compressed. */
+static int clash_name(char *buf, size_t len, const char *name, unsigned k, bool zst)
+{
+	int n = k ? snprintf(buf, len, "%s.~%u~%s", name, k, zst ? ".zst" : "")
+		  : snprintf(buf, len, "%s%s", name, zst ? ".zst" : "");
+
+	return n < 0 || (size_t)n >= len || n > NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+static bool lease_holds(void *ud)
+{
+	return !lease_broken(ud);
+}
+
+static bool should_compress(const struct archive *a, const char *name, int fd)
+{
+	char *sample;
+	ssize_t n;
+	bool yes;
+
+	if (a->cfg->archive_compress == COMPRESS_OFF)
+		return false;
+	sample = malloc(ARCHIVE_SAMPLE);
+	if (!sample)
+		return false;
+	n = pread(fd, sample, ARCHIVE_SAMPLE, 0);
+	yes = n > 0 && !zcodec_incompressible(name, sample, (size_t)n) &&
+	      (a->cfg->archive_compress == COMPRESS_ZSTD || zcodec_pays(sample, (size_t)n));
+	free(sample);
+	return yes;
+}
+
+/* An unnamed file in dir, to be linked in once whole: a crash leaves nothing behind. */
+static int open_tmpfile(int dir)
+{
+	int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int link_tmpfile(int fd, int dir, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+/* Writes src (open at 0) into the unnamed file out, compressed or not, with src's metadata. */
+static int fill(int src, int out, const struct stat *st, int mode, int level,
+		struct lease_held *h)
+{
+	struct zcodec_opts zo = { .level = level, .keep_going = h ? lease_holds : NULL, .ud = h };
+	int r;
+
+	if (lseek(src, 0, SEEK_SET) < 0)
+		return -errno;
+	if (mode > 0)
+		r = zcodec_compress(src, out, &zo);
+	else if (mode < 0)
+		r = zcodec_decompress(src, out, &zo);
+	else
+		r = fcopy_data(src, out, h ? lease_holds : NULL, h);
+	if (r == 0)
+		r = fcopy_meta(src, out, st);
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	return r;
+}
+
+static void fsync_dir(int dir)
+{
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Removes the archive's now empty directories above rel, up to the zone's. */
+static void prune_archive_dirs(struct archive *a, const char *rel)
+{
+	char dir[PATH_MAX];
+	const char *base;
+
+	split(rel, dir, sizeof(dir), &base);
+	while (strchr(dir, '/') && unlinkat(a->root_fd, dir, AT_REMOVEDIR) == 0)
+		*strrchr(dir, '/') = '\0';
+}
+
+static const char *rel_of(const struct archive *a, const char *apath)
+{
+	size_t n = strlen(a->root);
+
+	return !strncmp(apath, a->root, n) && apath[n] == '/' ? apath + n + 1 : NULL;
+}
+
+static int store_cross(struct archive *a, int adir, const char *adir_abs, int dirfd,
+		       const char *name, const char *orig, struct lease_held *h, char *cand,
+		       size_t cand_len, uint64_t *stored, bool *compressed)
+{
+	char dst[PATH_MAX * 3];
+	struct stat st;
+	unsigned k = 0;
+	int fd, r;
+
+	*compressed = should_compress(a, name, h->fd);
+	do {
+		if ((r = clash_name(cand, cand_len, name, k, *compressed)) < 0)
+			return r;
+	} while (fstatat(adir, cand, &st, AT_SYMLINK_NOFOLLOW) == 0 && ++k < ARCHIVE_MAX_CLASH);
+	if (snprintf(dst, sizeof(dst), "%s/%s", adir_abs, cand) >= (int)sizeof(dst))
+		return -ENAMETOOLONG;
+	fd = open_tmpfile(adir);
+	if (fd < 0)
+		return fd;
+	r = journal_set(a, orig, h->st.st_ino, dst);
+	if (r == 0)
+		r = fill(h->fd, fd, &h->st, *compressed ? 1 : 0, a->cfg->archive_level, h);
+	if (r == 0 && fstat(fd, &st) == 0)
+		*stored = (uint64_t)st.st_size;
+	if (r == 0)
+		r = link_tmpfile(fd, adir, cand);
+	close(fd);
+	if (r < 0)
+		goto out;
+	fsync_dir(adir);
+	/* A writer opened it while we copied, or the name now holds another file: undo. */
+	if (lease_broken(h) ||
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != h->st.st_ino) {
+		unlinkat(adir, cand, 0);
+		r = lease_broken(h) ? -EBUSY : -ENOENT;
+		goto out;
+	}
+	if (unlinkat(dirfd, name, 0) < 0) {
+		r = -errno;
+		unlinkat(adir, cand, 0);
+		goto out;
+	}
+	fsync_dir(dirfd);
+out:
+	journal_clear(a);
+	return r == -ECANCELED ? -EBUSY : r;
+}
+
+int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
+		  int dirfd, const char *name, struct lease_held *h, enum policy_reason why,
+		  int64_t now, struct archive_entry **out)
+{
+	char arel[PATH_MAX], dir[PATH_MAX], cand[NAME_MAX + 1], adir_abs[PATH_MAX * 2 + 8];
+	struct archive_entry e = { .zone = (char *)zone, .path = (char *)orig, .reason = why,
+				   .archived_at = now, .bytes = (uint64_t)h->st.st_size,
+				   .stored = (uint64_t)h->st.st_size };
+	const char *base;
+	int adir, r = -EXDEV;
+
+	if (snprintf(arel, sizeof(arel), "%s/%s", zone, rel) >= (int)sizeof(arel))
+		return -ENAMETOOLONG;
+	split(arel, dir, sizeof(dir), &base);
+	adir = open_dirs(a->root_fd, dir, true, 0700, (uid_t)-1, (gid_t)-1);
+	if (adir < 0)
+		return adir;
+	snprintf(adir_abs, sizeof(adir_abs), "%s/%s", a->root, dir);
+	if ((uint64_t)h->st.st_dev == a->dev) {
+		for (unsigned k = 0; k < ARCHIVE_MAX_CLASH; k++) {
+			if ((r = clash_name(cand, sizeof(cand), name, k, false)) < 0)
+				break;
+			r = renameat2(dirfd, name, adir, cand, RENAME_NOREPLACE) < 0 ? -errno : 0;
+			if (r != -EEXIST)
+				break;
+		}
+		if (r == 0 && lease_broken(h)) {
+			/* Someone opened it for writing as it moved: put it back. */
+			r = renameat2(adir, cand, dirfd, name, RENAME_NOREPLACE) < 0 ? -errno : -EBUSY;
+			if (r != -EBUSY)
+				r = 0; /* cannot put it back: it is archived, and indexed below */
+		}
+	}
+	if (r == -EXDEV)
+		r = store_cross(a, adir, adir_abs, dirfd, name, orig, h, cand, sizeof(cand),
+				&e.stored, &e.compressed);
+	close(adir);
+	if (r < 0) {
+		prune_archive_dirs(a, arel);
+		return r;
+	}
+	if (asprintf(&e.apath, "%s/%s", adir_abs, cand) < 0) /* after adir_abs */
+		return -ENOMEM;
+	*out = archive_index_add(a->ix, &e);
+	free(e.apath);
+	if (!*out)
+		return -ENOMEM;
+	index_append(a, *out, true);
+	return 0;
+}
+
+static void forget(struct archive *a, struct archive_entry *e)
+{
+	const char *rel = rel_of(a, e->apath);
+
+	index_append(a, e, false);
+	if (rel)
+		prune_archive_dirs(a, rel);
+	archive_index_remove(a->ix, e);
+}
+
+int archive_purge(struct archive *a, struct archive_entry *e)
+{
+	const char *rel = rel_of(a, e->apath);
+
+	if (rel && unlinkat(a->root_fd, rel, 0) < 0 && errno != ENOENT)
+		return -errno;
+	forget(a, e);
+	return 0;
+}
+
+/* Opens the directory that is to hold target, making the missing ones like their file. */
+static int target_dir(const char *target, const struct stat *st, const char **base)
+{
+	char dir[PATH_MAX];
+
+	if (target[0] != '/' || strlen(target) >= PATH_MAX)
+		return -EINVAL;
+	split(target, dir, sizeof(dir), base);
+	if (!**base)
+		return -EINVAL;
+	return open_dirs(AT_FDCWD, *dir ? dir : "/", true, 0755, st->st_uid, st->st_gid);
+}
+
+int archive_restore(struct archive *a, struct archive_entry *e, const char *to, char **where)
+{
+	const char *target = to ? to : e->path, *rel = rel_of(a, e->apath), *abase, *tbase;
+	char adirp[PATH_MAX];
+	int adir = -1, tdir = -1, src = -1, fd, r;
+	struct stat st, tst;
+
+	if (!*target)
+		return -EDESTADDRREQ;
+	if (!rel)
+		return -ENOENT;
+	split(rel, adirp, sizeof(adirp), &abase);
+	adir = open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1);
+	if (adir < 0)
+		return adir;
+	src = openat(adir, abase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (src < 0 || fstat(src, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	tdir = target_dir(target, &st, &tbase);
+	if (tdir < 0) {
+		r = tdir;
+		goto out;
+	}
+	if (fstatat(tdir, tbase, &tst, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (fstat(tdir, &tst) == 0 && tst.st_dev == st.st_dev && !e->compressed) {
+		r = renameat2(adir, abase, tdir, tbase, RENAME_NOREPLACE) < 0 ? -errno : 0;
+		if (r != -EXDEV)
+			goto done;
+	}
+	fd = open_tmpfile(tdir);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	r = journal_set(a, e->apath, st.st_ino, target);
+	if (r == 0)
+		r = fill(src, fd, &st, e->compressed ? -1 : 0, 0, NULL);
+	if (r == 0)
+		r = link_tmpfile(fd, tdir, tbase);
+	close(fd);
+	if (r == 0) {
+		fsync_dir(tdir);
+		if (unlinkat(adir, abase, 0) < 0) {
+			r = -errno;
+			unlinkat(tdir, tbase, 0);
+		} else {
+			fsync_dir(adir);
+		}
+	}
+	journal_clear(a);
+done:
+	if (r == 0) {
+		*where = strdup(target);
+		forget(a, e);
+	}
+out:
+	if (src >= 0)
+		close(src);
+	if (adir >= 0)
+		close(adir);
+	if (tdir >= 0)
+		close(tdir);
+	return r;
+}

@@ -1,0 +1,896 @@
+#include "sweep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "audit.h"
+#include "daemon.h"
+#include "fsinfo.h"
+#include "lease.h"
+#include "log.h"
+#include "policy.h"
+#include "table.h"
+#include "u64map.h"
+#include "units.h"
+#include "watch.h"
+
+/* Files acted on between two drains of our own events: well under inotify's queue. */
+#define SWEEP_BATCH 2048
+/* A blocked target is looked at again on changes, or after this long. */
+#define SWEEP_RETRY_S 30
+#define SWEEP_HOLD_DEFAULT_S 86400
+
+struct sweep_fs {
+	uint64_t dev;
+	const char *probe; /* a zone path on it */
+	bool pressure;
+	uint64_t changes; /* of its zones, when last found blocked */
+	int64_t retry_at;
+	struct sweep_episode ep;
+};
+
+struct sweep_zone {
+	uint64_t changes;
+	int64_t retry_at;
+	struct sweep_episode ep;
+};
+
+struct sweep {
+	struct daemon *d;
+	ev_periodic deadline;
+	struct sweep_zone *zones;
+	struct sweep_fs *fs;
+	size_t n_fs;
+	struct u64map *held; /* (dev, ino) of restored files -> until when */
+	struct sweep_episode archive_full;
+	int64_t archive_retry_at;
+	bool running;
+	int64_t next; /* the earliest deadline seen by the pass under way */
+	struct table_file **dry; /* picked by the dry run under way */
+	size_t n_dry, cap_dry;
+};
+
+struct cand {
+	struct table_file *f;
+	uint32_t zone;
+	enum policy_reason why;
+};
+
+struct plan {
+	struct cand *v;
+	size_t n, cap;
+	bool more; /* the batch is full: another pass follows */
+};
+
+enum act_result { ACT_DONE, ACT_BLOCKED, ACT_GONE, ACT_FAILED };
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void note_next(struct sweep *s, int64_t when)
+{
+	if (when < s->next)
+		s->next = when;
+}
+
+static uint64_t held_key(uint64_t dev, uint64_t ino)
+{
+	return (ino * 0x9e3779b97f4a7c15ULL ^ dev) | 1;
+}
+
+static bool is_held(struct sweep *s, const struct table_file *f, int64_t now)
+{
+	int64_t until;
+
+	if (!u64map_len(s->held))
+		return false;
+	until = (int64_t)(uintptr_t)u64map_get(s->held, held_key(f->dir->dev, f->ino));
+	if (until && until <= now) {
+		u64map_del(s->held, held_key(f->dir->dev, f->ino));
+		return false;
+	}
+	return until != 0;
+}
+
+void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
+{
+	int64_t keep = s->d->cfg->archive_keep;
+	int64_t until = now_s() + (keep == CONFIG_UNSET ? SWEEP_HOLD_DEFAULT_S : keep);
+
+	u64map_put(s->held, held_key(dev, ino), (void *)(uintptr_t)until);
+}
+
+static void episode(struct sweep_episode *ep, const char *what, bool blocked, const char *why,
+		    uint64_t bytes, struct counters *c)
+{
+	char sz[32];
+
+	if (blocked && (!ep->active || ep->why != why)) {
+		log_warn("%s: cannot reach its target: %s; %s out of reach", what, why,
+			 units_format_size(bytes, sz, sizeof(sz)));
+		c->blocked++;
+	} else if (!blocked && ep->active) {
+		log_info("%s: back within its limits", what);
+	}
+	ep->active = blocked;
+	ep->why = blocked ? why : NULL;
+	ep->bytes = blocked ? bytes : 0;
+}
+
+static int plan_push(struct plan *p, struct table_file *f, uint32_t zone, enum policy_reason why)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		struct cand *v = realloc(p->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = (struct cand){ f, zone, why };
+	f->flags |= TF_PICKED;
+	if (p->n >= SWEEP_BATCH)
+		p->more = true;
+	return 0;
+}
+
+static void report(struct sweep *s, struct sweep_run *run, json_object *entry)
+{
+	if (!entry)
+		return;
+	audit_write(s->d->audit, entry);
+	if (run->actions)
+		json_object_array_add(run->actions, entry);
+	else
+		json_object_put(entry);
+}
+
+static int abs_path(const struct zone_config *zc, const struct table_file *f, char *buf,
+		    size_t len, char *rel, size_t rlen)
+{
+	if (table_file_relpath(f, rel, rlen) < 0 ||
+	    snprintf(buf, len, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Removes the directories our sweep emptied, up to (never including) the zone root. */
+static void prune_dirs(struct sweep *s, struct table_dir *d)
+{
+	while (d->parent && !d->nfiles && !d->first_child) {
+		struct table_dir *p = d->parent;
+		int pfd = watch_dir_open(s->d->watch, p), r;
+
+		if (pfd < 0)
+			return;
+		r = unlinkat(pfd, d->name, AT_REMOVEDIR);
+		close(pfd);
+		if (r < 0)
+			return;
+		watch_dir_gone(s->d->watch, d);
+		d = p;
+	}
+}
+
+static void archive_full(struct sweep *s, int err, int64_t now)
+{
+	char what[PATH_MAX + 16];
+
+	snprintf(what, sizeof(what), "archive %s", s->d->cfg->archive_path);
+	s->archive_retry_at = now + SWEEP_RETRY_S;
+	s->d->counters.errors++;
+	episode(&s->archive_full, what, true,
+		err == -EDQUOT ? "over its disk quota: files stay in their zones"
+			       : "its filesystem is full: files stay in their zones",
+		0, &s->d->counters);
+}
+
+/*
+ * Acts on one file: checks it again through its directory (same inode, not
+ * open for writing, not written within min_age) under a read lease, then
+ * archives or deletes it.
+ */
+static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_file *f,
+			   uint32_t zi, enum policy_reason why, int64_t now)
+{
+	struct daemon *d = s->d;
+	const struct zone_config *zc = &d->cfg->zones[zi];
+	bool del = zc->action == ACTION_DELETE;
+	char path[PATH_MAX + 256], rel[PATH_MAX];
+	struct archive_entry *ae = NULL;
+	struct table_dir *dir = f->dir;
+	struct lease_held h;
+	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
+	int dfd, r;
+
+	if (abs_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
+		return ACT_FAILED;
+	if (run->dry) {
+		report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
+					   why, true, NULL));
+		if (run->mark)
+			f->flags |= TF_REPORTED;
+		run->count++;
+		run->freed += disk;
+		return ACT_DONE;
+	}
+	if (!del && (!d->archive || (s->archive_full.active && now < s->archive_retry_at)))
+		return ACT_BLOCKED;
+	dfd = watch_dir_open(d->watch, dir);
+	if (dfd < 0)
+		return ACT_GONE; /* the directory moved or went: its events follow */
+	watch_self_open(d->watch, f, true);
+	r = lease_hold(dfd, f->name, f->ino, &h);
+	if (r != 0) {
+		watch_self_open(d->watch, f, false);
+		close(dfd);
+		if (r == 1) {
+			table_file_set_writing(d->table, f, true);
+			return ACT_BLOCKED;
+		}
+		return r == -ENOENT || r == -ESTALE || r == -ELOOP ? ACT_GONE : ACT_FAILED;
+	}
+	/* Written since we looked (an mtime set back after a write counts from the write). */
+	if (policy_block(zc, false, false,
+			 h.st.st_mtim.tv_sec > table_file_last_write(d->table, f)
+				 ? h.st.st_mtim.tv_sec
+				 : table_file_last_write(d->table, f),
+			 now) != POLICY_FREE) {
+		lease_release(&h);
+		close(dfd);
+		return ACT_BLOCKED;
+	}
+	if (del) {
+		r = unlinkat(dfd, f->name, 0) < 0 ? -errno : 0;
+		if (r == 0 && lease_broken(&h))
+			log_warn("%s: a writer opened it as it was deleted", path);
+	} else {
+		r = archive_store(d->archive, zc->name, rel, path, dfd, f->name, &h, why, now, &ae);
+	}
+	lease_release(&h);
+	close(dfd);
+	if (r == -EBUSY) {
+		table_file_set_writing(d->table, f, true);
+		return ACT_BLOCKED;
+	}
+	if (r == -ENOSPC || r == -EDQUOT) {
+		archive_full(s, r, now);
+		return ACT_BLOCKED;
+	}
+	if (r == -ENOENT || r == -ESTALE)
+		return ACT_GONE;
+	if (r < 0) {
+		d->counters.errors++;
+		log_err("%s: cannot %s it: %s", path, del ? "delete" : "archive", strerror(-r));
+		return ACT_FAILED;
+	}
+	if (!del && s->archive_full.active)
+		episode(&s->archive_full, "archive", false, NULL, 0, &d->counters);
+	table_file_remove(d->table, f);
+	if (del)
+		d->counters.deleted++;
+	else
+		d->counters.archived++;
+	d->counters.bytes_freed += disk;
+	run->count++;
+	run->freed += disk;
+	report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes, why,
+				   false, ae ? ae->apath : NULL));
+	if (zc->prune_empty_dirs)
+		prune_dirs(s, dir);
+	return ACT_DONE;
+}
+
+/* A dry run's choices stay chosen until it ends: later passes count them as gone. */
+static void dry_keep(struct sweep *s, struct table_file *f)
+{
+	struct table_file **v;
+
+	if (s->n_dry == s->cap_dry) {
+		s->cap_dry = s->cap_dry ? 2 * s->cap_dry : 64;
+		v = realloc(s->dry, s->cap_dry * sizeof(*v));
+		if (!v) {
+			f->flags &= ~TF_PICKED;
+			return;
+		}
+		s->dry = v;
+	}
+	s->dry[s->n_dry++] = f;
+}
+
+/* Acts on a plan; returns the bytes (apparent) that left their zone. */
+static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p, int64_t now,
+			 uint64_t *blocked_bytes)
+{
+	uint64_t gone = 0;
+
+	for (size_t i = 0; i < p->n && !run->dry; i++)
+		p->v[i].f->flags &= ~TF_PICKED;
+	for (size_t i = 0; i < p->n; i++) {
+		struct cand *c = &p->v[i];
+		uint64_t size = c->f->size;
+		enum act_result r = act(s, run, c->f, c->zone, c->why, now);
+
+		if (run->dry)
+			dry_keep(s, c->f);
+		if (r == ACT_DONE)
+			gone += size;
+		else if (r == ACT_BLOCKED && blocked_bytes)
+			*blocked_bytes += size;
+	}
+	p->n = 0;
+	return gone;
+}
+
+/* Chosen by this pass already; for a dry daemon, reported once already. */
+static uint8_t skipped(const struct sweep_run *run)
+{
+	return run->mark ? TF_PICKED | TF_REPORTED : TF_PICKED;
+}
+
+static bool zone_wanted(const struct sweep_run *run, size_t zi)
+{
+	return run->zone < 0 || (size_t)run->zone == zi;
+}
+
+/* Files due by max_age (oldest mtime first) and max_idle (least recently used first). */
+static void pass_due(struct sweep *s, struct sweep_run *run, struct plan *p, size_t zi,
+		     int64_t now)
+{
+	const struct zone_config *zc = &s->d->cfg->zones[zi];
+
+	for (int by_use = 0; by_use < 2 && !p->more; by_use++) {
+		struct table_iter it;
+		struct table_file *f;
+
+		if ((by_use ? zc->max_idle : zc->max_age) == CONFIG_UNSET)
+			continue;
+		table_iter_init(&it, s->d->table, zi, by_use);
+		while (!p->more && (f = table_iter_next(&it))) {
+			int64_t due = by_use ? policy_idle_due(zc, table_file_last_use(f))
+					     : policy_age_due(zc, f->mtime);
+			enum policy_block b;
+
+			if (due > now) {
+				note_next(s, due);
+				break;
+			}
+			if (f->flags & skipped(run))
+				continue;
+			b = policy_block(zc, f->flags & TF_WRITING, is_held(s, f, now),
+					 table_file_last_write(s->d->table, f), now);
+			if (b == POLICY_TOO_YOUNG)
+				note_next(s, policy_touchable_at(zc, table_file_last_write(s->d->table, f)));
+			if (b != POLICY_FREE)
+				continue; /* writing: it comes back when closed */
+			plan_push(p, f, (uint32_t)zi, by_use ? REASON_MAX_IDLE : REASON_MAX_AGE);
+		}
+		table_iter_done(&it);
+	}
+	plan_run(s, run, p, now, NULL);
+}
+
+struct tally {
+	uint64_t writing, young, held;
+};
+
+static const char *tally_why(const struct tally *t)
+{
+	if (!t->writing && !t->young && !t->held)
+		return "nothing left to sweep";
+	if (t->writing >= t->young && t->writing >= t->held)
+		return "files open for writing";
+	return t->young >= t->held ? "files younger than min_age" : "files restored recently";
+}
+
+static void tally_add(struct tally *t, enum policy_block b, uint64_t bytes)
+{
+	if (b == POLICY_WRITING)
+		t->writing += bytes;
+	else if (b == POLICY_TOO_YOUNG)
+		t->young += bytes;
+	else if (b == POLICY_HELD)
+		t->held += bytes;
+}
+
+/* Oldest first until the zone is back within max_size and max_files. */
+static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, size_t zi,
+		       int64_t now)
+{
+	const struct zone_config *zc = &s->d->cfg->zones[zi];
+	struct table_zone *tz = table_zone(s->d->table, zi);
+	struct sweep_zone *sz = &s->zones[zi];
+	struct policy_excess ex = policy_zone_excess(zc, tz->bytes, tz->files);
+	uint64_t bytes = 0, files = 0, blocked = 0;
+	struct tally t = { 0 };
+	struct table_iter it;
+	struct table_file *f;
+	char what[128];
+
+	snprintf(what, sizeof(what), "zone \"%s\"", zc->name);
+	if (!ex.bytes && !ex.files) {
+		episode(&sz->ep, what, false, NULL, 0, &s->d->counters);
+		return;
+	}
+	if (sz->ep.active && !run->manual && sz->changes == tz->changes && now < sz->retry_at)
+		return;
+	table_iter_init(&it, s->d->table, zi, false);
+	while (!p->more && (bytes < ex.bytes || files < ex.files) && (f = table_iter_next(&it))) {
+		enum policy_block b;
+
+		if (f->flags & skipped(run)) {
+			bytes += f->size;
+			files++;
+			continue;
+		}
+		b = policy_block(zc, f->flags & TF_WRITING, is_held(s, f, now),
+				 table_file_last_write(s->d->table, f), now);
+		if (b != POLICY_FREE) {
+			tally_add(&t, b, f->size);
+			if (b == POLICY_TOO_YOUNG)
+				note_next(s, policy_touchable_at(zc, table_file_last_write(s->d->table, f)));
+			continue;
+		}
+		plan_push(p, f, (uint32_t)zi, ex.bytes ? REASON_MAX_SIZE : REASON_MAX_FILES);
+		bytes += f->size;
+		files++;
+	}
+	table_iter_done(&it);
+	if (p->more) {
+		plan_run(s, run, p, now, NULL);
+		return;
+	}
+	plan_run(s, run, p, now, &blocked);
+	if (run->dry && !run->mark)
+		return;
+	/* What is left over the limits after this pass is out of reach, for now. */
+	ex = policy_zone_excess(zc, tz->bytes, tz->files);
+	if (run->dry)
+		ex.bytes = ex.bytes > bytes ? ex.bytes - bytes : 0;
+	t.writing += blocked;
+	/* Out of reach: the bytes over max_size, or what the files over max_files hold. */
+	episode(&sz->ep, what, ex.bytes || (ex.files && !run->dry), tally_why(&t),
+		ex.bytes ? ex.bytes : t.writing + t.young + t.held, &s->d->counters);
+	sz->changes = tz->changes;
+	sz->retry_at = now + SWEEP_RETRY_S;
+}
+
+static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
+{
+	uint64_t c = 0;
+
+	for (size_t i = 0; i < s->d->cfg->n_zones; i++)
+		if (table_zone(s->d->table, i)->root &&
+		    table_zone(s->d->table, i)->root->dev == fs->dev)
+			c += table_zone(s->d->table, i)->changes;
+	return c;
+}
+
+static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+			enum policy_reason why, int64_t now)
+{
+	json_object *entry = audit_entry(now, "purge", e->zone, e->path, e->bytes, why, run->dry,
+					 e->apath);
+	uint64_t stored = e->stored;
+	int r;
+
+	if (run->dry) {
+		report(s, run, entry);
+		run->count++;
+		return;
+	}
+	r = archive_purge(s->d->archive, e);
+	if (r < 0) {
+		json_object_put(entry);
+		s->d->counters.errors++;
+		log_err("archive: cannot purge %s: %s", e->apath, strerror(-r));
+		return;
+	}
+	s->d->counters.purged++;
+	s->d->counters.bytes_freed += stored;
+	run->count++;
+	run->freed += stored;
+	report(s, run, entry);
+	if (s->archive_full.active)
+		episode(&s->archive_full, "archive", false, NULL, 0, &s->d->counters);
+}
+
+/*
+ * The zones on a filesystem give up files lowest priority first and, within
+ * a priority, oldest first across them: a merge of their age orders.
+ */
+static void disk_candidates(struct sweep *s, struct sweep_fs *fs, struct plan *p, uint64_t need,
+			    int64_t now, uint64_t *planned, struct tally *t)
+{
+	const struct config *cfg = s->d->cfg;
+	size_t n = cfg->n_zones;
+	struct table_iter *its = calloc(n, sizeof(*its));
+	struct table_file **peek = calloc(n, sizeof(*peek));
+	int prio = INT_MIN;
+
+	if (!its || !peek)
+		goto out;
+	for (;;) {
+		int next_prio = INT_MAX;
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++) {
+			struct table_zone *tz = table_zone(s->d->table, i);
+			if (tz->root && tz->root->dev == fs->dev && cfg->zones[i].priority > prio &&
+			    cfg->zones[i].priority < next_prio)
+				next_prio = cfg->zones[i].priority;
+		}
+		if (next_prio == INT_MAX)
+			break;
+		prio = next_prio;
+		for (size_t i = 0; i < n; i++) {
+			struct table_zone *tz = table_zone(s->d->table, i);
+			peek[i] = NULL;
+			if (!tz->root || tz->root->dev != fs->dev || cfg->zones[i].priority != prio)
+				continue;
+			table_iter_init(&its[i], s->d->table, i, false);
+			peek[i] = table_iter_next(&its[i]);
+			any = true;
+		}
+		while (any && *planned < need && !p->more) {
+			size_t best = n;
+			struct table_file *f;
+			enum policy_block b;
+			uint64_t disk;
+
+			for (size_t i = 0; i < n; i++)
+				if (peek[i] && (best == n || peek[i]->mtime < peek[best]->mtime))
+					best = i;
+			if (best == n)
+				break;
+			f = peek[best];
+			peek[best] = table_iter_next(&its[best]);
+			disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
+			if (f->flags & skipped(&(struct sweep_run){ .mark = true })) {
+				*planned += disk;
+				continue;
+			}
+			if (!disk)
+				continue; /* its blocks stay with its other names: frees nothing */
+			b = policy_block(&cfg->zones[best], f->flags & TF_WRITING, is_held(s, f, now),
+					 table_file_last_write(s->d->table, f), now);
+			if (b != POLICY_FREE) {
+				tally_add(t, b, disk);
+				continue;
+			}
+			plan_push(p, f, (uint32_t)best, REASON_DISK_HIGH);
+			*planned += disk;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (its[i].h)
+				table_iter_done(&its[i]);
+		memset(its, 0, n * sizeof(*its));
+		if (*planned >= need || p->more)
+			break;
+	}
+out:
+	free(its);
+	free(peek);
+}
+
+/* Purges the entries archived since id first (archived onto the filesystem under pressure). */
+static void purge_since(struct sweep *s, struct sweep_run *run, uint64_t first, int64_t now)
+{
+	struct archive_index *ix = archive_entries(s->d->archive);
+	uint64_t last = ix->next_id;
+
+	for (uint64_t id = first; id < last; id++) {
+		struct archive_entry *e = archive_index_get(ix, id);
+		if (e)
+			purge_entry(s, run, e, REASON_DISK_HIGH, now);
+	}
+}
+
+/*
+ * Above the high mark: free space until used is at or under the low mark.
+ * An archive on the same filesystem frees nothing by archiving: its own
+ * files go first (oldest first, even inside their review window), and a
+ * file archived there under pressure is purged at once.
+ */
+static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, int64_t now)
+{
+	const struct config *cfg = s->d->cfg;
+
+	for (size_t k = 0; k < s->n_fs; k++) {
+		struct sweep_fs *fs = &s->fs[k];
+		struct archive *a = s->d->archive;
+		bool same = a && archive_dev(a) == fs->dev;
+		uint64_t need, freed = 0, planned = 0;
+		struct tally t = { 0 };
+		struct fsinfo fi;
+		char what[300];
+
+		if (fsinfo_get(fs->probe, &fi) < 0 || fi.dev != fs->dev)
+			continue;
+		snprintf(what, sizeof(what), "filesystem %s", fi.mount);
+		if (!policy_disk_pressure(cfg->disk_high, cfg->disk_low, fi.used + fi.free, fi.used,
+					  fs->pressure, &need)) {
+			if (fs->pressure)
+				log_info("%s: %.1f%% used, at or under the low mark (%g%%)", fi.mount,
+					 fi.used_pct, cfg->disk_low);
+			fs->pressure = false;
+			episode(&fs->ep, what, false, NULL, 0, &s->d->counters);
+			continue;
+		}
+		if (!fs->pressure)
+			log_warn("%s: %.1f%% used, above the high mark (%g%%): freeing %llu bytes",
+				 fi.mount, fi.used_pct, cfg->disk_high, (unsigned long long)need);
+		fs->pressure = true;
+		if (fs->ep.active && !run->manual && fs->changes == fs_changes(s, fs) &&
+		    now < fs->retry_at)
+			continue;
+		for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
+		     e && freed < need && !run->dry; e = archive_index_oldest(archive_entries(a))) {
+			freed += e->stored;
+			purge_entry(s, run, e, REASON_DISK_HIGH, now);
+		}
+		if (freed >= need)
+			continue;
+		disk_candidates(s, fs, p, need - freed, now, &planned, &t);
+		{
+			uint64_t first = a ? archive_entries(a)->next_id : 0;
+			plan_run(s, run, p, now, &t.writing);
+			if (same && !run->dry)
+				purge_since(s, run, first, now);
+		}
+		if (p->more)
+			continue;
+		if (fsinfo_get(fs->probe, &fi) == 0 &&
+		    policy_disk_pressure(cfg->disk_high, cfg->disk_low, fi.used + fi.free, fi.used,
+					 true, &need) &&
+		    !run->dry) {
+			episode(&fs->ep, what, true, tally_why(&t), need, &s->d->counters);
+			fs->changes = fs_changes(s, fs);
+			fs->retry_at = now + SWEEP_RETRY_S;
+		} else if (!run->dry) {
+			episode(&fs->ep, what, false, NULL, 0, &s->d->counters);
+		}
+	}
+}
+
+/* The review window (keep), then the archive's max_size, oldest first. */
+static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
+{
+	const struct config *cfg = s->d->cfg;
+	struct archive_index *ix;
+	struct archive_entry *e;
+	uint64_t over;
+
+	if (!s->d->archive || run->zone >= 0)
+		return;
+	ix = archive_entries(s->d->archive);
+	if (run->dry) {
+		/* Nothing moves: report what would go, in order, without removing it. */
+		over = cfg->archive_max_size != CONFIG_UNSET && ix->stored > (uint64_t)cfg->archive_max_size
+			       ? ix->stored - (uint64_t)cfg->archive_max_size
+			       : 0;
+		for (e = archive_index_next(ix, NULL); e; e = archive_index_next(ix, e)) {
+			bool keep = policy_archive_due(cfg->archive_keep, e->archived_at) <= now;
+			if (!keep && !over)
+				break;
+			if (run->mark && e->reported) {
+				over = over > e->stored ? over - e->stored : 0;
+				continue;
+			}
+			purge_entry(s, run, e, keep ? REASON_ARCHIVE_KEEP : REASON_ARCHIVE_MAX_SIZE, now);
+			e->reported = run->mark;
+			over = over > e->stored ? over - e->stored : 0;
+		}
+		return;
+	}
+	while ((e = archive_index_oldest(ix)) &&
+	       policy_archive_due(cfg->archive_keep, e->archived_at) <= now)
+		purge_entry(s, run, e, REASON_ARCHIVE_KEEP, now);
+	while (cfg->archive_max_size != CONFIG_UNSET && ix->stored > (uint64_t)cfg->archive_max_size &&
+	       (e = archive_index_oldest(ix)))
+		purge_entry(s, run, e, REASON_ARCHIVE_MAX_SIZE, now);
+	if ((e = archive_index_oldest(ix)))
+		note_next(s, policy_archive_due(cfg->archive_keep, e->archived_at));
+}
+
+/* Our own renames and deletes come back as events: take them in between batches. */
+static void drain_own(struct sweep *s)
+{
+	watch_drain(s->d->watch);
+}
+
+static void arm(struct sweep *s, int64_t now)
+{
+	ev_periodic_stop(s->d->loop, &s->deadline);
+	if (s->next == POLICY_NEVER)
+		return;
+	ev_periodic_set(&s->deadline, (ev_tstamp)(s->next > now ? s->next : now + 1), 0, 0);
+	ev_periodic_start(s->d->loop, &s->deadline);
+}
+
+void sweep_all(struct sweep *s, struct sweep_run *run)
+{
+	struct plan p = { 0 };
+	int64_t now = now_s();
+	bool more;
+
+	if (s->running)
+		return;
+	s->running = true;
+	do {
+		uint64_t done = run->count;
+
+		s->next = POLICY_NEVER;
+		p.more = false;
+		for (size_t i = 0; i < s->d->cfg->n_zones; i++)
+			if (zone_wanted(run, i))
+				pass_due(s, run, &p, i, now);
+		more = p.more;
+		p.more = false;
+		for (size_t i = 0; i < s->d->cfg->n_zones && !p.more; i++)
+			if (zone_wanted(run, i))
+				pass_quota(s, run, &p, i, now);
+		more |= p.more;
+		p.more = false;
+		pass_disk(s, run, &p, now);
+		more |= p.more;
+		pass_archive(s, run, now);
+		if (!run->dry)
+			drain_own(s);
+		now = now_s();
+		/* A full batch of files that all changed under us: their events come first. */
+		more &= run->count > done;
+	} while (more);
+	free(p.v);
+	for (size_t i = 0; i < s->n_dry; i++)
+		s->dry[i]->flags &= ~TF_PICKED;
+	s->n_dry = 0;
+	s->running = false;
+	if (!run->manual || !run->dry)
+		arm(s, now);
+}
+
+static void automatic(struct sweep *s)
+{
+	struct sweep_run run = { .dry = s->d->dry_run, .mark = s->d->dry_run, .zone = -1 };
+
+	if (s->d->paused)
+		return;
+	sweep_all(s, &run);
+}
+
+static void on_batch(void *ud)
+{
+	automatic(ud);
+}
+
+static void on_deadline(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	automatic(w->data);
+}
+
+void sweep_housekeeping(struct sweep *s)
+{
+	int64_t writes = 0, reads = 0, now = now_s();
+
+	for (size_t i = 0; i < s->d->cfg->n_zones; i++) {
+		if (s->d->cfg->zones[i].min_age > writes)
+			writes = s->d->cfg->zones[i].min_age;
+		if (s->d->cfg->zones[i].max_idle > reads)
+			reads = s->d->cfg->zones[i].max_idle;
+	}
+	table_prune_seen(s->d->table, now - writes - 1, now - reads - 1);
+	automatic(s);
+}
+
+void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run)
+{
+	int64_t now = now_s();
+	struct archive_index *ix;
+	struct archive_entry *e;
+
+	if (!s->d->archive)
+		return;
+	ix = archive_entries(s->d->archive);
+	if (older_than >= 0) {
+		for (e = archive_index_next(ix, NULL); e;) {
+			struct archive_entry *next;
+			uint64_t next_id;
+
+			if (e->archived_at > now - older_than)
+				break;
+			next = archive_index_next(ix, e);
+			next_id = next ? next->id : 0;
+			purge_entry(s, run, e, REASON_MANUAL, now);
+			/* Purging may compact the index: find the next entry again by its id. */
+			e = next_id ? archive_index_get(ix, next_id) : NULL;
+		}
+	}
+	pass_archive(s, run, now);
+	if (!run->dry)
+		arm(s, now);
+}
+
+const struct sweep_episode *sweep_zone_episode(const struct sweep *s, size_t zone)
+{
+	return zone < s->d->cfg->n_zones ? &s->zones[zone].ep : NULL;
+}
+
+const struct sweep_episode *sweep_fs_episode(const struct sweep *s, uint64_t dev, bool *pressure)
+{
+	for (size_t i = 0; i < s->n_fs; i++)
+		if (s->fs[i].dev == dev) {
+			*pressure = s->fs[i].pressure;
+			return &s->fs[i].ep;
+		}
+	*pressure = false;
+	return NULL;
+}
+
+const struct sweep_episode *sweep_archive_episode(const struct sweep *s)
+{
+	return &s->archive_full;
+}
+
+struct sweep *sweep_create(struct daemon *d)
+{
+	struct sweep *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->zones = calloc(d->cfg->n_zones + 1, sizeof(*s->zones));
+	s->fs = calloc(d->cfg->n_zones + 1, sizeof(*s->fs));
+	s->held = u64map_create();
+	if (!s->zones || !s->fs || !s->held) {
+		sweep_destroy(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < d->cfg->n_zones; i++) {
+		struct table_zone *tz = table_zone(d->table, i);
+		bool known = false;
+
+		if (d->cfg->zones[i].max_idle != CONFIG_UNSET && table_zone_track_use(d->table, i) < 0) {
+			sweep_destroy(s);
+			return NULL;
+		}
+		if (!tz->root)
+			continue;
+		for (size_t k = 0; k < s->n_fs; k++)
+			known |= s->fs[k].dev == tz->root->dev;
+		if (!known)
+			s->fs[s->n_fs++] = (struct sweep_fs){ .dev = tz->root->dev,
+							      .probe = d->cfg->zones[i].path };
+	}
+	ev_periodic_init(&s->deadline, on_deadline, 0, 0, 0);
+	s->deadline.data = s;
+	watch_set_batch_hook(d->watch, on_batch, s);
+	return s;
+}
+
+void sweep_destroy(struct sweep *s)
+{
+	if (!s)
+		return;
+	if (s->d->loop)
+		ev_periodic_stop(s->d->loop, &s->deadline);
+	if (s->d->watch)
+		watch_set_batch_hook(s->d->watch, NULL, NULL);
+	free(s->zones);
+	free(s->dry);
+	free(s->fs);
+	u64map_destroy(s->held);
+	free(s);
+}

@@ -1,0 +1,571 @@
+"""Quotas, soft-delete and the archive, against the real daemon and real files.
+Run one: python3 test_sweep.py NAME; all: no argument."""
+
+import glob
+import hashlib
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import (Daemon, Failure, Writer, case, check, equal, main, write, WAIT, SWEEPD,
+                     SWEEPCTL)
+
+DAY = 86400
+OLD = time.time() - 10 * DAY
+
+
+def old(path, when=OLD):
+    os.utime(path, (when, when))
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def files_under(root):
+    out = []
+    for dp, _, names in os.walk(root):
+        out += [os.path.join(dp, n) for n in names]
+    return sorted(out)
+
+
+def audit(d):
+    path = os.path.join(d.root, "state", "audit.log")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def ok(r, what):
+    check(r.get("ok"), f"{what}: {r}")
+    return r
+
+
+class Tmpfs:
+    """A small tmpfs: a filesystem of its own, with a size we choose."""
+
+    def __init__(self, path, size):
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+                       check=True)
+        self.path = path
+
+    def umount(self):
+        subprocess.run(["umount", "-l", self.path], check=False)
+
+
+def run_daemon(fn, **kw):
+    d = Daemon(**kw)
+    try:
+        fn(d)
+    finally:
+        d.close()
+
+
+@case
+def age_archive_and_restore():
+    """Old files go to the archive, whole, with mode, owner and times; restore puts them
+    back byte for byte, refuses to overwrite, and the restored file is left alone."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        z = d.path()
+        sums, mtimes = {}, {}
+        for i in range(20):
+            p = os.path.join(z, f"job{i % 4}", "out", f"v{i}.mp4")
+            write(p, os.urandom(1000 + i))
+            os.chmod(p, 0o640)
+            os.chown(p, 1234, 5678)
+            old(p, OLD - i)
+            sums[p] = sha(p)
+            mtimes[p] = int(OLD - i)
+        write(os.path.join(z, "fresh.mp4"), b"new")
+        d.start()
+        d.settle()
+        equal(files_under(z), [os.path.join(z, "fresh.mp4")], "only the fresh file stays")
+        check(not os.path.exists(os.path.join(z, "job0")), "emptied directories pruned")
+        arch = os.path.join(d.root, "archive")
+        entries = ok(d.request({"cmd": "archive"}), "archive")["entries"]
+        equal(len(entries), 20, "archive entries")
+        for e in entries:
+            check(e["reason"] == "max_age", f"reason {e}")
+            st = os.stat(e["archive_path"])
+            equal(sha(e["archive_path"]), sums[e["path"]], "archived bytes")
+            equal((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid), (0o640, 1234, 5678),
+                  "archived mode and owner")
+            check(e["archive_path"].startswith(arch + "/z/"), "archive mirrors zone/path")
+        lines = [a for a in audit(d) if a["action"] == "archive"]
+        equal(len(lines), 20, "audit lines")
+        for a in lines:
+            for k in ("time", "action", "zone", "path", "bytes", "reason", "dry_run",
+                      "archive_path"):
+                check(k in a, f"audit line lacks {k}: {a}")
+        equal(d.zone()["files"], 1, "table after archiving")
+        st = d.status()
+        equal(st["archive"]["files"], 20, "status archive files")
+        equal(st["counters"]["archived"], 20, "archived counter")
+        # restore by id, by path, to another place; never over an existing file
+        first, second = entries[0], entries[1]
+        r = ok(d.request({"cmd": "restore", "id": first["id"]}), "restore by id")
+        equal(r["restored"], first["path"], "restored where it was")
+        st = os.stat(first["path"])
+        equal(sha(first["path"]), sums[first["path"]], "restored bytes")
+        equal((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)),
+              (0o640, 1234, 5678, mtimes[first["path"]]), "restored mode, owner, mtime")
+        write(second["path"], b"someone else's")
+        r = d.request({"cmd": "restore", "path": second["path"]})
+        check(not r["ok"] and "already exists" in r["error"], f"no overwrite: {r}")
+        equal(open(second["path"], "rb").read(), b"someone else's", "existing file untouched")
+        other = os.path.join(d.root, "elsewhere", "deep", "x.mp4")
+        p = d.ctl("restore", second["path"], "--to", other)
+        equal(p.returncode, 0, f"sweepctl restore --to: {p.stderr}")
+        equal(sha(other), sums[second["path"]], "restored to another path")
+        d.settle()
+        check(os.path.exists(first["path"]), "a restored old file is not archived again")
+        equal(d.status()["counters"]["restored"], 2, "restored counter")
+        check(any(a["action"] == "restore" for a in audit(d)), "restore audited")
+        r = d.request({"cmd": "restore", "id": 99999})
+        check(not r["ok"] and "archive" in r["error"], f"unknown id: {r}")
+    finally:
+        d.close()
+
+
+@case
+def writers_are_never_swept():
+    """A writer holding an old file open (opened before the daemon started, and after):
+    never swept; swept once it closes."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"', "min_age": "0",
+                       "action": '"delete"'}], start=False)
+    try:
+        a, b = d.path("z", "before.mp4"), d.path("z", "after.mp4")
+        write(a, b"x")
+        old(a)
+        w1 = Writer(a)
+        old(a)
+        d.start()
+        write(b, b"y")
+        old(b)
+        w2 = Writer(b)
+        old(b)
+        for _ in range(3):
+            d.settle()
+        check(os.path.exists(a) and os.path.exists(b), "open files were swept")
+        equal(d.zone()["open_files"], 2, "open files")
+        w1.close()
+        old(a)
+        d.settle()
+        check(not os.path.exists(a), "closed old file not swept")
+        check(os.path.exists(b), "still-open file swept")
+        w2.close()
+        old(b)
+        d.settle()
+        check(not os.path.exists(b), "second file not swept after close")
+    finally:
+        d.close()
+
+
+@case
+def max_size_oldest_first_in_real_time():
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_size": '"10K"', "min_age": "0",
+                       "action": '"delete"'}], start=False)
+    try:
+        names = [d.path("z", f"f{i:02d}") for i in range(10)]
+        for i, p in enumerate(names):
+            write(p, b"a" * 2048)
+            old(p, OLD + i)
+        d.start()
+        d.settle()
+        equal(sorted(files_under(d.path())), names[5:], "the five newest stay")
+        for i in range(10, 20):
+            p = d.path("z", f"f{i:02d}")
+            write(p, b"b" * 2048)
+            old(p, OLD + i)
+            d.settle()
+            check(d.zone()["bytes"] <= 10240, "max_size held as files land")
+            check(os.path.exists(p), "the newest file stays")
+        equal(sorted(files_under(d.path())), [d.path("z", f"f{i:02d}") for i in range(15, 20)],
+              "oldest went first")
+        check(all(a["reason"] == "max_size" for a in audit(d)), "reason max_size")
+    finally:
+        d.close()
+
+
+@case
+def max_files_and_blocked_episode():
+    """max_files; a target out of reach (files open for writing) is said once, in status."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_files": "2", "min_age": "0",
+                       "action": '"delete"'}])
+    try:
+        writers = []
+        for i in range(4):
+            writers.append(Writer(d.path("z", f"w{i}")))
+        d.settle()
+        d.settle()
+        z = d.zone()
+        equal(z["files"], 4, "files open for writing stay")
+        check(z["blocked"] and "open for writing" in z["blocked"]["why"], f"blocked: {z}")
+        equal(d.status()["counters"]["blocked"], 1, "one episode")
+        equal(d.logtext().count("cannot reach its target"), 1, "said once")
+        for w in writers:
+            w.close()
+        d.settle()
+        z = d.zone()
+        equal(z["files"], 2, "back within max_files")
+        equal(z["blocked"], None, "episode over")
+    finally:
+        d.close()
+
+
+@case
+def disk_watermarks_on_tmpfs():
+    """A small tmpfs zone above its high mark is swept to under its low mark, lowest
+    priority first, oldest first; the archive is on another filesystem and keeps it all."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "fs"), "8M")
+    try:
+        os.makedirs(os.path.join(fs.path, "low"))
+        os.makedirs(os.path.join(fs.path, "high"))
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "low", "path": "fs/low", "priority": "0", "min_age": "0"},
+                          {"name": "high", "path": "fs/high", "priority": "10", "min_age": "0"}],
+                   extra='archive = { path = "archive"; compress = "off"; };\n'
+                         'disk = { high = "60%"; low = "40%"; };')
+        try:
+            sums = {}
+            for i in range(6):
+                for zn in ("low", "high"):
+                    p = os.path.join(fs.path, zn, f"{i}.bin")
+                    write(p, os.urandom(512 * 1024))
+                    old(p, OLD + i)
+                    sums[sha(p)] = p
+            d.start()
+            d.settle()
+            st = os.statvfs(fs.path)
+            used = (st.f_blocks - st.f_bfree) / st.f_blocks * 100
+            check(used <= 40.5, f"used {used:.1f}% after sweeping, low mark 40%")
+            left_low = files_under(os.path.join(fs.path, "low"))
+            left_high = files_under(os.path.join(fs.path, "high"))
+            check(len(left_high) == 6, f"priority 10 kept while priority 0 had files: {left_high}")
+            equal(left_low, sorted(os.path.join(fs.path, "low", f"{i}.bin")
+                                   for i in range(6 - len(left_low), 6)), "oldest first")
+            archived = files_under(os.path.join(root, "archive"))
+            equal(sorted(sha(p) for p in archived + left_low + left_high), sorted(sums),
+                  "every file in exactly one place")
+            check(all(a["reason"] == "disk_high" for a in audit(d)), "reason disk_high")
+            f = [x for x in d.status()["filesystems"] if x["mount"] == fs.path][0]
+            equal(f["pressure"], False, "pressure over")
+        finally:
+            d.close()
+    finally:
+        fs.umount()
+        subprocess.run(["rm", "-rf", root])
+
+
+@case
+def kill9_during_cross_fs_archive():
+    """kill -9 at random instants while large files move from a tmpfs zone to an archive
+    on disk, then restarts: every checksum exactly once, no partial copy left."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    fs = Tmpfs(os.path.join(root, "fs"), "200M")
+    try:
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "z", "path": "fs", "max_age": '"1d"'}],
+                   extra='archive = { path = "archive"; compress = "auto"; };')
+        try:
+            sums = set()
+            rnd = random.Random(7)
+            for i in range(24):
+                p = os.path.join(fs.path, f"d{i % 3}", f"big{i}.bin")
+                # half compressible, half not: both paths of the copy
+                data = os.urandom(3 << 20) if i % 2 else (b"line %d\n" % i) * 400000
+                write(p, data)
+                old(p)
+                sums.add(hashlib.sha256(data).hexdigest())
+            kills = 0
+            for round_ in range(8):
+                d.logf = open(d.log, "ab")
+                env = dict(os.environ)
+                env.pop("NOTIFY_SOCKET", None)
+                d.proc = subprocess.Popen([SWEEPD, "-c", d.conf], stderr=d.logf, stdout=d.logf)
+                time.sleep(rnd.uniform(0.02, 0.4))  # a random instant, not a synchronisation
+                d.proc.send_signal(signal.SIGKILL)
+                d.proc.wait(WAIT)
+                d.logf.close()
+                d.proc = None
+                kills += 1
+                if os.path.exists(d.sock):
+                    os.unlink(d.sock)
+            d.start()
+            d.settle()
+            arch = os.path.join(root, "archive")
+            left = files_under(fs.path)
+            archived = files_under(arch)
+            equal(left, [], "everything archived in the end")
+            check(not any(".sweepd-tmp" in p for p in archived), "no temporary file left")
+            got = []
+            for e in ok(d.request({"cmd": "archive"}), "archive")["entries"]:
+                out = os.path.join(root, "restored", os.path.basename(e["path"]))
+                ok(d.request({"cmd": "restore", "id": e["id"], "to": out}), "restore")
+                got.append(sha(out))
+            equal(sorted(got), sorted(sums), f"each checksum exactly once after {kills} kills")
+            equal(files_under(arch), [], "archive empty after restoring all")
+        finally:
+            d.close()
+    finally:
+        fs.umount()
+        subprocess.run(["rm", "-rf", root])
+
+
+@case
+def symlink_swap_attacker():
+    """While thousands of deletes run, an attacker swaps a directory for a symlink to an
+    outside tree holding files of the same names: nothing outside is touched."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"', "action": '"delete"'}],
+               start=False)
+    outside = os.path.join(d.root, "outside")
+    attacker = None
+    try:
+        for k in range(4):
+            for i in range(500):
+                p = d.path("z", f"d{k}", f"f{i}")
+                write(p, b"z")
+                old(p)
+                q = os.path.join(outside, f"d{k}", f"f{i}")
+                write(q, b"precious")
+                old(q)
+        code = f"""
+import os, sys
+base, outside = {d.path()!r}, {outside!r}
+sys.stdout.write("go\\n"); sys.stdout.flush()
+def left():
+    n = 0
+    for k in range(4):
+        for d in (f"d{{k}}", f".aside{{k}}"):
+            try:
+                n += len(os.listdir(os.path.join(base, d)))
+            except OSError:
+                pass
+    return n
+for i in range(200000):
+    if i % 50 == 0 and left() < 100:
+        break
+    for k in range(4):
+        real, aside = os.path.join(base, f"d{{k}}"), os.path.join(base, f".aside{{k}}")
+        try:
+            os.rename(real, aside)
+            os.symlink(os.path.join(outside, f"d{{k}}"), real)
+            os.unlink(real)
+            os.rename(aside, real)
+        except OSError:
+            pass
+"""
+        attacker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                    text=True)
+        equal(attacker.stdout.readline().strip(), "go", "attacker started")
+        d.start()
+        attacker.wait(WAIT * 2)  # it stops once the deletes are nearly done
+        for k in range(4):
+            real, aside = d.path("z", f"d{k}"), d.path("z", f".aside{k}")
+            if os.path.islink(real):
+                os.unlink(real)
+            if os.path.isdir(aside) and not os.path.exists(real):
+                os.rename(aside, real)
+        d.settle()
+        equal(len(files_under(outside)), 2000, "files outside the zone")
+        check(all(open(p, "rb").read() == b"precious" for p in files_under(outside)),
+              "outside files intact")
+        equal(files_under(d.path()), [], "every zone file deleted in the end")
+    finally:
+        if attacker and attacker.poll() is None:
+            attacker.kill()
+        d.close()
+
+
+@case
+def dry_run_changes_nothing():
+    """sweepd -n and {"cmd":"sweep","dry_run":true} decide and report, and change nothing."""
+    for mode in ("daemon", "request"):
+        d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"', "max_files": "3",
+                           "min_age": "0"}],
+                   extra='archive = { path = "archive"; };', start=False,
+                   args=["-n"] if mode == "daemon" else [])
+        try:
+            if mode == "request":
+                # the daemon itself would act at once: pause it before the files come
+                d.start()
+                ok(d.request({"cmd": "pause"}), "pause")
+            for i in range(6):
+                write(d.path("z", f"f{i}"), b"x")
+                old(d.path("z", f"f{i}"), OLD if i < 3 else time.time() - 3600)
+            before = {p: (sha(p), os.stat(p).st_mtime) for p in files_under(d.path())}
+            if mode == "request":
+                d.settle()
+                r = ok(d.request({"cmd": "sweep", "dry_run": True}), "dry sweep")
+                r2 = d.request({"cmd": "sweep"})
+                check(not r2["ok"] and "paused" in r2["error"], f"paused sweep: {r2}")
+            else:
+                d.start()
+                d.settle()
+                check(d.status()["dry_run"], "status says dry run")
+                r = ok(d.request({"cmd": "sweep"}), "sweep under -n")
+            equal(r["dry_run"], True, "reply dry_run")
+            reasons = sorted(a["reason"] for a in r["actions"])
+            equal(reasons, ["max_age"] * 3, f"{mode}: would archive the three old files")
+            after = {p: (sha(p), os.stat(p).st_mtime) for p in files_under(d.path())}
+            equal(after, before, f"{mode}: nothing changed")
+            equal(files_under(os.path.join(d.root, "archive")), [], "archive empty")
+            check(audit(d) and all(a["dry_run"] for a in audit(d)), "audit says dry_run")
+            if mode == "daemon":
+                n = len(audit(d))
+                d.settle()
+                equal(len(audit(d)), n, "a dry daemon reports each file once")
+        finally:
+            d.close()
+
+
+@case
+def idle_zips_deleted_while_read_one_stays():
+    """max_idle counts every open or read the daemon saw, not only atime (which relatime
+    and noatime mounts hide)."""
+    d = Daemon(zones=[{"name": "zips", "path": "tmp", "recursive": "false",
+                       "include": '[ "videos_*.zip" ]', "max_idle": '"1h"',
+                       "action": '"delete"'}], start=False)
+    try:
+        recent = time.time() - 1800
+        for i in range(5):
+            p = d.path("zips", f"videos_{i}.zip")
+            write(p, b"PK\x03\x04" + os.urandom(100))
+            old(p, recent)
+        other = d.path("zips", "keep.txt")
+        write(other, b"not mine")
+        old(other)
+        d.start()
+        d.settle()
+        equal(len(files_under(d.path("zips"))), 6, "nothing idle yet")
+        # someone downloads videos_3.zip now; then every time on disk goes back a day
+        with open(d.path("zips", "videos_3.zip"), "rb") as f:
+            f.read()
+        d.settle()
+        for p in files_under(d.path("zips")):
+            old(p)
+        d.settle()
+        left = sorted(os.path.basename(p) for p in files_under(d.path("zips")))
+        equal(left, ["keep.txt", "videos_3.zip"], "idle zips deleted, the read one stays")
+        check(all(a["reason"] == "max_idle" for a in audit(d)), "reason max_idle")
+    finally:
+        d.close()
+
+
+@case
+def purge_after_keep_and_max_size():
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
+               extra='archive = { path = "archive"; keep = "2s"; max_size = "3K"; };',
+               start=False)
+    try:
+        for i in range(5):
+            write(d.path("z", f"f{i}"), b"k" * 1024)
+            old(d.path("z", f"f{i}"), OLD + i)
+        d.start()
+        d.settle()
+        st = d.status()["archive"]
+        check(st["bytes"] <= 3072, f"archive max_size: {st}")
+        equal(st["files"], 3, "the three newest archived files kept")
+        check(any(a["reason"] == "archive_max_size" for a in audit(d)), "archive_max_size")
+        deadline = time.monotonic() + WAIT
+        while d.status()["archive"]["files"] and time.monotonic() < deadline:
+            d.settle()  # the review window ends on the daemon's own timer
+        equal(d.status()["archive"]["files"], 0, "purged after keep")
+        check(any(a["reason"] == "archive_keep" for a in audit(d)), "archive_keep")
+        equal(files_under(os.path.join(d.root, "archive")), [], "archive tree empty")
+    finally:
+        d.close()
+
+
+@case
+def archive_full_loses_nothing():
+    """A tiny archive filesystem fills: files stay in the zone, the error is counted."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "archive"), "1M")
+    try:
+        d = Daemon(root=root, start=False, zones=[{"name": "z", "path": "zone",
+                                                   "max_age": '"1d"'}],
+                   extra='archive = { path = "archive"; compress = "off"; };')
+        try:
+            sums = {}
+            for i in range(4):
+                p = d.path("z", f"f{i}.bin")
+                write(p, os.urandom(400 * 1024))
+                old(p, OLD + i)
+                sums[sha(p)] = p
+            d.start()
+            d.settle()
+            st = d.status()
+            check(st["counters"]["errors"] >= 1, f"error counted: {st['counters']}")
+            check(st["archive"]["full"], "status says the archive is full")
+            left = files_under(d.path())
+            archived = files_under(os.path.join(root, "archive"))
+            check(left, "files stayed in the zone")
+            equal(sorted(sha(p) for p in left + archived), sorted(sums), "nothing lost")
+            check(d.logtext().count("is full") == 1, "said once")
+        finally:
+            d.close()
+    finally:
+        fs.umount()
+        subprocess.run(["rm", "-rf", root])
+
+
+@case
+def index_rebuilt_from_tree():
+    """state lost: the archive's index is rebuilt from the archive tree, restorable."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        write(d.path("z", "a", "b.txt"), b"bee")
+        old(d.path("z", "a", "b.txt"))
+        d.start()
+        d.settle()
+        d.stop()
+        os.unlink(os.path.join(d.root, "state", "archive.idx"))
+        write(d.path("z", "a", "b.txt"), b"new bee")  # a clash for the next archive
+        old(d.path("z", "a", "b.txt"))
+        d.start()
+        d.settle()
+        es = ok(d.request({"cmd": "archive"}), "archive")["entries"]
+        equal(sorted(e["path"] for e in es), [d.path("z", "a", "b.txt")] * 2, "both indexed")
+        equal(sorted(os.path.basename(e["archive_path"]) for e in es), ["b.txt", "b.txt.~1~"],
+              "a clash never overwrites")
+        check(any(e["reason"] == "rebuilt" for e in es), "rebuilt entry")
+        ok(d.request({"cmd": "restore", "path": d.path("z", "a", "b.txt")}), "restore")
+        equal(open(d.path("z", "a", "b.txt"), "rb").read(), b"new bee", "newest restored")
+    finally:
+        d.close()
+
+
+@case
+def ordinary_user_cannot_sweep():
+    d = Daemon(zones=[{"name": "z", "path": "zone"}])
+    try:
+        os.chmod(d.root, 0o755)
+        os.chmod(d.sock, 0o666)
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", SWEEPCTL,
+               "-s", d.sock]
+        r = subprocess.run(cmd + ["status"], capture_output=True, text=True)
+        equal(r.returncode, 0, f"nobody may read: {r.stderr}")
+        for args in (["sweep"], ["purge"], ["restore", "1"], ["pause"]):
+            r = subprocess.run(cmd + args, capture_output=True, text=True)
+            equal(r.returncode, 1, f"{args} refused")
+            check("needs root" in r.stderr, f"says why: {r.stderr}")
+    finally:
+        d.close()
+
+
+if __name__ == "__main__":
+    main()
