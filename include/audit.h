@@ -21,7 +21,7 @@ void audit_close(struct audit *a);
 struct json_object *audit_entry(int64_t when, const char *action, const char *zone,
 				const char *path, uint64_t bytes, enum policy_reason reason,
 				bool dry_run, const char *archive_path);
-/* Appends it; returns 0 or -errno. */
+/* Appends it (the caller keeps the object); returns 0 or -errno. */
 int audit_write(struct audit *a, struct json_object *entry);
 
 #endif

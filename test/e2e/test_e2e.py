@@ -320,7 +320,7 @@ def bad_requests(d):
         b"{\"cmd\":\"top\",\"zone\":\"z\",\"n\":1e9}\n": "non-negative integer",
         b"\x00\x01\x02\xff\xfe\n": "not",
         b"{\"cmd\":\"status\",\"a\":" + b"[" * 5000 + b"\n": "not valid JSON",
-        b"{\"cmd\":\"sweep\"}\n": "not implemented yet",
+        b"{\"cmd\":\"rotate\"}\n": "not implemented yet",
     }
     for data, fragment in cases.items():
         replies = raw(d, data)
@@ -450,7 +450,7 @@ def cli_and_exit_codes():
         r = d.ctl("top", "nope")
         equal(r.returncode, 1, "error reply exit")
         check(b"no zone named" in r.stderr, r.stderr)
-        r = d.ctl("sweep")
+        r = d.ctl("rotate")
         equal(r.returncode, 1, "not yet implemented is an error")
         r = d.ctl("frobnicate")
         equal(r.returncode, 1, "unknown command")
