@@ -49,6 +49,9 @@ struct archive_entry *archive_index_next(struct archive_index *ix, struct archiv
 /* Drops dead entries (entry pointers change). */
 int archive_index_compact(struct archive_index *ix);
 
+/* An entry as a JSON object: the archive command's entries, and the index's lines. */
+struct json_object;
+struct json_object *archive_index_json(const struct archive_entry *e);
 /* One index line, with its newline (malloc'd): "add" for an entry, "del" for its removal. */
 char *archive_index_line(const struct archive_entry *e, bool add);
 /* Applies one line; -EINVAL when it is not one. */

@@ -16,4 +16,8 @@ char *pathenc_encode(const char *bytes);
 /* Returns a malloc'd decoded byte string, or NULL when out of memory. */
 char *pathenc_decode(const char *utf8);
 
+/* A path as a JSON string in this encoding (a JSON null when out of memory). */
+struct json_object;
+struct json_object *pathenc_json(const char *bytes);
+
 #endif

@@ -161,36 +161,36 @@ int archive_index_compact(struct archive_index *ix)
 	return reindex(ix, 0);
 }
 
-static json_object *encoded(const char *s)
-{
-	char *enc = pathenc_encode(s);
-	json_object *o = enc ? json_object_new_string(enc) : NULL;
 
-	free(enc);
+json_object *archive_index_json(const struct archive_entry *e)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_uint64(e->id));
+	json_object_object_add(o, "zone", json_object_new_string(e->zone));
+	json_object_object_add(o, "path", pathenc_json(e->path));
+	json_object_object_add(o, "archive_path", pathenc_json(e->apath));
+	json_object_object_add(o, "bytes", json_object_new_uint64(e->bytes));
+	json_object_object_add(o, "stored", json_object_new_uint64(e->stored));
+	json_object_object_add(o, "archived_at", json_object_new_int64(e->archived_at));
+	json_object_object_add(o, "reason", json_object_new_string(policy_reason_name(e->reason)));
+	json_object_object_add(o, "compressed", json_object_new_boolean(e->compressed));
 	return o;
 }
 
 char *archive_index_line(const struct archive_entry *e, bool add)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = add ? archive_index_json(e) : json_object_new_object();
 	char *line = NULL;
 	const char *s;
 
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "op", json_object_new_string(add ? "add" : "del"));
-	json_object_object_add(o, "id", json_object_new_uint64(e->id));
-	if (add) {
-		json_object_object_add(o, "zone", json_object_new_string(e->zone));
-		json_object_object_add(o, "path", encoded(e->path));
-		json_object_object_add(o, "archive_path", encoded(e->apath));
-		json_object_object_add(o, "bytes", json_object_new_uint64(e->bytes));
-		json_object_object_add(o, "stored", json_object_new_uint64(e->stored));
-		json_object_object_add(o, "archived_at", json_object_new_int64(e->archived_at));
-		json_object_object_add(o, "reason",
-				       json_object_new_string(policy_reason_name(e->reason)));
-		json_object_object_add(o, "compressed", json_object_new_boolean(e->compressed));
-	}
+	if (!add)
+		json_object_object_add(o, "id", json_object_new_uint64(e->id));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s && asprintf(&line, "%s\n", s) < 0)
 		line = NULL;

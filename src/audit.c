@@ -40,14 +40,6 @@ void audit_close(struct audit *a)
 	free(a);
 }
 
-static json_object *encoded(const char *s)
-{
-	char *enc = pathenc_encode(s);
-	json_object *o = enc ? json_object_new_string(enc) : json_object_new_null();
-
-	free(enc);
-	return o;
-}
 
 json_object *audit_entry(int64_t when, const char *action, const char *zone, const char *path,
 			 uint64_t bytes, enum policy_reason reason, bool dry_run,
@@ -60,12 +52,12 @@ json_object *audit_entry(int64_t when, const char *action, const char *zone, con
 	json_object_object_add(o, "time", json_object_new_int64(when));
 	json_object_object_add(o, "action", json_object_new_string(action));
 	json_object_object_add(o, "zone", zone ? json_object_new_string(zone) : json_object_new_null());
-	json_object_object_add(o, "path", encoded(path));
+	json_object_object_add(o, "path", pathenc_json(path));
 	json_object_object_add(o, "bytes", json_object_new_uint64(bytes));
 	json_object_object_add(o, "reason", json_object_new_string(policy_reason_name(reason)));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(dry_run));
 	if (archive_path)
-		json_object_object_add(o, "archive_path", encoded(archive_path));
+		json_object_object_add(o, "archive_path", pathenc_json(archive_path));
 	return o;
 }
 

@@ -1,5 +1,7 @@
 #include "pathenc.h"
 
+#include <json-c/json.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -100,4 +102,13 @@ char *pathenc_decode(const char *utf8)
 	}
 	*o = '\0';
 	return out;
+}
+
+json_object *pathenc_json(const char *bytes)
+{
+	char *enc = pathenc_encode(bytes);
+	json_object *o = enc ? json_object_new_string(enc) : json_object_new_null();
+
+	free(enc);
+	return o;
 }

@@ -62,15 +62,6 @@ static void fs_id(uint64_t dev, char *buf, size_t len)
 	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
 }
 
-/* A file-system path as a JSON string, in the documented encoding. */
-static json_object *encoded(const char *path)
-{
-	char *enc = pathenc_encode(path);
-	json_object *s = enc ? json_object_new_string(enc) : json_object_new_null();
-
-	free(enc);
-	return s;
-}
 
 /* An absolute path for a table file, encoded for JSON. */
 static json_object *file_path(const struct zone_config *zc, const struct table_file *f)
@@ -81,7 +72,7 @@ static json_object *file_path(const struct zone_config *zc, const struct table_f
 	if (table_file_relpath(f, rel, sizeof(rel)) < 0 ||
 	    asprintf(&abs, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) < 0)
 		return json_object_new_null();
-	s = encoded(abs);
+	s = pathenc_json(abs);
 	free(abs);
 	return s;
 }
@@ -108,7 +99,7 @@ static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *f
 	char id[32] = "";
 
 	json_object_object_add(z, "name", json_object_new_string(zc->name));
-	json_object_object_add(z, "path", encoded(zc->path));
+	json_object_object_add(z, "path", pathenc_json(zc->path));
 	json_object_object_add(z, "present", json_object_new_boolean(watch_zone_attached(d->watch, i)));
 	json_object_object_add(z, "files", u64(tz->files));
 	json_object_object_add(z, "bytes", u64(tz->bytes));
@@ -181,7 +172,7 @@ static void archive_json(struct daemon *d, json_object *ar)
 	struct archive_entry *oldest = ix ? archive_index_oldest(ix) : NULL;
 	json_object *same = json_object_new_array();
 
-	json_object_object_add(ar, "path", d->archive ? encoded(archive_path(d->archive))
+	json_object_object_add(ar, "path", d->archive ? pathenc_json(archive_path(d->archive))
 						      : json_object_new_null());
 	json_object_object_add(ar, "files", u64(ix ? ix->live : 0));
 	json_object_object_add(ar, "bytes", u64(ix ? ix->stored : 0));
@@ -236,7 +227,7 @@ char *reply_restored(const char *where)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
-	json_object_object_add(o, "restored", encoded(where));
+	json_object_object_add(o, "restored", pathenc_json(where));
 	return finish(o);
 }
 
@@ -247,22 +238,8 @@ char *reply_archive(struct daemon *d, const char *zone)
 
 	for (struct archive_entry *e = ix ? archive_index_next(ix, NULL) : NULL; e;
 	     e = archive_index_next(ix, e)) {
-		json_object *x;
-
-		if (zone && strcmp(zone, e->zone))
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "id", u64(e->id));
-		json_object_object_add(x, "path", encoded(e->path));
-		json_object_object_add(x, "archive_path", encoded(e->apath));
-		json_object_object_add(x, "zone", json_object_new_string(e->zone));
-		json_object_object_add(x, "bytes", u64(e->bytes));
-		json_object_object_add(x, "stored", u64(e->stored));
-		json_object_object_add(x, "compressed", json_object_new_boolean(e->compressed));
-		json_object_object_add(x, "archived_at", json_object_new_int64(e->archived_at));
-		json_object_object_add(x, "reason",
-				       json_object_new_string(policy_reason_name(e->reason)));
-		json_object_array_add(arr, x);
+		if (!zone || !strcmp(zone, e->zone))
+			json_object_array_add(arr, archive_index_json(e));
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "entries", arr);

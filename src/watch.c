@@ -199,13 +199,11 @@ static void checks_flush(struct watch *w)
 		fd = dir_fd(w, f->dir);
 		if (fd < 0)
 			continue;
-		if (f->dir->wd >= 0 && f->self_opens < UINT8_MAX)
-			f->self_opens++;
+		watch_self_open(w, f, true);
 		r = lease_writing_at(fd, f->name, f->ino);
 		if (r == -ENOENT || r == -ELOOP || r == -ESTALE || r == -ENXIO || r == -EACCES) {
 			/* Not opened: no event of ours will come. Its own events follow. */
-			if (f->self_opens && f->dir->wd >= 0)
-				f->self_opens--;
+			watch_self_open(w, f, false);
 			continue;
 		}
 		if (r >= 0)

@@ -58,8 +58,10 @@ class Tmpfs:
                        check=True)
         self.path = path
 
-    def umount(self):
+    def close(self, root):
+        """Unmounts it and removes the test's tree around it."""
         subprocess.run(["umount", "-l", self.path], check=False)
+        subprocess.run(["rm", "-rf", root], check=False)
 
 
 def run_daemon(fn, **kw):
@@ -265,8 +267,7 @@ def disk_watermarks_on_tmpfs():
         finally:
             d.close()
     finally:
-        fs.umount()
-        subprocess.run(["rm", "-rf", root])
+        fs.close(root)
 
 
 @case
@@ -320,8 +321,7 @@ def kill9_during_cross_fs_archive():
         finally:
             d.close()
     finally:
-        fs.umount()
-        subprocess.run(["rm", "-rf", root])
+        fs.close(root)
 
 
 @case
@@ -518,8 +518,7 @@ def archive_full_loses_nothing():
         finally:
             d.close()
     finally:
-        fs.umount()
-        subprocess.run(["rm", "-rf", root])
+        fs.close(root)
 
 
 @case
