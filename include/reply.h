@@ -1,6 +1,8 @@
 #ifndef SWEEPD_REPLY_H
 #define SWEEPD_REPLY_H
 
+#include <stddef.h>
+
 struct daemon;
 struct request;
 struct sweep_run;
@@ -12,8 +14,8 @@ struct sweep_run;
 char *reply_error(const char *msg);
 char *reply_ok(void);
 char *reply_status(struct daemon *d);
-/* top; an error reply when the zone is unknown. */
-char *reply_top(struct daemon *d, const struct request *req);
+/* top, for the zone (an index into the config's zones). */
+char *reply_top(struct daemon *d, size_t zone, const struct request *req);
 
 /* A sweep's actions (the reply takes run->actions). */
 char *reply_actions(struct sweep_run *run);

@@ -548,6 +548,59 @@ static const char *rel_of(const struct archive *a, const char *apath)
 	return !strncmp(apath, a->root, n) && apath[n] == '/' ? apath + n + 1 : NULL;
 }
 
+/* Either end of a move across filesystems: a directory, a name in it, its absolute path. */
+struct end {
+	int dir;
+	const char *name, *abs;
+};
+
+/*
+ * A move across filesystems, into the archive or back out of it. Under the
+ * journal, src (open as fd, stat st) is written into an unnamed file beside
+ * dst (compressed, decompressed or copied as mode says), made durable,
+ * linked in as dst (never over a file), and only then unlinked. h, when
+ * given, is the lease on src: a writer breaking it undoes the copy, as does
+ * src's name now holding another file. *stored gets the copy's size.
+ */
+static int move_across(struct archive *a, int fd, const struct stat *st, const struct end *src,
+		       const struct end *dst, int mode, int level, struct lease_held *h,
+		       uint64_t *stored)
+{
+	struct stat now;
+	int tmp, r;
+
+	tmp = open_tmpfile(dst->dir);
+	if (tmp < 0)
+		return tmp;
+	r = journal_set(a, src->abs, st->st_ino, dst->abs);
+	if (r == 0)
+		r = fill(fd, tmp, st, mode, level, h);
+	if (r == 0 && stored && fstat(tmp, &now) == 0)
+		*stored = (uint64_t)now.st_size;
+	if (r == 0)
+		r = link_tmpfile(tmp, dst->dir, dst->name);
+	close(tmp);
+	if (r < 0)
+		goto out;
+	fsync_dir(dst->dir);
+	if ((h && lease_broken(h)) ||
+	    fstatat(src->dir, src->name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != st->st_ino) {
+		unlinkat(dst->dir, dst->name, 0);
+		r = h && lease_broken(h) ? -EBUSY : -ENOENT;
+		goto out;
+	}
+	if (unlinkat(src->dir, src->name, 0) < 0) {
+		r = -errno;
+		unlinkat(dst->dir, dst->name, 0);
+		goto out;
+	}
+	fsync_dir(src->dir);
+out:
+	journal_clear(a);
+	return r == -ECANCELED ? -EBUSY : r;
+}
+
+/* Into an archive on another filesystem: compressed where it pays, under a free name. */
 static int store_cross(struct archive *a, int adir, const char *adir_abs, int dirfd,
 		       const char *name, const char *orig, struct lease_held *h, char *cand,
 		       size_t cand_len, uint64_t *stored, bool *compressed)
@@ -555,7 +608,7 @@ static int store_cross(struct archive *a, int adir, const char *adir_abs, int di
 	char dst[PATH_MAX * 3];
 	struct stat st;
 	unsigned k = 0;
-	int fd, r;
+	int r;
 
 	*compressed = should_compress(a, name, h->fd);
 	do {
@@ -564,36 +617,9 @@ static int store_cross(struct archive *a, int adir, const char *adir_abs, int di
 	} while (fstatat(adir, cand, &st, AT_SYMLINK_NOFOLLOW) == 0 && ++k < ARCHIVE_MAX_CLASH);
 	if (snprintf(dst, sizeof(dst), "%s/%s", adir_abs, cand) >= (int)sizeof(dst))
 		return -ENAMETOOLONG;
-	fd = open_tmpfile(adir);
-	if (fd < 0)
-		return fd;
-	r = journal_set(a, orig, h->st.st_ino, dst);
-	if (r == 0)
-		r = fill(h->fd, fd, &h->st, *compressed ? 1 : 0, a->cfg->archive_level, h);
-	if (r == 0 && fstat(fd, &st) == 0)
-		*stored = (uint64_t)st.st_size;
-	if (r == 0)
-		r = link_tmpfile(fd, adir, cand);
-	close(fd);
-	if (r < 0)
-		goto out;
-	fsync_dir(adir);
-	/* A writer opened it while we copied, or the name now holds another file: undo. */
-	if (lease_broken(h) ||
-	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != h->st.st_ino) {
-		unlinkat(adir, cand, 0);
-		r = lease_broken(h) ? -EBUSY : -ENOENT;
-		goto out;
-	}
-	if (unlinkat(dirfd, name, 0) < 0) {
-		r = -errno;
-		unlinkat(adir, cand, 0);
-		goto out;
-	}
-	fsync_dir(dirfd);
-out:
-	journal_clear(a);
-	return r == -ECANCELED ? -EBUSY : r;
+	return move_across(a, h->fd, &h->st, &(struct end){ dirfd, name, orig },
+			   &(struct end){ adir, cand, dst }, *compressed ? 1 : 0, a->cfg->archive_level,
+			   h, stored);
 }
 
 int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
@@ -684,7 +710,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const char *to, 
 {
 	const char *target = to ? to : e->path, *rel = rel_of(a, e->apath), *abase, *tbase;
 	char adirp[PATH_MAX];
-	int adir = -1, tdir = -1, src = -1, fd, r;
+	int adir = -1, tdir = -1, src = -1, r;
 	struct stat st, tst;
 
 	if (!*target)
@@ -714,27 +740,8 @@ int archive_restore(struct archive *a, struct archive_entry *e, const char *to, 
 		if (r != -EXDEV)
 			goto done;
 	}
-	fd = open_tmpfile(tdir);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	r = journal_set(a, e->apath, st.st_ino, target);
-	if (r == 0)
-		r = fill(src, fd, &st, e->compressed ? -1 : 0, 0, NULL);
-	if (r == 0)
-		r = link_tmpfile(fd, tdir, tbase);
-	close(fd);
-	if (r == 0) {
-		fsync_dir(tdir);
-		if (unlinkat(adir, abase, 0) < 0) {
-			r = -errno;
-			unlinkat(tdir, tbase, 0);
-		} else {
-			fsync_dir(adir);
-		}
-	}
-	journal_clear(a);
+	r = move_across(a, src, &st, &(struct end){ adir, abase, e->apath },
+			&(struct end){ tdir, tbase, target }, e->compressed ? -1 : 0, 0, NULL, NULL);
 done:
 	if (r == 0) {
 		*where = strdup(target);

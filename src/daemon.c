@@ -162,10 +162,11 @@ static char *do_restore(struct daemon *d, const struct request *req)
 		return reply_error(msg);
 	}
 	{
-		char *zone = strdup(e->zone), *orig = strdup(e->path), *apath = strdup(e->apath);
+		/* The entry goes from the index on success: keep what the audit line needs. */
+		char *zone = strdup(e->zone), *apath = strdup(e->apath);
 		uint64_t bytes = e->bytes;
 
-		r = zone && orig && apath ? archive_restore(d->archive, e, req->to, &where) : -ENOMEM;
+		r = zone && apath ? archive_restore(d->archive, e, req->to, &where) : -ENOMEM;
 		if (r == 0) {
 			d->counters.restored++;
 			if (lstat(where, &st) == 0)
@@ -176,7 +177,6 @@ static char *do_restore(struct daemon *d, const struct request *req)
 			json_object_put(line);
 		}
 		free(zone);
-		free(orig);
 		free(apath);
 	}
 	if (r == -EEXIST)
@@ -208,6 +208,7 @@ static char *daemon_request(void *ud, const char *line, size_t len,
 	struct daemon *d = ud;
 	struct request req;
 	char err[512], *out;
+	int zone;
 
 	if (request_parse(line, len, &req, err, sizeof(err)) < 0)
 		return reply_error(err);
@@ -225,7 +226,8 @@ static char *daemon_request(void *ud, const char *line, size_t len,
 		out = reply_ok();
 		break;
 	case REQ_TOP:
-		out = reply_top(d, &req);
+		zone = zone_index(d, req.zone);
+		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
 		break;
 	case REQ_SWEEP:
 		out = do_sweep(d, &req);

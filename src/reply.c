@@ -290,21 +290,12 @@ char *reply_status(struct daemon *d)
 	return finish(o);
 }
 
-char *reply_top(struct daemon *d, const struct request *req)
+char *reply_top(struct daemon *d, size_t zone, const struct request *req)
 {
 	struct table_file **files;
 	json_object *o, *arr;
-	size_t zone = d->cfg->n_zones, n;
-	char msg[256];
+	size_t n;
 
-	for (size_t i = 0; i < d->cfg->n_zones; i++)
-		if (!strcmp(d->cfg->zones[i].name, req->zone))
-			zone = i;
-	if (zone == d->cfg->n_zones) {
-		snprintf(msg, sizeof(msg), "no zone named \"%.64s\"; see the zones in status",
-			 req->zone);
-		return reply_error(msg);
-	}
 	files = calloc((size_t)req->n, sizeof(*files));
 	if (!files)
 		return NULL;

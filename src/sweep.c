@@ -182,14 +182,19 @@ static void prune_dirs(struct sweep *s, struct table_dir *d)
 	}
 }
 
-static void archive_full(struct sweep *s, int err, int64_t now)
+/* The archive full (err: -ENOSPC or -EDQUOT), or, with err 0, taking files again. */
+static void archive_room(struct sweep *s, int err, int64_t now)
 {
 	char what[PATH_MAX + 16];
 
+	if (!err && !s->archive_full.active)
+		return;
 	snprintf(what, sizeof(what), "archive %s", s->d->cfg->archive_path);
-	s->archive_retry_at = now + SWEEP_RETRY_S;
-	s->d->counters.errors++;
-	episode(&s->archive_full, what, true,
+	if (err) {
+		s->archive_retry_at = now + SWEEP_RETRY_S;
+		s->d->counters.errors++;
+	}
+	episode(&s->archive_full, what, err != 0,
 		err == -EDQUOT ? "over its disk quota: files stay in their zones"
 			       : "its filesystem is full: files stay in their zones",
 		0, &s->d->counters);
@@ -211,6 +216,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	struct table_dir *dir = f->dir;
 	struct lease_held h;
 	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
+	int64_t written;
 	int dfd, r;
 
 	if (abs_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
@@ -241,11 +247,10 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		return r == -ENOENT || r == -ESTALE || r == -ELOOP ? ACT_GONE : ACT_FAILED;
 	}
 	/* Written since we looked (an mtime set back after a write counts from the write). */
-	if (policy_block(zc, false, false,
-			 h.st.st_mtim.tv_sec > table_file_last_write(d->table, f)
-				 ? h.st.st_mtim.tv_sec
-				 : table_file_last_write(d->table, f),
-			 now) != POLICY_FREE) {
+	written = table_file_last_write(d->table, f);
+	if (h.st.st_mtim.tv_sec > written)
+		written = h.st.st_mtim.tv_sec;
+	if (policy_block(zc, false, false, written, now) != POLICY_FREE) {
 		lease_release(&h);
 		close(dfd);
 		return ACT_BLOCKED;
@@ -264,7 +269,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		return ACT_BLOCKED;
 	}
 	if (r == -ENOSPC || r == -EDQUOT) {
-		archive_full(s, r, now);
+		archive_room(s, r, now);
 		return ACT_BLOCKED;
 	}
 	if (r == -ENOENT || r == -ESTALE)
@@ -274,8 +279,8 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		log_err("%s: cannot %s it: %s", path, del ? "delete" : "archive", strerror(-r));
 		return ACT_FAILED;
 	}
-	if (!del && s->archive_full.active)
-		episode(&s->archive_full, "archive", false, NULL, 0, &d->counters);
+	if (!del)
+		archive_room(s, 0, now);
 	table_file_remove(d->table, f);
 	if (del)
 		d->counters.deleted++;
@@ -465,13 +470,20 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	sz->retry_at = now + SWEEP_RETRY_S;
 }
 
+/* Is zone i (its root there) on the filesystem dev? */
+static bool zone_on(const struct sweep *s, size_t i, uint64_t dev)
+{
+	const struct table_dir *root = table_zone(s->d->table, i)->root;
+
+	return root && root->dev == dev;
+}
+
 static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 {
 	uint64_t c = 0;
 
 	for (size_t i = 0; i < s->d->cfg->n_zones; i++)
-		if (table_zone(s->d->table, i)->root &&
-		    table_zone(s->d->table, i)->root->dev == fs->dev)
+		if (zone_on(s, i, fs->dev))
 			c += table_zone(s->d->table, i)->changes;
 	return c;
 }
@@ -501,8 +513,7 @@ static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 	run->count++;
 	run->freed += stored;
 	report(s, run, entry);
-	if (s->archive_full.active)
-		episode(&s->archive_full, "archive", false, NULL, 0, &s->d->counters);
+	archive_room(s, 0, now);
 }
 
 /*
@@ -524,19 +535,16 @@ static void disk_candidates(struct sweep *s, struct sweep_fs *fs, struct plan *p
 		int next_prio = INT_MAX;
 		bool any = false;
 
-		for (size_t i = 0; i < n; i++) {
-			struct table_zone *tz = table_zone(s->d->table, i);
-			if (tz->root && tz->root->dev == fs->dev && cfg->zones[i].priority > prio &&
+		for (size_t i = 0; i < n; i++)
+			if (zone_on(s, i, fs->dev) && cfg->zones[i].priority > prio &&
 			    cfg->zones[i].priority < next_prio)
 				next_prio = cfg->zones[i].priority;
-		}
 		if (next_prio == INT_MAX)
 			break;
 		prio = next_prio;
 		for (size_t i = 0; i < n; i++) {
-			struct table_zone *tz = table_zone(s->d->table, i);
 			peek[i] = NULL;
-			if (!tz->root || tz->root->dev != fs->dev || cfg->zones[i].priority != prio)
+			if (!zone_on(s, i, fs->dev) || cfg->zones[i].priority != prio)
 				continue;
 			table_iter_init(&its[i], s->d->table, i, false);
 			peek[i] = table_iter_next(&its[i]);
@@ -556,7 +564,7 @@ static void disk_candidates(struct sweep *s, struct sweep_fs *fs, struct plan *p
 			f = peek[best];
 			peek[best] = table_iter_next(&its[best]);
 			disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
-			if (f->flags & skipped(&(struct sweep_run){ .mark = true })) {
+			if (f->flags & (TF_PICKED | TF_REPORTED)) {
 				*planned += disk;
 				continue;
 			}

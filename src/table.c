@@ -340,6 +340,7 @@ static void seen_forget(struct table *t, struct table_file *f)
 		u64map_del(t->writes, (uintptr_t)f);
 	if (f->flags & TF_READ)
 		u64map_del(t->reads, (uintptr_t)f);
+	f->flags &= (uint8_t)~(TF_WRITTEN | TF_READ);
 }
 
 void table_file_note_write(struct table *t, struct table_file *f, int64_t when)
@@ -529,7 +530,7 @@ struct table_file *table_file_put(struct table *t, struct table_dir *d, const ch
 	f->size = st->size;
 	f->blocks = st->blocks;
 	if (f->ino != st->ino)
-		seen_forget(t, f), f->flags &= (uint8_t)~(TF_WRITTEN | TF_READ); /* another file */
+		seen_forget(t, f); /* another file under the same name */
 	f->ino = st->ino;
 	f->mtime = st->mtime;
 	/* The atime on disk, which may go back (touch -a), but never before an access seen. */
