@@ -475,10 +475,10 @@ def purge_after_keep_and_max_size():
             old(d.path("z", f"f{i}"), OLD + i)
         d.start()
         d.settle()
-        st = d.status()["archive"]
-        check(st["bytes"] <= 3072, f"archive max_size: {st}")
-        equal(st["files"], 3, "the three newest archived files kept")
-        check(any(a["reason"] == "archive_max_size" for a in audit(d)), "archive_max_size")
+        # From the audit log, not from status: the 2 s review window may end meanwhile.
+        over = [os.path.basename(a["path"]) for a in audit(d)
+                if a["action"] == "purge" and a["reason"] == "archive_max_size"]
+        equal(sorted(over), ["f0", "f1"], "max_size purges the two oldest, down to 3K")
         deadline = time.monotonic() + WAIT
         while d.status()["archive"]["files"] and time.monotonic() < deadline:
             d.settle()  # the review window ends on the daemon's own timer
