@@ -27,6 +27,8 @@ struct archive_report {
 /* Creates the archive directory if needed, recovers, loads the index; NULL with err. */
 struct archive *archive_open(const struct config *cfg, struct archive_report *rep, char *err,
 			     size_t errlen);
+/* After a reload: the new config (its archive path is the same). */
+void archive_set_config(struct archive *a, const struct config *cfg);
 void archive_close(struct archive *a);
 
 struct archive_index *archive_entries(struct archive *a);

@@ -53,7 +53,11 @@ struct config {
 	char *state_dir;
 	char *socket_path;
 	unsigned socket_mode;
+	char *socket_owner, *socket_group; /* NULL: the daemon's user; admin_group */
+	int64_t idle_timeout;		    /* seconds a client may stay without a request */
+	int64_t max_clients;
 	char *admin_group;
+	char *metrics_file; /* NULL when not asked for */
 	double disk_high, disk_low;
 	char *archive_path;
 	int64_t archive_keep, archive_max_size;
@@ -77,6 +81,15 @@ struct config_errors {
 struct config *config_load(const char *file, struct config_errors *errs);
 void config_free(struct config *cfg);
 void config_errors_clear(struct config_errors *errs);
+
+/*
+ * The same, for a reload over old: also refuses what cannot change while
+ * sweepd runs (state_dir, archive.path, socket.path), with their lines.
+ */
+struct config *config_reload(const char *file, const struct config *old,
+			     struct config_errors *errs);
+/* Do the two zones hold the same files (path, recursion, include, exclude, access tracking)? */
+bool config_zone_same_files(const struct zone_config *a, const struct zone_config *b);
 
 /* Exposed for unit tests: "/a/b" and "/a/b/c" overlap; "/a/b" and "/a/bc" do not. */
 bool config_path_within(const char *inner, const char *outer);

@@ -12,19 +12,33 @@
  */
 struct control;
 
+struct control_client;
+
 struct control_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	struct control_client *client; /* for control_answer() */
 };
 
-/* Returns a malloc'd reply line (with its newline), or NULL to drop the client. */
+/*
+ * Returns a malloc'd reply line (with its newline), NULL to drop the client,
+ * or control_later: the answer comes through control_answer(), and the
+ * client's next requests wait for it.
+ */
+extern char control_later[];
 typedef char *(*control_handler)(void *ud, const char *line, size_t len,
 				 const struct control_peer *peer);
 
 /* Binds path (removing a stale socket first); NULL with errno set on failure. */
 struct control *control_create(struct ev_loop *loop, const char *path, unsigned mode,
 			       control_handler handler, void *ud);
+/* The answer a handler kept the client waiting for; takes line. */
+void control_answer(struct control_client *cl, char *line);
+/* Seconds a client may stay without a complete request; how many may connect. */
+void control_set_limits(struct control *c, double idle_timeout, size_t max_clients);
+/* Owner, group ((uid_t)-1, (gid_t)-1: unchanged) and mode of the socket file; 0 or -errno. */
+int control_set_access(struct control *c, unsigned mode, uid_t uid, gid_t gid);
 /* Closes every client and the socket, and unlinks its path. */
 void control_destroy(struct control *c);
 

@@ -10,6 +10,8 @@ void ctlfmt_top(json_object *reply, FILE *out);
 void ctlfmt_archive(json_object *reply, FILE *out);
 /* sweep, purge: the actions taken (or that a dry run would take). */
 void ctlfmt_actions(json_object *reply, FILE *out);
+void ctlfmt_reserve(json_object *reply, FILE *out);
+void ctlfmt_reload(json_object *reply, FILE *out);
 /* Any other reply: its fields, one per line. */
 void ctlfmt_generic(json_object *reply, FILE *out);
 /* A path from a reply, printable: control bytes and undecodable bytes as \xHH. */

@@ -3,6 +3,7 @@
 
 #include <ev.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -21,16 +22,37 @@ struct daemon {
 	struct archive *archive; /* NULL when no zone archives */
 	struct audit *audit;
 	struct sweep *sweep;
+	struct reserve_wait *reserves; /* clients waiting for room */
+	struct history *history;
 	struct counters counters;
 	int64_t started;
 	bool dry_run, paused;
 	ev_signal sigterm, sigint, sighup;
-	ev_timer housekeeping;
+	ev_timer housekeeping, watchdog;
+	ev_tstamp housekeeping_at;
+	char status_sent[700]; /* the last STATUS= sent to systemd */
+	bool metrics_warned;
 };
 
 /* Starts watching, scans, opens the socket; returns 0 or -errno (logged). */
 int daemon_start(struct daemon *d);
 void daemon_stop(struct daemon *d);
+
+/*
+ * Reads the config file again: taken whole, or refused whole with every
+ * error (file:line), the old one staying. Returns the reply line.
+ */
+char *daemon_reload(struct daemon *d);
+/* Socket owner, group, mode and client limits from the config. */
+void daemon_apply_socket(struct daemon *d);
+
+/* The metrics text (Prometheus exposition format); malloc'd, or NULL. */
+char *daemon_metrics(struct daemon *d);
+
+/* One line for people and systemd: zones, files, bytes, alarms. */
+void daemon_status_line(struct daemon *d, char *buf, size_t len);
+/* Sends STATUS= (with READY=1 when ready) when it changed, or always with ready. */
+void daemon_notify_status(struct daemon *d, bool ready);
 
 /* Takes in every change made before now: drains inotify, runs due rescans. */
 void daemon_settle(struct daemon *d);

@@ -65,6 +65,9 @@ struct policy_excess policy_zone_excess(const struct zone_config *z, uint64_t by
 bool policy_disk_pressure(double high_pct, double low_pct, uint64_t size, uint64_t used,
 			  bool active, uint64_t *need);
 
+/* Room for want more bytes at or under the high mark: what to free first (0: there is room). */
+uint64_t policy_disk_room(double high_pct, uint64_t size, uint64_t used, uint64_t want);
+
 /* Archive: due by keep (POLICY_NEVER when keep is unset). */
 int64_t policy_archive_due(int64_t keep, int64_t archived_at);
 

@@ -11,9 +11,17 @@ struct sweep_run;
  * Reply lines of the socket protocol, each a malloc'd JSON object with its
  * trailing newline, or NULL when out of memory.
  */
+struct json_object;
+
+/* The object as a line; takes o. */
+char *reply_object(struct json_object *o);
 char *reply_error(const char *msg);
 char *reply_ok(void);
+/* {"text": ...}; takes text (NULL: out of memory). */
+char *reply_metrics(char *text);
 char *reply_status(struct daemon *d);
+/* The status reply as an object (metrics are drawn from it); NULL when out of memory. */
+struct json_object *reply_status_object(struct daemon *d);
 /* top, for the zone (an index into the config's zones). */
 char *reply_top(struct daemon *d, size_t zone, const struct request *req);
 

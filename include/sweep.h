@@ -34,11 +34,29 @@ struct sweep_run {
 
 struct sweep *sweep_create(struct daemon *d);
 void sweep_destroy(struct sweep *s);
+/*
+ * After a reload (the daemon's config and table already new): zone j keeps
+ * what was known of old zone old_of_new[j] (-1: a new zone). 0 or -ENOMEM.
+ */
+int sweep_reconfigure(struct sweep *s, const int *old_of_new);
 
 /* Everything due now, batch after batch, until nothing more is due. */
 void sweep_all(struct sweep *s, struct sweep_run *run);
+/* When the last pass that could act ended (Unix s); 0: none yet. */
+int64_t sweep_last_run(const struct sweep *s);
 /* The slow duties: disks filled by others, writes seen long ago forgotten. */
 void sweep_housekeeping(struct sweep *s);
+
+/* A reservation: room for bytes more in zone, within its limits and under the high mark. */
+struct sweep_reserve {
+	size_t zone;
+	uint64_t bytes;
+	/* after an attempt: what is still missing, and what blocks it */
+	uint64_t zone_missing, files_missing, disk_missing;
+	const char *why;
+};
+/* One attempt: sweeps what the zone's rules allow towards the room; fills in what is missing. */
+void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve *r);
 
 /* Purges archive entries older than older_than seconds (and what keep and max_size say). */
 void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run);

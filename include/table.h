@@ -77,6 +77,14 @@ struct table;
 struct table *table_create(size_t n_zones);
 void table_destroy(struct table *t);
 struct table_zone *table_zone(struct table *t, size_t zone);
+/*
+ * A new list of zones: new zone j is old zone old_of_new[j], whose files and
+ * directories it keeps, or a new empty one (-1). Old zones not named are
+ * dropped with everything in them (on_dir sees each directory first).
+ * 0, or -ENOMEM with the table unchanged.
+ */
+int table_remap(struct table *t, const int *old_of_new, size_t n_new,
+		void (*on_dir)(struct table_dir *, void *), void *ud);
 size_t table_files(const struct table *t);
 
 /* Directories. The zone root is the child of NULL named "". */

@@ -25,6 +25,12 @@ void watch_destroy(struct watch *w);
 
 /* The first scan of every zone; returns 0 or -errno. */
 int watch_start(struct watch *w);
+/*
+ * A reload: new zone j is old zone old_of_new[j] (kept, with its files and
+ * watches) or a new zone (-1), walked now; old zones not named are dropped.
+ * 0, or -ENOMEM with nothing changed. cfg must outlive the watcher's use.
+ */
+int watch_reconfigure(struct watch *w, const struct config *cfg, const int *old_of_new);
 /* Reads and applies every queued event, then any rescan they call for. */
 void watch_drain(struct watch *w);
 /* Rescans the subtrees that have no watch and retries zones whose root is missing. */

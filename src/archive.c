@@ -434,6 +434,11 @@ fail:
 	return NULL;
 }
 
+void archive_set_config(struct archive *a, const struct config *cfg)
+{
+	a->cfg = cfg;
+}
+
 void archive_close(struct archive *a)
 {
 	if (!a)

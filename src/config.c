@@ -1,7 +1,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@ struct loader {
 	const char *file;
 	char *base_dir; /* relative paths resolve against it */
 	struct config_errors *errs;
+	const struct config *old; /* a reload: what must not change */
 };
 
 static void add_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
@@ -244,6 +247,21 @@ static char *get_path(struct loader *ld, const config_setting_t *grp, const char
 	return resolve_path(ld, v);
 }
 
+/* A user (or group) that must exist on this machine: its name, malloc'd. */
+static char *get_name(struct loader *ld, const config_setting_t *grp, const char *key, bool user)
+{
+	const char *v = get_string(ld, grp, key);
+
+	if (!v)
+		return NULL;
+	if (user ? !getpwnam(v) : !getgrnam(v)) {
+		add_error(ld, config_setting_get_member(grp, key), "'%s': no %s named \"%s\" here",
+			  key, user ? "user" : "group", v);
+		return NULL;
+	}
+	return strdup(v);
+}
+
 static void get_globs(struct loader *ld, const config_setting_t *grp, const char *key,
 		      struct globs *g)
 {
@@ -437,11 +455,46 @@ static void check_zones(struct loader *ld, const config_t *cf, struct config *cf
 	free(archive_real);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_globs(const struct globs *a, const struct globs *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->patterns[i], b->patterns[i]))
+			return false;
+	return true;
+}
+
+bool config_zone_same_files(const struct zone_config *a, const struct zone_config *b)
+{
+	return same_str(a->path, b->path) && a->recursive == b->recursive &&
+	       same_globs(&a->include, &b->include) && same_globs(&a->exclude, &b->exclude) &&
+	       (a->max_idle == CONFIG_UNSET) == (b->max_idle == CONFIG_UNSET);
+}
+
+/* A reload cannot move what sweepd holds open or follows in one place. */
+static void check_unchanged(struct loader *ld, const config_t *cf, const char *key,
+			    const char *was, const char *is)
+{
+	if (!same_str(was, is))
+		add_error(ld, config_lookup(cf, key),
+			  "%s cannot change while sweepd runs (it is %s, this file says %s): "
+			  "put it back, or restart sweepd",
+			  key, was ? was : "unset", is ? is : "unset");
+}
+
 static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 {
 	static const char *const top_keys[] = {"state_dir", "socket", "disk", "archive",
 					       "zones", "metrics_file", NULL};
-	static const char *const socket_keys[] = {"path", "mode", "admin_group", NULL};
+	static const char *const socket_keys[] = {"path",	  "mode",	 "owner",
+						  "group",	  "admin_group", "idle_timeout",
+						  "max_clients", NULL};
 	static const char *const disk_keys[] = {"high", "low", NULL};
 	static const char *const archive_keys[] = {"path", "keep", "max_size", "compress",
 						   "level", NULL};
@@ -451,6 +504,9 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 	cfg->state_dir = get_path(ld, root, "state_dir", CONFIG_DEFAULT_STATE_DIR);
 
 	cfg->socket_mode = 0660;
+	cfg->idle_timeout = 60;
+	cfg->max_clients = 512;
+	cfg->metrics_file = get_path(ld, root, "metrics_file", NULL);
 	s = config_setting_get_member(root, "socket");
 	if (s && !config_setting_is_group(s)) {
 		add_error(ld, s, "'socket' must be a group: socket = { path = \"...\"; }");
@@ -470,8 +526,14 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 			else
 				cfg->socket_mode = (unsigned)m;
 		}
-		if (get_string(ld, s, "admin_group"))
-			cfg->admin_group = strdup(get_string(ld, s, "admin_group"));
+		cfg->admin_group = get_name(ld, s, "admin_group", false);
+		cfg->socket_owner = get_name(ld, s, "owner", true);
+		cfg->socket_group = get_name(ld, s, "group", false);
+		cfg->idle_timeout = get_duration(ld, s, "idle_timeout", 60);
+		if (!cfg->idle_timeout)
+			add_error(ld, config_setting_get_member(s, "idle_timeout"),
+				  "'idle_timeout' must be at least 1s");
+		cfg->max_clients = get_int(ld, s, "max_clients", 1, 100000, 512);
 	}
 	if (!cfg->socket_path)
 		cfg->socket_path = strdup(CONFIG_DEFAULT_SOCKET);
@@ -540,11 +602,22 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 				  z->name);
 	}
 	check_zones(ld, cf, cfg);
+	if (ld->old) {
+		check_unchanged(ld, cf, "state_dir", ld->old->state_dir, cfg->state_dir);
+		check_unchanged(ld, cf, "archive.path", ld->old->archive_path, cfg->archive_path);
+		check_unchanged(ld, cf, "socket.path", ld->old->socket_path, cfg->socket_path);
+	}
 }
 
 struct config *config_load(const char *file, struct config_errors *errs)
 {
-	struct loader ld = {.file = file, .errs = errs};
+	return config_reload(file, NULL, errs);
+}
+
+struct config *config_reload(const char *file, const struct config *old,
+			     struct config_errors *errs)
+{
+	struct loader ld = {.file = file, .errs = errs, .old = old};
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	char *slash, *abs_file;
 	config_t cf;
@@ -619,6 +692,9 @@ void config_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->socket_path);
 	free(cfg->admin_group);
+	free(cfg->socket_owner);
+	free(cfg->socket_group);
+	free(cfg->metrics_file);
 	free(cfg->archive_path);
 	free(cfg);
 }
@@ -631,3 +707,4 @@ void config_errors_clear(struct config_errors *errs)
 	errs->msgs = NULL;
 	errs->n = 0;
 }
+

@@ -15,20 +15,24 @@
 #include "reply.h"
 #include "request.h"
 
-#define CONTROL_MAX_CLIENTS 512
 #define CONTROL_MAX_OUT (16 * 1024 * 1024)
 
-struct client {
+char control_later[1];
+
+struct control_client {
 	struct control *ctl;
-	struct client *next, *prev;
+	struct control_client *next, *prev;
 	int fd;
 	ev_io rio, wio;
+	ev_timer idle;
 	struct control_peer peer;
 	char *in;
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off;
 	bool closing; /* flush what is queued, then close */
+	bool waiting; /* its handler answers later: no other line until then */
+	bool gone;    /* closed by the peer while waiting */
 };
 
 struct control {
@@ -38,16 +42,18 @@ struct control {
 	char *path;
 	control_handler handler;
 	void *ud;
-	struct client *clients;
-	size_t n_clients;
+	struct control_client *clients;
+	size_t n_clients, max_clients;
+	double idle_timeout;
 };
 
-static void client_destroy(struct client *cl)
+static void client_destroy(struct control_client *cl)
 {
 	struct control *c = cl->ctl;
 
 	ev_io_stop(c->loop, &cl->rio);
 	ev_io_stop(c->loop, &cl->wio);
+	ev_timer_stop(c->loop, &cl->idle);
 	close(cl->fd);
 	if (cl->prev)
 		cl->prev->next = cl->next;
@@ -62,7 +68,7 @@ static void client_destroy(struct client *cl)
 }
 
 /* Writes what is queued; returns false when the client is gone. */
-static bool client_flush(struct client *cl)
+static bool client_flush(struct control_client *cl)
 {
 	while (cl->out_off < cl->out_len) {
 		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
@@ -89,7 +95,7 @@ static bool client_flush(struct client *cl)
 }
 
 /* Queues a reply; a client that does not read its replies is dropped. */
-static bool client_queue(struct client *cl, char *line)
+static bool client_queue(struct control_client *cl, char *line)
 {
 	size_t n;
 	char *grown;
@@ -130,23 +136,55 @@ static void client_on_writable(struct ev_loop *loop, ev_io *io, int revents)
 	client_flush(io->data);
 }
 
+/* A request answered, or a reply sent: the client is busy, not idle. */
+static void client_active(struct control_client *cl)
+{
+	if (cl->waiting)
+		ev_timer_stop(cl->ctl->loop, &cl->idle);
+	else
+		ev_timer_again(cl->ctl->loop, &cl->idle);
+}
+
+static void client_on_idle(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct control_client *cl = t->data;
+
+	(void)loop;
+	(void)revents;
+	cl->closing = true;
+	cl->in_len = 0;
+	ev_io_stop(cl->ctl->loop, &cl->rio);
+	client_queue(cl, reply_error("no complete request for too long (the socket's "
+				     "idle_timeout): closing the connection"));
+}
+
 /* Answers every whole line in the input buffer; false when the client is gone. */
-static bool client_lines(struct client *cl)
+static bool client_lines(struct control_client *cl)
 {
 	struct control *c = cl->ctl;
 	size_t start = 0;
 	char *nl;
 
-	while (!cl->closing && (nl = memchr(cl->in + start, '\n', cl->in_len - start))) {
+	while (!cl->closing && !cl->waiting &&
+	       (nl = memchr(cl->in + start, '\n', cl->in_len - start))) {
 		size_t len = (size_t)(nl - (cl->in + start));
 		const char *line = cl->in + start;
+		char *out;
 
 		start += len + 1;
 		if (len && line[len - 1] == '\r')
 			len--;
 		if (!len)
 			continue;
-		if (!client_queue(cl, c->handler(c->ud, line, len, &cl->peer)))
+		cl->peer.client = cl;
+		out = c->handler(c->ud, line, len, &cl->peer);
+		if (out == control_later) {
+			cl->waiting = true;
+			ev_timer_stop(c->loop, &cl->idle);
+			continue;
+		}
+		client_active(cl);
+		if (!client_queue(cl, out))
 			return false;
 	}
 	memmove(cl->in, cl->in + start, cl->in_len - start);
@@ -162,7 +200,7 @@ static bool client_lines(struct client *cl)
 
 static void client_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct client *cl = io->data;
+	struct control_client *cl = io->data;
 	char buf[16384];
 	ssize_t n;
 
@@ -173,7 +211,10 @@ static void client_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	if (n <= 0) {
 		/* Closed (or half-closed): answer what is complete, then go. */
-		if (cl->out_len == cl->out_off) {
+		if (cl->waiting) {
+			cl->gone = true;
+			ev_io_stop(cl->ctl->loop, &cl->rio);
+		} else if (cl->out_len == cl->out_off) {
 			client_destroy(cl);
 		} else {
 			cl->closing = true;
@@ -199,7 +240,7 @@ static void client_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 static void control_on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct control *c = io->data;
-	struct client *cl;
+	struct control_client *cl;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd;
@@ -208,7 +249,7 @@ static void control_on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (c->n_clients >= CONTROL_MAX_CLIENTS) {
+	if (c->n_clients >= c->max_clients) {
 		static const char busy[] =
 			"{\"ok\":false,\"error\":\"too many clients connected: try again\"}\n";
 		(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -233,8 +274,43 @@ static void control_on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	c->n_clients++;
 	ev_io_init(&cl->rio, client_on_readable, fd, EV_READ);
 	ev_io_init(&cl->wio, client_on_writable, fd, EV_WRITE);
-	cl->rio.data = cl->wio.data = cl;
+	ev_init(&cl->idle, client_on_idle);
+	cl->idle.repeat = c->idle_timeout;
+	cl->rio.data = cl->wio.data = cl->idle.data = cl;
 	ev_io_start(loop, &cl->rio);
+	ev_timer_again(loop, &cl->idle);
+}
+
+void control_answer(struct control_client *handle, char *line)
+{
+	struct control_client *cl = handle;
+
+	cl->waiting = false;
+	if (cl->gone) {
+		free(line);
+		client_destroy(cl);
+		return;
+	}
+	client_active(cl);
+	if (client_queue(cl, line))
+		client_lines(cl);
+}
+
+void control_set_limits(struct control *c, double idle_timeout, size_t max_clients)
+{
+	c->idle_timeout = idle_timeout;
+	c->max_clients = max_clients;
+	for (struct control_client *cl = c->clients; cl; cl = cl->next) {
+		cl->idle.repeat = idle_timeout;
+		client_active(cl);
+	}
+}
+
+int control_set_access(struct control *c, unsigned mode, uid_t uid, gid_t gid)
+{
+	if (chown(c->path, uid, gid) < 0 || chmod(c->path, mode) < 0)
+		return -errno;
+	return 0;
 }
 
 /* A socket file nobody answers on is stale; one that answers belongs to a live daemon. */
@@ -289,6 +365,8 @@ struct control *control_create(struct ev_loop *loop, const char *path, unsigned 
 	if (!c)
 		return NULL;
 	c->loop = loop;
+	c->max_clients = 512;
+	c->idle_timeout = 60;
 	c->handler = handler;
 	c->ud = ud;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -1,11 +1,14 @@
 #include "ctlfmt.h"
 
 #include <inttypes.h>
+#include <langinfo.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
 #include "units.h"
+
+#define BAR_W 20
 
 static const char *jstr(json_object *o, const char *key)
 {
@@ -78,10 +81,165 @@ static void limits_str(json_object *lim, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+static bool utf8_terminal(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+	return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+}
+
+/* [#######|....] : used of total, with the mark (a fraction) shown as '|'. */
+static void bar(char *buf, double frac, double mark)
+{
+	int fill = (int)(frac * BAR_W + 0.5), at = mark > 0 ? (int)(mark * BAR_W + 0.5) : -1;
+
+	buf[0] = '[';
+	for (int k = 0; k < BAR_W; k++)
+		buf[k + 1] = k == at && k >= fill ? '|' : k < fill ? '#' : '.';
+	buf[BAR_W + 1] = ']';
+	buf[BAR_W + 2] = '\0';
+}
+
+/* 24 hourly points, scaled between their least and greatest; a gap is a space. */
+static void sparkline(json_object *trend, char *buf, size_t len)
+{
+	static const char *const blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	static const char ascii[] = "_.-=+*#@";
+	json_object *pts;
+	double lo = 0, hi = 0;
+	bool any = false, utf8 = utf8_terminal();
+
+	buf[0] = '\0';
+	if (!trend || !json_object_object_get_ex(trend, "last_24h", &pts))
+		return;
+	for (size_t k = 0; k < json_object_array_length(pts); k++) {
+		json_object *p = json_object_array_get_idx(pts, k);
+		double v = json_object_get_double(p);
+		if (!p)
+			continue;
+		lo = any && lo < v ? lo : v;
+		hi = any && hi > v ? hi : v;
+		any = true;
+	}
+	for (size_t k = 0; any && k < json_object_array_length(pts); k++) {
+		json_object *p = json_object_array_get_idx(pts, k);
+		int lvl = p && hi > lo ? (int)((json_object_get_double(p) - lo) / (hi - lo) * 7 + 0.5) : 0;
+		size_t used = strlen(buf);
+		if (utf8)
+			snprintf(buf + used, len - used, "%s", p ? blocks[lvl] : " ");
+		else
+			snprintf(buf + used, len - used, "%c", p ? ascii[lvl] : ' ');
+	}
+}
+
+/* "+4.2G", "-300M", or "-" while there is too little history. */
+static const char *growth_str(json_object *trend, char *buf)
+{
+	json_object *g;
+	int64_t v;
+
+	if (!trend || !json_object_object_get_ex(trend, "growth_per_day", &g) ||
+	    json_object_is_type(g, json_type_null))
+		return strcpy(buf, "-");
+	v = json_object_get_int64(g);
+	buf[0] = v < 0 ? '-' : '+';
+	units_format_size((uint64_t)(v < 0 ? -v : v), buf + 1, 31);
+	return buf;
+}
+
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static int name_width(json_object *list, const char *key, int min)
+{
+	int w = min;
+
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		int n = (int)strlen(jstr(json_object_array_get_idx(list, i), key));
+		w = n > w ? n : w;
+	}
+	return w;
+}
+
+static void status_zones(json_object *zones, FILE *out)
+{
+	int w = name_width(zones, "name", 4);
+	char a[32], b[32], g[32], lim[128], quota[64], spark[128];
+
+	fprintf(out, "%-*s %9s %8s %8s %5s %9s  %-*s %6s  %10s  %-24s\n", w, "ZONE", "FILES", "SIZE",
+		"DISK", "OPEN", "OLDEST", BAR_W + 2, "QUOTA", "USE%", "GROWTH/DAY", "LAST 24H");
+	for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
+		json_object *z = json_object_array_get_idx(zones, i), *l = member(z, "limits");
+		char oldest[32] = "-", pct[16] = "-";
+
+		if (!jnull(z, "oldest_mtime"))
+			age_since((int64_t)jnum(z, "oldest_mtime"), oldest);
+		if (!jnull(l, "max_size") && jnum(l, "max_size")) {
+			double f = (double)jnum(z, "bytes") / (double)jnum(l, "max_size");
+			bar(quota, f > 1 ? 1 : f, 0);
+			snprintf(pct, sizeof(pct), "%.0f%%", 100 * f);
+		} else {
+			snprintf(quota, sizeof(quota), "%-*s", BAR_W + 2, "(no max_size)");
+		}
+		sparkline(member(z, "trend"), spark, sizeof(spark));
+		fprintf(out, "%-*s %9" PRIu64 " %8s %8s %5" PRIu64 " %9s  %s %6s  %10s  %s\n", w,
+			jstr(z, "name"), jnum(z, "files"), size_str(jnum(z, "bytes"), a),
+			size_str(jnum(z, "disk_bytes"), b), jnum(z, "open_files"), oldest, quota, pct,
+			growth_str(member(z, "trend"), g), spark);
+	}
+	fprintf(out, "\n%-*s %-7s  %-30s %s\n", w, "ZONE", "ACTION", "LIMITS", "PATH");
+	for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
+		json_object *z = json_object_array_get_idx(zones, i), *v;
+
+		limits_str(member(z, "limits"), lim, sizeof(lim));
+		fprintf(out, "%-*s %-7s  %-30s ", w, jstr(z, "name"), jstr(z, "action"), lim);
+		ctlfmt_path(jstr(z, "path"), out);
+		fprintf(out, "%s\n",
+			json_object_object_get_ex(z, "present", &v) && !json_object_get_boolean(v)
+				? "  (missing)"
+				: "");
+	}
+}
+
+static void status_filesystems(json_object *fss, FILE *out)
+{
+	int w = name_width(fss, "mount", 10);
+	char a[32], b[32], c[32], g[32], used[64], spark[128], eta[48];
+
+	fprintf(out, "\n%-*s %8s %8s %8s  %-*s %6s %9s  %10s  %-14s %s\n", w, "FILESYSTEM", "SIZE",
+		"USED", "FREE", BAR_W + 2, "USED (| high mark)", "USE%", "HIGH/LOW", "GROWTH/DAY",
+		"HIGH MARK IN", "LAST 24H");
+	for (size_t i = 0; fss && i < json_object_array_length(fss); i++) {
+		json_object *f = json_object_array_get_idx(fss, i);
+		double pct = json_object_get_double(member(f, "used_pct")),
+		       high = json_object_get_double(member(f, "high_pct"));
+		char marks[32];
+
+		bar(used, pct / 100, high / 100);
+		snprintf(marks, sizeof(marks), "%g%%/%g%%", high,
+			 json_object_get_double(member(f, "low_pct")));
+		if (jnull(f, "high_mark_at"))
+			strcpy(eta, "-");
+		else if ((int64_t)jnum(f, "high_mark_at") <= (int64_t)time(NULL))
+			strcpy(eta, "now");
+		else
+			units_format_age((int64_t)jnum(f, "high_mark_at") - (int64_t)time(NULL), eta,
+					 sizeof(eta));
+		sparkline(member(f, "trend"), spark, sizeof(spark));
+		fprintf(out, "%-*s %8s %8s %8s  %s %5.1f%% %9s  %10s  %-14s %s\n", w, jstr(f, "mount"),
+			size_str(jnum(f, "size"), a), size_str(jnum(f, "used"), b),
+			size_str(jnum(f, "free"), c), used, pct, marks,
+			growth_str(member(f, "trend"), g), eta, spark);
+	}
+}
+
 void ctlfmt_status(json_object *r, FILE *out)
 {
-	json_object *zones, *fss, *counters, *v;
-	char a[32], b[32], c[32], lim[128];
+	json_object *zones = member(r, "zones"), *fss = member(r, "filesystems"), *counters, *v;
+	char a[32];
 
 	fprintf(out, "sweepd %s, pid %" PRIu64 ", up %s%s%s\n\n", jstr(r, "version"),
 		jnum(r, "pid"), units_format_age((int64_t)jnum(r, "uptime_s"), a, sizeof(a)),
@@ -91,39 +249,9 @@ void ctlfmt_status(json_object *r, FILE *out)
 		json_object_object_get_ex(r, "dry_run", &v) && json_object_get_boolean(v)
 			? ", DRY RUN"
 			: "");
-	fprintf(out, "%-12s %9s %8s %8s %5s %9s  %-24s %s\n", "ZONE", "FILES", "SIZE", "DISK",
-		"OPEN", "OLDEST", "LIMITS", "PATH");
-	if (json_object_object_get_ex(r, "zones", &zones))
-		for (size_t i = 0; i < json_object_array_length(zones); i++) {
-			json_object *z = json_object_array_get_idx(zones, i), *l = NULL;
-			char oldest[32] = "-";
+	status_zones(zones, out);
+	status_filesystems(fss, out);
 
-			if (!jnull(z, "oldest_mtime"))
-				age_since((int64_t)jnum(z, "oldest_mtime"), oldest);
-			json_object_object_get_ex(z, "limits", &l);
-			limits_str(l, lim, sizeof(lim));
-			fprintf(out, "%-12s %9" PRIu64 " %8s %8s %5" PRIu64 " %9s  %-24s %s%s\n",
-				jstr(z, "name"), jnum(z, "files"), size_str(jnum(z, "bytes"), a),
-				size_str(jnum(z, "disk_bytes"), b), jnum(z, "open_files"), oldest,
-				lim, jstr(z, "path"),
-				json_object_object_get_ex(z, "present", &v) &&
-						!json_object_get_boolean(v)
-					? "  (missing)"
-					: "");
-		}
-	fprintf(out, "\n%-24s %8s %8s %8s %6s  %s\n", "FILESYSTEM", "SIZE", "USED", "FREE",
-		"USE%", "HIGH/LOW");
-	if (json_object_object_get_ex(r, "filesystems", &fss))
-		for (size_t i = 0; i < json_object_array_length(fss); i++) {
-			json_object *f = json_object_array_get_idx(fss, i), *p, *h, *lo;
-			json_object_object_get_ex(f, "used_pct", &p);
-			json_object_object_get_ex(f, "high_pct", &h);
-			json_object_object_get_ex(f, "low_pct", &lo);
-			fprintf(out, "%-24s %8s %8s %8s %5.1f%%  %g%%/%g%%\n", jstr(f, "mount"),
-				size_str(jnum(f, "size"), a), size_str(jnum(f, "used"), b),
-				size_str(jnum(f, "free"), c), json_object_get_double(p),
-				json_object_get_double(h), json_object_get_double(lo));
-		}
 	for (size_t i = 0; json_object_object_get_ex(r, "zones", &zones) &&
 			   i < json_object_array_length(zones);
 	     i++) {
@@ -230,5 +358,33 @@ void ctlfmt_generic(json_object *r, FILE *out)
 		else
 			fprintf(out, "%s: %s\n", key,
 				json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+void ctlfmt_reserve(json_object *r, FILE *out)
+{
+	char a[32], b[32];
+
+	fprintf(out, "%sroom for %s in zone %s: %s freed\n",
+		json_object_get_boolean(member(r, "dry_run")) ? "dry run: " : "",
+		size_str(jnum(r, "bytes"), a), jstr(r, "zone"), size_str(jnum(r, "freed"), b));
+	if (json_object_array_length(member(r, "actions")))
+		ctlfmt_actions(r, out);
+}
+
+void ctlfmt_reload(json_object *r, FILE *out)
+{
+	static const char *const keys[] = {"kept", "rescanned", "added", "removed"};
+	json_object *zones = member(r, "zones");
+
+	fprintf(out, "configuration reloaded\n");
+	for (int k = 0; k < 4; k++) {
+		json_object *list = member(zones, keys[k]);
+		if (!json_object_array_length(list))
+			continue;
+		fprintf(out, "  %-10s", keys[k]);
+		for (size_t i = 0; i < json_object_array_length(list); i++)
+			fprintf(out, " %s", json_object_get_string(json_object_array_get_idx(list, i)));
+		fputc('\n', out);
 	}
 }

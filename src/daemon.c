@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,10 +14,14 @@
 
 #include "archive.h"
 #include "audit.h"
+#include "commands.h"
 #include "control.h"
+#include "history.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "reply.h"
+#include "reserve.h"
 #include "request.h"
 #include "sweep.h"
 #include "table.h"
@@ -37,229 +42,6 @@ void daemon_settle(struct daemon *d)
 	}
 }
 
-static char *not_yet(enum request_cmd cmd)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), "\"%s\" is not implemented yet in this version of sweepd",
-		 request_cmd_name(cmd));
-	return reply_error(msg);
-}
-
-/* Is gid among the supplementary groups of pid? From /proc/PID/status. */
-static bool pid_in_group(pid_t pid, gid_t gid)
-{
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && getline(&line, &cap, f) > 0) {
-		char *p = line + 7, *end;
-		if (strncmp(line, "Groups:", 7))
-			continue;
-		for (unsigned long g; (g = strtoul(p, &end, 10)), end != p; p = end)
-			found |= (gid_t)g == gid;
-		break;
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
-/* Root, the daemon's own user, or a member of admin_group. */
-static bool peer_is_admin(const struct daemon *d, const struct control_peer *peer)
-{
-	struct group *g;
-
-	if (peer->uid == 0 || peer->uid == geteuid())
-		return true;
-	if (!d->cfg->admin_group || !(g = getgrnam(d->cfg->admin_group)))
-		return false;
-	return peer->gid == g->gr_gid || pid_in_group(peer->pid, g->gr_gid);
-}
-
-static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct control_peer *peer)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof(msg),
-		 "\"%s\" changes things: it needs root, the daemon's own user%s%s%s; you are uid %u",
-		 request_cmd_name(cmd), d->cfg->admin_group ? " or a member of group \"" : "",
-		 d->cfg->admin_group ? d->cfg->admin_group : "", d->cfg->admin_group ? "\"" : "",
-		 (unsigned)peer->uid);
-	return reply_error(msg);
-}
-
-static int zone_index(const struct daemon *d, const char *name)
-{
-	for (size_t i = 0; i < d->cfg->n_zones; i++)
-		if (!strcmp(d->cfg->zones[i].name, name))
-			return (int)i;
-	return -1;
-}
-
-static char *unknown_zone(const char *name)
-{
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "no zone named \"%s\" (sweepctl status lists them)", name);
-	return reply_error(msg);
-}
-
-static char *do_sweep(struct daemon *d, const struct request *req)
-{
-	struct sweep_run run = { .dry = req->dry_run == 1 || d->dry_run, .zone = -1, .manual = true };
-
-	if (req->zone && (run.zone = zone_index(d, req->zone)) < 0)
-		return unknown_zone(req->zone);
-	if (d->paused && !run.dry)
-		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"; "
-				   "a dry run (\"dry_run\": true) still reports what it would do");
-	watch_drain(d->watch);
-	run.actions = json_object_new_array();
-	sweep_all(d->sweep, &run);
-	return reply_actions(&run);
-}
-
-static char *do_purge(struct daemon *d, const struct request *req)
-{
-	struct sweep_run run = { .dry = d->dry_run, .zone = -1, .manual = true };
-
-	if (!d->archive)
-		return reply_error("no archive is configured: nothing to purge");
-	if (d->paused)
-		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
-	run.actions = json_object_new_array();
-	sweep_purge(d->sweep, req->older_than, &run);
-	return reply_purged(&run);
-}
-
-static char *do_restore(struct daemon *d, const struct request *req)
-{
-	struct archive_entry *e = NULL;
-	char msg[PATH_MAX + 256], *where = NULL, *out;
-	struct stat st;
-	int r;
-
-	if (!d->archive)
-		return reply_error("no archive is configured: nothing to restore");
-	if (d->dry_run)
-		return reply_error("sweepd runs with --dry-run: it moves nothing, restores included");
-	if (req->id >= 0)
-		e = archive_index_get(archive_entries(d->archive), (uint64_t)req->id);
-	else if (req->path)
-		e = archive_index_find_path(archive_entries(d->archive), req->path);
-	if (!e) {
-		snprintf(msg, sizeof(msg),
-			 "nothing in the archive is %s%s%s (sweepctl archive lists what is there)",
-			 req->id >= 0 ? "entry " : "", req->id >= 0 ? "" : req->path,
-			 req->id >= 0 ? "with that id" : "");
-		return reply_error(msg);
-	}
-	{
-		/* The entry goes from the index on success: keep what the audit line needs. */
-		char *zone = strdup(e->zone), *apath = strdup(e->apath);
-		uint64_t bytes = e->bytes;
-
-		r = zone && apath ? archive_restore(d->archive, e, req->to, &where) : -ENOMEM;
-		if (r == 0) {
-			d->counters.restored++;
-			if (lstat(where, &st) == 0)
-				sweep_hold(d->sweep, st.st_dev, st.st_ino);
-			json_object *line = audit_entry((int64_t)time(NULL), "restore", zone, where,
-							bytes, REASON_MANUAL, false, apath);
-			audit_write(d->audit, line);
-			json_object_put(line);
-		}
-		free(zone);
-		free(apath);
-	}
-	if (r == -EEXIST)
-		snprintf(msg, sizeof(msg),
-			 "%s already exists: restore never overwrites; move it away or give "
-			 "\"to\" another path",
-			 req->to ? req->to : e->path);
-	else if (r == -EDESTADDRREQ)
-		snprintf(msg, sizeof(msg),
-			 "entry %llu's zone is no longer configured: give \"to\" a path to restore it at",
-			 (unsigned long long)e->id);
-	else if (r < 0)
-		snprintf(msg, sizeof(msg), "cannot restore %s: %s", e->apath, strerror(-r));
-	if (r < 0) {
-		if (r != -EEXIST && r != -EDESTADDRREQ)
-			d->counters.errors++;
-		return reply_error(msg);
-	}
-	watch_drain(d->watch);
-	out = reply_restored(where);
-	free(where);
-	return out;
-}
-
-/* The socket's handler: one request line in, one reply line out. */
-static char *daemon_request(void *ud, const char *line, size_t len,
-			    const struct control_peer *peer)
-{
-	struct daemon *d = ud;
-	struct request req;
-	char err[512], *out;
-	int zone;
-
-	if (request_parse(line, len, &req, err, sizeof(err)) < 0)
-		return reply_error(err);
-	if (request_is_admin(req.cmd) && !peer_is_admin(d, peer)) {
-		out = refuse(d, req.cmd, peer);
-		request_clear(&req);
-		return out;
-	}
-	switch (req.cmd) {
-	case REQ_STATUS:
-		out = reply_status(d);
-		break;
-	case REQ_SETTLE:
-		daemon_settle(d);
-		out = reply_ok();
-		break;
-	case REQ_TOP:
-		zone = zone_index(d, req.zone);
-		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
-		break;
-	case REQ_SWEEP:
-		out = do_sweep(d, &req);
-		break;
-	case REQ_ARCHIVE:
-		if (req.zone && zone_index(d, req.zone) < 0)
-			out = unknown_zone(req.zone);
-		else
-			out = reply_archive(d, req.zone);
-		break;
-	case REQ_RESTORE:
-		out = do_restore(d, &req);
-		break;
-	case REQ_PURGE:
-		out = do_purge(d, &req);
-		break;
-	case REQ_PAUSE:
-	case REQ_RESUME:
-		d->paused = req.cmd == REQ_PAUSE;
-		log_info("%s by uid %u", d->paused ? "paused" : "resumed", (unsigned)peer->uid);
-		if (!d->paused)
-			daemon_settle(d);
-		out = reply_ok();
-		break;
-	default:
-		out = not_yet(req.cmd);
-		break;
-	}
-	request_clear(&req);
-	return out;
-}
-
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
@@ -270,11 +52,62 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)loop;
-	(void)w;
 	(void)revents;
-	log_warn("SIGHUP: reloading the configuration is not implemented yet; keeping the "
-		 "current one");
+	log_info("SIGHUP: reloading %s", d->cfg->file);
+	free(daemon_reload(d));
+}
+
+char *daemon_metrics(struct daemon *d)
+{
+	json_object *st = reply_status_object(d);
+	char *text = st ? metrics_render(st, (int64_t)time(NULL)) : NULL;
+
+	json_object_put(st);
+	return text;
+}
+
+/* metrics_file, for node_exporter's textfile collector: replaced whole, never half-written. */
+static void write_metrics_file(struct daemon *d)
+{
+	const char *path = d->cfg->metrics_file;
+	char *text, *tmp = NULL;
+	size_t len;
+	FILE *f;
+
+	if (!path || !(text = daemon_metrics(d)))
+		return;
+	len = strlen(text);
+	/* A dot name in the same directory: the collector reads only *.prom, rename is atomic. */
+	if (asprintf(&tmp, "%.*s.%s.tmp", (int)(strrchr(path, '/') - path + 1), path,
+		     strrchr(path, '/') + 1) < 0)
+		tmp = NULL;
+	f = tmp ? fopen(tmp, "we") : NULL;
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) < 0) {
+		if (!d->metrics_warned)
+			log_warn("cannot write metrics_file %s: %s", path, strerror(errno));
+		d->metrics_warned = true;
+		if (tmp)
+			unlink(tmp);
+	} else {
+		d->metrics_warned = false;
+	}
+	free(tmp);
+	free(text);
+}
+
+/* The loop turns and its timers fire: tell systemd we are alive. */
+static void on_watchdog(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct daemon *d = t->data;
+
+	(void)revents;
+	/* Housekeeping overdue by far means a timer is lost: let systemd restart us. */
+	if (ev_now(loop) - d->housekeeping_at > 4 * HOUSEKEEPING_S)
+		return;
+	notify_watchdog_kick();
 }
 
 /*
@@ -287,28 +120,97 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct daemon *d = t->data;
 
-	(void)loop;
 	(void)revents;
+	d->housekeeping_at = ev_now(loop);
 	watch_poll_unwatched(d->watch);
 	sweep_housekeeping(d->sweep);
+	daemon_notify_status(d, false);
+	write_metrics_file(d);
 }
 
-static void status_line(struct daemon *d, char *buf, size_t len)
+/* Appends "pre what post" to the list of alarms in buf. */
+static void alarm_add(char *buf, size_t len, int *n, const char *pre, const char *what,
+		      const char *post)
 {
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s%s%s", *n ? ", " : "", pre, what, post);
+	(*n)++;
+}
+
+void daemon_status_line(struct daemon *d, char *buf, size_t len)
+{
+	char alarms[512] = "", sz[32];
 	uint64_t files = 0, bytes = 0;
-	char sz[32];
+	int n = 0;
 
 	for (size_t i = 0; i < d->cfg->n_zones; i++) {
+		const struct sweep_episode *ep = d->sweep ? sweep_zone_episode(d->sweep, i) : NULL;
+
 		files += table_zone(d->table, i)->files;
 		bytes += table_zone(d->table, i)->bytes;
+		if (ep && ep->active)
+			alarm_add(alarms, sizeof(alarms), &n, "zone ", d->cfg->zones[i].name,
+				  " over its limits");
 	}
-	snprintf(buf, len, "STATUS=%zu zones, %llu files, %s", d->cfg->n_zones,
-		 (unsigned long long)files, units_format_size(bytes, sz, sizeof(sz)));
+	for (size_t i = 0; d->sweep && i < d->cfg->n_zones; i++) {
+		struct table_zone *tz = table_zone(d->table, i);
+		const struct sweep_episode *ep;
+		bool pressure, first = true;
+
+		if (!tz->root || !(ep = sweep_fs_episode(d->sweep, tz->root->dev, &pressure)))
+			continue;
+		for (size_t k = 0; k < i; k++)
+			first &= !table_zone(d->table, k)->root ||
+				 table_zone(d->table, k)->root->dev != tz->root->dev;
+		if (first && ep->active)
+			alarm_add(alarms, sizeof(alarms), &n, "disk of ", d->cfg->zones[i].path,
+				  " above its high mark");
+	}
+	if (d->sweep && sweep_archive_episode(d->sweep)->active)
+		alarm_add(alarms, sizeof(alarms), &n, "archive full", "", "");
+	snprintf(buf, len, "%zu zones, %llu files, %s; %s%s%s%s", d->cfg->n_zones,
+		 (unsigned long long)files, units_format_size(bytes, sz, sizeof(sz)),
+		 d->paused ? "paused; " : "", d->dry_run ? "dry run; " : "", n ? "alarms: " : "no alarms",
+		 alarms);
+}
+
+void daemon_notify_status(struct daemon *d, bool ready)
+{
+	char line[700], msg[800];
+
+	daemon_status_line(d, line, sizeof(line));
+	if (!ready && !strcmp(line, d->status_sent))
+		return;
+	snprintf(d->status_sent, sizeof(d->status_sent), "%s", line);
+	snprintf(msg, sizeof(msg), "%sSTATUS=%s", ready ? "READY=1\n" : "", line);
+	notify_send(msg);
+}
+
+/* Owner, group, mode and client limits of the socket, from the config. */
+void daemon_apply_socket(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	const char *group = cfg->socket_group ? cfg->socket_group : cfg->admin_group;
+	struct passwd *pw = cfg->socket_owner ? getpwnam(cfg->socket_owner) : NULL;
+	struct group *gr = group ? getgrnam(group) : NULL;
+	int r;
+
+	control_set_limits(d->control, (double)cfg->idle_timeout, (size_t)cfg->max_clients);
+	r = control_set_access(d->control, cfg->socket_mode, pw ? pw->pw_uid : (uid_t)-1,
+			       gr ? gr->gr_gid : (gid_t)-1);
+	if (r < 0 || (cfg->socket_owner && !pw) || (group && !gr))
+		log_warn("socket %s: cannot give it owner %s, group %s, mode %04o: %s",
+			 cfg->socket_path, cfg->socket_owner ? cfg->socket_owner : "(unchanged)",
+			 group ? group : "(unchanged)", cfg->socket_mode,
+			 r < 0 ? strerror(-r) : "no such user or group");
 }
 
 int daemon_start(struct daemon *d)
 {
-	char status[256];
+	char status[700];
+	uint64_t wd;
 	int r;
 
 	d->started = (int64_t)time(NULL);
@@ -327,6 +229,7 @@ int daemon_start(struct daemon *d)
 	ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
 	ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
 	ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+	d->sighup.data = d;
 	ev_signal_start(d->loop, &d->sigterm);
 	ev_signal_start(d->loop, &d->sigint);
 	ev_signal_start(d->loop, &d->sighup);
@@ -361,6 +264,7 @@ int daemon_start(struct daemon *d)
 		log_err("cannot start: out of memory");
 		return -ENOMEM;
 	}
+	d->history = history_open(d);
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode,
 				    daemon_request, d);
 	if (!d->control) {
@@ -371,26 +275,27 @@ int daemon_start(struct daemon *d)
 					  : strerror(errno));
 		return r;
 	}
-	if (d->cfg->admin_group) {
-		struct group *g = getgrnam(d->cfg->admin_group);
-		if (!g || chown(d->cfg->socket_path, (uid_t)-1, g->gr_gid) < 0)
-			log_warn("socket: cannot give %s to group %s: %s", d->cfg->socket_path,
-				 d->cfg->admin_group, g ? strerror(errno) : "no such group");
-	}
+	daemon_apply_socket(d);
 	ev_timer_init(&d->housekeeping, on_housekeeping, HOUSEKEEPING_S, HOUSEKEEPING_S);
 	d->housekeeping.data = d;
 	ev_timer_start(d->loop, &d->housekeeping);
-
-	status_line(d, status, sizeof(status));
-	log_info("ready: %s; listening on %s%s", status + 7, d->cfg->socket_path,
-		 d->dry_run ? " (dry run)" : "");
-	{
-		char msg[300];
-		snprintf(msg, sizeof(msg), "READY=1\n%s", status);
-		notify_send(msg);
+	d->housekeeping_at = ev_now(d->loop);
+	wd = notify_watchdog_init();
+	if (wd) {
+		/* Twice per interval, as sd_watchdog_enabled(3) advises. */
+		ev_timer_init(&d->watchdog, on_watchdog, 0, (double)wd / 2e6);
+		d->watchdog.data = d;
+		ev_timer_again(d->loop, &d->watchdog);
+		notify_watchdog_kick();
 	}
+
+	daemon_status_line(d, status, sizeof(status));
+	log_info("ready: %s; listening on %s%s", status, d->cfg->socket_path,
+		 d->dry_run ? " (dry run)" : "");
+	daemon_notify_status(d, true);
 	/* What was due while we were not running. */
 	sweep_housekeeping(d->sweep);
+	write_metrics_file(d);
 	return 0;
 }
 
@@ -401,8 +306,12 @@ void daemon_stop(struct daemon *d)
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sighup);
 		ev_timer_stop(d->loop, &d->housekeeping);
+		ev_timer_stop(d->loop, &d->watchdog);
 	}
+	daemon_reserves_end(d, "sweepd is stopping");
 	control_destroy(d->control);
+	history_close(d->history);
+	d->history = NULL;
 	sweep_destroy(d->sweep);
 	archive_close(d->archive);
 	audit_close(d->audit);

@@ -105,6 +105,13 @@ bool policy_disk_pressure(double high_pct, double low_pct, uint64_t size, uint64
 	return true;
 }
 
+uint64_t policy_disk_room(double high_pct, uint64_t size, uint64_t used, uint64_t want)
+{
+	uint64_t high = (uint64_t)((double)size * high_pct / 100.0);
+
+	return used + want > high ? used + want - high : 0;
+}
+
 int64_t policy_archive_due(int64_t keep, int64_t archived_at)
 {
 	return keep == CONFIG_UNSET ? POLICY_NEVER : add_sat(archived_at, keep + 1);

@@ -11,14 +11,16 @@
 
 #include "daemon.h"
 #include "fsinfo.h"
+#include "history.h"
 #include "pathenc.h"
 #include "request.h"
 #include "table.h"
+#include "trend.h"
 #include "archive.h"
 #include "sweep.h"
 #include "watch.h"
 
-static char *finish(json_object *o)
+char *reply_object(json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -36,7 +38,19 @@ char *reply_error(const char *msg)
 
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	return finish(o);
+	return reply_object(o);
+}
+
+char *reply_metrics(char *text)
+{
+	json_object *o = json_object_new_object();
+
+	if (!text)
+		return reply_error("out of memory");
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "text", json_object_new_string(text));
+	free(text);
+	return reply_object(o);
 }
 
 char *reply_ok(void)
@@ -44,7 +58,7 @@ char *reply_ok(void)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
-	return finish(o);
+	return reply_object(o);
 }
 
 static json_object *limit(int64_t v)
@@ -90,6 +104,26 @@ static json_object *episode_json(const struct sweep_episode *ep)
 	return o;
 }
 
+/* {growth_per_day, last_24h}: null growth while there is too little history. */
+static json_object *trend_json(const struct trend_series *s, int64_t now, double *growth,
+			       bool *known)
+{
+	json_object *o = json_object_new_object(), *hours = json_object_new_array();
+	int64_t v[TREND_SPARK];
+
+	*known = s && trend_growth(s, now, growth);
+	json_object_object_add(o, "growth_per_day",
+			       *known ? json_object_new_int64((int64_t)*growth) : json_object_new_null());
+	if (s) {
+		trend_last_hours(s, now, v);
+		for (int i = 0; i < TREND_SPARK; i++)
+			json_object_array_add(hours, v[i] < 0 ? json_object_new_null()
+							      : json_object_new_int64(v[i]));
+	}
+	json_object_object_add(o, "last_24h", hours);
+	return o;
+}
+
 static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *fs)
 {
 	const struct zone_config *zc = &d->cfg->zones[i];
@@ -118,6 +152,12 @@ static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *f
 	json_object_object_add(z, "action", json_object_new_string(
 					       zc->action == ACTION_DELETE ? "delete" : "archive"));
 	json_object_object_add(z, "blocked", episode_json(sweep_zone_episode(d->sweep, i)));
+	{
+		double growth;
+		bool known;
+		json_object_object_add(z, "trend", trend_json(d->history ? history_zone(d->history, zc->name) : NULL,
+							      (int64_t)time(NULL), &growth, &known));
+	}
 	return z;
 }
 
@@ -140,6 +180,20 @@ static json_object *fs_json(struct daemon *d, const struct fsinfo *fs)
 		const struct sweep_episode *ep = sweep_fs_episode(d->sweep, fs->dev, &pressure);
 		json_object_object_add(o, "pressure", json_object_new_boolean(pressure));
 		json_object_object_add(o, "blocked", episode_json(ep));
+	}
+	{
+		int64_t now = (int64_t)time(NULL), at = -1;
+		uint64_t high = (uint64_t)((double)(fs->used + fs->free) * d->cfg->disk_high / 100.0);
+		double growth;
+		bool known;
+
+		json_object_object_add(o, "trend", trend_json(d->history ? history_fs(d->history, fs->mount) : NULL,
+							      now, &growth, &known));
+		if (known && growth > 0)
+			at = trend_reaches(fs->used, high, growth, now);
+		/* When it would cross its high mark at this pace; null when it is not growing. */
+		json_object_object_add(o, "high_mark_at",
+				       at < 0 ? json_object_new_null() : json_object_new_int64(at));
 	}
 	return o;
 }
@@ -207,7 +261,7 @@ char *reply_actions(struct sweep_run *run)
 	json_object_object_add(o, "actions", run->actions);
 	json_object_object_add(o, "count", u64(run->count));
 	json_object_object_add(o, "freed", u64(run->freed));
-	return finish(o);
+	return reply_object(o);
 }
 
 char *reply_purged(struct sweep_run *run)
@@ -219,7 +273,7 @@ char *reply_purged(struct sweep_run *run)
 	json_object_object_add(o, "bytes", u64(run->freed));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
 	json_object_object_add(o, "actions", run->actions);
-	return finish(o);
+	return reply_object(o);
 }
 
 char *reply_restored(const char *where)
@@ -228,7 +282,7 @@ char *reply_restored(const char *where)
 
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "restored", pathenc_json(where));
-	return finish(o);
+	return reply_object(o);
 }
 
 char *reply_archive(struct daemon *d, const char *zone)
@@ -243,10 +297,10 @@ char *reply_archive(struct daemon *d, const char *zone)
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "entries", arr);
-	return finish(o);
+	return reply_object(o);
 }
 
-char *reply_status(struct daemon *d)
+json_object *reply_status_object(struct daemon *d)
 {
 	json_object *o = json_object_new_object(), *zones = json_object_new_array(),
 		    *fss = json_object_new_array(), *ar = json_object_new_object();
@@ -287,7 +341,20 @@ char *reply_status(struct daemon *d)
 	archive_json(d, ar);
 	json_object_object_add(o, "archive", ar);
 	json_object_object_add(o, "counters", counters_json(&d->counters));
-	return finish(o);
+	{
+		int64_t last = d->sweep ? sweep_last_run(d->sweep) : 0;
+		json_object_object_add(o, "started", json_object_new_int64(d->started));
+		json_object_object_add(o, "last_sweep",
+				       last ? json_object_new_int64(last) : json_object_new_null());
+	}
+	return o;
+}
+
+char *reply_status(struct daemon *d)
+{
+	json_object *o = reply_status_object(d);
+
+	return o ? reply_object(o) : NULL;
 }
 
 char *reply_top(struct daemon *d, size_t zone, const struct request *req)
@@ -316,5 +383,5 @@ char *reply_top(struct daemon *d, size_t zone, const struct request *req)
 	}
 	free(files);
 	json_object_object_add(o, "files", arr);
-	return finish(o);
+	return reply_object(o);
 }

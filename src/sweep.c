@@ -54,6 +54,7 @@ struct sweep {
 	int64_t archive_retry_at;
 	bool running;
 	int64_t next; /* the earliest deadline seen by the pass under way */
+	int64_t last_run; /* when the last (real) pass ended */
 	struct table_file **dry; /* picked by the dry run under way */
 	size_t n_dry, cap_dry;
 };
@@ -337,6 +338,12 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p,
 	return gone;
 }
 
+/* Our own renames and deletes come back as events: take them in between batches. */
+static void drain_own(struct sweep *s)
+{
+	watch_drain(s->d->watch);
+}
+
 /* Chosen by this pass already; for a dry daemon, reported once already. */
 static uint8_t skipped(const struct sweep_run *run)
 {
@@ -408,14 +415,19 @@ static void tally_add(struct tally *t, enum policy_block b, uint64_t bytes)
 		t->held += bytes;
 }
 
-/* Oldest first until the zone is back within max_size and max_files. */
+/*
+ * Oldest first until the zone is back within max_size and max_files, with
+ * room for want more bytes (and one more file) when want is not NULL: a
+ * reservation, which leaves the zone's episode alone and returns its tally.
+ */
 static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, size_t zi,
-		       int64_t now)
+		       int64_t now, const uint64_t *want, struct tally *wt)
 {
 	const struct zone_config *zc = &s->d->cfg->zones[zi];
 	struct table_zone *tz = table_zone(s->d->table, zi);
-	struct sweep_zone *sz = &s->zones[zi];
-	struct policy_excess ex = policy_zone_excess(zc, tz->bytes, tz->files);
+	struct sweep_zone scratch = { 0 }, *sz = want ? &scratch : &s->zones[zi];
+	struct policy_excess ex = want ? policy_zone_excess(zc, tz->bytes + *want, tz->files + 1)
+				       : policy_zone_excess(zc, tz->bytes, tz->files);
 	uint64_t bytes = 0, files = 0, blocked = 0;
 	struct tally t = { 0 };
 	struct table_iter it;
@@ -423,7 +435,9 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	char what[128];
 
 	snprintf(what, sizeof(what), "zone \"%s\"", zc->name);
-	if (!ex.bytes && !ex.files) {
+	if (want)
+		t = *wt;
+	if (!ex.bytes && !ex.files && !want) {
 		episode(&sz->ep, what, false, NULL, 0, &s->d->counters);
 		return;
 	}
@@ -456,6 +470,12 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 		return;
 	}
 	plan_run(s, run, p, now, &blocked);
+	if (want) {
+		wt->writing = t.writing + blocked;
+		wt->young = t.young;
+		wt->held = t.held;
+		return;
+	}
 	if (run->dry && !run->mark)
 		return;
 	/* What is left over the limits after this pass is out of reach, for now. */
@@ -605,6 +625,31 @@ static void purge_since(struct sweep *s, struct sweep_run *run, uint64_t first, 
 }
 
 /*
+ * Frees need bytes on a filesystem, in the disk pass's order: a same-fs
+ * archive's own files first, then the zones' files by priority and age.
+ */
+static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
+		       struct sweep_fs *fs, uint64_t need, int64_t now, struct tally *t)
+{
+	struct archive *a = s->d->archive;
+	bool same = a && archive_dev(a) == fs->dev;
+	uint64_t freed = 0, planned = 0, first;
+
+	for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
+	     e && freed < need && !run->dry; e = archive_index_oldest(archive_entries(a))) {
+		freed += e->stored;
+		purge_entry(s, run, e, REASON_DISK_HIGH, now);
+	}
+	if (freed >= need)
+		return;
+	disk_candidates(s, fs, p, need - freed, now, &planned, t);
+	first = a ? archive_entries(a)->next_id : 0;
+	plan_run(s, run, p, now, &t->writing);
+	if (same && !run->dry)
+		purge_since(s, run, first, now);
+}
+
+/*
  * Above the high mark: free space until used is at or under the low mark.
  * An archive on the same filesystem frees nothing by archiving: its own
  * files go first (oldest first, even inside their review window), and a
@@ -616,10 +661,8 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, in
 
 	for (size_t k = 0; k < s->n_fs; k++) {
 		struct sweep_fs *fs = &s->fs[k];
-		struct archive *a = s->d->archive;
-		bool same = a && archive_dev(a) == fs->dev;
-		uint64_t need, freed = 0, planned = 0;
 		struct tally t = { 0 };
+		uint64_t need;
 		struct fsinfo fi;
 		char what[300];
 
@@ -642,20 +685,7 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, in
 		if (fs->ep.active && !run->manual && fs->changes == fs_changes(s, fs) &&
 		    now < fs->retry_at)
 			continue;
-		for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
-		     e && freed < need && !run->dry; e = archive_index_oldest(archive_entries(a))) {
-			freed += e->stored;
-			purge_entry(s, run, e, REASON_DISK_HIGH, now);
-		}
-		if (freed >= need)
-			continue;
-		disk_candidates(s, fs, p, need - freed, now, &planned, &t);
-		{
-			uint64_t first = a ? archive_entries(a)->next_id : 0;
-			plan_run(s, run, p, now, &t.writing);
-			if (same && !run->dry)
-				purge_since(s, run, first, now);
-		}
+		free_on_fs(s, run, p, fs, need, now, &t);
 		if (p->more)
 			continue;
 		if (fsinfo_get(fs->probe, &fi) == 0 &&
@@ -669,6 +699,78 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, in
 			episode(&fs->ep, what, false, NULL, 0, &s->d->counters);
 		}
 	}
+}
+
+static struct sweep_fs *fs_of(struct sweep *s, uint64_t dev)
+{
+	for (size_t k = 0; k < s->n_fs; k++)
+		if (s->fs[k].dev == dev)
+			return &s->fs[k];
+	return NULL;
+}
+
+/*
+ * What is still missing for the reservation: over the zone's limits, over
+ * the high mark. A dry run moves nothing: gone and freed say what it would.
+ */
+static void reserve_missing(struct sweep *s, struct sweep_reserve *r, uint64_t gone_bytes,
+			    uint64_t gone_files, uint64_t freed)
+{
+	const struct zone_config *zc = &s->d->cfg->zones[r->zone];
+	struct table_zone *tz = table_zone(s->d->table, r->zone);
+	struct sweep_fs *fs = tz->root ? fs_of(s, tz->root->dev) : NULL;
+	struct policy_excess ex = policy_zone_excess(zc, tz->bytes + r->bytes, tz->files + 1);
+	struct fsinfo fi;
+
+	r->zone_missing = ex.bytes > gone_bytes ? ex.bytes - gone_bytes : 0;
+	r->files_missing = ex.files > gone_files ? ex.files - gone_files : 0;
+	r->disk_missing = 0;
+	if (fs && fsinfo_get(fs->probe, &fi) == 0 && fi.dev == fs->dev) {
+		uint64_t need = policy_disk_room(s->d->cfg->disk_high, fi.used + fi.free, fi.used,
+						 r->bytes);
+		r->disk_missing = need > freed ? need - freed : 0;
+	}
+}
+
+void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve *r)
+{
+	struct table_zone *tz = table_zone(s->d->table, r->zone);
+	struct sweep_fs *fs = tz->root ? fs_of(s, tz->root->dev) : NULL;
+	uint64_t start = run->freed, gone = 0;
+	struct plan p = { 0 };
+	struct tally t = { 0 };
+	int64_t now = now_s();
+	size_t picked;
+
+	if (s->running)
+		return;
+	s->running = true;
+	do {
+		p.more = false;
+		pass_quota(s, run, &p, r->zone, now, &r->bytes, &t);
+		if (!run->dry)
+			drain_own(s);
+	} while (p.more);
+	picked = s->n_dry;
+	for (size_t i = 0; i < picked; i++)
+		gone += s->dry[i]->size;
+	reserve_missing(s, r, gone, picked, run->freed - start);
+	if (r->disk_missing && fs) {
+		uint64_t need = r->disk_missing, from = run->freed;
+		do {
+			p.more = false;
+			free_on_fs(s, run, &p, fs, need - (run->freed - from), now, &t);
+			if (!run->dry)
+				drain_own(s);
+		} while (p.more && run->freed - from < need);
+		reserve_missing(s, r, gone, picked, run->dry ? run->freed - start : 0);
+	}
+	r->why = tally_why(&t);
+	free(p.v);
+	for (size_t i = 0; i < s->n_dry; i++)
+		s->dry[i]->flags &= ~TF_PICKED;
+	s->n_dry = 0;
+	s->running = false;
 }
 
 /* The review window (keep), then the archive's max_size, oldest first. */
@@ -711,12 +813,6 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 		note_next(s, policy_archive_due(cfg->archive_keep, e->archived_at));
 }
 
-/* Our own renames and deletes come back as events: take them in between batches. */
-static void drain_own(struct sweep *s)
-{
-	watch_drain(s->d->watch);
-}
-
 static void arm(struct sweep *s, int64_t now)
 {
 	ev_periodic_stop(s->d->loop, &s->deadline);
@@ -747,7 +843,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		p.more = false;
 		for (size_t i = 0; i < s->d->cfg->n_zones && !p.more; i++)
 			if (zone_wanted(run, i))
-				pass_quota(s, run, &p, i, now);
+				pass_quota(s, run, &p, i, now, NULL, NULL);
 		more |= p.more;
 		p.more = false;
 		pass_disk(s, run, &p, now);
@@ -764,8 +860,15 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		s->dry[i]->flags &= ~TF_PICKED;
 	s->n_dry = 0;
 	s->running = false;
+	if (!run->dry)
+		s->last_run = now;
 	if (!run->manual || !run->dry)
 		arm(s, now);
+}
+
+int64_t sweep_last_run(const struct sweep *s)
+{
+	return s->last_run;
 }
 
 static void automatic(struct sweep *s)
@@ -852,6 +955,52 @@ const struct sweep_episode *sweep_archive_episode(const struct sweep *s)
 	return &s->archive_full;
 }
 
+/*
+ * Per-zone and per-filesystem state for the daemon's zones: zone j keeps
+ * the state of old zone old_of_new[j] (none when -1, or no old state), and a
+ * filesystem keeps its state while some zone is still on it.
+ */
+int sweep_reconfigure(struct sweep *s, const int *old_of_new)
+{
+	const struct config *cfg = s->d->cfg;
+	struct sweep_zone *zones = calloc(cfg->n_zones + 1, sizeof(*zones));
+	struct sweep_fs *fs = calloc(cfg->n_zones + 1, sizeof(*fs));
+	size_t n_fs = 0;
+
+	if (!zones || !fs)
+		goto nomem;
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct table_zone *tz = table_zone(s->d->table, i);
+		bool known = false;
+
+		if (old_of_new && old_of_new[i] >= 0)
+			zones[i] = s->zones[old_of_new[i]];
+		if (cfg->zones[i].max_idle != CONFIG_UNSET && table_zone_track_use(s->d->table, i) < 0)
+			goto nomem;
+		if (!tz->root)
+			continue;
+		for (size_t k = 0; k < n_fs; k++)
+			known |= fs[k].dev == tz->root->dev;
+		if (known)
+			continue;
+		fs[n_fs] = (struct sweep_fs){ .dev = tz->root->dev };
+		for (size_t k = 0; k < s->n_fs; k++)
+			if (s->fs[k].dev == tz->root->dev)
+				fs[n_fs] = s->fs[k];
+		fs[n_fs++].probe = cfg->zones[i].path;
+	}
+	free(s->zones);
+	free(s->fs);
+	s->zones = zones;
+	s->fs = fs;
+	s->n_fs = n_fs;
+	return 0;
+nomem:
+	free(zones);
+	free(fs);
+	return -ENOMEM;
+}
+
 struct sweep *sweep_create(struct daemon *d)
 {
 	struct sweep *s = calloc(1, sizeof(*s));
@@ -859,28 +1008,10 @@ struct sweep *sweep_create(struct daemon *d)
 	if (!s)
 		return NULL;
 	s->d = d;
-	s->zones = calloc(d->cfg->n_zones + 1, sizeof(*s->zones));
-	s->fs = calloc(d->cfg->n_zones + 1, sizeof(*s->fs));
 	s->held = u64map_create();
-	if (!s->zones || !s->fs || !s->held) {
+	if (!s->held || sweep_reconfigure(s, NULL) < 0) {
 		sweep_destroy(s);
 		return NULL;
-	}
-	for (size_t i = 0; i < d->cfg->n_zones; i++) {
-		struct table_zone *tz = table_zone(d->table, i);
-		bool known = false;
-
-		if (d->cfg->zones[i].max_idle != CONFIG_UNSET && table_zone_track_use(d->table, i) < 0) {
-			sweep_destroy(s);
-			return NULL;
-		}
-		if (!tz->root)
-			continue;
-		for (size_t k = 0; k < s->n_fs; k++)
-			known |= s->fs[k].dev == tz->root->dev;
-		if (!known)
-			s->fs[s->n_fs++] = (struct sweep_fs){ .dev = tz->root->dev,
-							      .probe = d->cfg->zones[i].path };
 	}
 	ev_periodic_init(&s->deadline, on_deadline, 0, 0, 0);
 	s->deadline.data = s;

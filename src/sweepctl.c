@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <stdint.h>
 #include <json-c/json.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +16,56 @@
 
 #define DEFAULT_SOCKET "/run/sweepd/sweepd.sock"
 
-static const char *const commands_help =
-	"commands:\n"
-	"  status                          zones, filesystems, archive, counters\n"
-	"  settle                          wait until every change made so far is taken in\n"
-	"  top ZONE [-n N] [--by size|age] the largest or oldest files of a zone\n"
-	"  sweep [ZONE] [--dry-run]        apply the quotas now\n"
-	"  archive [ZONE]                  list what is in the archive\n"
-	"  restore ID|PATH [--to PATH]     bring an archived file back\n"
-	"  purge [--older-than DURATION]   empty the archive of old entries\n"
-	"  rotate [ZONE]                   rotate logs now\n"
-	"  reserve ZONE BYTES [--timeout S] make room for BYTES more in ZONE\n"
-	"  reload | pause | resume         configuration and control\n"
-	"  metrics                         Prometheus text\n";
+struct command {
+	const char *name, *args, *summary, *details;
+};
+
+static const struct command commands[] = {
+	{"status", "", "zones, filesystems, archive, trends, counters",
+	 "Usage bars against each zone's max_size and each disk's high mark, growth per\n"
+	 "day with the last 24 hours as a sparkline, and when a growing disk would\n"
+	 "cross its high mark."},
+	{"settle", "", "wait until every change made so far is taken in and acted on", NULL},
+	{"top", "ZONE [-n N] [--by size|age]", "the largest or oldest files of a zone", NULL},
+	{"sweep", "[ZONE] [--dry-run]", "apply the quotas now (admin)",
+	 "With --dry-run, report what would be done and change nothing."},
+	{"archive", "[ZONE]", "list what is in the archive", NULL},
+	{"restore", "ID|PATH [--to PATH]", "bring an archived file back (admin)",
+	 "Never overwrites: an error if something already stands at the destination."},
+	{"purge", "[--older-than DURATION]", "empty the archive of old entries (admin)", NULL},
+	{"rotate", "[ZONE]", "rotate logs now (admin)", NULL},
+	{"reserve", "ZONE SIZE [--timeout DURATION]", "make room for SIZE more in ZONE (admin)",
+	 "Sweeps what the zone's rules allow until SIZE more bytes fit within its\n"
+	 "max_size and under the disk's high mark; waits up to --timeout for files\n"
+	 "being written or too young. Exits 1 when the room is not there, so that\n"
+	 "a job can run it first: sweepctl reserve outputs 300M && render ..."},
+	{"reload", "", "read the configuration again (admin)",
+	 "Taken whole, or refused whole: the errors are printed with file:line and\n"
+	 "the running configuration stays."},
+	{"pause", "", "touch nothing until resume (admin)", NULL},
+	{"resume", "", "act again (admin)", NULL},
+	{"metrics", "", "Prometheus text exposition format", NULL},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(*commands))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void list_commands(FILE *out)
+{
+	char left[64];
+
+	fprintf(out, "commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
+		fprintf(out, "  %-40s %s\n", left, commands[i].summary);
+	}
+}
 
 static void usage(FILE *out)
 {
@@ -34,8 +73,19 @@ static void usage(FILE *out)
 		"usage: sweepctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
 		"  -s, --socket PATH  the daemon's socket (default $SWEEPD_SOCKET, else %s)\n"
 		"      --json         print the daemon's raw JSON reply\n"
-		"  -h, --help         this help\n%s",
-		DEFAULT_SOCKET, commands_help);
+		"  -h, --help         this help; sweepctl COMMAND -h for one command\n",
+		DEFAULT_SOCKET);
+	list_commands(out);
+	fprintf(out, "exit status: 0 done, 1 the daemon answered with an error, 2 it cannot be "
+		     "reached\n");
+}
+
+static void command_usage(const struct command *c, FILE *out)
+{
+	fprintf(out, "usage: sweepctl [-s SOCKET] [--json] %s%s%s\n%s.\n", c->name,
+		*c->args ? " " : "", c->args, c->summary);
+	if (c->details)
+		fprintf(out, "\n%s\n", c->details);
 }
 
 static int usage_error(const char *msg)
@@ -103,7 +153,14 @@ static json_object *build_request(int argc, char **argv)
 			json_object_object_add(req, "zone", json_object_new_string(a));
 			pos++;
 		} else if (pos == 1 && !strcmp(cmd, "reserve")) {
-			json_object_object_add(req, "bytes", json_object_new_int64(atoll(a)));
+			uint64_t bytes;
+			if (units_parse_size(a, &bytes) < 0 || bytes > INT64_MAX) {
+				fprintf(stderr, "sweepctl: reserve wants a size (300M, 2G, 512K or bytes), not '%s'\n",
+					a);
+				json_object_put(req);
+				return NULL;
+			}
+			json_object_object_add(req, "bytes", json_object_new_int64((int64_t)bytes));
 			pos++;
 		} else {
 			fprintf(stderr, "sweepctl: %s: unexpected argument '%s'\n", cmd, a);
@@ -178,11 +235,13 @@ static char *exchange(int fd, const char *line)
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("SWEEPD_SOCKET");
+	const struct command *cmd;
 	json_object *req, *reply, *ok;
 	bool json = false;
 	char *line, *answer;
 	int i, fd, status;
 
+	setlocale(LC_CTYPE, ""); /* sparklines in UTF-8 where the terminal speaks it */
 	if (!sock || !*sock)
 		sock = DEFAULT_SOCKET;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -198,9 +257,21 @@ int main(int argc, char **argv)
 	}
 	if (i == argc)
 		return usage_error("no command given");
-	if (argc > i + 1 && (!strcmp(argv[i + 1], "-h") || !strcmp(argv[i + 1], "--help"))) {
-		usage(stdout);
-		return 0;
+	cmd = find_command(argv[i]);
+	if (!cmd) {
+		fprintf(stderr, "sweepctl: unknown command '%s'\n", argv[i]);
+		list_commands(stderr);
+		return 1;
+	}
+	for (int k = i + 1; k < argc; k++)
+		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
+			command_usage(cmd, stdout);
+			return 0;
+		}
+	if (!strcmp(cmd->name, "reserve") && argc - i < 3) {
+		fprintf(stderr, "sweepctl: reserve needs a zone and a size\n");
+		command_usage(cmd, stderr);
+		return 1;
 	}
 	req = build_request(argc - i, argv + i);
 	if (!req)
@@ -235,9 +306,22 @@ int main(int argc, char **argv)
 	if (json) {
 		printf("%s\n", answer);
 	} else if (status) {
-		json_object *e;
+		json_object *e, *errs;
 		json_object_object_get_ex(reply, "error", &e);
 		fprintf(stderr, "sweepctl: %s\n", json_object_get_string(e));
+		/* A refused reload: every error, file:line first. */
+		if (json_object_object_get_ex(reply, "errors", &errs))
+			for (size_t k = 0; k < json_object_array_length(errs); k++)
+				fprintf(stderr, "  %s\n",
+					json_object_get_string(json_object_array_get_idx(errs, k)));
+	} else if (!strcmp(argv[i], "metrics")) {
+		json_object *t;
+		json_object_object_get_ex(reply, "text", &t);
+		fputs(json_object_get_string(t), stdout);
+	} else if (!strcmp(argv[i], "reserve")) {
+		ctlfmt_reserve(reply, stdout);
+	} else if (!strcmp(argv[i], "reload")) {
+		ctlfmt_reload(reply, stdout);
 	} else if (!strcmp(argv[i], "status")) {
 		ctlfmt_status(reply, stdout);
 	} else if (!strcmp(argv[i], "top")) {

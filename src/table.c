@@ -849,3 +849,59 @@ size_t table_top(struct table *t, size_t zone, enum table_order by, struct table
 	}
 	return have;
 }
+
+static void dir_renumber(struct table_dir *d, uint32_t zone)
+{
+	d->zone = zone;
+	for (struct table_dir *c = d->first_child; c; c = c->next_sibling)
+		dir_renumber(c, zone);
+}
+
+int table_remap(struct table *t, const int *old_of_new, size_t n_new,
+		void (*on_dir)(struct table_dir *, void *), void *ud)
+{
+	struct table_zone *zones = calloc(n_new ? n_new : 1, sizeof(*zones));
+	bool *kept = calloc(t->n_zones ? t->n_zones : 1, sizeof(*kept));
+
+	if (!zones || !kept)
+		goto nomem;
+	for (size_t j = 0; j < n_new; j++) {
+		if (old_of_new[j] >= 0)
+			continue;
+		zones[j].inodes = u64map_create();
+		if (!zones[j].inodes)
+			goto nomem;
+	}
+	for (size_t j = 0; j < n_new; j++) {
+		if (old_of_new[j] < 0)
+			continue;
+		zones[j] = t->zones[old_of_new[j]];
+		kept[old_of_new[j]] = true;
+		if (zones[j].root)
+			dir_renumber(zones[j].root, (uint32_t)j);
+	}
+	for (size_t i = 0; i < t->n_zones; i++) {
+		struct table_zone *z = &t->zones[i];
+
+		if (kept[i])
+			continue;
+		if (z->root)
+			table_dir_remove(t, z->root, on_dir, ud);
+		u64map_foreach(z->inodes, free_inode, NULL);
+		u64map_destroy(z->inodes);
+		free(z->age.v);
+		free(z->use.v);
+	}
+	free(t->zones);
+	free(kept);
+	t->zones = zones;
+	t->n_zones = n_new;
+	return 0;
+nomem:
+	for (size_t j = 0; zones && j < n_new; j++)
+		if (old_of_new[j] < 0)
+			u64map_destroy(zones[j].inodes);
+	free(zones);
+	free(kept);
+	return -ENOMEM;
+}

@@ -18,6 +18,7 @@
 #include "glob.h"
 #include "lease.h"
 #include "log.h"
+#include "notify.h"
 #include "scan.h"
 #include "table.h"
 #include "u64map.h"
@@ -225,6 +226,8 @@ static void watch_pump(void *ud)
 	char buf[WATCH_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
+	/* A long walk is work, not a hang. */
+	notify_watchdog_kick();
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
@@ -426,6 +429,32 @@ static void parent_watch(struct watch *w, struct watch_zone *z)
 						 IN_ONLYDIR);
 }
 
+static int zone_init(struct watch_zone *z, const struct zone_config *zc, size_t idx)
+{
+	char *slash;
+
+	memset(z, 0, sizeof(*z));
+	z->cfg = zc;
+	z->idx = (uint32_t)idx;
+	z->root_fd = -1;
+	z->parent_wd = -1;
+	z->parent_path = strdup(zc->path);
+	slash = z->parent_path ? strrchr(z->parent_path, '/') : NULL;
+	if (!slash)
+		return -ENOMEM;
+	z->root_name = zc->path + (slash - z->parent_path) + 1;
+	if (slash == z->parent_path)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	for (size_t k = 0; k < zc->include.n; k++)
+		z->slash_patterns |= strchr(zc->include.patterns[k], '/') != NULL;
+	for (size_t k = 0; k < zc->exclude.n; k++)
+		z->slash_patterns |= strchr(zc->exclude.patterns[k], '/') != NULL;
+	z->mask = watch_mask_base | (zc->max_idle != CONFIG_UNSET ? IN_ACCESS : 0);
+	return 0;
+}
+
 struct watch *watch_create(struct ev_loop *loop, const struct config *cfg, struct table *t,
 			   struct counters *counters)
 {
@@ -451,32 +480,11 @@ struct watch *watch_create(struct ev_loop *loop, const struct config *cfg, struc
 		watch_destroy(w);
 		return NULL;
 	}
-	for (size_t i = 0; i < cfg->n_zones; i++) {
-		struct watch_zone *z = &w->zones[i];
-		const struct zone_config *zc = &cfg->zones[i];
-		char *slash;
-
-		z->cfg = zc;
-		z->idx = (uint32_t)i;
-		z->root_fd = -1;
-		z->parent_wd = -1;
-		z->parent_path = strdup(zc->path);
-		slash = z->parent_path ? strrchr(z->parent_path, '/') : NULL;
-		if (!slash) {
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		if (zone_init(&w->zones[i], &cfg->zones[i], i) < 0) {
 			watch_destroy(w);
 			return NULL;
 		}
-		z->root_name = zc->path + (slash - z->parent_path) + 1;
-		if (slash == z->parent_path)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		for (size_t k = 0; k < zc->include.n; k++)
-			z->slash_patterns |= strchr(zc->include.patterns[k], '/') != NULL;
-		for (size_t k = 0; k < zc->exclude.n; k++)
-			z->slash_patterns |= strchr(zc->exclude.patterns[k], '/') != NULL;
-		z->mask = watch_mask_base | (zc->max_idle != CONFIG_UNSET ? IN_ACCESS : 0);
-	}
 	ev_io_init(&w->io, watch_on_readable, w->fd, EV_READ);
 	w->io.data = w;
 	w->pump.fd = w->fd;
@@ -511,26 +519,112 @@ void watch_destroy(struct watch *w)
 	free(w);
 }
 
-int watch_start(struct watch *w)
+/*
+ * The first walk of new zones (every zone when old_of_new is NULL), with one
+ * look at who holds what open for writing. At the start a zone that cannot
+ * be opened is an error; after a reload it is a zone whose root is missing,
+ * watched for like one removed later.
+ */
+static int attach_new(struct watch *w, const int *old_of_new)
 {
-	w->writers = lease_writers_snapshot();
-	for (size_t i = 0; i < w->n_zones; i++) {
-		int r;
+	int r = 0;
 
-		parent_watch(w, &w->zones[i]);
-		r = zone_attach(w, &w->zones[i], true);
-		if (r < 0) {
-			log_err("zone \"%s\": cannot open %s: %s", w->zones[i].cfg->name,
-				w->zones[i].cfg->path, strerror(-r));
-			u64map_destroy(w->writers);
-			w->writers = NULL;
-			return r;
-		}
+	w->writers = lease_writers_snapshot();
+	for (size_t i = 0; i < w->n_zones && !r; i++) {
+		struct watch_zone *z = &w->zones[i];
+
+		if (old_of_new && old_of_new[i] >= 0)
+			continue;
+		parent_watch(w, z);
+		r = zone_attach(w, z, true);
+		if (r < 0 && !old_of_new)
+			log_err("zone \"%s\": cannot open %s: %s", z->cfg->name, z->cfg->path,
+				strerror(-r));
+		else if (r < 0)
+			log_warn("zone \"%s\": cannot open %s: %s; watching for it to appear",
+				 z->cfg->name, z->cfg->path, strerror(-r));
+		if (old_of_new)
+			r = 0;
 	}
 	u64map_destroy(w->writers);
 	w->writers = NULL;
+	return r;
+}
+
+int watch_start(struct watch *w)
+{
+	int r = attach_new(w, NULL);
+
+	if (r < 0)
+		return r;
 	ev_io_start(w->loop, &w->io);
 	return 0;
+}
+
+int watch_reconfigure(struct watch *w, const struct config *cfg, const int *old_of_new)
+{
+	size_t n_old = w->n_zones, n_new = cfg->n_zones;
+	struct watch_zone *zones = calloc(n_new ? n_new : 1, sizeof(*zones)), *old = w->zones;
+	int *parents = calloc(n_old ? n_old : 1, sizeof(*parents));
+	bool *kept = calloc(n_old ? n_old : 1, sizeof(*kept));
+	int r = -ENOMEM;
+
+	/* Everything that can fail comes before the first change. */
+	if (!zones || !parents || !kept)
+		goto out;
+	for (size_t j = 0; j < n_new; j++) {
+		if (old_of_new[j] >= 0)
+			kept[old_of_new[j]] = true;
+		else if (zone_init(&zones[j], &cfg->zones[j], j) < 0)
+			goto out;
+	}
+	checks_flush(w);
+	cache_drop(w);
+	r = table_remap(w->table, old_of_new, n_new, on_dir_dropped, w);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n_old; i++) {
+		parents[i] = kept[i] ? -1 : old[i].parent_wd;
+		if (kept[i])
+			continue;
+		if (old[i].root_fd >= 0)
+			close(old[i].root_fd);
+		free(old[i].parent_path);
+	}
+	for (size_t j = 0; j < n_new; j++) {
+		const char *path = cfg->zones[j].path;
+
+		if (old_of_new[j] < 0)
+			continue;
+		zones[j] = old[old_of_new[j]];
+		zones[j].cfg = &cfg->zones[j];
+		zones[j].idx = (uint32_t)j;
+		/* The same path, in the new config's copy. */
+		zones[j].root_name = strrchr(path, '/') + 1;
+	}
+	w->zones = zones;
+	w->n_zones = n_new;
+	w->cfg = cfg;
+	zones = old;
+	n_new = 0; /* what is left to free below is the old array */
+	attach_new(w, old_of_new);
+	/* A parent watch may serve several zones: unwatch only those no zone needs now. */
+	for (size_t i = 0; i < n_old; i++) {
+		bool used = parents[i] < 0;
+		for (size_t j = 0; j < w->n_zones && !used; j++)
+			used = w->zones[j].parent_wd == parents[i];
+		if (!used)
+			inotify_rm_watch(w->fd, parents[i]);
+	}
+	r = 0;
+out:
+	for (size_t j = 0; r < 0 && zones && j < n_new; j++)
+		if (old_of_new[j] < 0)
+			free(zones[j].parent_path);
+	free(zones);
+	free(parents);
+	free(kept);
+	return r;
 }
 
 bool watch_zone_attached(const struct watch *w, size_t zone)

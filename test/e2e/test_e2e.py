@@ -457,7 +457,7 @@ def cli_and_exit_codes():
         check(b"unknown command" in r.stderr, r.stderr)
         r = d.ctl("-h")
         equal(r.returncode, 0, "-h")
-        check(b"reserve ZONE BYTES" in r.stdout, "help lists commands")
+        check(b"reserve ZONE SIZE" in r.stdout, "help lists commands")
         r = subprocess.run([SWEEPCTL, "status"], capture_output=True,
                            env=dict(os.environ, SWEEPD_SOCKET=d.sock))
         equal(r.returncode, 0, "$SWEEPD_SOCKET honoured")

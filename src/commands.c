@@ -1,0 +1,259 @@
+#include "commands.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "audit.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "reply.h"
+#include "reserve.h"
+#include "request.h"
+#include "sweep.h"
+#include "watch.h"
+
+static char *not_yet(enum request_cmd cmd)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "\"%s\" is not implemented yet in this version of sweepd",
+		 request_cmd_name(cmd));
+	return reply_error(msg);
+}
+
+/* Is gid among the supplementary groups of pid? From /proc/PID/status. */
+static bool pid_in_group(pid_t pid, gid_t gid)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char *p = line + 7, *end;
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		for (unsigned long g; (g = strtoul(p, &end, 10)), end != p; p = end)
+			found |= (gid_t)g == gid;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Root, the daemon's own user, or a member of admin_group. */
+static bool peer_is_admin(const struct daemon *d, const struct control_peer *peer)
+{
+	struct group *g;
+
+	if (peer->uid == 0 || peer->uid == geteuid())
+		return true;
+	if (!d->cfg->admin_group || !(g = getgrnam(d->cfg->admin_group)))
+		return false;
+	return peer->gid == g->gr_gid || pid_in_group(peer->pid, g->gr_gid);
+}
+
+static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct control_peer *peer)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg),
+		 "\"%s\" changes things: it needs root, the daemon's own user%s%s%s; you are uid %u",
+		 request_cmd_name(cmd), d->cfg->admin_group ? " or a member of group \"" : "",
+		 d->cfg->admin_group ? d->cfg->admin_group : "", d->cfg->admin_group ? "\"" : "",
+		 (unsigned)peer->uid);
+	return reply_error(msg);
+}
+
+static int zone_index(const struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->cfg->n_zones; i++)
+		if (!strcmp(d->cfg->zones[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static char *unknown_zone(const char *name)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "no zone named \"%s\" (sweepctl status lists them)", name);
+	return reply_error(msg);
+}
+
+static char *do_sweep(struct daemon *d, const struct request *req)
+{
+	struct sweep_run run = { .dry = req->dry_run == 1 || d->dry_run, .zone = -1, .manual = true };
+
+	if (req->zone && (run.zone = zone_index(d, req->zone)) < 0)
+		return unknown_zone(req->zone);
+	if (d->paused && !run.dry)
+		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"; "
+				   "a dry run (\"dry_run\": true) still reports what it would do");
+	watch_drain(d->watch);
+	run.actions = json_object_new_array();
+	sweep_all(d->sweep, &run);
+	return reply_actions(&run);
+}
+
+static char *do_purge(struct daemon *d, const struct request *req)
+{
+	struct sweep_run run = { .dry = d->dry_run, .zone = -1, .manual = true };
+
+	if (!d->archive)
+		return reply_error("no archive is configured: nothing to purge");
+	if (d->paused)
+		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
+	run.actions = json_object_new_array();
+	sweep_purge(d->sweep, req->older_than, &run);
+	return reply_purged(&run);
+}
+
+static char *do_restore(struct daemon *d, const struct request *req)
+{
+	struct archive_entry *e = NULL;
+	char msg[PATH_MAX + 256], *where = NULL, *out;
+	struct stat st;
+	int r;
+
+	if (!d->archive)
+		return reply_error("no archive is configured: nothing to restore");
+	if (d->dry_run)
+		return reply_error("sweepd runs with --dry-run: it moves nothing, restores included");
+	if (req->id >= 0)
+		e = archive_index_get(archive_entries(d->archive), (uint64_t)req->id);
+	else if (req->path)
+		e = archive_index_find_path(archive_entries(d->archive), req->path);
+	if (!e) {
+		snprintf(msg, sizeof(msg),
+			 "nothing in the archive is %s%s%s (sweepctl archive lists what is there)",
+			 req->id >= 0 ? "entry " : "", req->id >= 0 ? "" : req->path,
+			 req->id >= 0 ? "with that id" : "");
+		return reply_error(msg);
+	}
+	{
+		/* The entry goes from the index on success: keep what the audit line needs. */
+		char *zone = strdup(e->zone), *apath = strdup(e->apath);
+		uint64_t bytes = e->bytes;
+
+		r = zone && apath ? archive_restore(d->archive, e, req->to, &where) : -ENOMEM;
+		if (r == 0) {
+			d->counters.restored++;
+			if (lstat(where, &st) == 0)
+				sweep_hold(d->sweep, st.st_dev, st.st_ino);
+			json_object *line = audit_entry((int64_t)time(NULL), "restore", zone, where,
+							bytes, REASON_MANUAL, false, apath);
+			audit_write(d->audit, line);
+			json_object_put(line);
+		}
+		free(zone);
+		free(apath);
+	}
+	if (r == -EEXIST)
+		snprintf(msg, sizeof(msg),
+			 "%s already exists: restore never overwrites; move it away or give "
+			 "\"to\" another path",
+			 req->to ? req->to : e->path);
+	else if (r == -EDESTADDRREQ)
+		snprintf(msg, sizeof(msg),
+			 "entry %llu's zone is no longer configured: give \"to\" a path to restore it at",
+			 (unsigned long long)e->id);
+	else if (r < 0)
+		snprintf(msg, sizeof(msg), "cannot restore %s: %s", e->apath, strerror(-r));
+	if (r < 0) {
+		if (r != -EEXIST && r != -EDESTADDRREQ)
+			d->counters.errors++;
+		return reply_error(msg);
+	}
+	watch_drain(d->watch);
+	out = reply_restored(where);
+	free(where);
+	return out;
+}
+
+/* The socket's handler: one request line in, one reply line out. */
+char *daemon_request(void *ud, const char *line, size_t len,
+			    const struct control_peer *peer)
+{
+	struct daemon *d = ud;
+	struct request req;
+	char err[512], *out;
+	int zone;
+
+	if (request_parse(line, len, &req, err, sizeof(err)) < 0)
+		return reply_error(err);
+	if (request_is_admin(req.cmd) && !peer_is_admin(d, peer)) {
+		out = refuse(d, req.cmd, peer);
+		request_clear(&req);
+		return out;
+	}
+	switch (req.cmd) {
+	case REQ_STATUS:
+		out = reply_status(d);
+		break;
+	case REQ_SETTLE:
+		daemon_settle(d);
+		out = reply_ok();
+		break;
+	case REQ_TOP:
+		zone = zone_index(d, req.zone);
+		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
+		break;
+	case REQ_SWEEP:
+		out = do_sweep(d, &req);
+		break;
+	case REQ_ARCHIVE:
+		if (req.zone && zone_index(d, req.zone) < 0)
+			out = unknown_zone(req.zone);
+		else
+			out = reply_archive(d, req.zone);
+		break;
+	case REQ_RESTORE:
+		out = do_restore(d, &req);
+		break;
+	case REQ_PURGE:
+		out = do_purge(d, &req);
+		break;
+	case REQ_RESERVE:
+		zone = zone_index(d, req.zone);
+		out = zone < 0 ? unknown_zone(req.zone) : daemon_reserve(d, &req, peer, zone);
+		break;
+	case REQ_METRICS:
+		out = reply_metrics(daemon_metrics(d));
+		break;
+	case REQ_RELOAD:
+		log_info("reload asked by uid %u", (unsigned)peer->uid);
+		out = daemon_reload(d);
+		break;
+	case REQ_PAUSE:
+	case REQ_RESUME:
+		d->paused = req.cmd == REQ_PAUSE;
+		log_info("%s by uid %u", d->paused ? "paused" : "resumed", (unsigned)peer->uid);
+		if (!d->paused)
+			daemon_settle(d);
+		daemon_notify_status(d, false);
+		out = reply_ok();
+		break;
+	default:
+		out = not_yet(req.cmd);
+		break;
+	}
+	request_clear(&req);
+	return out;
+}
+

@@ -1,0 +1,226 @@
+#include "metrics.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return v;
+}
+
+/* A number at a path of keys ("limits.max_age"); false when absent or null. */
+static bool number(json_object *o, const char *path, double *out)
+{
+	char key[64];
+	const char *dot;
+
+	while ((dot = strchr(path, '.'))) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		o = get(o, key);
+		path = dot + 1;
+	}
+	o = get(o, path);
+	if (!o)
+		return false;
+	if (json_object_is_type(o, json_type_boolean))
+		*out = json_object_get_boolean(o) ? 1 : 0;
+	else if (json_object_is_type(o, json_type_object))
+		*out = 1; /* an episode: present means on */
+	else
+		*out = json_object_get_double(o);
+	return true;
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void value(FILE *f, double v)
+{
+	if (v == (double)(int64_t)v)
+		fprintf(f, " %lld\n", (long long)v);
+	else
+		fprintf(f, " %.17g\n", v);
+}
+
+/* A label value, escaped as the format asks: backslash, double quote, newline. */
+static void label(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, "{%s=\"", key);
+	for (const char *p = val; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			fputc('\\', f);
+		if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fputs("\"}", f);
+}
+
+struct family {
+	const char *name, *type, *field, *help;
+};
+
+/* One family over every element of a list (zones, filesystems), labelled by one of its fields. */
+static void per_item(FILE *f, json_object *list, const char *lkey, const char *lfield,
+		     const struct family *fam, int64_t now)
+{
+	bool headed = false;
+
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		json_object *it = json_object_array_get_idx(list, i);
+		json_object *lv = get(it, lfield);
+		double v;
+
+		if (!number(it, fam->field, &v)) {
+			/* Episodes and alarms read as 0 when null: a series that does not vanish. */
+			if (strcmp(fam->field, "blocked") && strcmp(fam->field, "pressure"))
+				continue;
+			v = 0;
+		}
+		if (!strcmp(fam->field, "oldest_mtime"))
+			v = (double)now - v;
+		else if (!strcmp(fam->field, "high_mark_at"))
+			v = v - (double)now > 0 ? v - (double)now : 0;
+		else if (strstr(fam->field, "_pct"))
+			v /= 100.0;
+		if (!headed)
+			head(f, fam->name, fam->type, fam->help);
+		headed = true;
+		fputs(fam->name, f);
+		label(f, lkey, lv ? json_object_get_string(lv) : "");
+		value(f, v);
+	}
+}
+
+static const struct family zone_families[] = {
+	{"sweepd_zone_files", "gauge", "files", "Regular files in the zone, every name counted."},
+	{"sweepd_zone_bytes", "gauge", "bytes", "Apparent size of the zone's files, in bytes."},
+	{"sweepd_zone_disk_bytes", "gauge", "disk_bytes",
+	 "Bytes allocated to the zone's files, each inode once, as du counts."},
+	{"sweepd_zone_open_files", "gauge", "open_files", "Files of the zone open for writing."},
+	{"sweepd_zone_oldest_age_seconds", "gauge", "oldest_mtime",
+	 "Age of the zone's oldest file by mtime."},
+	{"sweepd_zone_present", "gauge", "present", "1 when the zone's directory is there."},
+	{"sweepd_zone_limit_max_age_seconds", "gauge", "limits.max_age", "The zone's max_age."},
+	{"sweepd_zone_limit_max_idle_seconds", "gauge", "limits.max_idle", "The zone's max_idle."},
+	{"sweepd_zone_limit_max_size_bytes", "gauge", "limits.max_size", "The zone's max_size."},
+	{"sweepd_zone_limit_max_files", "gauge", "limits.max_files", "The zone's max_files."},
+	{"sweepd_zone_blocked", "gauge", "blocked",
+	 "Alarm: 1 while the zone cannot get back within its limits."},
+	{"sweepd_zone_blocked_bytes", "gauge", "blocked.bytes",
+	 "Bytes over the zone's limits that are out of reach."},
+	{"sweepd_zone_growth_bytes_per_day", "gauge", "trend.growth_per_day",
+	 "Growth of the zone, a least-squares slope over the last day's samples."},
+};
+
+static const struct family fs_families[] = {
+	{"sweepd_filesystem_size_bytes", "gauge", "size", "Size of a filesystem holding zones."},
+	{"sweepd_filesystem_used_bytes", "gauge", "used", "Bytes used on the filesystem."},
+	{"sweepd_filesystem_free_bytes", "gauge", "free",
+	 "Bytes free on the filesystem for unprivileged users."},
+	{"sweepd_filesystem_high_mark_ratio", "gauge", "high_pct",
+	 "Used fraction above which sweepd frees space."},
+	{"sweepd_filesystem_low_mark_ratio", "gauge", "low_pct",
+	 "Used fraction down to which sweepd frees space."},
+	{"sweepd_filesystem_pressure", "gauge", "pressure",
+	 "1 between crossing the high mark and getting back under the low mark."},
+	{"sweepd_filesystem_blocked", "gauge", "blocked",
+	 "Alarm: 1 while sweeping cannot bring the filesystem under its low mark."},
+	{"sweepd_filesystem_growth_bytes_per_day", "gauge", "trend.growth_per_day",
+	 "Growth of used bytes, a least-squares slope over the last day's samples."},
+	{"sweepd_filesystem_high_mark_eta_seconds", "gauge", "high_mark_at",
+	 "Forecast: seconds until used crosses the high mark at the present growth."},
+};
+
+static const struct family counter_families[] = {
+	{"sweepd_events_total", "counter", "events", "inotify events taken in."},
+	{"sweepd_overflows_total", "counter", "overflows", "inotify queue overflows."},
+	{"sweepd_rescans_total", "counter", "rescans", "Full rescans after overflows."},
+	{"sweepd_archived_total", "counter", "archived", "Files moved to the archive."},
+	{"sweepd_deleted_total", "counter", "deleted", "Files deleted."},
+	{"sweepd_purged_total", "counter", "purged", "Archived files purged."},
+	{"sweepd_restored_total", "counter", "restored", "Archived files restored."},
+	{"sweepd_rotated_total", "counter", "rotated", "Logs rotated."},
+	{"sweepd_freed_bytes_total", "counter", "bytes_freed", "Disk bytes freed."},
+	{"sweepd_errors_total", "counter", "errors", "Actions that failed."},
+	{"sweepd_blocked_total", "counter", "blocked",
+	 "Times a zone, filesystem or the archive could not reach its target."},
+};
+
+static const struct family top_families[] = {
+	{"sweepd_archive_files", "gauge", "archive.files", "Files in the archive."},
+	{"sweepd_archive_bytes", "gauge", "archive.bytes", "Bytes the archive stores."},
+	{"sweepd_archive_oldest_timestamp_seconds", "gauge", "archive.oldest",
+	 "When the oldest archived file was archived."},
+	{"sweepd_archive_full", "gauge", "archive.full",
+	 "Alarm: 1 while the archive's filesystem refuses files."},
+	{"sweepd_paused", "gauge", "paused", "1 while sweepd is paused."},
+	{"sweepd_dry_run", "gauge", "dry_run", "1 when sweepd runs with --dry-run."},
+	{"sweepd_start_time_seconds", "gauge", "started", "When sweepd started."},
+	{"sweepd_last_sweep_timestamp_seconds", "gauge", "last_sweep",
+	 "When the last sweep pass ended."},
+};
+
+char *metrics_render(json_object *status, int64_t now)
+{
+	json_object *zones = get(status, "zones"), *fss = get(status, "filesystems"),
+		    *counters = get(status, "counters"), *ver = get(status, "version");
+	char *buf = NULL;
+	size_t len = 0;
+	double alarms = 0, v;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	head(f, "sweepd_info", "gauge", "sweepd's version, as a label.");
+	fputs("sweepd_info", f);
+	label(f, "version", ver ? json_object_get_string(ver) : "");
+	value(f, 1);
+	for (size_t i = 0; i < sizeof(zone_families) / sizeof(*zone_families); i++)
+		per_item(f, zones, "zone", "name", &zone_families[i], now);
+	for (size_t i = 0; i < sizeof(fs_families) / sizeof(*fs_families); i++)
+		per_item(f, fss, "mount", "mount", &fs_families[i], now);
+	for (size_t i = 0; i < sizeof(top_families) / sizeof(*top_families); i++) {
+		const struct family *fam = &top_families[i];
+		if (!number(status, fam->field, &v)) {
+			if (strcmp(fam->field, "archive.full"))
+				continue;
+			v = 0;
+		}
+		head(f, fam->name, fam->type, fam->help);
+		fputs(fam->name, f);
+		value(f, v);
+	}
+	for (size_t i = 0; i < sizeof(counter_families) / sizeof(*counter_families); i++) {
+		const struct family *fam = &counter_families[i];
+		if (!number(counters, fam->field, &v))
+			continue;
+		head(f, fam->name, fam->type, fam->help);
+		fputs(fam->name, f);
+		value(f, v);
+	}
+	/* Every alarm at once: what a single alert rule can watch. */
+	for (size_t i = 0; zones && i < json_object_array_length(zones); i++)
+		alarms += get(json_object_array_get_idx(zones, i), "blocked") != NULL;
+	for (size_t i = 0; fss && i < json_object_array_length(fss); i++)
+		alarms += get(json_object_array_get_idx(fss, i), "blocked") != NULL;
+	alarms += number(status, "archive.full", &v);
+	head(f, "sweepd_alarms", "gauge", "Alarms on now: zones, filesystems and the archive.");
+	fputs("sweepd_alarms", f);
+	value(f, alarms);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

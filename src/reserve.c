@@ -1,0 +1,170 @@
+#include "reserve.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "fsinfo.h"
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+#include "sweep.h"
+#include "table.h"
+#include "units.h"
+#include "watch.h"
+
+/* While room is missing, look again this often, until the request's timeout. */
+#define RESERVE_RETRY_S 1.0
+
+struct reserve_wait {
+	struct daemon *d;
+	struct control_client *client;
+	struct reserve_wait *next;
+	struct sweep_reserve r;
+	struct sweep_run run;
+	ev_timer retry;
+	ev_tstamp deadline;
+};
+
+static bool has_room(const struct sweep_reserve *r)
+{
+	return !r->zone_missing && !r->files_missing && !r->disk_missing;
+}
+
+static char *answer(struct daemon *d, struct sweep_reserve *r, struct sweep_run *run)
+{
+	const char *zone = d->cfg->zones[r->zone].name;
+	json_object *o = json_object_new_object();
+	char want[32], freed[32], miss[32], msg[600];
+	uint64_t missing = r->zone_missing > r->disk_missing ? r->zone_missing : r->disk_missing;
+
+	units_format_size(r->bytes, want, sizeof(want));
+	units_format_size(run->freed, freed, sizeof(freed));
+	units_format_size(missing, miss, sizeof(miss));
+	json_object_object_add(o, "ok", json_object_new_boolean(has_room(r)));
+	if (!has_room(r)) {
+		if (missing)
+			snprintf(msg, sizeof(msg),
+				 "no room for %s more in zone \"%s\": %s could not be found (%s%s%s; "
+				 "blocked by %s); %s freed",
+				 want, zone, miss, r->zone_missing ? "over the zone's max_size" : "",
+				 r->zone_missing && r->disk_missing ? ", " : "",
+				 r->disk_missing ? "over the disk's high mark" : "", r->why, freed);
+		else
+			snprintf(msg, sizeof(msg),
+				 "no room for one more file in zone \"%s\": it is at its max_files "
+				 "(blocked by %s); %s freed",
+				 zone, r->why, freed);
+		json_object_object_add(o, "error", json_object_new_string(msg));
+	}
+	json_object_object_add(o, "zone", json_object_new_string(zone));
+	json_object_object_add(o, "bytes", json_object_new_uint64(r->bytes));
+	json_object_object_add(o, "freed", json_object_new_uint64(run->freed));
+	json_object_object_add(o, "missing", json_object_new_uint64(missing));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
+	json_object_object_add(o, "actions", run->actions);
+	run->actions = NULL;
+	log_info("reserve %s in zone %s: %s; %s freed", want, zone,
+		 has_room(r) ? "room found" : "room not found", freed);
+	return reply_object(o);
+}
+
+static void wait_end(struct reserve_wait *w, char *line)
+{
+	struct reserve_wait **pp = &w->d->reserves;
+
+	while (*pp != w)
+		pp = &(*pp)->next;
+	*pp = w->next;
+	ev_timer_stop(w->d->loop, &w->retry);
+	json_object_put(w->run.actions);
+	control_answer(w->client, line);
+	free(w);
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct reserve_wait *w = t->data;
+
+	(void)revents;
+	if (!w->d->paused)
+		sweep_reserve(w->d->sweep, &w->run, &w->r);
+	if (has_room(&w->r) || ev_now(loop) >= w->deadline)
+		wait_end(w, answer(w->d, &w->r, &w->run));
+}
+
+/* Refuses what can never fit; NULL when the request can be tried. */
+static char *impossible(struct daemon *d, const struct sweep_reserve *r)
+{
+	const struct zone_config *zc = &d->cfg->zones[r->zone];
+	struct table_zone *tz = table_zone(d->table, r->zone);
+	char want[32], lim[32], msg[400];
+	struct fsinfo fi;
+
+	units_format_size(r->bytes, want, sizeof(want));
+	if (zc->max_size != CONFIG_UNSET && r->bytes > (uint64_t)zc->max_size) {
+		snprintf(msg, sizeof(msg), "%s is more than zone \"%s\" may ever hold (max_size %s)",
+			 want, zc->name, units_format_size((uint64_t)zc->max_size, lim, sizeof(lim)));
+		return reply_error(msg);
+	}
+	if (!tz->root) {
+		snprintf(msg, sizeof(msg), "zone \"%s\": its directory %s is missing", zc->name,
+			 zc->path);
+		return reply_error(msg);
+	}
+	if (fsinfo_get(zc->path, &fi) == 0 &&
+	    r->bytes > (uint64_t)((double)(fi.used + fi.free) * d->cfg->disk_high / 100.0)) {
+		snprintf(msg, sizeof(msg), "%s is more than %s may hold under its high mark (%g%%)",
+			 want, fi.mount, d->cfg->disk_high);
+		return reply_error(msg);
+	}
+	return NULL;
+}
+
+char *daemon_reserve(struct daemon *d, const struct request *req, const struct control_peer *peer,
+		     int zone)
+{
+	struct sweep_reserve r = { .zone = (size_t)zone, .bytes = (uint64_t)req->bytes };
+	struct sweep_run run = { .dry = d->dry_run, .zone = zone, .manual = true };
+	struct reserve_wait *w;
+	char *out;
+
+	if ((out = impossible(d, &r)))
+		return out;
+	if (d->paused)
+		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
+	watch_drain(d->watch);
+	run.actions = json_object_new_array();
+	sweep_reserve(d->sweep, &run, &r);
+	/* A dry run frees nothing, so waiting changes nothing. */
+	if (has_room(&r) || req->timeout <= 0 || run.dry)
+		return answer(d, &r, &run);
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		json_object_put(run.actions);
+		return reply_error("out of memory");
+	}
+	w->d = d;
+	w->client = peer->client;
+	w->r = r;
+	w->run = run;
+	w->deadline = ev_now(d->loop) + (ev_tstamp)req->timeout;
+	ev_timer_init(&w->retry, on_retry, RESERVE_RETRY_S, RESERVE_RETRY_S);
+	w->retry.data = w;
+	ev_timer_start(d->loop, &w->retry);
+	w->next = d->reserves;
+	d->reserves = w;
+	return control_later;
+}
+
+void daemon_reserves_end(struct daemon *d, const char *why)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "%s: the room was not reserved; ask again", why);
+	while (d->reserves)
+		wait_end(d->reserves, reply_error(msg));
+}
