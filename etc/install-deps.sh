@@ -3,7 +3,8 @@
 # this machine lacks. Run as root on Debian 12.
 set -eu
 pkgs="gcc meson ninja-build pkg-config libev-dev libconfig-dev libzstd-dev libjson-c-dev
-      libcmocka-dev python3 findutils coreutils util-linux procps"
+      libcmocka-dev python3 python3-prometheus-client findutils coreutils util-linux
+      procps systemd"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

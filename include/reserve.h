@@ -13,6 +13,8 @@ struct control_peer;
  */
 char *daemon_reserve(struct daemon *d, const struct request *req, const struct control_peer *peer,
 		     int zone);
+/* The reservations waiting for room: {zone, bytes, missing, why, until}. */
+struct json_object *daemon_reserves_json(struct daemon *d);
 /* At stop or reload: every waiting client gets an error that says why. */
 void daemon_reserves_end(struct daemon *d, const char *why);
 

@@ -14,6 +14,7 @@
 #include "history.h"
 #include "pathenc.h"
 #include "request.h"
+#include "reserve.h"
 #include "table.h"
 #include "trend.h"
 #include "archive.h"
@@ -344,6 +345,7 @@ json_object *reply_status_object(struct daemon *d)
 	{
 		int64_t last = d->sweep ? sweep_last_run(d->sweep) : 0;
 		json_object_object_add(o, "started", json_object_new_int64(d->started));
+		json_object_object_add(o, "reservations", daemon_reserves_json(d));
 		json_object_object_add(o, "last_sweep",
 				       last ? json_object_new_int64(last) : json_object_new_null());
 	}

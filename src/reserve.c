@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "control.h"
 #include "daemon.h"
@@ -158,6 +159,26 @@ char *daemon_reserve(struct daemon *d, const struct request *req, const struct c
 	w->next = d->reserves;
 	d->reserves = w;
 	return control_later;
+}
+
+json_object *daemon_reserves_json(struct daemon *d)
+{
+	json_object *a = json_object_new_array();
+
+	for (struct reserve_wait *w = d->reserves; w; w = w->next) {
+		json_object *o = json_object_new_object();
+		uint64_t missing = w->r.zone_missing > w->r.disk_missing ? w->r.zone_missing
+									 : w->r.disk_missing;
+
+		json_object_object_add(o, "zone", json_object_new_string(d->cfg->zones[w->r.zone].name));
+		json_object_object_add(o, "bytes", json_object_new_uint64(w->r.bytes));
+		json_object_object_add(o, "missing", json_object_new_uint64(missing));
+		json_object_object_add(o, "why", json_object_new_string(w->r.why ? w->r.why : ""));
+		json_object_object_add(o, "until", json_object_new_int64((int64_t)(w->deadline - ev_now(d->loop)) +
+										 (int64_t)time(NULL)));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 void daemon_reserves_end(struct daemon *d, const char *why)

@@ -548,23 +548,5 @@ def index_rebuilt_from_tree():
         d.close()
 
 
-@case
-def ordinary_user_cannot_sweep():
-    d = Daemon(zones=[{"name": "z", "path": "zone"}])
-    try:
-        os.chmod(d.root, 0o755)
-        os.chmod(d.sock, 0o666)
-        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", SWEEPCTL,
-               "-s", d.sock]
-        r = subprocess.run(cmd + ["status"], capture_output=True, text=True)
-        equal(r.returncode, 0, f"nobody may read: {r.stderr}")
-        for args in (["sweep"], ["purge"], ["restore", "1"], ["pause"]):
-            r = subprocess.run(cmd + args, capture_output=True, text=True)
-            equal(r.returncode, 1, f"{args} refused")
-            check("needs root" in r.stderr, f"says why: {r.stderr}")
-    finally:
-        d.close()
-
-
 if __name__ == "__main__":
     main()

@@ -1,0 +1,656 @@
+"""Operating sweepd: systemd notifications, reload, pause, access, metrics, reserve,
+trends, many clients, sweepctl's human output. Run one: python3 test_ops.py NAME."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from harness import (Daemon, Failure, Writer, case, check, disk_figures, equal, main,
+                     readline, write, WAIT, SWEEPD, SWEEPCTL)
+from test_sweep import Tmpfs, audit, ok, old
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+UNIT = os.path.join(HERE, "..", "..", "etc", "sweepd.service")
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def zone_conf(name, path, **kw):
+    body = "".join(f" {k} = {v};" for k, v in kw.items())
+    return f'  {{ name = "{name}"; path = "{path}";{body} }}'
+
+
+def rewrite(d, zones, extra=""):
+    """A new config file for a running daemon: the same socket and state_dir."""
+    for z in zones:
+        os.makedirs(os.path.join(d.root, z[1]), exist_ok=True)
+        d.zones[z[0]] = os.path.join(d.root, z[1])
+    with open(d.conf, "w") as f:
+        f.write(f'state_dir = "state";\nsocket = {{ path = "{d.sock}"; }};\n{extra}\n')
+        f.write("zones = (\n" + ",\n".join(zone_conf(*z[:2], **z[2]) for z in zones) + "\n);\n")
+
+
+def by_name(status):
+    return {z["name"]: z for z in status["zones"]}
+
+
+class Notify:
+    """The systemd side of sd_notify: a datagram socket in NOTIFY_SOCKET."""
+
+    def __init__(self, root):
+        self.path = os.path.join(root, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(WAIT)
+        self.seen = []
+
+    def until(self, pred, what):
+        """Messages until one satisfies pred; returns it."""
+        try:
+            while True:
+                msg = self.sock.recv(4096).decode()
+                self.seen.append(msg)
+                if pred(msg):
+                    return msg
+        except socket.timeout:
+            raise Failure(f"no {what} from sweepd; saw {self.seen[-10:]}")
+
+
+@case
+def systemd_notifications():
+    """READY with STATUS, watchdog pings at half WATCHDOG_USEC, RELOADING then READY
+    around SIGHUP, STOPPING at SIGTERM."""
+    d = Daemon(start=False)
+    n = Notify(d.root)
+    try:
+        write(d.path("z", "a.bin"), b"a" * 1000)
+        env = dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="400000")
+        # systemd sets WATCHDOG_PID to the main pid: the shell's pid is the daemon's after exec.
+        wrapper = ["sh", "-c", 'WATCHDOG_PID=$$ exec "$0" "$@"', SWEEPD, "-c", d.conf]
+        log = open(d.log, "ab")
+        proc = subprocess.Popen(wrapper, env=env, stderr=log, stdout=log)
+        try:
+            ready = n.until(lambda m: "READY=1" in m, "READY=1")
+            status = re.search(r"STATUS=(.*)", ready)
+            check(status and "1 zones, 1 files" in status.group(1) and "no alarms" in
+                  status.group(1), f"STATUS with READY: {ready!r}")
+            for i in range(3):
+                n.until(lambda m: m == "WATCHDOG=1", f"watchdog ping {i + 1}")
+            proc.send_signal(signal.SIGHUP)
+            reloading = n.until(lambda m: "RELOADING=1" in m, "RELOADING=1")
+            check(re.search(r"MONOTONIC_USEC=\d+", reloading), f"MONOTONIC_USEC: {reloading!r}")
+            n.until(lambda m: "READY=1" in m, "READY=1 after the reload")
+            # A refused reload still ends with READY=1: the old config runs on.
+            with open(d.conf, "a") as f:
+                f.write("bogus_key = 1;\n")
+            proc.send_signal(signal.SIGHUP)
+            n.until(lambda m: "RELOADING=1" in m, "RELOADING=1 (bad config)")
+            n.until(lambda m: "READY=1" in m, "READY=1 after a refused reload")
+            proc.send_signal(signal.SIGTERM)
+            n.until(lambda m: "STOPPING=1" in m, "STOPPING=1")
+            equal(proc.wait(WAIT), 0, "exit after SIGTERM")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
+        text = d.logtext()
+        check("reload refused" in text and "sweepd.conf:" in text,
+              f"the refusal is logged with file:line:\n{text}")
+    finally:
+        n.sock.close()
+        d.close()
+
+
+@case
+def reload_good_and_bad():
+    """Zones kept, rescanned (files rule changed), added and removed; the table of a
+    kept zone stays and its new limits act at once; a bad file changes nothing."""
+    d = Daemon(zones=[{"name": "keep", "path": "keep"}, {"name": "inc", "path": "inc"},
+                      {"name": "gone", "path": "gone"}],
+               extra='archive = { path = "archive"; };')
+    try:
+        for i in range(5):
+            write(d.path("keep", f"k{i}.bin"), b"k" * 100)
+            old(d.path("keep", f"k{i}.bin"), time.time() - 3600 * (10 - i))
+        write(d.path("inc", "a.mp4"), b"v" * 10)
+        write(d.path("inc", "b.txt"), b"t" * 20)
+        write(d.path("gone", "g.bin"), b"g" * 30)
+        os.makedirs(os.path.join(d.root, "new"))
+        write(os.path.join(d.root, "new", "n.bin"), b"n" * 40)
+        d.settle()
+        events = d.status()["counters"]["events"]
+        writer = Writer(d.path("keep", "open.log"))
+        d.settle()
+        equal(d.zone("keep")["open_files"], 1, "writer seen before the reload")
+
+        rewrite(d, [("new", "new", {}),
+                    ("keep", "keep", {"max_files": 3, "min_age": 0}),
+                    ("inc", "inc", {"include": '[ "*.mp4" ]'})],
+                extra='archive = { path = "archive"; };')
+        r = ok(d.request({"cmd": "reload"}), "reload")
+        equal(r["zones"], {"kept": ["keep"], "rescanned": ["inc"], "added": ["new"],
+                           "removed": ["gone"]}, "what the reload did")
+        st = d.status()
+        equal([z["name"] for z in st["zones"]], ["new", "keep", "inc"], "zones in the new order")
+        z = by_name(st)
+        equal((z["new"]["files"], z["new"]["bytes"]), (1, 40), "added zone scanned")
+        equal((z["inc"]["files"], z["inc"]["bytes"]), (1, 10), "rescanned zone: new include")
+        # Kept: the writer is still known open without any rescan, and max_files acted.
+        equal(z["keep"]["open_files"], 1, "kept zone keeps what it knew")
+        equal(st["counters"]["rescans"], 0, "no rescan")
+        equal(z["keep"]["files"], 3, "max_files applied at once")
+        gone = sorted(e["path"] for e in audit(d) if e["action"] == "archive")
+        equal(gone, sorted(d.path("keep", f"k{i}.bin") for i in range(3)), "oldest archived")
+        check(os.path.exists(d.path("keep", "open.log")), "the open file stays")
+        writer.close()
+
+        # The new zone is watched; the removed one is not.
+        write(os.path.join(d.root, "new", "m.bin"), b"m" * 5)
+        write(os.path.join(d.root, "gone", "h.bin"), b"h" * 5)
+        d.settle()
+        equal(d.zone("new")["files"], 2, "event in the added zone")
+        check("gone" not in by_name(d.status()), "removed zone gone")
+        for name in ("new", "keep", "inc"):
+            if name != "inc":
+                d.expect_matches_disk(name, f"after reload: {name}")
+
+        # Bad files: syntax, a bad value, a key that cannot change live. Nothing changes.
+        before = d.status()["zones"]
+        good = open(d.conf).read()
+        for bad, where in ((good.replace("zones = (", "zones = ( {"), None),
+                           (good.replace("max_files = 3", "max_files = \"many\""), "max_files"),
+                           (good.replace('state_dir = "state"', 'state_dir = "elsewhere"'),
+                            "state_dir")):
+            with open(d.conf, "w") as f:
+                f.write(bad)
+            r = d.request({"cmd": "reload"})
+            check(not r["ok"] and "not reloaded" in r["error"], f"refused: {r}")
+            check(r["errors"] and all(re.match(r".*sweepd\.conf:\d+: ", e) for e in r["errors"]),
+                  f"every error with file:line: {r['errors']}")
+            if where:
+                check(any(where in e for e in r["errors"]), f"names {where}: {r['errors']}")
+            after = d.status()["zones"]
+            strip = lambda zs: [{k: v for k, v in z.items() if k != "trend"} for z in zs]
+            equal(strip(after), strip(before), "the running config stays")
+        r = d.ctl("reload")
+        equal(r.returncode, 1, "sweepctl reload of a bad file exits 1")
+        check(re.search(r"sweepd\.conf:\d+: ", r.stderr.decode()), r.stderr)
+        with open(d.conf, "w") as f:
+            f.write(good)
+        r = d.ctl("reload")
+        equal(r.returncode, 0, f"good again: {r.stderr}")
+        check(b"configuration reloaded" in r.stdout and b"kept" in r.stdout, r.stdout)
+        check(d.status()["counters"]["events"] >= events, "alive and counting")
+    finally:
+        d.close()
+
+
+@case
+def pause_and_resume():
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1h"', "action": '"delete"',
+                       "min_age": 0}])
+    try:
+        ok(d.request({"cmd": "pause"}), "pause")
+        check(d.status()["paused"], "status says paused")
+        write(d.path("z", "old.bin"), b"o")
+        old(d.path("z", "old.bin"))
+        d.settle()
+        check(os.path.exists(d.path("z", "old.bin")), "nothing touched while paused")
+        equal(d.zone()["files"], 1, "still counted while paused")
+        r = d.request({"cmd": "sweep"})
+        check(not r["ok"] and "paused" in r["error"], f"sweep refused while paused: {r}")
+        r = d.request({"cmd": "reserve", "zone": "z", "bytes": 1})
+        check(not r["ok"] and "paused" in r["error"], f"reserve refused while paused: {r}")
+        ok(d.request({"cmd": "resume"}), "resume")
+        d.settle()
+        check(not os.path.exists(d.path("z", "old.bin")), "due file deleted after resume")
+        check(not d.status()["paused"], "status says running")
+    finally:
+        d.close()
+
+
+@case
+def access_by_credentials():
+    """Socket owner, group and mode from the config; anyone who can connect reads; admin
+    commands need root, the daemon's user or admin_group, and a refusal says so."""
+    d = Daemon(start=False)
+    try:
+        with open(d.conf) as f:
+            conf = f.read()
+        conf = conf.replace(f'socket = {{ path = "{d.sock}"; }};',
+                            f'socket = {{ path = "{d.sock}"; mode = "0666"; owner = "nobody";'
+                            f' group = "nogroup"; admin_group = "daemon"; }};')
+        with open(d.conf, "w") as f:
+            f.write(conf)
+        os.chmod(d.root, 0o755)
+        d.start()
+        st = os.stat(d.sock)
+        import grp
+        import pwd
+        equal((oct(st.st_mode & 0o777), pwd.getpwuid(st.st_uid).pw_name,
+               grp.getgrgid(st.st_gid).gr_name), ("0o666", "nobody", "nogroup"),
+              "socket mode, owner, group")
+        ctl = NOBODY + [SWEEPCTL, "-s", d.sock]
+        for args in (["status"], ["top", "z"], ["archive"], ["metrics"], ["settle"]):
+            r = subprocess.run(ctl + args, capture_output=True, text=True)
+            equal(r.returncode, 0, f"nobody may {args}: {r.stderr}")
+        admin = (["sweep"], ["purge"], ["restore", "1"], ["rotate"], ["reserve", "z", "1K"],
+                 ["reload"], ["pause"], ["resume"])
+        for args in admin:
+            r = subprocess.run(ctl + args, capture_output=True, text=True)
+            equal(r.returncode, 1, f"{args} refused to nobody")
+            check("needs root" in r.stderr and 'group "daemon"' in r.stderr
+                  and "you are uid 65534" in r.stderr, f"says why: {r.stderr}")
+        # A member of admin_group (a supplementary group) may.
+        member = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=daemon", SWEEPCTL,
+                  "-s", d.sock]
+        for args in (["pause"], ["resume"], ["reserve", "z", "1K"]):
+            r = subprocess.run(member + args, capture_output=True, text=True)
+            equal(r.returncode, 0, f"admin_group member may {args}: {r.stderr}")
+        # Reload applies a new mode to the socket.
+        with open(d.conf, "w") as f:
+            f.write(conf.replace('mode = "0666"', 'mode = "0600"'))
+        ok(d.request({"cmd": "reload"}), "reload")
+        equal(oct(os.stat(d.sock).st_mode & 0o777), "0o600", "mode after reload")
+        r = subprocess.run(NOBODY + [SWEEPCTL, "-s", d.sock, "status"], capture_output=True,
+                           text=True)
+        check(r.returncode == 0, f"nobody owns the socket and may still connect: {r.stderr}")
+    finally:
+        d.close()
+
+
+PROM_NAME = re.compile(r"^sweepd_[a-z0-9_]+$")
+PROM_SAMPLE = re.compile(
+    r'^(sweepd_[a-z0-9_]+)(\{(?:[a-z_]+="(?:[^"\\\n]|\\.)*")(?:,[a-z_]+="(?:[^"\\\n]|\\.)*")*\})?'
+    r' (-?[0-9.e+]+)$')
+
+
+def parse_exposition(text):
+    """Text exposition format, strictly: HELP and TYPE before each family's samples, one
+    block per family, names sweepd_*. Returns {name: [(labels, value)]}. Also parsed by
+    prometheus_client's own parser where Debian's python3-prometheus-client is present."""
+    families, order, current = {}, [], None
+    check(text.endswith("\n"), "ends with a newline")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split()[2]
+            check(PROM_NAME.match(name), f"name {name}")
+            check(name not in families, f"{name} in one block")
+            families[name] = {"help": line, "type": None, "samples": []}
+            order.append(name)
+            current = name
+        elif line.startswith("# TYPE "):
+            _, _, name, typ = line.split()
+            equal(name, current, "TYPE follows its HELP")
+            check(typ in ("gauge", "counter"), f"type {typ}")
+            check(typ != "counter" or name.endswith("_total"), f"counter {name} ends _total")
+            families[name]["type"] = typ
+        else:
+            m = PROM_SAMPLE.match(line)
+            check(m, f"sample line: {line!r}")
+            equal(m.group(1), current, f"sample {line!r} inside its family")
+            labels = dict(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+            families[current]["samples"].append((labels, float(m.group(3))))
+    py = "/usr/bin/python3"
+    if os.path.exists(py):
+        code = ("import sys\nfrom prometheus_client.parser import text_string_to_metric_families"
+                "\nprint(len(list(text_string_to_metric_families(sys.stdin.read()))))")
+        r = subprocess.run([py, "-c", code], input=text, capture_output=True, text=True)
+        if "No module named" not in r.stderr:
+            equal(r.returncode, 0, f"prometheus_client parses it: {r.stderr}")
+            equal(int(r.stdout), len(families), "families by prometheus_client")
+    return {k: v["samples"] for k, v in families.items()}
+
+
+def sample(m, name, **labels):
+    for lab, v in m.get(name, []):
+        if all(lab.get(k) == v2 for k, v2 in labels.items()):
+            return v
+    raise Failure(f"no sample {name}{labels}")
+
+
+@case
+def metrics_exposition():
+    d = Daemon(zones=[{"name": "out", "path": "out", "max_size": '"1M"', "max_age": '"7d"'},
+                      {"name": "tmp", "path": "tmp", "action": '"delete"'}],
+               extra='metrics_file = "textfile/sweepd.prom";\narchive = { path = "archive"; };',
+               start=False)
+    try:
+        os.makedirs(os.path.join(d.root, "textfile"))
+        write(d.path("out", "a.mp4"), b"a" * 3000)
+        old(d.path("out", "a.mp4"), time.time() - 100)
+        write(d.path("tmp", "b.zip"), b"b" * 500)
+        d.start()
+        d.settle()
+        r = ok(d.request({"cmd": "metrics"}), "metrics")
+        m = parse_exposition(r["text"])
+        st = d.status()
+        z = by_name(st)
+        for name, field in (("files", "files"), ("bytes", "bytes"), ("disk_bytes", "disk_bytes"),
+                            ("open_files", "open_files")):
+            equal(sample(m, f"sweepd_zone_{name}", zone="out"), z["out"][field], name)
+        check(sample(m, "sweepd_zone_oldest_age_seconds", zone="out") >= 100, "oldest age")
+        equal(sample(m, "sweepd_zone_limit_max_size_bytes", zone="out"), 1 << 20, "max_size")
+        equal(sample(m, "sweepd_zone_limit_max_age_seconds", zone="out"), 7 * 86400, "max_age")
+        check(not any(l.get("zone") == "tmp" for l, _ in
+                      m.get("sweepd_zone_limit_max_size_bytes", [])), "unset limit absent")
+        equal(sample(m, "sweepd_zone_blocked", zone="out"), 0, "no alarm")
+        fs = st["filesystems"][0]
+        equal(sample(m, "sweepd_filesystem_size_bytes", mount=fs["mount"]), fs["size"], "fs size")
+        equal(sample(m, "sweepd_filesystem_high_mark_ratio", mount=fs["mount"]),
+              fs["high_pct"] / 100, "high mark")
+        for c in ("events", "overflows", "rescans", "archived", "deleted", "purged",
+                  "restored", "rotated", "errors"):
+            equal(sample(m, f"sweepd_{c}_total"), st["counters"][c], c)
+        equal(sample(m, "sweepd_freed_bytes_total"), st["counters"]["bytes_freed"], "freed")
+        for name in ("sweepd_archive_files", "sweepd_archive_bytes", "sweepd_archive_full",
+                     "sweepd_alarms", "sweepd_paused", "sweepd_last_sweep_timestamp_seconds",
+                     "sweepd_start_time_seconds"):
+            check(name in m, f"{name} present")
+        equal(sample(m, "sweepd_info", version=st["version"]), 1, "info")
+        # sweepctl metrics prints the raw text.
+        r2 = d.ctl("metrics")
+        equal(r2.returncode, 0, "sweepctl metrics")
+        parse_exposition(r2.stdout.decode())
+        # The textfile collector's file: written at start, whole, no temporary left.
+        path = os.path.join(d.root, "textfile", "sweepd.prom")
+        with open(path) as f:
+            parse_exposition(f.read())
+        equal(sorted(os.listdir(os.path.join(d.root, "textfile"))), ["sweepd.prom"],
+              "only the finished file")
+    finally:
+        d.close()
+
+
+def fill(d, zone, n, size, start_age=3600):
+    """n files of size bytes, oldest first in name order; returns their paths."""
+    paths = []
+    for i in range(n):
+        p = d.path(zone, f"f{i:02}.bin")
+        write(p, b"r" * size)
+        old(p, time.time() - start_age + i)
+        paths.append(p)
+    return paths
+
+
+@case
+def reserve_frees_what_the_rules_allow():
+    K = 1024
+    d = Daemon(zones=[{"name": "out", "path": "out", "max_size": '"1000K"', "min_age": 0}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        paths = fill(d, "out", 8, 100 * K)
+        d.start()
+        # 800K held, room for 450K under 1000K: 250K must go, the three oldest files.
+        r = ok(d.request({"cmd": "reserve", "zone": "out", "bytes": 450 * K}), "reserve")
+        equal([a["path"] for a in r["actions"]], paths[:3], "the oldest, and no more")
+        equal({a["reason"] for a in r["actions"]}, {"max_size"}, "by the zone's rule")
+        equal(d.zone("out")["bytes"], 500 * K, "zone after the reservation")
+        check(r["freed"] > 0 and r["missing"] == 0, f"freed and nothing missing: {r}")
+        # Room there already: nothing moves.
+        r = ok(d.request({"cmd": "reserve", "zone": "out", "bytes": 500 * K}), "reserve again")
+        equal(r["actions"], [], "nothing to move when the room is there")
+        # More than the zone may ever hold.
+        r = d.ctl("reserve", "out", "2M")
+        equal(r.returncode, 1, "impossible reservation exits 1")
+        check(b"more than zone" in r.stderr and b"max_size" in r.stderr, r.stderr)
+        # Every remaining file held open for writing: it fails, says how much and why.
+        writers = [Writer(p) for p in paths[3:]]
+        try:
+            d.settle()
+            r = d.ctl("reserve", "out", "900K")
+            equal(r.returncode, 1, "room not found: exit 1")
+            err = r.stderr.decode()
+            check("could not be found" in err and "open for writing" in err, err)
+            check(all(os.path.exists(p) for p in paths[3:]), "writers' files untouched")
+            # With a timeout the client waits; the room appears when one writer closes.
+            # 5 files of 100K and a few bytes: 4 of them and 590K fit under 1000K.
+            waiter = subprocess.Popen([SWEEPCTL, "-s", d.sock, "--json", "reserve", "out", "590K",
+                                       "--timeout", "2m"], stdout=subprocess.PIPE, text=True)
+            # Status answers while it waits (the loop is not blocked) and shows it waiting.
+            deadline = time.monotonic() + WAIT
+            while not d.status()["reservations"]:
+                check(time.monotonic() < deadline, "the reservation never showed as waiting")
+            waiting = d.status()["reservations"][0]
+            check(waiting["zone"] == "out" and waiting["missing"] > 0
+                  and "open for writing" in waiting["why"], f"waiting: {waiting}")
+            writers.pop(0).close()
+            out = json.loads(waiter.communicate(timeout=WAIT)[0])
+            equal(waiter.returncode, 0, f"waited and found room: {out}")
+            equal([a["path"] for a in out["actions"]], [paths[3]], "the file just closed")
+        finally:
+            for w in writers:
+                w.close()
+        d.expect_matches_disk("out", "after reservations")
+    finally:
+        d.close()
+
+
+@case
+def reserve_under_the_disk_high_mark():
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "zone"), "8M")
+    try:
+        d = Daemon(root=root, zones=[{"name": "z", "path": "zone", "action": '"delete"',
+                                      "min_age": 0}],
+                   extra='disk = { high = "75%"; low = "10%"; };', start=False)
+        try:
+            paths = fill(d, "z", 5, 1 << 20)
+            d.start()
+            used = d.status()["filesystems"][0]["used"]
+            # 5M of 8M used: 2M more crosses 6M (75%): about 1M must go, oldest first.
+            r = ok(d.request({"cmd": "reserve", "zone": "z", "bytes": 2 << 20}), "reserve")
+            equal({a["reason"] for a in r["actions"]}, {"disk_high"}, "reason")
+            equal([a["path"] for a in r["actions"]], paths[:len(r["actions"])], "oldest first")
+            st = d.status()["filesystems"][0]
+            check(st["used"] + (2 << 20) <= st["size"] * 0.75, f"room under the mark: {st}")
+            check(len(r["actions"]) <= 2, f"no more than needed: {r['actions']}")
+            check(not st["pressure"], "a reservation is not pressure")
+        finally:
+            d.close()
+    finally:
+        fs.close(root)
+
+
+@case
+def many_idle_clients_and_a_slow_one():
+    """500 idle connections and a client that sends a byte a second do not delay status
+    for others; the idle timeout then closes them, with a line that says why."""
+    d = Daemon(extra="", start=False)
+    try:
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(f'socket = {{ path = "{d.sock}"; }};',
+                                 f'socket = {{ path = "{d.sock}"; idle_timeout = "5s"; }};'))
+        d.start()
+        idle = []
+        for _ in range(500):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(d.sock)
+            idle.append(s)
+        stop = threading.Event()
+        slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        slow.connect(d.sock)
+
+        def trickle():
+            for ch in b'{"cmd":"status"}' * 100:
+                if stop.is_set():
+                    return
+                try:
+                    slow.send(bytes([ch]))
+                except OSError:
+                    return
+                stop.wait(1.0)  # the adversary's pace, not a synchronisation
+
+        t = threading.Thread(target=trickle)
+        t.start()
+        try:
+            for i in range(50):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(10)
+                    s.connect(d.sock)
+                    s.sendall(b'{"cmd":"status"}\n')
+                    check(json.loads(readline(s))["ok"], f"status {i} answered")
+            # The daemon closes the trickling client at its idle timeout, with a reason.
+            slow.settimeout(WAIT)
+            line = readline(slow)
+            check("idle_timeout" in line, f"why the slow client was closed: {line}")
+            for s in idle[:5]:
+                s.settimeout(WAIT)
+                check("idle_timeout" in readline(s), "idle clients closed too")
+        finally:
+            stop.set()
+            t.join()
+            slow.close()
+            for s in idle:
+                s.close()
+        d.status()
+    finally:
+        d.close()
+
+
+def seed_history(path, series, rate_per_min, minutes=60):
+    """A history file ending now at each series' present value, growing linearly."""
+    now_min = int(time.time()) // 60
+    out = {}
+    for name, value in series.items():
+        pts = [[now_min - k, max(0, value - rate_per_min * k)] for k in range(minutes, 0, -1)]
+        hours = sorted({p[0] // 60: [p[0] // 60, p[1]] for p in pts}.values())
+        out[name] = {"m": pts, "h": hours}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"version": 1, "series": out}, f)
+
+
+@case
+def trends_persist_and_forecast():
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    mount = os.path.join(root, "zone")
+    fs = Tmpfs(mount, "64M")
+    try:
+        d = Daemon(root=root, zones=[{"name": "z", "path": "zone"}], start=False)
+        try:
+            fill(d, "z", 4, 1 << 20)
+            sv = os.statvfs(mount)
+            used = (sv.f_blocks - sv.f_bfree) * sv.f_frsize
+            rate = 32 * 1024  # bytes a minute: the hour before now starts above zero
+            state = os.path.join(root, "state", "trends.json")
+            seed_history(state, {"zone:z": 4 << 20, f"fs:{mount}": used}, rate)
+            d.start()
+            st = d.status()
+            z, f = st["zones"][0], st["filesystems"][0]
+            want = rate * 1440
+            for what, g in (("zone", z["trend"]["growth_per_day"]),
+                            ("filesystem", f["trend"]["growth_per_day"])):
+                check(g is not None and abs(g - want) <= want * 0.05,
+                      f"{what} growth per day {g}, want about {want}")
+            high = f["size"] * f["high_pct"] / 100
+            eta = f["high_mark_at"] - time.time()
+            want_eta = (high - f["used"]) / (want / 86400)
+            check(abs(eta - want_eta) <= want_eta * 0.06 + 120, f"eta {eta}, want {want_eta}")
+            check(len(z["trend"]["last_24h"]) == 24 and z["trend"]["last_24h"][-1] is not None,
+                  f"hourly points: {z['trend']['last_24h']}")
+            m = parse_exposition(d.request({"cmd": "metrics"})["text"])
+            check(sample(m, "sweepd_filesystem_high_mark_eta_seconds", mount=mount) > 0, "eta")
+            check(sample(m, "sweepd_zone_growth_bytes_per_day", zone="z") > 0, "zone growth")
+            r = d.ctl("status")
+            out = r.stdout.decode()
+            check("+" in out and "HIGH MARK IN" in out, f"trend in human status:\n{out}")
+            d.stop()
+            # Saved at stop, with the samples it was given and its own.
+            with open(state) as fh:
+                saved = json.load(fh)["series"]
+            check(len(saved["zone:z"]["m"]) >= 61, f"history kept: {len(saved['zone:z']['m'])}")
+            equal(saved["zone:z"]["m"][-1][1], 4 << 20, "its own last sample")
+            d.start()
+            g = d.zone("z")["trend"]["growth_per_day"]
+            check(g is not None and g > 0, f"growth after a restart: {g}")
+            # An unreadable history is set aside, not fatal.
+            d.stop()
+            with open(state, "w") as fh:
+                fh.write("{ not json")
+            d.start()
+            check(os.path.exists(state + ".unreadable"), "set aside")
+            check(d.zone("z")["trend"]["growth_per_day"] is None, "a new history")
+        finally:
+            d.close()
+    finally:
+        fs.close(root)
+
+
+@case
+def sweepctl_human_output():
+    d = Daemon(zones=[{"name": "outputs", "path": "out", "max_size": '"10M"'},
+                      {"name": "zips", "path": "zips", "action": '"delete"'}],
+               extra='archive = { path = "archive"; };')
+    try:
+        write(d.path("outputs", "a.mp4"), b"a" * (5 << 20))
+        d.settle()
+        env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+        r = subprocess.run([SWEEPCTL, "-s", d.sock, "status"], capture_output=True, env=env)
+        out = r.stdout.decode()
+        equal(r.returncode, 0, "status")
+        lines = out.splitlines()
+        header = next(l for l in lines if l.startswith("ZONE") and "QUOTA" in l)
+        row = next(l for l in lines if l.startswith("outputs "))
+        check("[##########..........]" in row and " 50%" in row, f"usage bar:\n{out}")
+        check(header.index("FILES") + 5 == row.index(" 1 ") + 2, f"aligned:\n{header}\n{row}")
+        check("5.0M" in row, f"human size:\n{row}")
+        fs_row = lines[next(i for i, l in enumerate(lines) if l.startswith("FILESYSTEM")) + 1]
+        check(re.search(r"\[[#.|]{20}\] +\d+\.\d%", fs_row) and "|" in fs_row,
+              f"filesystem bar with its high mark:\n{fs_row}")
+        check(max(len(l) for l in lines if not l.startswith("note:")) <= 160,
+              f"fits a wide terminal:\n{out}")
+        r = d.ctl("--json", "status")
+        check(json.loads(r.stdout)["zones"][0]["name"] == "outputs", "--json is the raw reply")
+        for cmd in ("status", "top", "reserve", "reload", "sweep", "restore", "metrics"):
+            r = d.ctl(cmd, "-h")
+            equal(r.returncode, 0, f"{cmd} -h")
+            check(r.stdout.startswith(b"usage: sweepctl") and cmd.encode() in r.stdout,
+                  f"{cmd} -h: {r.stdout}")
+        r = d.ctl("frobnicate")
+        equal(r.returncode, 1, "unknown command")
+        check(b"unknown command 'frobnicate'" in r.stderr and b"reserve ZONE SIZE" in r.stderr
+              and b"metrics" in r.stderr, f"lists the commands: {r.stderr}")
+        r = d.ctl("reserve", "outputs", "1M")
+        equal(r.returncode, 0, f"reserve: {r.stderr}")
+        check(b"room for 1.0M in zone outputs" in r.stdout, r.stdout)
+        r = d.ctl("reserve", "outputs", "lots")
+        equal(r.returncode, 1, "bad size")
+        check(b"wants a size" in r.stderr, r.stderr)
+    finally:
+        d.close()
+
+
+@case
+def systemd_unit_verifies():
+    """systemd-analyze verify accepts the shipped unit (with the built binary in place of
+    /usr/local/bin/sweepd), and it has what the contract asks for."""
+    with open(UNIT) as f:
+        unit = f.read()
+    for line in ("Type=notify", "ExecReload=", "WatchdogSec=", "RuntimeDirectory=sweepd",
+                 "StateDirectory=sweepd", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                 "ReadWritePaths=", "ProtectHome=yes"):
+        check(line in unit, f"{line} in the unit")
+    check(not re.search(r"^PrivateTmp=", unit, re.M), "no PrivateTmp: it must see the real /tmp")
+    tmp = tempfile.mkdtemp(prefix="sweepd-unit-")
+    try:
+        path = os.path.join(tmp, "sweepd.service")
+        with open(path, "w") as f:
+            f.write(unit.replace("/usr/local/bin/sweepd", os.path.abspath(SWEEPD)))
+        r = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
+        equal((r.returncode, r.stdout + r.stderr), (0, ""), "systemd-analyze verify")
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
