@@ -45,10 +45,17 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 
 static void value(FILE *f, double v)
 {
-	if (v == (double)(int64_t)v)
+	char buf[64];
+
+	if (v == (double)(int64_t)v) {
 		fprintf(f, " %lld\n", (long long)v);
-	else
-		fprintf(f, " %.17g\n", v);
+		return;
+	}
+	/* The shortest form that reads back the same: 0.9, not 0.90000000000000002. */
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fprintf(f, " %s\n", buf);
 }
 
 /* A label value, escaped as the format asks: backslash, double quote, newline. */

@@ -109,6 +109,8 @@ uint64_t policy_disk_room(double high_pct, uint64_t size, uint64_t used, uint64_
 {
 	uint64_t high = (uint64_t)((double)size * high_pct / 100.0);
 
+	if (!size || high_pct <= 0)
+		return 0; /* no mark: nothing to keep under */
 	return used + want > high ? used + want - high : 0;
 }
 

@@ -236,6 +236,58 @@ static void path_within(void **state)
 	assert_false(config_path_within("/a", "/a/b"));
 }
 
+/* Socket, metrics_file and what a reload may not change, with their lines. */
+static void socket_keys_and_reload_refusals(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *a, *b;
+	char path[256], text[1024];
+	FILE *f;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "state_dir = \"state\";\n"
+		 "socket = { path = \"/run/x.sock\"; mode = \"0640\"; owner = \"nobody\";\n"
+		 "  group = \"nogroup\"; idle_timeout = \"2m\"; max_clients = 64; };\n"
+		 "metrics_file = \"m/sweepd.prom\";\n"
+		 "zones = ( { name = \"o\"; path = \"outputs\"; include = [ \"*.mp4\" ]; } );\n");
+	a = load(text, &errs);
+	assert_non_null(a);
+	assert_int_equal(a->socket_mode, 0640);
+	assert_string_equal(a->socket_owner, "nobody");
+	assert_string_equal(a->socket_group, "nogroup");
+	assert_int_equal(a->idle_timeout, 120);
+	assert_int_equal(a->max_clients, 64);
+	snprintf(path, sizeof(path), "%s/m/sweepd.prom", dir);
+	assert_string_equal(a->metrics_file, path);
+
+	/* The same file again: nothing refused. */
+	snprintf(path, sizeof(path), "%s/sweepd.conf", dir);
+	b = config_reload(path, a, &errs);
+	assert_non_null(b);
+	assert_true(config_zone_same_files(&a->zones[0], &b->zones[0]));
+	b->zones[0].max_age = 60; /* a limit: the same files */
+	assert_true(config_zone_same_files(&a->zones[0], &b->zones[0]));
+	b->zones[0].max_idle = 60; /* access tracking: not the same watches */
+	assert_false(config_zone_same_files(&a->zones[0], &b->zones[0]));
+	b->zones[0].max_idle = CONFIG_UNSET;
+	b->zones[0].recursive = false;
+	assert_false(config_zone_same_files(&a->zones[0], &b->zones[0]));
+	config_free(b);
+
+	f = fopen(path, "w");
+	fputs("state_dir = \"other\";\nsocket = { path = \"/run/y.sock\"; owner = \"no-such-user-x\"; };\n"
+	      "zones = ( { name = \"o\"; path = \"outputs\"; } );\n",
+	      f);
+	fclose(f);
+	assert_null(config_reload(path, a, &errs));
+	assert_true(has_error(&errs, 1, "state_dir cannot change while sweepd runs"));
+	assert_true(has_error(&errs, 2, "socket.path cannot change"));
+	assert_true(has_error(&errs, 2, "no user named \"no-such-user-x\""));
+	config_errors_clear(&errs);
+	config_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +298,7 @@ int main(void)
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(no_zones_and_archive_needed),
 		cmocka_unit_test(path_within),
+		cmocka_unit_test(socket_keys_and_reload_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -85,6 +85,12 @@ static void disk_hysteresis(void **state)
 	assert_false(policy_disk_pressure(90, 80, 1000, 800, true, &need));
 	assert_int_equal(need, 0);
 	assert_false(policy_disk_pressure(0, 0, 1000, 999, false, &need)); /* disabled */
+	/* Room for a reservation: under the high mark, not the low one. */
+	assert_int_equal(policy_disk_room(90, 1000, 500, 300), 0);
+	assert_int_equal(policy_disk_room(90, 1000, 500, 400), 0);
+	assert_int_equal(policy_disk_room(90, 1000, 500, 450), 50);
+	assert_int_equal(policy_disk_room(90, 1000, 950, 0), 50);
+	assert_int_equal(policy_disk_room(0, 1000, 950, 10), 0);
 	assert_int_equal(policy_archive_due(CONFIG_UNSET, 5), POLICY_NEVER);
 	assert_int_equal(policy_archive_due(10, 5), 16);
 }

@@ -334,6 +334,51 @@ static void seen_writes_and_reads(void **state)
 	table_destroy(t);
 }
 
+/* A reload: kept zones move with their files, dropped ones go, new ones start empty. */
+static void remap_zones(void **state)
+{
+	struct table *t = table_create(3);
+	struct table_stat s = st(100, 8, 10, 1, 1000);
+	struct table_dir *r0 = table_dir_add(t, NULL, 0, "", 1, 2);
+	struct table_dir *r1 = table_dir_add(t, NULL, 1, "", 1, 3);
+	struct table_dir *r2 = table_dir_add(t, NULL, 2, "", 1, 4);
+	struct table_dir *sub = table_dir_add(t, r2, 2, "sub", 1, 5);
+	int map[] = {2, -1, 0};
+	struct table_file *f;
+
+	(void)state;
+	table_file_put(t, r0, "a", &s);
+	table_file_put(t, r1, "b", &s);
+	s = st(300, 8, 11, 1, 900);
+	table_file_put(t, sub, "c", &s);
+	table_dir_set_wd(t, sub, 7);
+	dropped = 0;
+	assert_int_equal(table_remap(t, map, 3, count_dropped, NULL), 0);
+	assert_int_equal(dropped, 1); /* old zone 1's root */
+	assert_int_equal(table_files(t), 2);
+	/* Old zone 2 is zone 0 now, directories renumbered, watches kept. */
+	assert_ptr_equal(table_zone(t, 0)->root, r2);
+	assert_int_equal(sub->zone, 0);
+	assert_ptr_equal(table_dir_by_wd(t, 7), sub);
+	assert_int_equal(table_zone(t, 0)->bytes, 300);
+	f = table_zone_oldest(t, 0);
+	assert_non_null(f);
+	assert_string_equal(f->name, "c");
+	/* New zone 1: empty, and usable. */
+	assert_null(table_zone(t, 1)->root);
+	assert_int_equal(table_zone(t, 1)->files, 0);
+	assert_non_null(table_dir_add(t, NULL, 1, "", 1, 9));
+	assert_ptr_equal(table_zone(t, 2)->root, r0);
+	assert_int_equal(table_zone(t, 2)->files, 1);
+	/* Fewer zones. */
+	map[0] = 2;
+	assert_int_equal(table_remap(t, map, 1, NULL, NULL), 0);
+	assert_int_equal(table_files(t), 1);
+	assert_string_equal(table_zone_oldest(t, 0)->name, "a");
+	assert_null(table_zone(t, 1));
+	table_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +391,7 @@ int main(void)
 		cmocka_unit_test(top_by_size_and_age),
 		cmocka_unit_test(many_files_grow_and_shrink),
 		cmocka_unit_test(ordered_iteration),
+		cmocka_unit_test(remap_zones),
 		cmocka_unit_test(seen_writes_and_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
