@@ -12,6 +12,7 @@
 
 #include "fcopy.h"
 #include "lease.h"
+#include "notify.h"
 #include "u64map.h"
 #include "zcodec.h"
 
@@ -464,9 +465,11 @@ static int clash_name(char *buf, size_t len, const char *name, unsigned k, bool 
 	return n < 0 || (size_t)n >= len || n > NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* Between two chunks of a copy: still ours (when a lease is held), and alive for systemd. */
 static bool lease_holds(void *ud)
 {
-	return !lease_broken(ud);
+	notify_watchdog_kick();
+	return !ud || !lease_broken(ud);
 }
 
 static bool should_compress(const struct archive *a, const char *name, int fd)
@@ -507,7 +510,7 @@ static int link_tmpfile(int fd, int dir, const char *name)
 static int fill(int src, int out, const struct stat *st, int mode, int level,
 		struct lease_held *h)
 {
-	struct zcodec_opts zo = { .level = level, .keep_going = h ? lease_holds : NULL, .ud = h };
+	struct zcodec_opts zo = { .level = level, .keep_going = lease_holds, .ud = h };
 	int r;
 
 	if (lseek(src, 0, SEEK_SET) < 0)
@@ -517,7 +520,7 @@ static int fill(int src, int out, const struct stat *st, int mode, int level,
 	else if (mode < 0)
 		r = zcodec_decompress(src, out, &zo);
 	else
-		r = fcopy_data(src, out, h ? lease_holds : NULL, h);
+		r = fcopy_data(src, out, lease_holds, h);
 	if (r == 0)
 		r = fcopy_meta(src, out, st);
 	if (r == 0 && fsync(out) < 0)
