@@ -32,7 +32,7 @@ struct control_client {
 	size_t out_len, out_off;
 	bool closing; /* flush what is queued, then close */
 	bool waiting; /* its handler answers later: no other line until then */
-	bool gone;    /* closed by the peer while waiting */
+	bool eof;     /* the peer closed its side while waiting: answer, then close */
 };
 
 struct control {
@@ -212,7 +212,7 @@ static void client_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 	if (n <= 0) {
 		/* Closed (or half-closed): answer what is complete, then go. */
 		if (cl->waiting) {
-			cl->gone = true;
+			cl->eof = true;
 			ev_io_stop(cl->ctl->loop, &cl->rio);
 		} else if (cl->out_len == cl->out_off) {
 			client_destroy(cl);
@@ -286,13 +286,10 @@ void control_answer(struct control_client *handle, char *line)
 	struct control_client *cl = handle;
 
 	cl->waiting = false;
-	if (cl->gone) {
-		free(line);
-		client_destroy(cl);
-		return;
-	}
+	/* A half-closed peer still reads its answer; a closed one makes the send fail. */
+	cl->closing |= cl->eof;
 	client_active(cl);
-	if (client_queue(cl, line))
+	if (client_queue(cl, line) && !cl->closing)
 		client_lines(cl);
 }
 

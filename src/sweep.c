@@ -746,10 +746,14 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 		return;
 	s->running = true;
 	do {
+		uint64_t done = run->count;
+
 		p.more = false;
 		pass_quota(s, run, &p, r->zone, now, &r->bytes, &t);
 		if (!run->dry)
 			drain_own(s);
+		/* A full batch that all changed under us: stop, the next attempt sees it. */
+		p.more &= run->count > done;
 	} while (p.more);
 	picked = s->n_dry;
 	for (size_t i = 0; i < picked; i++)
@@ -758,10 +762,13 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 	if (r->disk_missing && fs) {
 		uint64_t need = r->disk_missing, from = run->freed;
 		do {
+			uint64_t done = run->count;
+
 			p.more = false;
 			free_on_fs(s, run, &p, fs, need - (run->freed - from), now, &t);
 			if (!run->dry)
 				drain_own(s);
+			p.more &= run->count > done;
 		} while (p.more && run->freed - from < need);
 		reserve_missing(s, r, gone, picked, run->dry ? run->freed - start : 0);
 	}

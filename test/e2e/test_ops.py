@@ -415,7 +415,7 @@ def reserve_frees_what_the_rules_allow():
             waiter = subprocess.Popen([SWEEPCTL, "-s", d.sock, "--json", "reserve", "out", "590K",
                                        "--timeout", "2m"], stdout=subprocess.PIPE, text=True)
             # Status answers while it waits (the loop is not blocked) and shows it waiting.
-            deadline = time.monotonic() + WAIT
+            deadline = time.monotonic() + 2 * WAIT
             while not d.status()["reservations"]:
                 check(time.monotonic() < deadline, "the reservation never showed as waiting")
             waiting = d.status()["reservations"][0]
@@ -425,6 +425,19 @@ def reserve_frees_what_the_rules_allow():
             out = json.loads(waiter.communicate(timeout=WAIT)[0])
             equal(waiter.returncode, 0, f"waited and found room: {out}")
             equal([a["path"] for a in out["actions"]], [paths[3]], "the file just closed")
+            # A client that half-closes after its request still gets the answer.
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(WAIT)
+                s.connect(d.sock)
+                s.sendall(json.dumps({"cmd": "reserve", "zone": "out", "bytes": 690 * K,
+                                      "timeout": 120}).encode() + b"\n")
+                s.shutdown(socket.SHUT_WR)
+                while not d.status()["reservations"]:
+                    check(time.monotonic() < deadline, "the second reservation never waited")
+                writers.pop(0).close()
+                out = json.loads(readline(s))
+                check(out["ok"] and [a["path"] for a in out["actions"]] == [paths[4]],
+                      f"half-closed client answered: {out}")
         finally:
             for w in writers:
                 w.close()
