@@ -178,6 +178,21 @@ static const struct family top_families[] = {
 	 "When the last sweep pass ended."},
 };
 
+/* A family of one unlabelled sample; an alarm that is null reads 0, other nulls are left out. */
+static void single(FILE *f, json_object *o, const struct family *fam)
+{
+	double v;
+
+	if (!number(o, fam->field, &v)) {
+		if (strcmp(fam->field, "archive.full"))
+			return;
+		v = 0;
+	}
+	head(f, fam->name, fam->type, fam->help);
+	fputs(fam->name, f);
+	value(f, v);
+}
+
 char *metrics_render(json_object *status, int64_t now)
 {
 	json_object *zones = get(status, "zones"), *fss = get(status, "filesystems"),
@@ -197,25 +212,10 @@ char *metrics_render(json_object *status, int64_t now)
 		per_item(f, zones, "zone", "name", &zone_families[i], now);
 	for (size_t i = 0; i < sizeof(fs_families) / sizeof(*fs_families); i++)
 		per_item(f, fss, "mount", "mount", &fs_families[i], now);
-	for (size_t i = 0; i < sizeof(top_families) / sizeof(*top_families); i++) {
-		const struct family *fam = &top_families[i];
-		if (!number(status, fam->field, &v)) {
-			if (strcmp(fam->field, "archive.full"))
-				continue;
-			v = 0;
-		}
-		head(f, fam->name, fam->type, fam->help);
-		fputs(fam->name, f);
-		value(f, v);
-	}
-	for (size_t i = 0; i < sizeof(counter_families) / sizeof(*counter_families); i++) {
-		const struct family *fam = &counter_families[i];
-		if (!number(counters, fam->field, &v))
-			continue;
-		head(f, fam->name, fam->type, fam->help);
-		fputs(fam->name, f);
-		value(f, v);
-	}
+	for (size_t i = 0; i < sizeof(top_families) / sizeof(*top_families); i++)
+		single(f, status, &top_families[i]);
+	for (size_t i = 0; i < sizeof(counter_families) / sizeof(*counter_families); i++)
+		single(f, counters, &counter_families[i]);
 	/* Every alarm at once: what a single alert rule can watch. */
 	for (size_t i = 0; zones && i < json_object_array_length(zones); i++)
 		alarms += get(json_object_array_get_idx(zones, i), "blocked") != NULL;

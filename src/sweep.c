@@ -701,6 +701,15 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, in
 	}
 }
 
+/* A run is over: what a dry run picked may be picked again. */
+static void run_end(struct sweep *s)
+{
+	for (size_t i = 0; i < s->n_dry; i++)
+		s->dry[i]->flags &= ~TF_PICKED;
+	s->n_dry = 0;
+	s->running = false;
+}
+
 static struct sweep_fs *fs_of(struct sweep *s, uint64_t dev)
 {
 	for (size_t k = 0; k < s->n_fs; k++)
@@ -774,10 +783,7 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 	}
 	r->why = tally_why(&t);
 	free(p.v);
-	for (size_t i = 0; i < s->n_dry; i++)
-		s->dry[i]->flags &= ~TF_PICKED;
-	s->n_dry = 0;
-	s->running = false;
+	run_end(s);
 }
 
 /* The review window (keep), then the archive's max_size, oldest first. */
@@ -863,10 +869,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		more &= run->count > done;
 	} while (more);
 	free(p.v);
-	for (size_t i = 0; i < s->n_dry; i++)
-		s->dry[i]->flags &= ~TF_PICKED;
-	s->n_dry = 0;
-	s->running = false;
+	run_end(s);
 	if (!run->dry)
 		s->last_run = now;
 	if (!run->manual || !run->dry)
