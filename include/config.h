@@ -91,6 +91,9 @@ struct config *config_reload(const char *file, const struct config *old,
 /* Do the two zones hold the same files (path, recursion, include, exclude, access tracking)? */
 bool config_zone_same_files(const struct zone_config *a, const struct zone_config *b);
 
+/* The index of the zone named name, or -1. */
+int config_zone_index(const struct config *cfg, const char *name);
+
 /* Exposed for unit tests: "/a/b" and "/a/b/c" overlap; "/a/b" and "/a/bc" do not. */
 bool config_path_within(const char *inner, const char *outer);
 

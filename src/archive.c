@@ -316,6 +316,7 @@ static char *original_path(const struct config *cfg, const char *rel, bool compr
 	const char *slash = strchr(rel, '/');
 	char *rest, *p, *out = NULL;
 	size_t n;
+	int i;
 
 	*zone = strndup(rel, (size_t)(slash - rel));
 	rest = strdup(slash + 1);
@@ -329,17 +330,16 @@ static char *original_path(const struct config *cfg, const char *rel, bool compr
 	if (n > 3 && rest[n - 1] == '~' && (p = strrchr(rest, '.')) && p[1] == '~' &&
 	    strspn(p + 2, "0123456789") == (size_t)(rest + n - 1 - (p + 2)))
 		*p = '\0';
-	for (size_t i = 0; i < cfg->n_zones; i++)
-		if (!strcmp(cfg->zones[i].name, *zone)) {
-			if (asprintf(&out, "%s/%s", strcmp(cfg->zones[i].path, "/") ? cfg->zones[i].path
-										: "",
-				     rest) < 0)
-				out = NULL;
-			free(rest);
-			return out;
-		}
+	i = config_zone_index(cfg, *zone);
+	if (i < 0) {
+		free(rest);
+		return strdup(""); /* its zone is no longer configured: restore needs "to" */
+	}
+	if (asprintf(&out, "%s/%s", strcmp(cfg->zones[i].path, "/") ? cfg->zones[i].path : "",
+		     rest) < 0)
+		out = NULL;
 	free(rest);
-	return strdup(""); /* its zone is no longer configured: restore needs "to" */
+	return out;
 }
 
 static void reconcile(struct archive *a, struct archive_report *rep)

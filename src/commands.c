@@ -80,14 +80,6 @@ static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct c
 	return reply_error(msg);
 }
 
-static int zone_index(const struct daemon *d, const char *name)
-{
-	for (size_t i = 0; i < d->cfg->n_zones; i++)
-		if (!strcmp(d->cfg->zones[i].name, name))
-			return (int)i;
-	return -1;
-}
-
 static char *unknown_zone(const char *name)
 {
 	char msg[300];
@@ -100,7 +92,7 @@ static char *do_sweep(struct daemon *d, const struct request *req)
 {
 	struct sweep_run run = { .dry = req->dry_run == 1 || d->dry_run, .zone = -1, .manual = true };
 
-	if (req->zone && (run.zone = zone_index(d, req->zone)) < 0)
+	if (req->zone && (run.zone = config_zone_index(d->cfg, req->zone)) < 0)
 		return unknown_zone(req->zone);
 	if (d->paused && !run.dry)
 		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"; "
@@ -211,14 +203,14 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = reply_ok();
 		break;
 	case REQ_TOP:
-		zone = zone_index(d, req.zone);
+		zone = config_zone_index(d->cfg, req.zone);
 		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
 		break;
 	case REQ_SWEEP:
 		out = do_sweep(d, &req);
 		break;
 	case REQ_ARCHIVE:
-		if (req.zone && zone_index(d, req.zone) < 0)
+		if (req.zone && config_zone_index(d->cfg, req.zone) < 0)
 			out = unknown_zone(req.zone);
 		else
 			out = reply_archive(d, req.zone);
@@ -230,7 +222,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = do_purge(d, &req);
 		break;
 	case REQ_RESERVE:
-		zone = zone_index(d, req.zone);
+		zone = config_zone_index(d->cfg, req.zone);
 		out = zone < 0 ? unknown_zone(req.zone) : daemon_reserve(d, &req, peer, zone);
 		break;
 	case REQ_METRICS:

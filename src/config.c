@@ -470,6 +470,14 @@ static bool same_globs(const struct globs *a, const struct globs *b)
 	return true;
 }
 
+int config_zone_index(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		if (!strcmp(cfg->zones[i].name, name))
+			return (int)i;
+	return -1;
+}
+
 bool config_zone_same_files(const struct zone_config *a, const struct zone_config *b)
 {
 	return same_str(a->path, b->path) && a->recursive == b->recursive &&

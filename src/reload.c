@@ -19,21 +19,11 @@ static int *zone_map(const struct config *old, const struct config *cfg)
 	int *map = malloc((cfg->n_zones ? cfg->n_zones : 1) * sizeof(*map));
 
 	for (size_t j = 0; map && j < cfg->n_zones; j++) {
-		map[j] = -1;
-		for (size_t i = 0; i < old->n_zones; i++)
-			if (!strcmp(old->zones[i].name, cfg->zones[j].name) &&
-			    config_zone_same_files(&old->zones[i], &cfg->zones[j]))
-				map[j] = (int)i;
+		int i = config_zone_index(old, cfg->zones[j].name);
+
+		map[j] = i >= 0 && config_zone_same_files(&old->zones[i], &cfg->zones[j]) ? i : -1;
 	}
 	return map;
-}
-
-static bool has_zone(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_zones; i++)
-		if (!strcmp(cfg->zones[i].name, name))
-			return true;
-	return false;
 }
 
 /* {kept, rescanned, added, removed}: zone names, for the reply and the log. */
@@ -45,11 +35,13 @@ static json_object *changes(const struct config *old, const struct config *cfg, 
 
 	for (size_t j = 0; j < cfg->n_zones; j++) {
 		const char *name = cfg->zones[j].name;
-		json_object *list = map[j] >= 0 ? kept : has_zone(old, name) ? rescanned : added;
+		json_object *list = map[j] >= 0 ? kept
+				    : config_zone_index(old, name) >= 0 ? rescanned
+									    : added;
 		json_object_array_add(list, json_object_new_string(name));
 	}
 	for (size_t i = 0; i < old->n_zones; i++)
-		if (!has_zone(cfg, old->zones[i].name))
+		if (config_zone_index(cfg, old->zones[i].name) < 0)
 			json_object_array_add(removed, json_object_new_string(old->zones[i].name));
 	json_object_object_add(o, "kept", kept);
 	json_object_object_add(o, "rescanned", rescanned);
