@@ -65,6 +65,8 @@ struct policy_excess policy_zone_excess(const struct zone_config *z, uint64_t by
 bool policy_disk_pressure(double high_pct, double low_pct, uint64_t size, uint64_t used,
 			  bool active, uint64_t *need);
 
+/* A mark (a percentage of size) in bytes, as the disk passes count it. */
+uint64_t policy_mark_bytes(double pct, uint64_t size);
 /* Room for want more bytes at or under the high mark: what to free first (0: there is room). */
 uint64_t policy_disk_room(double high_pct, uint64_t size, uint64_t used, uint64_t want);
 

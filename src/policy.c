@@ -88,11 +88,16 @@ struct policy_excess policy_zone_excess(const struct zone_config *z, uint64_t by
 	return e;
 }
 
+uint64_t policy_mark_bytes(double pct, uint64_t size)
+{
+	return (uint64_t)((double)size * pct / 100.0);
+}
+
 bool policy_disk_pressure(double high_pct, double low_pct, uint64_t size, uint64_t used,
 			  bool active, uint64_t *need)
 {
 	double pct = size ? 100.0 * (double)used / (double)size : 0.0;
-	uint64_t low = (uint64_t)((double)size * low_pct / 100.0);
+	uint64_t low = policy_mark_bytes(low_pct, size);
 
 	*need = 0;
 	if (!size || high_pct <= 0)
@@ -107,7 +112,7 @@ bool policy_disk_pressure(double high_pct, double low_pct, uint64_t size, uint64
 
 uint64_t policy_disk_room(double high_pct, uint64_t size, uint64_t used, uint64_t want)
 {
-	uint64_t high = (uint64_t)((double)size * high_pct / 100.0);
+	uint64_t high = policy_mark_bytes(high_pct, size);
 
 	if (!size || high_pct <= 0)
 		return 0; /* no mark: nothing to keep under */

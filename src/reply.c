@@ -13,6 +13,7 @@
 #include "fsinfo.h"
 #include "history.h"
 #include "pathenc.h"
+#include "policy.h"
 #include "request.h"
 #include "reserve.h"
 #include "table.h"
@@ -184,7 +185,7 @@ static json_object *fs_json(struct daemon *d, const struct fsinfo *fs)
 	}
 	{
 		int64_t now = (int64_t)time(NULL), at = -1;
-		uint64_t high = (uint64_t)((double)(fs->used + fs->free) * d->cfg->disk_high / 100.0);
+		uint64_t high = policy_mark_bytes(d->cfg->disk_high, fs->used + fs->free);
 		double growth;
 		bool known;
 

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "fsinfo.h"
 #include "log.h"
+#include "policy.h"
 #include "reply.h"
 #include "request.h"
 #include "sweep.h"
@@ -117,7 +118,7 @@ static char *impossible(struct daemon *d, const struct sweep_reserve *r)
 		return reply_error(msg);
 	}
 	if (fsinfo_get(zc->path, &fi) == 0 &&
-	    r->bytes > (uint64_t)((double)(fi.used + fi.free) * d->cfg->disk_high / 100.0)) {
+	    r->bytes > policy_mark_bytes(d->cfg->disk_high, fi.used + fi.free)) {
 		snprintf(msg, sizeof(msg), "%s is more than %s may hold under its high mark (%g%%)",
 			 want, fi.mount, d->cfg->disk_high);
 		return reply_error(msg);

@@ -85,6 +85,7 @@ static void disk_hysteresis(void **state)
 	assert_false(policy_disk_pressure(90, 80, 1000, 800, true, &need));
 	assert_int_equal(need, 0);
 	assert_false(policy_disk_pressure(0, 0, 1000, 999, false, &need)); /* disabled */
+	assert_int_equal(policy_mark_bytes(90, 1000), 900);
 	/* Room for a reservation: under the high mark, not the low one. */
 	assert_int_equal(policy_disk_room(90, 1000, 500, 300), 0);
 	assert_int_equal(policy_disk_room(90, 1000, 500, 400), 0);
