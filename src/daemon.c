@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "commands.h"
 #include "control.h"
+#include "fileio.h"
 #include "history.h"
 #include "log.h"
 #include "metrics.h"
@@ -73,27 +74,19 @@ char *daemon_metrics(struct daemon *d)
 static void write_metrics_file(struct daemon *d)
 {
 	const char *path = d->cfg->metrics_file;
-	char *text, *tmp = NULL;
-	size_t len;
-	FILE *f;
+	char *text, *tmp;
+	int r;
 
 	if (!path || !(text = daemon_metrics(d)))
 		return;
-	len = strlen(text);
-	/* A dot name in the same directory: the collector reads only *.prom, rename is atomic. */
+	/* A dot name in the same directory: the collector reads only *.prom. */
 	if (asprintf(&tmp, "%.*s.%s.tmp", (int)(strrchr(path, '/') - path + 1), path,
 		     strrchr(path, '/') + 1) < 0)
 		tmp = NULL;
-	f = tmp ? fopen(tmp, "we") : NULL;
-	if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) < 0) {
-		if (!d->metrics_warned)
-			log_warn("cannot write metrics_file %s: %s", path, strerror(errno));
-		d->metrics_warned = true;
-		if (tmp)
-			unlink(tmp);
-	} else {
-		d->metrics_warned = false;
-	}
+	r = tmp ? file_replace(path, tmp, text, strlen(text), false) : -ENOMEM;
+	if (r < 0 && !d->metrics_warned)
+		log_warn("cannot write metrics_file %s: %s", path, strerror(-r));
+	d->metrics_warned = r < 0;
 	free(tmp);
 	free(text);
 }

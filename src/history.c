@@ -1,7 +1,6 @@
 #include "history.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fileio.h"
 #include "fsinfo.h"
 #include "log.h"
 #include "table.h"
@@ -56,17 +56,12 @@ static void save(struct history *h)
 	json_object *o = trends_to_json(&h->t, now);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	char tmp[4096];
-	size_t len = strlen(text);
-	int fd;
+	int r;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", h->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, h->path) < 0) {
-		log_warn("cannot save the usage history to %s: %s", h->path, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
-	}
+	r = file_replace(h->path, tmp, text, strlen(text), true);
+	if (r < 0)
+		log_warn("cannot save the usage history to %s: %s", h->path, strerror(-r));
 	h->saved_at = now;
 	json_object_put(o);
 }

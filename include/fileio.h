@@ -1,0 +1,14 @@
+#ifndef SWEEPD_FILEIO_H
+#define SWEEPD_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Replaces path with the len bytes of buf, whole or not at all: written to
+ * tmp (beside path, so that the rename is atomic), fsync'd first when
+ * durable, then renamed over path. 0, or -errno with tmp removed.
+ */
+int file_replace(const char *path, const char *tmp, const char *buf, size_t len, bool durable);
+
+#endif
