@@ -73,9 +73,36 @@ static void label(FILE *f, const char *key, const char *val)
 	fputs("\"}", f);
 }
 
+/* How a status field becomes a sample. */
+enum conv {
+	AS_IS,
+	AGE,	/* a Unix time: seconds since */
+	UNTIL,	/* a Unix time: seconds to go, 0 once passed */
+	RATIO,	/* a percentage: a fraction */
+};
+
 struct family {
 	const char *name, *type, *field, *help;
+	enum conv conv;
+	bool null_zero; /* an alarm: null reads 0, so that the series does not vanish */
 };
+
+/* The family's sample from o, converted; false when o has none. */
+static bool family_value(json_object *o, const struct family *fam, int64_t now, double *v)
+{
+	if (!number(o, fam->field, v)) {
+		if (!fam->null_zero)
+			return false;
+		*v = 0;
+	}
+	if (fam->conv == AGE)
+		*v = (double)now - *v;
+	else if (fam->conv == UNTIL)
+		*v = *v - (double)now > 0 ? *v - (double)now : 0;
+	else if (fam->conv == RATIO)
+		*v /= 100.0;
+	return true;
+}
 
 /* One family over every element of a list (zones, filesystems), labelled by one of its fields. */
 static void per_item(FILE *f, json_object *list, const char *lkey, const char *lfield,
@@ -88,18 +115,8 @@ static void per_item(FILE *f, json_object *list, const char *lkey, const char *l
 		json_object *lv = get(it, lfield);
 		double v;
 
-		if (!number(it, fam->field, &v)) {
-			/* Episodes and alarms read as 0 when null: a series that does not vanish. */
-			if (strcmp(fam->field, "blocked") && strcmp(fam->field, "pressure"))
-				continue;
-			v = 0;
-		}
-		if (!strcmp(fam->field, "oldest_mtime"))
-			v = (double)now - v;
-		else if (!strcmp(fam->field, "high_mark_at"))
-			v = v - (double)now > 0 ? v - (double)now : 0;
-		else if (strstr(fam->field, "_pct"))
-			v /= 100.0;
+		if (!family_value(it, fam, now, &v))
+			continue;
 		if (!headed)
 			head(f, fam->name, fam->type, fam->help);
 		headed = true;
@@ -116,14 +133,14 @@ static const struct family zone_families[] = {
 	 "Bytes allocated to the zone's files, each inode once, as du counts."},
 	{"sweepd_zone_open_files", "gauge", "open_files", "Files of the zone open for writing."},
 	{"sweepd_zone_oldest_age_seconds", "gauge", "oldest_mtime",
-	 "Age of the zone's oldest file by mtime."},
+	 "Age of the zone's oldest file by mtime.", AGE},
 	{"sweepd_zone_present", "gauge", "present", "1 when the zone's directory is there."},
 	{"sweepd_zone_limit_max_age_seconds", "gauge", "limits.max_age", "The zone's max_age."},
 	{"sweepd_zone_limit_max_idle_seconds", "gauge", "limits.max_idle", "The zone's max_idle."},
 	{"sweepd_zone_limit_max_size_bytes", "gauge", "limits.max_size", "The zone's max_size."},
 	{"sweepd_zone_limit_max_files", "gauge", "limits.max_files", "The zone's max_files."},
 	{"sweepd_zone_blocked", "gauge", "blocked",
-	 "Alarm: 1 while the zone cannot get back within its limits."},
+	 "Alarm: 1 while the zone cannot get back within its limits.", AS_IS, true},
 	{"sweepd_zone_blocked_bytes", "gauge", "blocked.bytes",
 	 "Bytes over the zone's limits that are out of reach."},
 	{"sweepd_zone_growth_bytes_per_day", "gauge", "trend.growth_per_day",
@@ -136,17 +153,17 @@ static const struct family fs_families[] = {
 	{"sweepd_filesystem_free_bytes", "gauge", "free",
 	 "Bytes free on the filesystem for unprivileged users."},
 	{"sweepd_filesystem_high_mark_ratio", "gauge", "high_pct",
-	 "Used fraction above which sweepd frees space."},
+	 "Used fraction above which sweepd frees space.", RATIO},
 	{"sweepd_filesystem_low_mark_ratio", "gauge", "low_pct",
-	 "Used fraction down to which sweepd frees space."},
+	 "Used fraction down to which sweepd frees space.", RATIO},
 	{"sweepd_filesystem_pressure", "gauge", "pressure",
-	 "1 between crossing the high mark and getting back under the low mark."},
+	 "1 between crossing the high mark and getting back under the low mark.", AS_IS, true},
 	{"sweepd_filesystem_blocked", "gauge", "blocked",
-	 "Alarm: 1 while sweeping cannot bring the filesystem under its low mark."},
+	 "Alarm: 1 while sweeping cannot bring the filesystem under its low mark.", AS_IS, true},
 	{"sweepd_filesystem_growth_bytes_per_day", "gauge", "trend.growth_per_day",
 	 "Growth of used bytes, a least-squares slope over the last day's samples."},
 	{"sweepd_filesystem_high_mark_eta_seconds", "gauge", "high_mark_at",
-	 "Forecast: seconds until used crosses the high mark at the present growth."},
+	 "Forecast: seconds until used crosses the high mark at the present growth.", UNTIL},
 };
 
 static const struct family counter_families[] = {
@@ -170,7 +187,7 @@ static const struct family top_families[] = {
 	{"sweepd_archive_oldest_timestamp_seconds", "gauge", "archive.oldest",
 	 "When the oldest archived file was archived."},
 	{"sweepd_archive_full", "gauge", "archive.full",
-	 "Alarm: 1 while the archive's filesystem refuses files."},
+	 "Alarm: 1 while the archive's filesystem refuses files.", AS_IS, true},
 	{"sweepd_paused", "gauge", "paused", "1 while sweepd is paused."},
 	{"sweepd_dry_run", "gauge", "dry_run", "1 when sweepd runs with --dry-run."},
 	{"sweepd_start_time_seconds", "gauge", "started", "When sweepd started."},
@@ -178,16 +195,13 @@ static const struct family top_families[] = {
 	 "When the last sweep pass ended."},
 };
 
-/* A family of one unlabelled sample; an alarm that is null reads 0, other nulls are left out. */
-static void single(FILE *f, json_object *o, const struct family *fam)
+/* A family of one unlabelled sample. */
+static void single(FILE *f, json_object *o, const struct family *fam, int64_t now)
 {
 	double v;
 
-	if (!number(o, fam->field, &v)) {
-		if (strcmp(fam->field, "archive.full"))
-			return;
-		v = 0;
-	}
+	if (!family_value(o, fam, now, &v))
+		return;
 	head(f, fam->name, fam->type, fam->help);
 	fputs(fam->name, f);
 	value(f, v);
@@ -213,9 +227,9 @@ char *metrics_render(json_object *status, int64_t now)
 	for (size_t i = 0; i < sizeof(fs_families) / sizeof(*fs_families); i++)
 		per_item(f, fss, "mount", "mount", &fs_families[i], now);
 	for (size_t i = 0; i < sizeof(top_families) / sizeof(*top_families); i++)
-		single(f, status, &top_families[i]);
+		single(f, status, &top_families[i], now);
 	for (size_t i = 0; i < sizeof(counter_families) / sizeof(*counter_families); i++)
-		single(f, counters, &counter_families[i]);
+		single(f, counters, &counter_families[i], now);
 	/* Every alarm at once: what a single alert rule can watch. */
 	for (size_t i = 0; zones && i < json_object_array_length(zones); i++)
 		alarms += get(json_object_array_get_idx(zones, i), "blocked") != NULL;
