@@ -67,6 +67,9 @@ const struct sweep_episode *sweep_zone_episode(const struct sweep *s, size_t zon
 /* The filesystem's state: under pressure (between the marks), and its episode. */
 const struct sweep_episode *sweep_fs_episode(const struct sweep *s, uint64_t dev,
 					     bool *pressure);
+/* The filesystems holding zones, each once (k < sweep_fs_count): its episode, and a zone path on it. */
+size_t sweep_fs_count(const struct sweep *s);
+const struct sweep_episode *sweep_fs_at(const struct sweep *s, size_t k, const char **probe);
 /* The archive is full: an episode too. */
 const struct sweep_episode *sweep_archive_episode(const struct sweep *s);
 

@@ -136,6 +136,14 @@ static void client_on_writable(struct ev_loop *loop, ev_io *io, int revents)
 	client_flush(io->data);
 }
 
+/* Says why in a last error line, then closes once it is sent; what it sends is ignored. */
+static bool client_close_with(struct control_client *cl, const char *why)
+{
+	cl->closing = true;
+	cl->in_len = 0;
+	return client_queue(cl, reply_error(why));
+}
+
 /* A request answered, or a reply sent: the client is busy, not idle. */
 static void client_active(struct control_client *cl)
 {
@@ -151,11 +159,8 @@ static void client_on_idle(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	cl->closing = true;
-	cl->in_len = 0;
-	ev_io_stop(cl->ctl->loop, &cl->rio);
-	client_queue(cl, reply_error("no complete request for too long (the socket's "
-				     "idle_timeout): closing the connection"));
+	client_close_with(cl, "no complete request for too long (the socket's idle_timeout): "
+			      "closing the connection");
 }
 
 /* Answers every whole line in the input buffer; false when the client is gone. */
@@ -189,12 +194,9 @@ static bool client_lines(struct control_client *cl)
 	}
 	memmove(cl->in, cl->in + start, cl->in_len - start);
 	cl->in_len -= start;
-	if (cl->in_len > REQUEST_MAX_LINE) {
-		cl->closing = true;
-		cl->in_len = 0;
-		return client_queue(cl, reply_error("request line is longer than 65536 bytes: "
-						     "closing the connection"));
-	}
+	if (cl->in_len > REQUEST_MAX_LINE)
+		return client_close_with(cl, "request line is longer than 65536 bytes: "
+					     "closing the connection");
 	return true;
 }
 

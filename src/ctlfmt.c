@@ -236,6 +236,20 @@ static void status_filesystems(json_object *fss, FILE *out)
 	}
 }
 
+/* "! <pre><name><post>: why, N out of reach" for each item of list that is blocked. */
+static void blocked_lines(json_object *list, const char *pre, const char *key, const char *post,
+			  FILE *out)
+{
+	char a[32];
+
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		json_object *it = json_object_array_get_idx(list, i), *bl = member(it, "blocked");
+		if (json_object_is_type(bl, json_type_object))
+			fprintf(out, "%s%s%s: %s, %s out of reach\n", pre, jstr(it, key), post,
+				jstr(bl, "why"), size_str(jnum(bl, "bytes"), a));
+	}
+}
+
 void ctlfmt_status(json_object *r, FILE *out)
 {
 	json_object *zones = member(r, "zones"), *fss = member(r, "filesystems"), *counters, *v;
@@ -252,22 +266,8 @@ void ctlfmt_status(json_object *r, FILE *out)
 	status_zones(zones, out);
 	status_filesystems(fss, out);
 
-	for (size_t i = 0; json_object_object_get_ex(r, "zones", &zones) &&
-			   i < json_object_array_length(zones);
-	     i++) {
-		json_object *z = json_object_array_get_idx(zones, i), *bl;
-		if (json_object_object_get_ex(z, "blocked", &bl) && json_object_is_type(bl, json_type_object))
-			fprintf(out, "! zone %s over its limits: %s, %s out of reach\n", jstr(z, "name"),
-				jstr(bl, "why"), size_str(jnum(bl, "bytes"), a));
-	}
-	for (size_t i = 0; json_object_object_get_ex(r, "filesystems", &fss) &&
-			   i < json_object_array_length(fss);
-	     i++) {
-		json_object *f = json_object_array_get_idx(fss, i), *bl;
-		if (json_object_object_get_ex(f, "blocked", &bl) && json_object_is_type(bl, json_type_object))
-			fprintf(out, "! %s above its marks: %s, %s out of reach\n", jstr(f, "mount"),
-				jstr(bl, "why"), size_str(jnum(bl, "bytes"), a));
-	}
+	blocked_lines(zones, "! zone ", "name", " over its limits", out);
+	blocked_lines(fss, "! ", "mount", " above its marks", out);
 	if (json_object_object_get_ex(r, "archive", &v) && !jnull(v, "path")) {
 		json_object *full;
 		char oldest[32] = "-";

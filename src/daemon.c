@@ -147,19 +147,11 @@ void daemon_status_line(struct daemon *d, char *buf, size_t len)
 			alarm_add(alarms, sizeof(alarms), &n, "zone ", d->cfg->zones[i].name,
 				  " over its limits");
 	}
-	for (size_t i = 0; d->sweep && i < d->cfg->n_zones; i++) {
-		struct table_zone *tz = table_zone(d->table, i);
-		const struct sweep_episode *ep;
-		bool pressure, first = true;
+	for (size_t k = 0; d->sweep && k < sweep_fs_count(d->sweep); k++) {
+		const char *probe;
 
-		if (!tz->root || !(ep = sweep_fs_episode(d->sweep, tz->root->dev, &pressure)))
-			continue;
-		for (size_t k = 0; k < i; k++)
-			first &= !table_zone(d->table, k)->root ||
-				 table_zone(d->table, k)->root->dev != tz->root->dev;
-		if (first && ep->active)
-			alarm_add(alarms, sizeof(alarms), &n, "disk of ", d->cfg->zones[i].path,
-				  " above its high mark");
+		if (sweep_fs_at(d->sweep, k, &probe)->active)
+			alarm_add(alarms, sizeof(alarms), &n, "disk of ", probe, " above its high mark");
 	}
 	if (d->sweep && sweep_archive_episode(d->sweep)->active)
 		alarm_add(alarms, sizeof(alarms), &n, "archive full", "", "");

@@ -36,12 +36,18 @@ static bool has_room(const struct sweep_reserve *r)
 	return !r->zone_missing && !r->files_missing && !r->disk_missing;
 }
 
+/* Bytes still missing: the larger of the two shortfalls, since freeing serves both. */
+static uint64_t missing_bytes(const struct sweep_reserve *r)
+{
+	return r->zone_missing > r->disk_missing ? r->zone_missing : r->disk_missing;
+}
+
 static char *answer(struct daemon *d, struct sweep_reserve *r, struct sweep_run *run)
 {
 	const char *zone = d->cfg->zones[r->zone].name;
 	json_object *o = json_object_new_object();
 	char want[32], freed[32], miss[32], msg[600];
-	uint64_t missing = r->zone_missing > r->disk_missing ? r->zone_missing : r->disk_missing;
+	uint64_t missing = missing_bytes(r);
 
 	units_format_size(r->bytes, want, sizeof(want));
 	units_format_size(run->freed, freed, sizeof(freed));
@@ -168,12 +174,10 @@ json_object *daemon_reserves_json(struct daemon *d)
 
 	for (struct reserve_wait *w = d->reserves; w; w = w->next) {
 		json_object *o = json_object_new_object();
-		uint64_t missing = w->r.zone_missing > w->r.disk_missing ? w->r.zone_missing
-									 : w->r.disk_missing;
 
 		json_object_object_add(o, "zone", json_object_new_string(d->cfg->zones[w->r.zone].name));
 		json_object_object_add(o, "bytes", json_object_new_uint64(w->r.bytes));
-		json_object_object_add(o, "missing", json_object_new_uint64(missing));
+		json_object_object_add(o, "missing", json_object_new_uint64(missing_bytes(&w->r)));
 		json_object_object_add(o, "why", json_object_new_string(w->r.why ? w->r.why : ""));
 		json_object_object_add(o, "until", json_object_new_int64((int64_t)(w->deadline - ev_now(d->loop)) +
 										 (int64_t)time(NULL)));

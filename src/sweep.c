@@ -425,7 +425,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 {
 	const struct zone_config *zc = &s->d->cfg->zones[zi];
 	struct table_zone *tz = table_zone(s->d->table, zi);
-	struct sweep_zone scratch = { 0 }, *sz = want ? &scratch : &s->zones[zi];
+	struct sweep_zone *sz = &s->zones[zi];
 	struct policy_excess ex = want ? policy_zone_excess(zc, tz->bytes + *want, tz->files + 1)
 				       : policy_zone_excess(zc, tz->bytes, tz->files);
 	uint64_t bytes = 0, files = 0, blocked = 0;
@@ -435,13 +435,12 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	char what[128];
 
 	snprintf(what, sizeof(what), "zone \"%s\"", zc->name);
-	if (want)
-		t = *wt;
 	if (!ex.bytes && !ex.files && !want) {
 		episode(&sz->ep, what, false, NULL, 0, &s->d->counters);
 		return;
 	}
-	if (sz->ep.active && !run->manual && sz->changes == tz->changes && now < sz->retry_at)
+	if (!want && sz->ep.active && !run->manual && sz->changes == tz->changes &&
+	    now < sz->retry_at)
 		return;
 	table_iter_init(&it, s->d->table, zi, false);
 	while (!p->more && (bytes < ex.bytes || files < ex.files) && (f = table_iter_next(&it))) {
@@ -470,10 +469,9 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 		return;
 	}
 	plan_run(s, run, p, now, &blocked);
+	t.writing += blocked;
 	if (want) {
-		wt->writing = t.writing + blocked;
-		wt->young = t.young;
-		wt->held = t.held;
+		*wt = t;
 		return;
 	}
 	if (run->dry && !run->mark)
@@ -482,7 +480,6 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	ex = policy_zone_excess(zc, tz->bytes, tz->files);
 	if (run->dry)
 		ex.bytes = ex.bytes > bytes ? ex.bytes - bytes : 0;
-	t.writing += blocked;
 	/* Out of reach: the bytes over max_size, or what the files over max_files hold. */
 	episode(&sz->ep, what, ex.bytes || (ex.files && !run->dry), tally_why(&t),
 		ex.bytes ? ex.bytes : t.writing + t.young + t.held, &s->d->counters);
@@ -958,6 +955,17 @@ const struct sweep_episode *sweep_fs_episode(const struct sweep *s, uint64_t dev
 		}
 	*pressure = false;
 	return NULL;
+}
+
+size_t sweep_fs_count(const struct sweep *s)
+{
+	return s->n_fs;
+}
+
+const struct sweep_episode *sweep_fs_at(const struct sweep *s, size_t k, const char **probe)
+{
+	*probe = s->fs[k].probe;
+	return &s->fs[k].ep;
 }
 
 const struct sweep_episode *sweep_archive_episode(const struct sweep *s)

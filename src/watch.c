@@ -605,8 +605,7 @@ int watch_reconfigure(struct watch *w, const struct config *cfg, const int *old_
 	w->zones = zones;
 	w->n_zones = n_new;
 	w->cfg = cfg;
-	zones = old;
-	n_new = 0; /* what is left to free below is the old array */
+	zones = old; /* the old array is what is freed below */
 	attach_new(w, old_of_new);
 	/* A parent watch may serve several zones: unwatch only those no zone needs now. */
 	for (size_t i = 0; i < n_old; i++) {
