@@ -49,8 +49,6 @@ void daemon_apply_socket(struct daemon *d);
 /* The metrics text (Prometheus exposition format); malloc'd, or NULL. */
 char *daemon_metrics(struct daemon *d);
 
-/* One line for people and systemd: zones, files, bytes, alarms. */
-void daemon_status_line(struct daemon *d, char *buf, size_t len);
 /* Sends STATUS= (with READY=1 when ready) when it changed, or always with ready. */
 void daemon_notify_status(struct daemon *d, bool ready);
 

@@ -16,8 +16,6 @@ struct history;
 struct history *history_open(struct daemon *d);
 /* Saves and frees. */
 void history_close(struct history *h);
-/* Takes a sample of every zone and filesystem now. */
-void history_sample(struct history *h);
 /* NULL when nothing was recorded under that name. */
 const struct trend_series *history_zone(const struct history *h, const char *zone);
 const struct trend_series *history_fs(const struct history *h, const char *mount);

@@ -132,7 +132,8 @@ static void alarm_add(char *buf, size_t len, int *n, const char *pre, const char
 	(*n)++;
 }
 
-void daemon_status_line(struct daemon *d, char *buf, size_t len)
+/* One line for people and systemd: zones, files, bytes, alarms. */
+static void status_line(struct daemon *d, char *buf, size_t len)
 {
 	char alarms[512] = "", sz[32];
 	uint64_t files = 0, bytes = 0;
@@ -165,7 +166,7 @@ void daemon_notify_status(struct daemon *d, bool ready)
 {
 	char line[700], msg[800];
 
-	daemon_status_line(d, line, sizeof(line));
+	status_line(d, line, sizeof(line));
 	if (!ready && !strcmp(line, d->status_sent))
 		return;
 	snprintf(d->status_sent, sizeof(d->status_sent), "%s", line);
@@ -194,7 +195,6 @@ void daemon_apply_socket(struct daemon *d)
 
 int daemon_start(struct daemon *d)
 {
-	char status[700];
 	uint64_t wd;
 	int r;
 
@@ -274,10 +274,9 @@ int daemon_start(struct daemon *d)
 		notify_watchdog_kick();
 	}
 
-	daemon_status_line(d, status, sizeof(status));
-	log_info("ready: %s; listening on %s%s", status, d->cfg->socket_path,
-		 d->dry_run ? " (dry run)" : "");
 	daemon_notify_status(d, true);
+	log_info("ready: %s; listening on %s%s", d->status_sent, d->cfg->socket_path,
+		 d->dry_run ? " (dry run)" : "");
 	/* What was due while we were not running. */
 	sweep_housekeeping(d->sweep);
 	write_metrics_file(d);

@@ -66,7 +66,8 @@ static void save(struct history *h)
 	json_object_put(o);
 }
 
-void history_sample(struct history *h)
+/* A sample of every zone and filesystem now; saved every HISTORY_SAVE_S. */
+static void history_sample(struct history *h)
 {
 	struct daemon *d = h->d;
 	int64_t now = (int64_t)time(NULL);
