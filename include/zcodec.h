@@ -3,11 +3,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * zstd streams from one descriptor to another: the archive's compression
- * (and, later, the rotated logs'). Returns 0 or -errno (-EIO for a zstd
- * error, -ECANCELED when keep_going says stop).
+ * and the rotated logs'. Returns 0 or -errno (-EIO for a zstd error,
+ * -ECANCELED when keep_going says stop).
  */
 struct zcodec_opts {
 	int level;
@@ -18,6 +19,25 @@ struct zcodec_opts {
 };
 
 int zcodec_compress(int in, int out, const struct zcodec_opts *o);
+
+/*
+ * A sink that bytes are written into, compressed (level > 0) or as they are
+ * (level 0), for a copy made piece by piece (the head of a live log).
+ */
+struct zsink {
+	int fd;
+	struct ZSTD_CCtx_s *cc; /* NULL: plain */
+	char *obuf;
+	size_t out_cap;
+};
+/* threads: zstd workers (0: none). 0 or -ENOMEM. */
+int zsink_open(struct zsink *z, int fd, int level, int threads);
+int zsink_write(struct zsink *z, const void *buf, size_t n);
+/* Ends the frame. */
+int zsink_finish(struct zsink *z);
+void zsink_close(struct zsink *z);
+/* Workers worth using for n bytes at this machine: 0 below 32 MiB, else one per CPU (at most 8). */
+int zcodec_threads_for(uint64_t n);
 int zcodec_decompress(int in, int out, const struct zcodec_opts *o);
 
 /* Whether bytes start like a zstd frame. */

@@ -32,55 +32,96 @@ static bool go_on(const struct zcodec_opts *o)
 	return !o || !o->keep_going || o->keep_going(o->ud);
 }
 
+int zsink_open(struct zsink *z, int fd, int level, int threads)
+{
+	*z = (struct zsink){ .fd = fd };
+	if (level <= 0)
+		return 0;
+	z->cc = ZSTD_createCCtx();
+	z->out_cap = ZSTD_CStreamOutSize();
+	z->obuf = malloc(z->out_cap);
+	if (!z->cc || !z->obuf) {
+		zsink_close(z);
+		return -ENOMEM;
+	}
+	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
+	if (threads > 1)
+		ZSTD_CCtx_setParameter(z->cc, ZSTD_c_nbWorkers, threads);
+	return 0;
+}
+
+static int zsink_push(struct zsink *z, const void *buf, size_t n, ZSTD_EndDirective how)
+{
+	ZSTD_inBuffer ib = { buf, n, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer ob = { z->obuf, z->out_cap, 0 };
+		int r;
+
+		left = ZSTD_compressStream2(z->cc, &ob, &ib, how);
+		if (ZSTD_isError(left))
+			return -EIO;
+		if ((r = write_all(z->fd, z->obuf, ob.pos)) < 0)
+			return r;
+	} while (how == ZSTD_e_end ? left != 0 : ib.pos < ib.size);
+	return 0;
+}
+
+int zsink_write(struct zsink *z, const void *buf, size_t n)
+{
+	return z->cc ? zsink_push(z, buf, n, ZSTD_e_continue) : write_all(z->fd, buf, n);
+}
+
+int zsink_finish(struct zsink *z)
+{
+	return z->cc ? zsink_push(z, NULL, 0, ZSTD_e_end) : 0;
+}
+
+void zsink_close(struct zsink *z)
+{
+	ZSTD_freeCCtx(z->cc);
+	free(z->obuf);
+	z->cc = NULL;
+	z->obuf = NULL;
+}
+
+int zcodec_threads_for(uint64_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < (32u << 20) || cpus < 2)
+		return 0;
+	return cpus > 8 ? 8 : (int)cpus;
+}
+
 int zcodec_compress(int in, int out, const struct zcodec_opts *o)
 {
-	ZSTD_CCtx *cc = ZSTD_createCCtx();
-	size_t in_cap = ZSTD_CStreamInSize() > ZCODEC_CHUNK ? ZSTD_CStreamInSize() : ZCODEC_CHUNK;
-	size_t out_cap = ZSTD_CStreamOutSize();
-	char *ibuf = malloc(in_cap), *obuf = malloc(out_cap);
-	int r = 0;
-	bool last = false;
+	struct zsink z;
+	char *ibuf = malloc(ZCODEC_CHUNK);
+	int r = zsink_open(&z, out, o ? o->level : 3, o ? o->threads : 0);
 
-	if (!cc || !ibuf || !obuf) {
+	if (r == 0 && !ibuf)
 		r = -ENOMEM;
-		goto out;
-	}
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, o ? o->level : 3);
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-	if (o && o->threads > 1)
-		ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, o->threads);
-	while (!last) {
-		ssize_t n = read(in, ibuf, in_cap);
-		ZSTD_inBuffer ib;
-		size_t left;
+	while (r == 0) {
+		ssize_t n = read(in, ibuf, ZCODEC_CHUNK);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			r = -errno;
-			goto out;
-		}
-		if (!go_on(o)) {
+		else if (!go_on(o))
 			r = -ECANCELED;
-			goto out;
-		}
-		last = n == 0;
-		ib = (ZSTD_inBuffer){ ibuf, (size_t)n, 0 };
-		do {
-			ZSTD_outBuffer ob = { obuf, out_cap, 0 };
-			left = ZSTD_compressStream2(cc, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_continue);
-			if (ZSTD_isError(left)) {
-				r = -EIO;
-				goto out;
-			}
-			if ((r = write_all(out, obuf, ob.pos)) < 0)
-				goto out;
-		} while (last ? left != 0 : ib.pos < ib.size);
+		else if (n == 0)
+			break;
+		else
+			r = zsink_write(&z, ibuf, (size_t)n);
 	}
-out:
-	ZSTD_freeCCtx(cc);
+	if (r == 0)
+		r = zsink_finish(&z);
+	zsink_close(&z);
 	free(ibuf);
-	free(obuf);
 	return r;
 }
 
