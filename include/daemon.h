@@ -22,6 +22,7 @@ struct daemon {
 	struct archive *archive; /* NULL when no zone archives */
 	struct audit *audit;
 	struct sweep *sweep;
+	struct rotate *rotate;
 	struct reserve_wait *reserves; /* clients waiting for room */
 	struct history *history;
 	struct counters counters;

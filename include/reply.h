@@ -27,6 +27,8 @@ char *reply_top(struct daemon *d, size_t zone, const struct request *req);
 
 /* A sweep's actions (the reply takes run->actions). */
 char *reply_actions(struct sweep_run *run);
+/* The rotate command: its actions, and ok false with every failure when any failed. */
+char *reply_rotated(struct sweep_run *run, struct json_object *errors);
 char *reply_purged(struct sweep_run *run);
 char *reply_restored(const char *where);
 /* The archive's entries, oldest first; of one zone when zone is not NULL. */

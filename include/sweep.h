@@ -33,6 +33,11 @@ struct sweep_run {
 };
 
 struct sweep *sweep_create(struct daemon *d);
+struct zone_config;
+struct table_file;
+/* f's absolute path into buf, and its path relative to the zone root into rel. */
+int sweep_file_path(const struct zone_config *zc, const struct table_file *f, char *buf,
+		    size_t len, char *rel, size_t rlen);
 void sweep_destroy(struct sweep *s);
 /*
  * After a reload (the daemon's config and table already new): zone j keeps
@@ -40,6 +45,8 @@ void sweep_destroy(struct sweep *s);
  */
 int sweep_reconfigure(struct sweep *s, const int *old_of_new);
 
+/* What the rules say is due now, as the daemon runs (dry when it is; nothing while paused). */
+void sweep_due(struct sweep *s);
 /* Everything due now, batch after batch, until nothing more is due. */
 void sweep_all(struct sweep *s, struct sweep_run *run);
 /* When the last pass that could act ended (Unix s); 0: none yet. */

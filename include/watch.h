@@ -41,6 +41,11 @@ void watch_set_batch_hook(struct watch *w, void (*fn)(void *ud), void *ud);
 
 /* For the sweeper: the directory d opened O_PATH beneath its zone root, or -errno. */
 int watch_dir_open(struct watch *w, struct table_dir *d);
+/*
+ * A directory rel (relative to the zone root; "" for the root) opened with
+ * flags, never leaving the zone, through no link and onto no other mount.
+ */
+int watch_open_beneath(struct watch *w, size_t zone, const char *rel, int flags);
 /* Our own open of a file is coming: its IN_OPEN is not an access. Undo with done=false. */
 void watch_self_open(struct watch *w, struct table_file *f, bool opening);
 /* The directory d was removed by us: drops it (and its watch) from the table. */

@@ -77,3 +77,14 @@ int audit_write(struct audit *a, json_object *entry)
 	free(line);
 	return r;
 }
+
+void audit_report(struct audit *a, json_object *actions, json_object *entry)
+{
+	if (!entry)
+		return;
+	audit_write(a, entry);
+	if (actions)
+		json_object_array_add(actions, entry);
+	else
+		json_object_put(entry);
+}

@@ -18,18 +18,10 @@
 #include "log.h"
 #include "reply.h"
 #include "reserve.h"
+#include "rotate.h"
 #include "request.h"
 #include "sweep.h"
 #include "watch.h"
-
-static char *not_yet(enum request_cmd cmd)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), "\"%s\" is not implemented yet in this version of sweepd",
-		 request_cmd_name(cmd));
-	return reply_error(msg);
-}
 
 /* Is gid among the supplementary groups of pid? From /proc/PID/status. */
 static bool pid_in_group(pid_t pid, gid_t gid)
@@ -101,6 +93,37 @@ static char *do_sweep(struct daemon *d, const struct request *req)
 	run.actions = json_object_new_array();
 	sweep_all(d->sweep, &run);
 	return reply_actions(&run);
+}
+
+static char *do_rotate(struct daemon *d, const struct request *req)
+{
+	struct sweep_run run = { .dry = d->dry_run, .zone = -1, .manual = true };
+	json_object *errors;
+	char msg[300];
+
+	if (req->zone) {
+		run.zone = config_zone_index(d->cfg, req->zone);
+		if (run.zone < 0)
+			return unknown_zone(req->zone);
+		if (!d->cfg->zones[run.zone].rotate.enabled) {
+			snprintf(msg, sizeof(msg), "zone \"%s\" has no rotate group: nothing to rotate",
+				 req->zone);
+			return reply_error(msg);
+		}
+	} else {
+		bool any = false;
+		for (size_t i = 0; i < d->cfg->n_zones; i++)
+			any |= d->cfg->zones[i].rotate.enabled;
+		if (!any)
+			return reply_error("no zone has a rotate group: nothing to rotate");
+	}
+	if (d->paused)
+		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
+	watch_drain(d->watch);
+	run.actions = json_object_new_array();
+	errors = json_object_new_array();
+	rotate_now(d->rotate, run.zone, &run, errors);
+	return reply_rotated(&run, errors);
 }
 
 static char *do_purge(struct daemon *d, const struct request *req)
@@ -221,6 +244,9 @@ char *daemon_request(void *ud, const char *line, size_t len,
 	case REQ_PURGE:
 		out = do_purge(d, &req);
 		break;
+	case REQ_ROTATE:
+		out = do_rotate(d, &req);
+		break;
 	case REQ_RESERVE:
 		zone = config_zone_index(d->cfg, req.zone);
 		out = zone < 0 ? unknown_zone(req.zone) : daemon_reserve(d, &req, peer, zone);
@@ -242,7 +268,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = reply_ok();
 		break;
 	default:
-		out = not_yet(req.cmd);
+		out = reply_error("unknown command");
 		break;
 	}
 	request_clear(&req);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rotplan.h"
 #include "units.h"
 
 struct loader {
@@ -339,12 +340,52 @@ static void load_rotate(struct loader *ld, const config_setting_t *s, struct rot
 			r->signal = 0;
 		}
 	}
-	if (r->size == CONFIG_UNSET && r->every == CONFIG_UNSET && r->keep_tail_lines == CONFIG_UNSET)
-		add_error(ld, s, "'rotate' needs 'size', 'every' or 'keep_tail_lines'");
+	if (r->size == CONFIG_UNSET && r->every == CONFIG_UNSET)
+		add_error(ld, s, "'rotate' needs 'size' or 'every' (or both): when to rotate%s",
+			  r->keep_tail_lines != CONFIG_UNSET ? " (or to cut down to keep_tail_lines)"
+							      : "");
+	if (r->olddir && (r->olddir[0] == '/' || !*r->olddir || !strcmp(r->olddir, "..") ||
+			  !strncmp(r->olddir, "../", 3) || strstr(r->olddir, "/../") ||
+			  (strlen(r->olddir) >= 3 && !strcmp(r->olddir + strlen(r->olddir) - 3, "/.."))))
+		add_error(ld, config_setting_get_member(s, "olddir"),
+			  "'olddir' must be a directory beside the log, relative to it and without "
+			  "\"..\" (like \"old\"), so that copies stay inside the zone");
 	if (r->method == ROTATE_RENAME && !r->postrotate && !(r->pidfile && r->signal))
 		add_error(ld, s,
 			  "method \"rename\" needs 'postrotate', or 'pidfile' and 'signal', so the "
 			  "writer reopens its log");
+}
+
+/* Rotated copies must never be taken for live logs: include must not match their names. */
+static void check_rotated_names(struct loader *ld, const config_setting_t *s,
+				const struct zone_config *z)
+{
+	char example[NAME_MAX + 1] = "app.log", copy[NAME_MAX + 1], rel[PATH_MAX];
+
+	if (!z->include.n) {
+		add_error(ld, s,
+			  "a zone that rotates needs 'include' patterns naming its logs (like "
+			  "[ \"*.log\" ]), which its rotated copies then never match");
+		return;
+	}
+	for (size_t i = 0; i < z->include.n; i++) {
+		const char *p = z->include.patterns[i], *slash, *base;
+
+		if (!rotplan_glob_example(p, example, sizeof(example)))
+			continue;
+		slash = strrchr(example, '/');
+		base = slash ? slash + 1 : example;
+		if (rotplan_name(copy, sizeof(copy), base, 0, 0,
+				 z->rotate.compress == COMPRESS_ZSTD) < 0)
+			continue;
+		snprintf(rel, sizeof(rel), "%.*s%s", (int)(base - example), example, copy);
+		if (glob_match_any(&z->include, copy, rel) && !glob_match_any(&z->exclude, copy, rel))
+			add_error(ld, s,
+				  "rotated copies of %s would be named like %s, which include "
+				  "pattern \"%s\" matches again: narrow it (like \"*.log\") or "
+				  "exclude the copies",
+				  example, copy, p);
+	}
 }
 
 static bool valid_zone_name(const char *n)
@@ -410,6 +451,8 @@ static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_
 	z->priority = (int)get_int(ld, s, "priority", INT32_MIN, INT32_MAX, 0);
 	z->prune_empty_dirs = get_bool(ld, s, "prune_empty_dirs", true);
 	load_rotate(ld, config_setting_get_member(s, "rotate"), &z->rotate);
+	if (z->rotate.enabled)
+		check_rotated_names(ld, config_setting_get_member(s, "rotate"), z);
 }
 
 bool config_path_within(const char *inner, const char *outer)

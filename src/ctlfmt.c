@@ -342,6 +342,10 @@ void ctlfmt_actions(json_object *r, FILE *out)
 		fprintf(out, "%s%-8s %8s %-16s ", dry ? "would " : "", jstr(e, "action"),
 			size_str(jnum(e, "bytes"), a), jstr(e, "reason"));
 		ctlfmt_path(jstr(e, "path"), out);
+		if (member(e, "archive_path")) {
+			fputs(" -> ", out);
+			ctlfmt_path(jstr(e, "archive_path"), out);
+		}
 		fputc('\n', out);
 	}
 	fprintf(out, "%s%zu action(s)\n", dry ? "dry run: " : "", json_object_array_length(as));

@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "reply.h"
 #include "reserve.h"
+#include "rotate.h"
 #include "request.h"
 #include "sweep.h"
 #include "table.h"
@@ -41,6 +42,17 @@ void daemon_settle(struct daemon *d)
 		struct sweep_run run = { .dry = d->dry_run, .mark = d->dry_run, .zone = -1 };
 		sweep_all(d->sweep, &run);
 	}
+	if (d->rotate)
+		rotate_due(d->rotate);
+}
+
+/* After each batch of events: what it made due. */
+static void on_batch(void *ud)
+{
+	struct daemon *d = ud;
+
+	sweep_due(d->sweep);
+	rotate_due(d->rotate);
 }
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -117,6 +129,7 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 	d->housekeeping_at = ev_now(loop);
 	watch_poll_unwatched(d->watch);
 	sweep_housekeeping(d->sweep);
+	rotate_housekeeping(d->rotate);
 	daemon_notify_status(d, false);
 	write_metrics_file(d);
 }
@@ -245,10 +258,12 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 	d->sweep = sweep_create(d);
-	if (!d->sweep) {
+	d->rotate = d->sweep ? rotate_create(d) : NULL;
+	if (!d->rotate) {
 		log_err("cannot start: out of memory");
 		return -ENOMEM;
 	}
+	watch_set_batch_hook(d->watch, on_batch, d);
 	d->history = history_open(d);
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode,
 				    daemon_request, d);
@@ -279,6 +294,7 @@ int daemon_start(struct daemon *d)
 		 d->dry_run ? " (dry run)" : "");
 	/* What was due while we were not running. */
 	sweep_housekeeping(d->sweep);
+	rotate_housekeeping(d->rotate);
 	write_metrics_file(d);
 	return 0;
 }
@@ -296,6 +312,10 @@ void daemon_stop(struct daemon *d)
 	control_destroy(d->control);
 	history_close(d->history);
 	d->history = NULL;
+	if (d->watch)
+		watch_set_batch_hook(d->watch, NULL, NULL);
+	rotate_destroy(d->rotate);
+	d->rotate = NULL;
 	sweep_destroy(d->sweep);
 	archive_close(d->archive);
 	audit_close(d->audit);

@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "reply.h"
 #include "reserve.h"
+#include "rotate.h"
 #include "sweep.h"
 #include "watch.h"
 
@@ -98,6 +99,7 @@ char *daemon_reload(struct daemon *d)
 		log_err("reload: out of memory; stopping so that systemd starts sweepd again");
 		ev_break(d->loop, EVBREAK_ALL);
 	}
+	rotate_reconfigure(d->rotate);
 	if (d->archive)
 		archive_set_config(d->archive, cfg);
 	daemon_apply_socket(d);

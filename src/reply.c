@@ -266,6 +266,26 @@ char *reply_actions(struct sweep_run *run)
 	return reply_object(o);
 }
 
+char *reply_rotated(struct sweep_run *run, json_object *errors)
+{
+	size_t n = json_object_array_length(errors);
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(n == 0));
+	if (n) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%zu file(s) could not be rotated: %s%s", n,
+			 json_object_get_string(json_object_array_get_idx(errors, 0)),
+			 n > 1 ? " (all in \"errors\")" : "");
+		json_object_object_add(o, "error", json_object_new_string(msg));
+	}
+	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
+	json_object_object_add(o, "actions", run->actions);
+	json_object_object_add(o, "count", u64(run->count));
+	json_object_object_add(o, "errors", errors);
+	return reply_object(o);
+}
+
 char *reply_purged(struct sweep_run *run)
 {
 	json_object *o = json_object_new_object();

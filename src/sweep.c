@@ -147,16 +147,10 @@ static int plan_push(struct plan *p, struct table_file *f, uint32_t zone, enum p
 
 static void report(struct sweep *s, struct sweep_run *run, json_object *entry)
 {
-	if (!entry)
-		return;
-	audit_write(s->d->audit, entry);
-	if (run->actions)
-		json_object_array_add(run->actions, entry);
-	else
-		json_object_put(entry);
+	audit_report(s->d->audit, run->actions, entry);
 }
 
-static int abs_path(const struct zone_config *zc, const struct table_file *f, char *buf,
+int sweep_file_path(const struct zone_config *zc, const struct table_file *f, char *buf,
 		    size_t len, char *rel, size_t rlen)
 {
 	if (table_file_relpath(f, rel, rlen) < 0 ||
@@ -220,7 +214,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	int64_t written;
 	int dfd, r;
 
-	if (abs_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
+	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
 		return ACT_FAILED;
 	if (run->dry) {
 		report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
@@ -878,7 +872,7 @@ int64_t sweep_last_run(const struct sweep *s)
 	return s->last_run;
 }
 
-static void automatic(struct sweep *s)
+void sweep_due(struct sweep *s)
 {
 	struct sweep_run run = { .dry = s->d->dry_run, .mark = s->d->dry_run, .zone = -1 };
 
@@ -887,16 +881,11 @@ static void automatic(struct sweep *s)
 	sweep_all(s, &run);
 }
 
-static void on_batch(void *ud)
-{
-	automatic(ud);
-}
-
 static void on_deadline(struct ev_loop *loop, ev_periodic *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	automatic(w->data);
+	sweep_due(w->data);
 }
 
 void sweep_housekeeping(struct sweep *s)
@@ -910,7 +899,7 @@ void sweep_housekeeping(struct sweep *s)
 			reads = s->d->cfg->zones[i].max_idle;
 	}
 	table_prune_seen(s->d->table, now - writes - 1, now - reads - 1);
-	automatic(s);
+	sweep_due(s);
 }
 
 void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run)
@@ -1033,7 +1022,6 @@ struct sweep *sweep_create(struct daemon *d)
 	}
 	ev_periodic_init(&s->deadline, on_deadline, 0, 0, 0);
 	s->deadline.data = s;
-	watch_set_batch_hook(d->watch, on_batch, s);
 	return s;
 }
 
@@ -1043,8 +1031,6 @@ void sweep_destroy(struct sweep *s)
 		return;
 	if (s->d->loop)
 		ev_periodic_stop(s->d->loop, &s->deadline);
-	if (s->d->watch)
-		watch_set_batch_hook(s->d->watch, NULL, NULL);
 	free(s->zones);
 	free(s->dry);
 	free(s->fs);

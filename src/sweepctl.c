@@ -307,6 +307,9 @@ int main(int argc, char **argv)
 		printf("%s\n", answer);
 	} else if (status) {
 		json_object *e, *errs;
+		/* A rotation that failed for some files: what was done still shows. */
+		if (json_object_object_get_ex(reply, "actions", &e) && json_object_array_length(e))
+			ctlfmt_actions(reply, stdout);
 		json_object_object_get_ex(reply, "error", &e);
 		fprintf(stderr, "sweepctl: %s\n", json_object_get_string(e));
 		/* A refused reload: every error, file:line first. */
@@ -328,7 +331,7 @@ int main(int argc, char **argv)
 		ctlfmt_top(reply, stdout);
 	} else if (!strcmp(argv[i], "archive")) {
 		ctlfmt_archive(reply, stdout);
-	} else if (!strcmp(argv[i], "sweep")) {
+	} else if (!strcmp(argv[i], "sweep") || !strcmp(argv[i], "rotate")) {
 		ctlfmt_actions(reply, stdout);
 	} else {
 		ctlfmt_generic(reply, stdout);

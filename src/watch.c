@@ -51,22 +51,34 @@ static void cache_drop(struct watch *w)
 	w->cached_dir = NULL;
 }
 
-int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
+static int open_beneath(const struct watch_zone *z, const char *rel, int flags)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
 			   RESOLVE_NO_MAGICLINKS,
 	};
-	char rel[PATH_MAX];
 	int fd;
 
 	if (z->root_fd < 0)
 		return -ENOENT;
-	if (table_dir_relpath(d, rel, sizeof(rel)) < 0)
-		return -ENAMETOOLONG;
 	fd = (int)syscall(SYS_openat2, z->root_fd, rel[0] ? rel : ".", &how, sizeof(how));
 	return fd < 0 ? -errno : fd;
+}
+
+int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
+{
+	char rel[PATH_MAX];
+
+	(void)w;
+	if (table_dir_relpath(d, rel, sizeof(rel)) < 0)
+		return -ENAMETOOLONG;
+	return open_beneath(z, rel, flags);
+}
+
+int watch_open_beneath(struct watch *w, size_t zone, const char *rel, int flags)
+{
+	return zone < w->n_zones ? open_beneath(&w->zones[zone], rel, flags) : -ENOENT;
 }
 
 /* The directory d open as O_PATH, kept for the rest of the batch. */

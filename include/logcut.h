@@ -1,0 +1,54 @@
+#ifndef SWEEPD_LOGCUT_H
+#define SWEEPD_LOGCUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/*
+ * Cutting a live log: one rotation of one open file, by one method. The
+ * rotated copy is made unnamed (O_TMPFILE) in its directory, written whole
+ * and synced, and only then given its name: a crash leaves no half copy.
+ * Each returns 0 or -errno.
+ */
+
+struct logcut_copy {
+	int dirfd;	/* the directory the copy goes into (a real descriptor) */
+	const char *name; /* its name there */
+	int level;	/* zstd level; 0: a plain copy */
+	const struct stat *like; /* the live file: the copy gets its mode and owner */
+	bool (*keep_going)(void *ud); /* between chunks: the watchdog is fed here */
+	void *ud;
+};
+
+/* Whether the filesystem of fd cuts with FALLOC_FL_COLLAPSE_RANGE (ext4, xfs). */
+bool logcut_can_collapse(int fd);
+
+/*
+ * collapse: copies the file's whole blocks but the last into the copy, then
+ * cuts exactly those bytes out of the live file in place. A writer appending
+ * goes on at the new end; no byte is lost or doubled. *cut: the bytes moved
+ * (0 when the file holds less than two blocks: nothing done).
+ */
+int logcut_collapse(int fd, const struct logcut_copy *c, uint64_t *cut);
+
+/*
+ * copytruncate: copies the file as it grows, then in one breath reads what
+ * is left and truncates it to 0; what a writer appends between that last
+ * read and the truncate is lost. *cut: the bytes copied.
+ */
+int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut);
+
+/*
+ * keep_tail_lines: cuts fd (opened for writing) down to its last lines
+ * lines, in place. With no writer the rest is moved to the front and the
+ * file truncated: exactly the last lines remain. With a writer only whole
+ * blocks can go (collapse): the last lines stay with less than one block of
+ * what came before them. -EOPNOTSUPP: a writer, and no collapse here.
+ */
+int logcut_tail(int fd, int64_t lines, bool writer, uint64_t *cut);
+
+/* Compresses c->dirfd/plain into c->name there (the level taken as at least 1), then removes plain. */
+int logcut_compress(const char *plain, const struct logcut_copy *c);
+
+#endif

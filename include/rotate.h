@@ -1,0 +1,34 @@
+#ifndef SWEEPD_ROTATE_H
+#define SWEEPD_ROTATE_H
+
+#include <stddef.h>
+
+struct daemon;
+struct sweep_run;
+struct json_object;
+
+/*
+ * The rotator: every zone with a `rotate` group. A live log is rotated the
+ * moment it crosses `size` (seen from the watch, no polling) and when
+ * `every` has passed since its last rotation (one timer at the next one).
+ * Copies compressed with zstd, `keep` and `max_age` applied to them, and a
+ * copy moved aside by "rename" compressed once its writer has closed it.
+ */
+struct rotate;
+
+struct rotate *rotate_create(struct daemon *d);
+void rotate_destroy(struct rotate *r);
+/* After a reload: what was known per file is found again from the copies on disk. */
+void rotate_reconfigure(struct rotate *r);
+/* What is due now: files over their size, copies whose writer has closed them. */
+void rotate_due(struct rotate *r);
+/* The slow duties: copies past max_age, compressions still waiting. */
+void rotate_housekeeping(struct rotate *r);
+/*
+ * The rotate command: every non-empty live log of zone (-1: every zone that
+ * rotates), now. Actions go to run; what failed, one sentence each, to
+ * errors. Returns how many failed.
+ */
+size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, struct json_object *errors);
+
+#endif

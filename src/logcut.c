@@ -1,0 +1,314 @@
+#include "logcut.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "rotplan.h"
+#include "zcodec.h"
+
+#define CHUNK (1u << 20)
+/* copytruncate: chase the writer while more than this is left, then cut. */
+#define CHASE_UNTIL (256u << 10)
+#define CHASE_ROUNDS 16
+
+#ifndef XFS_SUPER_MAGIC
+#define XFS_SUPER_MAGIC 0x58465342
+#endif
+
+bool logcut_can_collapse(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 &&
+	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == (typeof(sf.f_type))XFS_SUPER_MAGIC);
+}
+
+static bool go_on(const struct logcut_copy *c)
+{
+	return !c->keep_going || c->keep_going(c->ud);
+}
+
+/* An unnamed file in the copy's directory, with the live file's mode and owner. */
+static int copy_open(const struct logcut_copy *c)
+{
+	int fd = openat(c->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, c->like->st_mode & 0666);
+
+	if (fd < 0)
+		return -errno;
+	if (fchown(fd, c->like->st_uid, c->like->st_gid) < 0 && errno != EPERM) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Synced, named (never over another file), and the name synced. */
+static int copy_publish(int fd, const struct logcut_copy *c)
+{
+	char proc[64];
+
+	if (fsync(fd) < 0)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, c->dirfd, c->name, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
+	return fsync(c->dirfd) < 0 ? -errno : 0;
+}
+
+/* Bytes [from, to) of in into the sink. */
+static int copy_range(int in, uint64_t from, uint64_t to, struct zsink *z, char *buf,
+		      const struct logcut_copy *c)
+{
+	while (from < to) {
+		size_t want = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
+		ssize_t n = pread(in, buf, want, (off_t)from);
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA; /* cut short under us */
+		if (!go_on(c))
+			return -ECANCELED;
+		if ((r = zsink_write(z, buf, (size_t)n)) < 0)
+			return r;
+		from += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* A copy in the making: the unnamed file, its sink, a buffer. */
+struct making {
+	int fd;
+	struct zsink z;
+	char *buf;
+};
+
+static int making_start(struct making *m, const struct logcut_copy *c, uint64_t size)
+{
+	int r;
+
+	m->buf = malloc(CHUNK);
+	m->fd = copy_open(c);
+	r = m->fd < 0 ? m->fd : zsink_open(&m->z, m->fd, c->level, zcodec_threads_for(size));
+	if (r == 0 && !m->buf)
+		r = -ENOMEM;
+	return r;
+}
+
+static int making_end(struct making *m, const struct logcut_copy *c, int r)
+{
+	if (r == 0)
+		r = zsink_finish(&m->z);
+	zsink_close(&m->z);
+	if (r == 0)
+		r = copy_publish(m->fd, c);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m->buf);
+	return r;
+}
+
+int logcut_collapse(int fd, const struct logcut_copy *c, uint64_t *cut)
+{
+	struct making m = { .fd = -1 };
+	struct statfs sf;
+	struct stat st;
+	uint64_t len;
+	int r;
+
+	*cut = 0;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
+		return -errno;
+	len = rotplan_collapse_len((uint64_t)st.st_size, (uint64_t)sf.f_bsize);
+	if (!len)
+		return 0;
+	r = making_start(&m, c, len);
+	if (r == 0)
+		r = copy_range(fd, 0, len, &m.z, m.buf, c);
+	r = making_end(&m, c, r);
+	if (r < 0)
+		return r;
+	/* The copy is safe on disk: now the same bytes leave the live file. */
+	if (fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, (off_t)len) < 0) {
+		r = -errno;
+		unlinkat(c->dirfd, c->name, 0);
+		return r;
+	}
+	*cut = len;
+	return 0;
+}
+
+int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut)
+{
+	struct making m = { .fd = -1 };
+	uint64_t pos = 0, tail_len = 0, tail_cap = 0;
+	char *tail = NULL;
+	struct stat st;
+	int r;
+
+	*cut = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0)
+		return 0;
+	r = making_start(&m, c, (uint64_t)st.st_size);
+	/* Chase the writer while much is left, so that the last step is short. */
+	for (int round = 0; r == 0 && round < CHASE_ROUNDS; round++) {
+		if (fstat(fd, &st) < 0) {
+			r = -errno;
+			break;
+		}
+		if ((uint64_t)st.st_size < pos + CHASE_UNTIL)
+			break;
+		r = copy_range(fd, pos, (uint64_t)st.st_size, &m.z, m.buf, c);
+		pos = (uint64_t)st.st_size;
+	}
+	/* The last step: read to the end and truncate at once, nothing in between. */
+	while (r == 0) {
+		ssize_t n;
+
+		if (tail_cap - tail_len < CHUNK) {
+			char *t = realloc(tail, tail_cap + 4 * CHUNK);
+			if (!t) {
+				r = -ENOMEM;
+				break;
+			}
+			tail = t;
+			tail_cap += 4 * CHUNK;
+		}
+		n = pread(fd, tail + tail_len, tail_cap - tail_len, (off_t)(pos + tail_len));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		else if (n == 0 && ftruncate(fd, 0) < 0)
+			r = -errno;
+		else if (n == 0)
+			break;
+		tail_len += n > 0 ? (uint64_t)n : 0;
+	}
+	if (r == 0)
+		r = zsink_write(&m.z, tail, tail_len);
+	free(tail);
+	r = making_end(&m, c, r);
+	if (r == 0)
+		*cut = pos + tail_len;
+	return r;
+}
+
+/* The offset where the last lines lines of the first size bytes start. */
+static int tail_offset(int fd, uint64_t size, int64_t lines, uint64_t *off)
+{
+	char buf[65536];
+	uint64_t end = size;
+	int64_t need = lines;
+	bool first = true;
+
+	*off = 0;
+	while (end > 0) {
+		uint64_t start = end > sizeof(buf) ? end - sizeof(buf) : 0;
+		ssize_t n = pread(fd, buf, (size_t)(end - start), (off_t)start);
+		long at;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if ((uint64_t)n != end - start)
+			return -ENODATA;
+		if (first && n > 0 && buf[n - 1] == '\n')
+			n--; /* it ends the last line */
+		first = false;
+		at = rotplan_tail_start(buf, (size_t)n, &need);
+		if (at >= 0) {
+			*off = start + (uint64_t)at;
+			return 0;
+		}
+		end = start;
+	}
+	return 0;
+}
+
+/* No writer: moves [off, end) to the front, chasing any late append, and truncates. */
+static int shift_down(int fd, uint64_t off, uint64_t *cut)
+{
+	char *buf = malloc(CHUNK);
+	uint64_t src = off, dst = 0;
+	int r = buf ? 0 : -ENOMEM;
+
+	while (r == 0) {
+		ssize_t n = pread(fd, buf, CHUNK, (off_t)src);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+		} else if (n == 0) {
+			if (ftruncate(fd, (off_t)dst) < 0)
+				r = -errno;
+			break;
+		} else if (pwrite(fd, buf, (size_t)n, (off_t)dst) != n) {
+			r = errno ? -errno : -EIO;
+		}
+		src += (uint64_t)(n > 0 ? n : 0);
+		dst += (uint64_t)(n > 0 ? n : 0);
+	}
+	free(buf);
+	if (r == 0)
+		*cut = off;
+	return r;
+}
+
+int logcut_tail(int fd, int64_t lines, bool writer, uint64_t *cut)
+{
+	struct statfs sf;
+	struct stat st;
+	uint64_t off, len;
+	int r;
+
+	*cut = 0;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
+		return -errno;
+	r = tail_offset(fd, (uint64_t)st.st_size, lines, &off);
+	if (r < 0 || off == 0)
+		return r;
+	if (!writer)
+		return shift_down(fd, off, cut);
+	if (!logcut_can_collapse(fd))
+		return -EOPNOTSUPP;
+	len = off / (uint64_t)sf.f_bsize * (uint64_t)sf.f_bsize;
+	if (!len)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, (off_t)len) < 0)
+		return -errno;
+	*cut = len;
+	return 0;
+}
+
+int logcut_compress(const char *plain, const struct logcut_copy *c)
+{
+	struct making m = { .fd = -1 };
+	struct stat st;
+	int in = openat(c->dirfd, plain, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r;
+
+	if (in < 0)
+		return -errno;
+	r = fstat(in, &st) < 0 ? -errno : making_start(&m, c, (uint64_t)st.st_size);
+	if (r == 0)
+		r = copy_range(in, 0, (uint64_t)st.st_size, &m.z, m.buf, c);
+	r = making_end(&m, c, r);
+	close(in);
+	if (r == 0 && unlinkat(c->dirfd, plain, 0) < 0)
+		r = -errno;
+	return r == 0 && fsync(c->dirfd) < 0 ? -errno : r;
+}
