@@ -1,0 +1,413 @@
+"""Log rotation (issue 5), against the real daemon, real writers and real files.
+Run one: python3 test_rotate.py NAME; all: no argument."""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from harness import Daemon, Failure, Writer, case, check, equal, main, write, WAIT
+from test_sweep import Tmpfs, audit, ok
+
+APPLOG = os.environ.get("APPLOG_BIN", "build/test/applog")
+STAMP = re.compile(r"-\d{8}T\d{6}\.\d{6}Z(\.zst)?$")
+
+
+def logs_zone(rotate, path="logs", include='[ "*.log" ]'):
+    return {"name": "logs", "path": path, "include": include, "rotate": "{ " + rotate + " }"}
+
+
+def copies(directory, base):
+    """The rotated copies of base in directory, oldest first (their names sort by time)."""
+    return sorted(p for p in glob.glob(os.path.join(directory, base + "-*"))
+                  if STAMP.search(p))
+
+
+def content(path):
+    if path.endswith(".zst"):
+        r = subprocess.run(["zstd", "-dc", path], capture_output=True, timeout=WAIT)
+        equal(r.returncode, 0, f"zstd -dc {path}: {r.stderr!r}")
+        return r.stdout
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def zstd_ok(paths):
+    for p in paths:
+        if p.endswith(".zst"):
+            r = subprocess.run(["zstd", "-tq", p], capture_output=True, timeout=WAIT)
+            equal(r.returncode, 0, f"zstd -t {p}: {r.stderr!r}")
+
+
+def numbers(data):
+    """The line numbers applog wrote, in the order found."""
+    return [int(line[:10]) for line in data.split(b"\n") if line]
+
+
+def exactly_once(data, count, what):
+    """Every number 1..count present exactly once, in order: nothing lost, nothing doubled."""
+    got = numbers(data)
+    if got != list(range(1, count + 1)):
+        seen = set(got)
+        lost = [n for n in range(1, count + 1) if n not in seen][:5]
+        raise Failure(f"{what}: {len(got)} lines for {count}; first lost {lost}, "
+                      f"in order: {got == sorted(got)}")
+
+
+def applog(path, count, pidfile=None):
+    args = [APPLOG, path, str(count)] + (["--pidfile", pidfile] if pidfile else [])
+    r = subprocess.run(args, capture_output=True, timeout=WAIT)
+    equal(r.returncode, 0, f"applog: {r.stderr!r}")
+
+
+def rotations(d, action="rotate"):
+    return [a for a in audit(d) if a["action"] == action]
+
+
+def fs_type(path):
+    return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True,
+                          text=True).stdout.strip()
+
+
+@case
+def collapse_under_a_fast_writer():
+    d = Daemon([logs_zone('size = "2M"; method = "collapse"; compress = "zstd"; level = 3;')])
+    try:
+        logs = d.zones["logs"]
+        check(fs_type(logs) in ("ext2/ext3", "xfs"),
+              f"the test tree must be on ext4 or xfs for collapse, not {fs_type(logs)}")
+        count = 2_500_000  # about 90 MB, written as fast as one process can
+        applog(os.path.join(logs, "app.log"), count)
+        d.settle()
+        cs = copies(logs, "app.log")
+        check(len(cs) >= 20, f"rotated at 2M: expected dozens of copies, got {len(cs)}")
+        check(all(c.endswith(".zst") for c in cs), f"compress = zstd: {cs[:3]}")
+        zstd_ok(cs)
+        data = b"".join(content(c) for c in cs) + content(os.path.join(logs, "app.log"))
+        exactly_once(data, count, "copies + live file")
+        rs = rotations(d)
+        equal(len(rs), len(cs), "one audit line per rotation")
+        check(all(r["reason"] == "rotate_size" and r["archive_path"] in cs for r in rs),
+              f"audit: reason rotate_size and the copy's path: {rs[0]}")
+        check(all(r["bytes"] % 4096 == 0 for r in rs), "collapse cuts whole blocks")
+        z = d.zone("logs")
+        equal(z["files"], 1, "the copies never match include: only the live log is counted")
+        equal(d.status()["counters"]["rotated"], len(cs), "counters.rotated")
+        check(os.path.getsize(os.path.join(logs, "app.log")) < 2 * 1024 * 1024,
+              "the live log is under its size after settle")
+    finally:
+        d.close()
+
+
+@case
+def rename_with_a_writer_that_reopens():
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    pidfile = os.path.join(root, "app.pid")
+    d = Daemon([logs_zone(f'size = "2M"; method = "rename"; pidfile = "{pidfile}"; '
+                          'signal = "USR1"; olddir = "old"; compress = "zstd";')], root=root)
+    try:
+        logs = d.zones["logs"]
+        count = 2_500_000
+        applog(os.path.join(logs, "app.log"), count, pidfile)
+        d.settle()
+        cs = copies(os.path.join(logs, "old"), "app.log")
+        check(len(cs) >= 20, f"rotated at 2M: expected dozens of copies, got {len(cs)}")
+        # The writer has exited: every copy was closed, so every copy is compressed.
+        check(all(c.endswith(".zst") for c in cs), f"compressed once closed: {cs}")
+        zstd_ok(cs)
+        data = b"".join(content(c) for c in cs) + content(os.path.join(logs, "app.log"))
+        exactly_once(data, count, "copies + live file")
+        check(all(r["reason"] == "rotate_size" for r in rotations(d)), "audit reasons")
+    finally:
+        d.close()
+
+
+@case
+def rename_compresses_only_after_the_close():
+    """A copy moved aside while its writer still holds it stays plain until it is closed."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    pidfile = os.path.join(root, "held.pid")
+    write(pidfile, b"1\n")  # the signal goes nowhere useful; postrotate tells the test
+    mark = os.path.join(root, "postrotate-ran")
+    d = Daemon([logs_zone(f'size = "1M"; method = "rename"; '
+                          f'postrotate = "echo \\"$1 $2\\" > {mark}"; compress = "zstd";')],
+               root=root)
+    try:
+        logs = d.zones["logs"]
+        live = os.path.join(logs, "app.log")
+        f = open(live, "ab")
+        f.write(b"x" * 100 + b"\n")
+        f.flush()
+        d.settle()
+        r = ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        equal(len(r["actions"]), 1, f"one rotation: {r}")
+        cs = copies(logs, "app.log")
+        equal(len(cs), 1, "one copy")
+        check(not cs[0].endswith(".zst"), "still open for writing: not compressed")
+        f.write(b"late line\n")  # lines still arrive in the moved file
+        f.flush()
+        d.settle()
+        check(not copies(logs, "app.log")[0].endswith(".zst"), "still held: still plain")
+        f.close()
+        d.settle()
+        cs = copies(logs, "app.log")
+        check(cs[0].endswith(".zst"), f"closed: compressed now: {cs}")
+        equal(content(cs[0]), b"x" * 100 + b"\nlate line\n", "every line, the late one too")
+        for _ in range(WAIT * 10):  # postrotate runs beside the daemon, not waited for
+            if os.path.exists(mark) and open(mark).read().strip():
+                break
+            time.sleep(0.1)
+        got = open(mark).read().split()
+        equal(got[0], live, "postrotate's $1 is the live log")
+        check(got[1].startswith(live + "-"), f"postrotate's $2 is the copy: {got}")
+    finally:
+        d.close()
+
+
+@case
+def copytruncate_on_tmpfs():
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "logs"), "256m")
+    d = None
+    try:
+        d = Daemon([logs_zone('size = "1M"; method = "auto"; compress = "zstd";')], root=root)
+        logs = d.zones["logs"]
+        live = os.path.join(logs, "app.log")
+        # No writer during the cut: copytruncate loses nothing.
+        applog(live, 20000)
+        d.settle()
+        r = ok(d.request({"cmd": "rotate"}), "rotate")
+        equal(len(r["actions"]), 1, f"one rotation: {r}")
+        equal(os.path.getsize(live), 0, "auto on tmpfs: copytruncate, the live file emptied")
+        cs = copies(logs, "app.log")
+        zstd_ok(cs)
+        exactly_once(content(cs[0]), 20000, "the copy")
+        # A fast writer: the lines between the last read and the truncate may go, but
+        # nothing is doubled and the order holds.
+        applog(live, 1_000_000)
+        d.settle()
+        later = copies(logs, "app.log")[1:]
+        check(len(later) >= 10, f"rotated at 1M: {len(later)} copies")
+        got = numbers(b"".join(content(c) for c in later) + content(live))
+        check(got == sorted(set(got)), "copytruncate doubles nothing and keeps the order")
+        lost = 1_000_000 - len(got)
+        check(lost < 1000, f"the window is small: {lost} lines lost of 1,000,000")
+        # An explicit collapse on tmpfs is refused with a reason.
+        d.stop()
+        d2 = Daemon([logs_zone('size = "1M"; method = "collapse";')], root=root)
+        d = d2
+        write(live, b"y\n" * 10000, "ab")
+        w = Writer(live)  # collapse is for a log under a writer
+        r = d.request({"cmd": "rotate"})
+        check(not r["ok"] and "collapse" in r["error"] and "ext4" in r["error"],
+              f"collapse on tmpfs: {r}")
+        equal(d.ctl("rotate").returncode, 1, "sweepctl rotate exits 1 when a file failed")
+        w.close()
+    finally:
+        if d:
+            d.stop()
+        fs.close(root)
+
+
+@case
+def keep_max_age_and_every():
+    d = Daemon([logs_zone('size = "1M"; every = "1d"; keep = 3; max_age = "30d";')],
+               start=False)
+    logs = d.zones["logs"]
+    live = os.path.join(logs, "app.log")
+    # A copy from long ago: the log's last rotation was then, so "every" is due at start;
+    # and the copy is past max_age.
+    ancient = os.path.join(logs, "app.log-20200101T000000.000000Z.zst")
+    write(ancient, b"old")
+    write(live, b"line\n" * 100)
+    d.start()
+    try:
+        d.settle()
+        rs = rotations(d)
+        equal([r["reason"] for r in rs], ["rotate_every"], "every: due at start")
+        gone = [a for a in audit(d) if a["action"] == "delete"]
+        equal([(a["path"], a["reason"]) for a in gone], [(ancient, "max_age")],
+              "the copy past max_age")
+        check(not os.path.exists(ancient), "removed")
+        for i in range(5):
+            write(live, f"round {i}\n".encode() * 1000, "ab")
+            ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        cs = copies(logs, "app.log")
+        equal(len(cs), 3, f"keep = 3: {cs}")
+        equal(content(cs[-1]), b"round 4\n" * 1000, "the newest kept")
+        equal(content(cs[0]), b"round 2\n" * 1000, "the oldest kept")
+        kept_out = [a for a in audit(d) if a["action"] == "delete" and a["reason"] == "max_files"]
+        equal(len(kept_out), 3, "the 3 oldest went by keep, each in the audit log")
+        # Nothing due: a settle rotates nothing more.
+        n = len(rotations(d))
+        d.settle()
+        equal(len(rotations(d)), n, "nothing due, nothing done")
+    finally:
+        d.close()
+
+
+@case
+def keep_tail_lines_while_writing():
+    d = Daemon([logs_zone('size = "1M"; keep_tail_lines = 1000;')])
+    try:
+        logs = d.zones["logs"]
+        live = os.path.join(logs, "app.log")
+        count = 1_000_000
+        applog(live, count)
+        d.settle()
+        cuts = rotations(d, "truncate")
+        check(len(cuts) >= 5, f"cut down as it grew: {len(cuts)} cuts")
+        check(copies(logs, "app.log") == [], "keep_tail_lines keeps no copies")
+        data = content(live)
+        # Cut under a writer: whole blocks only, so less than one block of older text may
+        # precede the kept lines; from the first whole line on, nothing is lost.
+        first_nl = data.index(b"\n")
+        check(first_nl < 4096, "at most one block before the first whole line")
+        got = numbers(data[first_nl + 1:])
+        check(got == list(range(got[0], count + 1)), "every line since the cut, in order")
+        # The writer has gone: the next cut is exact.
+        r = ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        equal(r["actions"][0]["action"], "truncate", "the action")
+        data = content(live)
+        check(numbers(data) == list(range(count - 999, count + 1)),
+              f"exactly the last 1000 lines: {len(numbers(data))} lines")
+        check(data.endswith(b"\n") and data.startswith(b"%010d" % (count - 999)),
+              "whole lines")
+    finally:
+        d.close()
+
+
+@case
+def command_config_and_dry_run():
+    d = Daemon([logs_zone('size = "1M";'), {"name": "plain", "path": "plain"}])
+    try:
+        r = d.request({"cmd": "rotate", "zone": "plain"})
+        check(not r["ok"] and "no rotate group" in r["error"], f"zone without rotate: {r}")
+        r = d.ctl("rotate", "nosuch")
+        equal(r.returncode, 1, "unknown zone")
+        live = d.path("logs", "app.log")
+        write(live, b"a line\n" * 20000)
+        d.settle()
+        ok(d.request({"cmd": "pause"}), "pause")
+        r = d.request({"cmd": "rotate"})
+        check(not r["ok"] and "paused" in r["error"], f"paused: {r}")
+        ok(d.request({"cmd": "resume"}), "resume")
+        out = d.ctl("rotate", "logs")
+        equal(out.returncode, 0, f"sweepctl rotate: {out.stderr!r}")
+        check(b"rotate" in out.stdout and b"app.log" in out.stdout,
+              f"sweepctl shows what it did: {out.stdout!r}")
+    finally:
+        d.close()
+    # A dry run reports and touches nothing.
+    d = Daemon([logs_zone('size = "64K";')], args=["--dry-run"], start=False)
+    try:
+        live = d.path("logs", "app.log")
+        write(live, b"a line\n" * 20000)
+        d.start()
+        d.settle()
+        r = ok(d.request({"cmd": "rotate"}), "dry rotate")
+        check(r["dry_run"] and len(r["actions"]) == 1, f"reported: {r}")
+        equal(os.path.getsize(live), 7 * 20000, "untouched")
+        equal(copies(d.zones["logs"], "app.log"), [], "no copy")
+        auto = [a for a in rotations(d) if a["reason"] == "rotate_size"]
+        equal(len(auto), 1, "the automatic dry run reports the file once")
+    finally:
+        d.close()
+    # Configurations that cannot work are refused with their line.
+    for rotate, include, words in [
+            ('size = "1M";', None, "needs 'include'"),
+            ('size = "1M";', '[ "*.log*" ]', "matches again"),
+            ('size = "1M"; olddir = "../old";', '[ "*.log" ]', "olddir"),
+            ('keep_tail_lines = 10;', '[ "*.log" ]', "'size' or 'every'"),
+    ]:
+        z = {"name": "logs", "path": "logs", "rotate": "{ " + rotate + " }"}
+        if include:
+            z["include"] = include
+        d = Daemon([z], start=False)
+        try:
+            r = subprocess.run([os.environ.get("SWEEPD_BIN", "build/sweepd"), "-t", "-c",
+                                d.conf], capture_output=True, text=True, timeout=WAIT)
+            equal(r.returncode, 1, f"{rotate} {include}: refused")
+            check(words in r.stderr + r.stdout and "sweepd.conf:" in r.stderr + r.stdout,
+                  f"the error says {words!r} with its line: {r.stderr}{r.stdout}")
+        finally:
+            d.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@case
+def nginx_access_log_under_rename():
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    check(os.path.exists(nginx), "nginx is installed (etc/install-deps.sh: nginx-light)")
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    pidfile = os.path.join(root, "nginx.pid")
+    port = free_port()
+    d = Daemon([logs_zone(f'size = "64K"; method = "rename"; pidfile = "{pidfile}"; '
+                          'signal = "USR1"; compress = "zstd";')], root=root)
+    conf = os.path.join(root, "nginx.conf")
+    logs = d.zones["logs"]
+    with open(conf, "w") as f:
+        # Workers as root: the test tree is private (0700), and workers reopen the log too.
+        f.write(f"""daemon off; master_process on; worker_processes 2; pid {pidfile}; user root;
+error_log stderr warn;
+events {{ worker_connections 64; }}
+http {{
+  log_format plain "$request_uri {'.' * 100}";
+  access_log {logs}/access.log plain;
+  client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }}
+}}
+""")
+    ng = subprocess.Popen([nginx, "-p", root, "-c", conf], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        n = 3000
+        for _ in range(WAIT * 10):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=WAIT).read()
+                break
+            except OSError:
+                time.sleep(0.1)  # waiting for nginx to listen, not for sweepd
+        for i in range(n):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/r/{i}", timeout=WAIT).read()
+        d.settle()
+        check(len(rotations(d)) >= 3,
+              f"rotated at 64K: {len(rotations(d))} times; log:\n{d.logtext()[-2000:]}")
+        ng.send_signal(signal.SIGQUIT)  # a graceful stop: every log closed
+        ng.wait(WAIT)
+        ng = None
+        d.settle()
+        cs = copies(logs, "access.log")
+        check(all(c.endswith(".zst") for c in cs), f"closed by nginx: compressed: {cs}")
+        zstd_ok(cs)
+        lines = (b"".join(content(c) for c in cs) +
+                 content(os.path.join(logs, "access.log"))).decode().split("\n")
+        lines = [x.split()[0] for x in lines if x]
+        want = ["/ready"] + [f"/r/{i}" for i in range(n)]
+        got = [x for x in lines if x != "/ready"]
+        # nginx logs after it answers, and two workers race: the order may differ, the
+        # lines may not.
+        check(sorted(got) == sorted(want[1:]),
+              f"every request's line, once: {len(got)} lines for {n}, "
+              f"{len(set(want[1:]) - set(got))} missing, {len(got) - len(set(got))} doubled")
+    finally:
+        if ng:  # the master and its workers
+            os.killpg(ng.pid, signal.SIGKILL)
+            ng.wait()
+        d.close()
+
+
+if __name__ == "__main__":
+    main()
