@@ -133,9 +133,10 @@ static int list_copies(int dirfd, const char *base, struct rotplan_copy **out, s
 		if (!rotplan_parse(e->d_name, base, &c.when, &c.zst))
 			continue;
 		g = vec_grow(v, &cap, *n + 1, sizeof(*v));
+		if (g)
+			v = g;
 		if (!g || !(c.name = strdup(e->d_name)))
 			break;
-		v = g;
 		v[(*n)++] = c;
 	}
 	closedir(dir);
@@ -162,18 +163,20 @@ static bool is_pending(const struct rotate *r, uint32_t zone, const char *dir, c
 static void add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
 			uint64_t ino)
 {
-	struct pending *g = vec_grow(r->pend, &r->cap_pend, r->n_pend + 1, sizeof(*g));
-	struct pending p = { zone, strdup(dir), strdup(name), ino };
+	struct pending *g, p;
 
 	if (is_pending(r, zone, dir, name))
 		return;
+	g = vec_grow(r->pend, &r->cap_pend, r->n_pend + 1, sizeof(*g));
+	if (g)
+		r->pend = g;
+	p = (struct pending){ zone, strdup(dir), strdup(name), ino };
 	if (!g || !p.dir || !p.name) {
 		free(p.dir);
 		free(p.name);
 		log_err("%s: out of memory: this copy stays uncompressed", name);
 		return;
 	}
-	r->pend = g;
 	r->pend[r->n_pend++] = p;
 }
 
