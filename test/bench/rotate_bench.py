@@ -13,7 +13,6 @@ Usage: python3 test/bench/rotate_bench.py [--gb G] [--lines N] [--disk DIR]
 
 import argparse
 import glob
-import json
 import os
 import shutil
 import socket
@@ -23,20 +22,12 @@ import tempfile
 import threading
 import time
 
+from benchlib import request
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
 SWEEPD = os.path.join(BUILD, "sweepd")
 APPLOG = os.path.join(BUILD, "test", "applog")
-
-
-def request(sock, obj):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(sock)
-        s.sendall((json.dumps(obj) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            buf += s.recv(1 << 20)
-        return json.loads(buf)
 
 
 class Sweepd:

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import request
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
 SWEEPD = os.path.join(BUILD, "sweepd")
@@ -34,17 +36,6 @@ def mktree(root, n, per_dir=100):
         with open(p, "wb") as f:
             f.write(b"x" * 100)
         os.utime(p, (OLD, OLD))
-
-
-def request(sock, obj):
-    import json
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(sock)
-        s.sendall((json.dumps(obj) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            buf += s.recv(1 << 20)
-        return json.loads(buf)
 
 
 def run_sweepd(work, zone, archive, extra=""):
