@@ -185,6 +185,33 @@ static void all_errors_with_lines(void **state)
 	config_errors_clear(&errs);
 }
 
+static void rotation_refusals(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load(
+		"state_dir = \"state\";\n"                                              /* 1 */
+		"zones = (\n"                                                           /* 2 */
+		" { name = \"a\"; path = \"outputs\"; rotate = { size = \"1M\"; }; },\n" /* 3 */
+		" { name = \"b\"; path = \"uploads\"; include = [ \"*.log*\" ];\n"        /* 4 */
+		"   rotate = { size = \"1M\"; olddir = \"../old\"; }; },\n"               /* 5 */
+		" { name = \"c\"; path = \"uploads\"; include = [ \"app.[lL]og\" ];\n"   /* 6 */
+		"   rotate = { keep_tail_lines = 10; }; }\n"                             /* 7 */
+		");\n",
+		&errs);
+
+	(void)state;
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 3, "needs 'include' patterns"));
+	assert_true(has_error(&errs, 5, "include pattern \"*.log*\" matches again"));
+	assert_true(has_error(&errs, 5, "'olddir' must be a directory beside the log"));
+	assert_true(has_error(&errs, 7, "'rotate' needs 'size' or 'every'"));
+	/* app.[lL]og's copies (app.log-...Z.zst) do not match it: no error of that kind. */
+	for (size_t i = 0; i < errs.n; i++)
+		assert_null(strstr(errs.msgs[i], "\"app.[lL]og\" matches"));
+	config_errors_clear(&errs);
+}
+
 static void syntax_error(void **state)
 {
 	struct config_errors errs = {0};
@@ -294,6 +321,7 @@ int main(void)
 		cmocka_unit_test(full_example),
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(all_errors_with_lines),
+		cmocka_unit_test(rotation_refusals),
 		cmocka_unit_test(syntax_error),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(no_zones_and_archive_needed),
