@@ -197,6 +197,16 @@ int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut)
 			break;
 		tail_len += n > 0 ? (uint64_t)n : 0;
 	}
+	/*
+	 * A write that crosses a page can be read half done; the truncate then
+	 * takes its rest. Such a torn last line goes whole, like the lines written
+	 * after the last read: the copy ends at a line's end.
+	 */
+	if (r == 0 && tail_len && tail[tail_len - 1] != '\n') {
+		char *nl = memrchr(tail, '\n', tail_len);
+		if (nl)
+			tail_len = (uint64_t)(nl - tail) + 1;
+	}
 	if (r == 0)
 		r = zsink_write(&m.z, tail, tail_len);
 	free(tail);

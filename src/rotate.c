@@ -805,15 +805,15 @@ void rotate_housekeeping(struct rotate *r)
 {
 	struct sweep_run run = { .dry = false };
 
-	if (r->busy || r->d->paused || r->d->dry_run)
+	if (r->busy || r->d->paused)
 		return;
 	r->busy = true;
-	/* Copies past max_age go even when their log is quiet. */
+	/* Copies past max_age go even when their log is quiet (a dry run reports at rotations). */
 	for (uint32_t zi = 0; zi < r->d->cfg->n_zones; zi++) {
 		struct table_file **v;
 		size_t n;
 
-		if (!rotates(r, zi) || r->d->cfg->zones[zi].rotate.max_age < 0 ||
+		if (r->d->dry_run || !rotates(r, zi) || r->d->cfg->zones[zi].rotate.max_age < 0 ||
 		    !(v = zone_files(r, zi, &n)))
 			continue;
 		for (size_t i = 0; i < n; i++) {
