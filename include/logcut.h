@@ -35,10 +35,11 @@ int logcut_collapse(int fd, const struct logcut_copy *c, uint64_t *cut);
 /*
  * copytruncate: copies the file as it grows, then in one breath reads what
  * is left and truncates it to 0; what a writer appends between that last
- * read and the truncate is lost, and so is a last line caught half written
- * (the copy ends at a line's end). *cut: the bytes copied.
+ * read and the truncate is lost. With writer, so is a last line not yet
+ * finished (it may be half written): the copy ends at a line's end. *cut:
+ * the bytes copied.
  */
-int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut);
+int logcut_copytruncate(int fd, const struct logcut_copy *c, bool writer, uint64_t *cut);
 
 /*
  * keep_tail_lines: cuts fd (opened for writing) down to its last lines

@@ -148,10 +148,21 @@ int logcut_collapse(int fd, const struct logcut_copy *c, uint64_t *cut)
 	return 0;
 }
 
-int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut)
+/* Just after the last newline in [from, to), looking back 64 KiB at most; to when none is seen. */
+static uint64_t line_end(int fd, uint64_t from, uint64_t to)
+{
+	char buf[65536];
+	uint64_t start = to - from > sizeof(buf) ? to - sizeof(buf) : from;
+	ssize_t n = pread(fd, buf, (size_t)(to - start), (off_t)start);
+	char *nl = n > 0 ? memrchr(buf, '\n', (size_t)n) : NULL;
+
+	return nl ? start + (uint64_t)(nl - buf) + 1 : to;
+}
+
+int logcut_copytruncate(int fd, const struct logcut_copy *c, bool writer, uint64_t *cut)
 {
 	struct making m = { .fd = -1 };
-	uint64_t pos = 0, tail_len = 0, tail_cap = 0;
+	uint64_t pos = 0, end, tail_len = 0, tail_cap = 0;
 	char *tail = NULL;
 	struct stat st;
 	int r;
@@ -170,8 +181,10 @@ int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut)
 		}
 		if ((uint64_t)st.st_size < pos + CHASE_UNTIL)
 			break;
-		r = copy_range(fd, pos, (uint64_t)st.st_size, &m.z, m.buf, c);
-		pos = (uint64_t)st.st_size;
+		/* Under a writer, up to a line's end: the line after it may be half written. */
+		end = writer ? line_end(fd, pos, (uint64_t)st.st_size) : (uint64_t)st.st_size;
+		r = copy_range(fd, pos, end, &m.z, m.buf, c);
+		pos = end;
 	}
 	/* The last step: read to the end and truncate at once, nothing in between. */
 	while (r == 0) {
@@ -198,14 +211,13 @@ int logcut_copytruncate(int fd, const struct logcut_copy *c, uint64_t *cut)
 		tail_len += n > 0 ? (uint64_t)n : 0;
 	}
 	/*
-	 * A write that crosses a page can be read half done; the truncate then
-	 * takes its rest. Such a torn last line goes whole, like the lines written
-	 * after the last read: the copy ends at a line's end.
+	 * Under a writer, a write that crosses a page can be read half done, and
+	 * the truncate then takes its rest: an unfinished last line goes whole,
+	 * like the lines written after the last read. The copy ends at a line's end.
 	 */
-	if (r == 0 && tail_len && tail[tail_len - 1] != '\n') {
+	if (r == 0 && writer && tail_len && tail[tail_len - 1] != '\n') {
 		char *nl = memrchr(tail, '\n', tail_len);
-		if (nl)
-			tail_len = (uint64_t)(nl - tail) + 1;
+		tail_len = nl ? (uint64_t)(nl - tail) + 1 : 0;
 	}
 	if (r == 0)
 		r = zsink_write(&m.z, tail, tail_len);

@@ -449,7 +449,8 @@ static int cut_copy(struct job *j, int dfd, int cdir, char *copy, size_t len, ui
 	if (r == 0) {
 		struct logcut_copy c = { cdir, copy, rc->compress == COMPRESS_ZSTD ? rc->level : 0,
 					 &st, keep_alive, NULL };
-		r = collapse ? logcut_collapse(fd, &c, cut) : logcut_copytruncate(fd, &c, cut);
+		r = collapse ? logcut_collapse(fd, &c, cut)
+			     : logcut_copytruncate(fd, &c, writing == 1, cut);
 	}
 	close(fd);
 	return r;
