@@ -84,6 +84,20 @@ class Daemon:
         finally:
             ns.close()
 
+    def kill9_after(self, seconds):
+        """Starts sweepd and kills it with SIGKILL after seconds: a random instant the test
+        chose, never a synchronisation. The socket it leaves behind is removed."""
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([SWEEPD, "-c", self.conf, *self.args], stderr=self.logf,
+                                     stdout=self.logf)
+        time.sleep(seconds)
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(WAIT)
+        self.logf.close()
+        self.proc = None
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+
     def logtext(self):
         with open(self.log, errors="replace") as f:
             return f.read()

@@ -13,8 +13,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import (Daemon, Failure, Writer, case, check, equal, main, write, WAIT,
-                     SWEEPD)
+from harness import Daemon, Failure, Writer, case, check, equal, main, write, WAIT
 from test_sweep import Tmpfs, audit, ok
 
 APPLOG = os.environ.get("APPLOG_BIN", "build/test/applog")
@@ -131,16 +130,8 @@ def kill9_during_rotation():
     writer = subprocess.Popen([APPLOG, live, str(count)], stdout=subprocess.DEVNULL)
     try:
         while writer.poll() is None and kills < 8:
-            d.logf = open(d.log, "ab")
-            d.proc = subprocess.Popen([SWEEPD, "-c", d.conf], stderr=d.logf, stdout=d.logf)
-            time.sleep(rnd.uniform(0.05, 0.3))  # a random instant, not a synchronisation
-            d.proc.send_signal(signal.SIGKILL)
-            d.proc.wait(WAIT)
-            d.logf.close()
-            d.proc = None
+            d.kill9_after(rnd.uniform(0.05, 0.3))
             kills += 1
-            if os.path.exists(d.sock):
-                os.unlink(d.sock)
         equal(writer.wait(WAIT), 0, "the writer")
         d.start()
         d.settle()

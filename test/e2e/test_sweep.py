@@ -6,14 +6,13 @@ import hashlib
 import json
 import os
 import random
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import (Daemon, Failure, Writer, case, check, equal, main, write, WAIT, SWEEPD,
+from harness import (Daemon, Failure, Writer, case, check, equal, main, write, WAIT,
                      SWEEPCTL)
 
 DAY = 86400
@@ -292,18 +291,8 @@ def kill9_during_cross_fs_archive():
                 sums.add(hashlib.sha256(data).hexdigest())
             kills = 0
             for round_ in range(8):
-                d.logf = open(d.log, "ab")
-                env = dict(os.environ)
-                env.pop("NOTIFY_SOCKET", None)
-                d.proc = subprocess.Popen([SWEEPD, "-c", d.conf], stderr=d.logf, stdout=d.logf)
-                time.sleep(rnd.uniform(0.02, 0.4))  # a random instant, not a synchronisation
-                d.proc.send_signal(signal.SIGKILL)
-                d.proc.wait(WAIT)
-                d.logf.close()
-                d.proc = None
+                d.kill9_after(rnd.uniform(0.02, 0.4))
                 kills += 1
-                if os.path.exists(d.sock):
-                    os.unlink(d.sock)
             d.start()
             d.settle()
             arch = os.path.join(root, "archive")
