@@ -263,8 +263,8 @@ def copytruncate_on_tmpfs():
 
 @case
 def keep_max_age_and_every():
-    d = Daemon([logs_zone('size = "1M"; every = "1d"; keep = 3; max_age = "30d";')],
-               start=False)
+    d = Daemon([logs_zone('size = "1M"; every = "1d"; keep = 3; max_age = "30d"; '
+                          'compress = "off";')], start=False)
     logs = d.zones["logs"]
     live = os.path.join(logs, "app.log")
     # A copy from long ago: the log's last rotation was then, so "every" is due at start;
@@ -286,6 +286,7 @@ def keep_max_age_and_every():
             ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
         cs = copies(logs, "app.log")
         equal(len(cs), 3, f"keep = 3: {cs}")
+        check(not any(c.endswith(".zst") for c in cs), f"compress = off: plain copies: {cs}")
         equal(content(cs[-1]), b"round 4\n" * 1000, "the newest kept")
         equal(content(cs[0]), b"round 2\n" * 1000, "the oldest kept")
         kept_out = [a for a in audit(d) if a["action"] == "delete" and a["reason"] == "max_files"]
