@@ -18,8 +18,12 @@ struct rotate;
 
 struct rotate *rotate_create(struct daemon *d);
 void rotate_destroy(struct rotate *r);
-/* After a reload: what was known per file is found again from the copies on disk. */
-void rotate_reconfigure(struct rotate *r);
+/*
+ * After a reload (old: the configuration before it): what was known per file
+ * is saved, then found again from the copies on disk and rotations.json.
+ */
+struct config;
+void rotate_reconfigure(struct rotate *r, const struct config *old);
 /* What is due now: files over their size, copies whose writer has closed them. */
 void rotate_due(struct rotate *r);
 /* The slow duties: copies past max_age, compressions still waiting. */

@@ -99,7 +99,7 @@ char *daemon_reload(struct daemon *d)
 		log_err("reload: out of memory; stopping so that systemd starts sweepd again");
 		ev_break(d->loop, EVBREAK_ALL);
 	}
-	rotate_reconfigure(d->rotate);
+	rotate_reconfigure(d->rotate, old);
 	if (d->archive)
 		archive_set_config(d->archive, cfg);
 	daemon_apply_socket(d);

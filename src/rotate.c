@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "fileio.h"
 #include "lease.h"
 #include "log.h"
 #include "logcut.h"
@@ -62,6 +63,14 @@ struct kid {
 struct rotate {
 	struct daemon *d;
 	struct u64map *lives;
+	/*
+	 * state_dir/rotations.json: each log's last rotation (or first sight) by
+	 * "zone:inode", so that every's clock survives a restart even for a log
+	 * that keeps no copy. Saved after a pass that changed it.
+	 */
+	char *saved_path;
+	json_object *saved;
+	bool dirty;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	struct kid *kids;
@@ -254,6 +263,69 @@ static void expire(struct rotate *r, uint32_t zone, int dirfd, const char *dir_r
 	free_copies(v, n);
 }
 
+static void saved_key(const struct config *cfg, uint32_t zone, uint64_t ino, char *buf,
+		      size_t len)
+{
+	snprintf(buf, len, "%s:%llu", cfg->zones[zone].name, (unsigned long long)ino);
+}
+
+/* The saved last rotation of a log, else now (its first sight). */
+static int64_t saved_last(const struct rotate *r, uint32_t zone, uint64_t ino)
+{
+	json_object *v;
+	char key[128];
+
+	saved_key(r->d->cfg, zone, ino, key, sizeof(key));
+	if (r->saved && json_object_object_get_ex(r->saved, key, &v) &&
+	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
+		return json_object_get_int64(v);
+	return (int64_t)time(NULL);
+}
+
+struct saving {
+	const struct config *cfg;
+	json_object *o;
+};
+
+static void save_one(uint64_t key, void *val, void *ud)
+{
+	struct live *l = val;
+	struct saving *sv = ud;
+	char name[128];
+
+	(void)key;
+	if (l->zone >= sv->cfg->n_zones)
+		return;
+	saved_key(sv->cfg, l->zone, l->ino, name, sizeof(name));
+	json_object_object_add(sv->o, name, json_object_new_int64(l->last));
+}
+
+/*
+ * Writes rotations.json when it changed: the logs known now, nothing of the
+ * gone. cfg: the configuration the zone indexes of what is known refer to.
+ */
+static void save_lasts(struct rotate *r, const struct config *cfg)
+{
+	struct saving sv = { cfg, NULL };
+	char tmp[PATH_MAX + 8];
+	const char *text;
+	json_object *o;
+	int e;
+
+	if (!r->dirty || !r->saved_path || r->d->dry_run || !(o = json_object_new_object()))
+		return;
+	sv.o = o;
+	u64map_foreach(r->lives, save_one, &sv);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", r->saved_path);
+	e = file_replace(r->saved_path, tmp, text, strlen(text), false);
+	if (e < 0)
+		log_warn("cannot save %s: %s", r->saved_path, strerror(-e));
+	json_object_put(r->saved);
+	r->saved = o;
+	r->dirty = false;
+}
+
 /*
  * What is known of f; made when first seen: its last rotation is its newest
  * copy's (else now), and its uncompressed copies wait for compression.
@@ -273,7 +345,8 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 		free(l);
 		return NULL;
 	}
-	*l = (struct live){ .ino = f->ino, .zone = zone, .last = (int64_t)time(NULL) };
+	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
+	r->dirty = true;
 	fd = open_copy_dir(&j, false);
 	if (fd < 0)
 		return l;
@@ -559,6 +632,7 @@ static int rotate_one(struct job *j)
 		struct live *l = live_get(j->r, j->zone, j->f);
 		if (l)
 			l->last = j->now;
+		j->r->dirty = true;
 		d->counters.rotated++;
 		j->run->count++;
 		audit_report(d->audit, j->run->actions,
@@ -758,6 +832,7 @@ void rotate_due(struct rotate *r)
 	if (!r->d->dry_run)
 		compress_pending(r);
 	arm(r);
+	save_lasts(r, r->d->cfg);
 	r->busy = false;
 }
 
@@ -796,6 +871,7 @@ static void prune_lives(struct rotate *r)
 	for (size_t i = 0; i < p.n; i++) {
 		free(u64map_get(r->lives, p.gone[i]));
 		u64map_del(r->lives, p.gone[i]);
+		r->dirty = true;
 	}
 out:
 	u64map_destroy(p.present);
@@ -855,6 +931,7 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 	if (!run->dry)
 		compress_pending(r);
 	arm(r);
+	save_lasts(r, r->d->cfg);
 	r->busy = false;
 	return failed;
 }
@@ -868,10 +945,11 @@ static void drop_pending(struct rotate *r)
 	r->n_pend = 0;
 }
 
-void rotate_reconfigure(struct rotate *r)
+void rotate_reconfigure(struct rotate *r, const struct config *old)
 {
 	struct u64map *fresh = u64map_create();
 
+	save_lasts(r, old); /* what is known now, under the old zone indexes */
 	drop_pending(r);
 	ev_timer_stop(r->d->loop, &r->every);
 	if (!fresh)
@@ -895,6 +973,16 @@ struct rotate *rotate_create(struct daemon *d)
 	}
 	ev_timer_init(&r->every, on_every, 0., 0.);
 	r->every.data = r;
+	if (asprintf(&r->saved_path, "%s/rotations.json", d->cfg->state_dir) < 0)
+		r->saved_path = NULL;
+	else if (access(r->saved_path, F_OK) == 0 &&
+		 !json_object_is_type(r->saved = json_object_from_file(r->saved_path),
+				      json_type_object)) {
+		json_object_put(r->saved);
+		r->saved = NULL;
+		log_warn("%s is not a file sweepd can read: each log's every counts from now",
+			 r->saved_path);
+	}
 	return r;
 }
 
@@ -903,6 +991,7 @@ void rotate_destroy(struct rotate *r)
 	if (!r)
 		return;
 	ev_timer_stop(r->d->loop, &r->every);
+	save_lasts(r, r->d->cfg);
 	while (r->kids) {
 		struct kid *k = r->kids;
 		ev_child_stop(r->d->loop, &k->w);
@@ -914,5 +1003,7 @@ void rotate_destroy(struct rotate *r)
 	u64map_destroy(r->lives);
 	drop_pending(r);
 	free(r->pend);
+	json_object_put(r->saved);
+	free(r->saved_path);
 	free(r);
 }

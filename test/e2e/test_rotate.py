@@ -2,6 +2,7 @@
 Run one: python3 test_rotate.py NAME; all: no argument."""
 
 import glob
+import json
 import os
 import random
 import re
@@ -295,6 +296,39 @@ def keep_max_age_and_every():
         n = len(rotations(d))
         d.settle()
         equal(len(rotations(d)), n, "nothing due, nothing done")
+    finally:
+        d.close()
+
+
+@case
+def every_clock_survives_a_restart():
+    """A log that keeps no copy (keep = 0) still has its every clock across restarts:
+    state_dir/rotations.json keeps each log's last rotation, first sight included."""
+    d = Daemon([logs_zone('every = "1d"; keep = 0;')], start=False)
+    live = os.path.join(d.zones["logs"], "app.log")
+    write(live, b"line\n" * 100)
+    d.start()
+    try:
+        d.settle()
+        equal(rotations(d), [], "first sight: the clock starts, nothing is due")
+        d.stop()
+        saved = os.path.join(d.root, "state", "rotations.json")
+        with open(saved) as f:
+            state = json.load(f)
+        key = f"logs:{os.stat(live).st_ino}"
+        check(key in state and abs(state[key] - time.time()) < 600,
+              f"the first sight is saved under {key}: {state}")
+        # Two days pass (the test moves the clock's start back instead of waiting).
+        state[key] -= 2 * 86400
+        with open(saved, "w") as f:
+            json.dump(state, f)
+        d.start()
+        d.settle()
+        equal([r["reason"] for r in rotations(d)], ["rotate_every"], "due after the restart")
+        equal(os.path.getsize(live), 0, "taken whole: nobody writes it")
+        equal(copies(d.zones["logs"], "app.log"), [], "keep = 0: no copy stays")
+        check(any(a["action"] == "delete" and a["reason"] == "max_files" for a in audit(d)),
+              "the copy removed by keep = 0, audited")
     finally:
         d.close()
 
