@@ -329,6 +329,17 @@ def every_clock_survives_a_restart():
         equal(copies(d.zones["logs"], "app.log"), [], "keep = 0: no copy stays")
         check(any(a["action"] == "delete" and a["reason"] == "max_files" for a in audit(d)),
               "the copy removed by keep = 0, audited")
+        # A reload that changes the rotate group: the new keep acts on the next rotation.
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("keep = 0;", "keep = 2;"))
+        ok(d.request({"cmd": "reload"}), "reload")
+        write(live, b"after the reload\n", "ab")
+        ok(d.request({"cmd": "rotate"}), "rotate")
+        cs = copies(d.zones["logs"], "app.log")
+        equal(len(cs), 1, "keep = 2 now: the copy stays")
+        equal(content(cs[0]), b"after the reload\n", "its content")
     finally:
         d.close()
 
