@@ -269,7 +269,7 @@ static void saved_key(const struct config *cfg, uint32_t zone, uint64_t ino, cha
 	snprintf(buf, len, "%s:%llu", cfg->zones[zone].name, (unsigned long long)ino);
 }
 
-/* The saved last rotation of a log, else now (its first sight). */
+/* The saved last rotation of a log, or 0. */
 static int64_t saved_last(const struct rotate *r, uint32_t zone, uint64_t ino)
 {
 	json_object *v;
@@ -279,7 +279,7 @@ static int64_t saved_last(const struct rotate *r, uint32_t zone, uint64_t ino)
 	if (r->saved && json_object_object_get_ex(r->saved, key, &v) &&
 	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
 		return json_object_get_int64(v);
-	return (int64_t)time(NULL);
+	return 0;
 }
 
 struct saving {
@@ -327,8 +327,9 @@ static void save_lasts(struct rotate *r, const struct config *cfg)
 }
 
 /*
- * What is known of f; made when first seen: its last rotation is its newest
- * copy's (else now), and its uncompressed copies wait for compression.
+ * What is known of f; made when first seen: its last rotation is the later of
+ * its newest copy's and the saved one (neither: now, its first sight), and
+ * its uncompressed copies wait for compression.
  */
 static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file *f)
 {
@@ -348,13 +349,11 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
 	r->dirty = true;
 	fd = open_copy_dir(&j, false);
-	if (fd < 0)
-		return l;
-	if (list_copies(fd, f->name, &v, &n) == 0) {
+	if (fd >= 0 && list_copies(fd, f->name, &v, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct stat st;
 
-			if (i == 0 || v[i].when > l->last)
+			if (v[i].when > l->last)
 				l->last = v[i].when;
 			if (!v[i].zst && j.zc->rotate.compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -362,7 +361,10 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 		}
 		free_copies(v, n);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (!l->last)
+		l->last = (int64_t)time(NULL);
 	return l;
 }
 
