@@ -301,6 +301,27 @@ def keep_max_age_and_every():
 
 
 @case
+def large_log_compressed_by_workers():
+    """A log of 48 MiB, over the 32 MiB at which zstd's workers join in: one copy, whole."""
+    d = Daemon([logs_zone('size = "1G"; level = 3;')])
+    try:
+        live = os.path.join(d.zones["logs"], "app.log")
+        applog(live, 1_400_000)  # about 49 MiB
+        with open(live, "rb") as f:
+            want = f.read()
+        check(len(want) > 48 << 20, f"the log is over 48 MiB: {len(want)}")
+        d.settle()
+        r = ok(d.request({"cmd": "rotate"}), "rotate")
+        equal(r["actions"][0]["bytes"], len(want), "taken whole: nobody writes it")
+        cs = copies(d.zones["logs"], "app.log")
+        zstd_ok(cs)
+        check(content(cs[0]) == want, "the copy decompresses to the log, byte for byte")
+        check(os.path.getsize(cs[0]) < len(want) // 4, "and is compressed")
+    finally:
+        d.close()
+
+
+@case
 def every_clock_survives_a_restart():
     """A log that keeps no copy (keep = 0) still has its every clock across restarts:
     state_dir/rotations.json keeps each log's last rotation, first sight included."""
