@@ -48,6 +48,11 @@ int watch_dir_open(struct watch *w, struct table_dir *d);
 int watch_open_beneath(struct watch *w, size_t zone, const char *rel, int flags);
 /* Our own open of a file is coming: its IN_OPEN is not an access. Undo with done=false. */
 void watch_self_open(struct watch *w, struct table_file *f, bool opening);
+/*
+ * Whether f (in dirfd) is open for writing, asked with a read lease whose
+ * open is counted as our own: 1, 0, or -errno (lease_writing_at).
+ */
+int watch_writing_at(struct watch *w, struct table_file *f, int dirfd);
 /* The directory d was removed by us: drops it (and its watch) from the table. */
 void watch_dir_gone(struct watch *w, struct table_dir *d);
 

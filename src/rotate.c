@@ -202,28 +202,29 @@ static int zone_join(char *buf, size_t len, const struct zone_config *zc, const 
 }
 
 /*
- * The copies' directory of the file being rotated, as a real descriptor;
- * with make, olddir is made when missing (its parent must be there).
+ * The copies' directory of f, as a real descriptor, and its path relative to
+ * the zone root into copy_rel (PATH_MAX bytes); with make, olddir is made
+ * when missing (its parent must be there).
  */
-static int open_copy_dir(struct job *j, bool make)
+static int open_copy_dir(struct rotate *r, uint32_t zone, const struct table_file *f,
+			 char *copy_rel, bool make)
 {
-	const char *old = j->zc->rotate.olddir;
-	struct daemon *d = j->r->d;
+	const char *old = r->d->cfg->zones[zone].rotate.olddir;
 	char dir_rel[PATH_MAX];
 	int fd;
 
-	if (table_dir_relpath(j->f->dir, dir_rel, sizeof(dir_rel)) < 0 ||
-	    join(j->copy_rel, sizeof(j->copy_rel), dir_rel, old ? old : "") < 0)
+	if (table_dir_relpath(f->dir, dir_rel, sizeof(dir_rel)) < 0 ||
+	    join(copy_rel, PATH_MAX, dir_rel, old ? old : "") < 0)
 		return -ENAMETOOLONG;
-	fd = watch_open_beneath(d->watch, j->zone, j->copy_rel, O_RDONLY);
+	fd = watch_open_beneath(r->d->watch, zone, copy_rel, O_RDONLY);
 	if (fd == -ENOENT && old && make) {
-		int pfd = watch_open_beneath(d->watch, j->zone, dir_rel, O_PATH);
+		int pfd = watch_open_beneath(r->d->watch, zone, dir_rel, O_PATH);
 		if (pfd < 0)
 			return pfd;
 		fd = mkdirat(pfd, old, 0750) < 0 && errno != EEXIST ? -errno : 0;
 		close(pfd);
 		if (fd == 0)
-			fd = watch_open_beneath(d->watch, j->zone, j->copy_rel, O_RDONLY);
+			fd = watch_open_beneath(r->d->watch, zone, copy_rel, O_RDONLY);
 	}
 	return fd;
 }
@@ -335,7 +336,7 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 {
 	uint64_t key = live_key(zone, f->ino);
 	struct live *l = u64map_get(r->lives, key);
-	struct job j = { .r = r, .zone = zone, .zc = &r->d->cfg->zones[zone], .f = f };
+	char copy_rel[PATH_MAX];
 	struct rotplan_copy *v;
 	size_t n;
 	int fd;
@@ -348,16 +349,16 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 	}
 	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
 	r->dirty = true;
-	fd = open_copy_dir(&j, false);
+	fd = open_copy_dir(r, zone, f, copy_rel, false);
 	if (fd >= 0 && list_copies(fd, f->name, &v, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct stat st;
 
 			if (v[i].when > l->last)
 				l->last = v[i].when;
-			if (!v[i].zst && j.zc->rotate.compress == COMPRESS_ZSTD &&
+			if (!v[i].zst && r->d->cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				add_pending(r, zone, j.copy_rel, v[i].name, st.st_ino);
+				add_pending(r, zone, copy_rel, v[i].name, st.st_ino);
 		}
 		free_copies(v, n);
 	}
@@ -464,10 +465,7 @@ static int tail_cut(struct job *j, int dfd, uint64_t *cut)
 	struct stat st;
 	int writing, fd, r;
 
-	watch_self_open(j->r->d->watch, j->f, true);
-	writing = lease_writing_at(dfd, j->f->name, j->f->ino);
-	if (writing < 0)
-		watch_self_open(j->r->d->watch, j->f, false);
+	writing = watch_writing_at(j->r->d->watch, j->f, dfd);
 	fd = writing < 0 ? writing : open_live(j, dfd);
 	if (fd < 0)
 		return fd;
@@ -499,12 +497,9 @@ static int cut_copy(struct job *j, int dfd, int cdir, char *copy, size_t len, ui
 	int writing, fd, r;
 	bool collapse;
 
-	watch_self_open(j->r->d->watch, j->f, true);
-	writing = lease_writing_at(dfd, j->f->name, j->f->ino);
-	if (writing < 0) {
-		watch_self_open(j->r->d->watch, j->f, false);
+	writing = watch_writing_at(j->r->d->watch, j->f, dfd);
+	if (writing < 0)
 		return writing;
-	}
 	fd = open_live(j, dfd);
 	if (fd < 0)
 		return fd;
@@ -616,7 +611,7 @@ static int rotate_one(struct job *j)
 	}
 	if (tail) {
 		r = tail_cut(j, dfd, &cut);
-	} else if ((cdir = open_copy_dir(j, true)) < 0) {
+	} else if ((cdir = open_copy_dir(j->r, j->zone, j->f, j->copy_rel, true)) < 0) {
 		r = cdir;
 		snprintf(j->err, sizeof(j->err), "%s: cannot open the copies' directory %s: %s",
 			 j->path, rc->olddir ? rc->olddir : ".", strerror(-r));
@@ -896,14 +891,14 @@ void rotate_housekeeping(struct rotate *r)
 		    !(v = zone_files(r, zi, &n)))
 			continue;
 		for (size_t i = 0; i < n; i++) {
-			struct job j = { .r = r, .zone = zi, .zc = &r->d->cfg->zones[zi], .f = v[i] };
+			char copy_rel[PATH_MAX];
 			int fd;
 
 			live_get(r, zi, v[i]); /* its last rotation, before its copies go */
-			fd = open_copy_dir(&j, false);
+			fd = open_copy_dir(r, zi, v[i], copy_rel, false);
 			if (fd < 0)
 				continue;
-			expire(r, zi, fd, j.copy_rel, v[i]->name, &run);
+			expire(r, zi, fd, copy_rel, v[i]->name, &run);
 			close(fd);
 		}
 		free(v);

@@ -200,6 +200,17 @@ static void forget_file(struct watch *w, struct table_file *f)
  * writing. Our own open comes back as IN_OPEN: counted in self_opens so that
  * it is not taken for an access.
  */
+int watch_writing_at(struct watch *w, struct table_file *f, int dirfd)
+{
+	int r;
+
+	watch_self_open(w, f, true);
+	r = lease_writing_at(dirfd, f->name, f->ino);
+	if (r == -ENOENT || r == -ELOOP || r == -ESTALE || r == -ENXIO || r == -EACCES)
+		watch_self_open(w, f, false); /* not opened: no event of ours will come */
+	return r;
+}
+
 static void checks_flush(struct watch *w)
 {
 	for (size_t i = 0; i < w->n_checks; i++) {
@@ -212,13 +223,7 @@ static void checks_flush(struct watch *w)
 		fd = dir_fd(w, f->dir);
 		if (fd < 0)
 			continue;
-		watch_self_open(w, f, true);
-		r = lease_writing_at(fd, f->name, f->ino);
-		if (r == -ENOENT || r == -ELOOP || r == -ESTALE || r == -ENXIO || r == -EACCES) {
-			/* Not opened: no event of ours will come. Its own events follow. */
-			watch_self_open(w, f, false);
-			continue;
-		}
+		r = watch_writing_at(w, f, fd);
 		if (r >= 0)
 			table_file_set_writing(w->table, f, r == 1);
 	}
