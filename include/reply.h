@@ -27,6 +27,9 @@ char *reply_top(struct daemon *d, size_t zone, const struct request *req);
 
 /* A sweep's actions (the reply takes run->actions). */
 char *reply_actions(struct sweep_run *run);
+/* A change refused while paused (_dry: for a command that has a dry run). */
+char *reply_paused(void);
+char *reply_paused_dry(void);
 /* The rotate command: its actions, and ok false with every failure when any failed. */
 char *reply_rotated(struct sweep_run *run, struct json_object *errors);
 char *reply_purged(struct sweep_run *run);

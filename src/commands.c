@@ -87,8 +87,7 @@ static char *do_sweep(struct daemon *d, const struct request *req)
 	if (req->zone && (run.zone = config_zone_index(d->cfg, req->zone)) < 0)
 		return unknown_zone(req->zone);
 	if (d->paused && !run.dry)
-		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"; "
-				   "a dry run (\"dry_run\": true) still reports what it would do");
+		return reply_paused_dry();
 	watch_drain(d->watch);
 	run.actions = json_object_new_array();
 	sweep_all(d->sweep, &run);
@@ -118,7 +117,7 @@ static char *do_rotate(struct daemon *d, const struct request *req)
 			return reply_error("no zone has a rotate group: nothing to rotate");
 	}
 	if (d->paused)
-		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
+		return reply_paused();
 	watch_drain(d->watch);
 	run.actions = json_object_new_array();
 	errors = json_object_new_array();
@@ -133,7 +132,7 @@ static char *do_purge(struct daemon *d, const struct request *req)
 	if (!d->archive)
 		return reply_error("no archive is configured: nothing to purge");
 	if (d->paused)
-		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
+		return reply_paused();
 	run.actions = json_object_new_array();
 	sweep_purge(d->sweep, req->older_than, &run);
 	return reply_purged(&run);

@@ -254,24 +254,43 @@ static void archive_json(struct daemon *d, json_object *ar)
 								: NULL));
 }
 
-char *reply_actions(struct sweep_run *run)
+/* A run's reply: ok, dry_run, its actions and their count. */
+static json_object *run_object(struct sweep_run *run, bool ok)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
 	json_object_object_add(o, "actions", run->actions);
 	json_object_object_add(o, "count", u64(run->count));
+	return o;
+}
+
+char *reply_actions(struct sweep_run *run)
+{
+	json_object *o = run_object(run, true);
+
 	json_object_object_add(o, "freed", u64(run->freed));
 	return reply_object(o);
+}
+
+#define PAUSED "sweepd is paused: it touches nothing until \"sweepctl resume\""
+
+char *reply_paused(void)
+{
+	return reply_error(PAUSED);
+}
+
+char *reply_paused_dry(void)
+{
+	return reply_error(PAUSED "; a dry run (\"dry_run\": true) still reports what it would do");
 }
 
 char *reply_rotated(struct sweep_run *run, json_object *errors)
 {
 	size_t n = json_object_array_length(errors);
-	json_object *o = json_object_new_object();
+	json_object *o = run_object(run, n == 0);
 
-	json_object_object_add(o, "ok", json_object_new_boolean(n == 0));
 	if (n) {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%zu file(s) could not be rotated: %s%s", n,
@@ -279,9 +298,6 @@ char *reply_rotated(struct sweep_run *run, json_object *errors)
 			 n > 1 ? " (all in \"errors\")" : "");
 		json_object_object_add(o, "error", json_object_new_string(msg));
 	}
-	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
-	json_object_object_add(o, "actions", run->actions);
-	json_object_object_add(o, "count", u64(run->count));
 	json_object_object_add(o, "errors", errors);
 	return reply_object(o);
 }

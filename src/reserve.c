@@ -143,7 +143,7 @@ char *daemon_reserve(struct daemon *d, const struct request *req, const struct c
 	if ((out = impossible(d, &r)))
 		return out;
 	if (d->paused)
-		return reply_error("sweepd is paused: it touches nothing until \"sweepctl resume\"");
+		return reply_paused();
 	watch_drain(d->watch);
 	run.actions = json_object_new_array();
 	sweep_reserve(d->sweep, &run, &r);
