@@ -34,6 +34,12 @@ struct rotate_config {
 	int signal;
 };
 
+/* Every problem found, each "file:line: what is wrong". */
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+
 struct zone_config {
 	char *name;
 	char *path; /* absolute, symlinks resolved */
@@ -65,12 +71,8 @@ struct config {
 	int archive_level;
 	struct zone_config *zones;
 	size_t n_zones;
-};
-
-/* Every problem found, each "file:line: what is wrong". */
-struct config_errors {
-	char **msgs;
-	size_t n;
+	/* Accepted, but said: "file:line: warning: ..." (-t prints them, start and reload log them). */
+	struct config_errors warnings;
 };
 
 /*

@@ -21,33 +21,54 @@ struct loader {
 	char *base_dir; /* relative paths resolve against it */
 	struct config_errors *errs;
 	const struct config *old; /* a reload: what must not change */
+	struct config *cfg;	  /* what is being loaded: its warnings */
 };
 
 static void add_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static void add_warning(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void add_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+/* Appends "file:line: [prefix]msg" to list: errors and warnings take one shape. */
+static void add_message(struct loader *ld, struct config_errors *list, const char *prefix,
+			const config_setting_t *s, const char *fmt, va_list ap)
 {
 	char msg[512], *line;
 	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s)
 							      : ld->file;
 	int lineno = s ? (int)config_setting_source_line(s) : 0;
 	char **grown;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if ((lineno ? asprintf(&line, "%s:%d: %s", file, lineno, msg)
-		    : asprintf(&line, "%s: %s", file, msg)) < 0)
+	if ((lineno ? asprintf(&line, "%s:%d: %s%s", file, lineno, prefix, msg)
+		    : asprintf(&line, "%s: %s%s", file, prefix, msg)) < 0)
 		return;
-	grown = realloc(ld->errs->msgs, (ld->errs->n + 1) * sizeof(*grown));
+	grown = realloc(list->msgs, (list->n + 1) * sizeof(*grown));
 	if (!grown) {
 		free(line);
 		return;
 	}
-	ld->errs->msgs = grown;
-	ld->errs->msgs[ld->errs->n++] = line;
+	list->msgs = grown;
+	list->msgs[list->n++] = line;
+}
+
+static void add_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_message(ld, ld->errs, "", s, fmt, ap);
+	va_end(ap);
+}
+
+/* Something accepted that is probably not what the operator meant: said, not refused. */
+static void add_warning(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_message(ld, &ld->cfg->warnings, "warning: ", s, fmt, ap);
+	va_end(ap);
 }
 
 /* Reports every member of group s whose name is not in known (NULL-ended). */
@@ -388,6 +409,25 @@ static void check_rotated_names(struct loader *ld, const config_setting_t *s,
 	}
 }
 
+/*
+ * A limit of 0 is legal (a zone that keeps nothing once min_age has passed) but
+ * is more often a typo or a misread unit than a wish: said with its line.
+ */
+static void warn_zero_limits(struct loader *ld, const config_setting_t *s,
+			     const struct zone_config *z)
+{
+	static const char *const what[] = {"max_age", "max_size", "max_files"};
+	const int64_t val[] = {z->max_age, z->max_size, z->max_files};
+
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+		if (val[i] == 0)
+			add_warning(ld, config_setting_get_member(s, what[i]),
+				    "zone \"%s\": '%s' is 0, so every file is swept (%s) as soon "
+				    "as min_age has passed; leave '%s' out for no limit",
+				    z->name ? z->name : "?", what[i],
+				    z->action == ACTION_DELETE ? "deleted" : "archived", what[i]);
+}
+
 static bool valid_zone_name(const char *n)
 {
 	if (!*n)
@@ -450,6 +490,7 @@ static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_
 	z->action = get_enum(ld, s, "action", actions, ACTION_ARCHIVE);
 	z->priority = (int)get_int(ld, s, "priority", INT32_MIN, INT32_MAX, 0);
 	z->prune_empty_dirs = get_bool(ld, s, "prune_empty_dirs", true);
+	warn_zero_limits(ld, s, z);
 	load_rotate(ld, config_setting_get_member(s, "rotate"), &z->rotate);
 	if (z->rotate.enabled)
 		check_rotated_names(ld, config_setting_get_member(s, "rotate"), z);
@@ -605,6 +646,14 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 		if (cfg->disk_low > cfg->disk_high)
 			add_error(ld, s, "disk 'low' (%g%%) must not be above 'high' (%g%%)",
 				  cfg->disk_low, cfg->disk_high);
+		if (cfg->disk_high == 0)
+			add_error(ld, config_setting_get_member(s, "high"),
+				  "disk 'high' must be above 0%%: any filesystem that holds a file is "
+				  "above \"0%%\", so sweepd would sweep all it may, all the time");
+		else if (cfg->disk_low == 0)
+			add_warning(ld, config_setting_get_member(s, "low"),
+				    "disk 'low' is \"0%%\": above 'high', sweepd sweeps all it may, "
+				    "until the filesystem holds nothing else");
 	}
 
 	cfg->archive_keep = 7 * 86400;
@@ -618,6 +667,10 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 		check_keys(ld, s, "archive", archive_keys);
 		cfg->archive_path = get_path(ld, s, "path", NULL);
 		cfg->archive_keep = get_duration(ld, s, "keep", 7 * 86400);
+		if (cfg->archive_keep == 0)
+			add_warning(ld, config_setting_get_member(s, "keep"),
+				    "archive 'keep' is 0: archived files are purged at the next "
+				    "housekeeping, leaving no time to restore them");
 		cfg->archive_max_size = get_size(ld, s, "max_size");
 		cfg->archive_compress = get_enum(ld, s, "compress", compress_names, COMPRESS_AUTO);
 		cfg->archive_level = (int)get_int(ld, s, "level", 1, 22, 3);
@@ -675,6 +728,7 @@ struct config *config_reload(const char *file, const struct config *old,
 
 	if (!cfg)
 		return NULL;
+	ld.cfg = cfg;
 	abs_file = realpath(file, NULL);
 	cfg->file = strdup(file);
 	ld.base_dir = strdup(abs_file ? abs_file : file);
@@ -747,6 +801,7 @@ void config_free(struct config *cfg)
 	free(cfg->socket_group);
 	free(cfg->metrics_file);
 	free(cfg->archive_path);
+	config_errors_clear(&cfg->warnings);
 	free(cfg);
 }
 

@@ -77,6 +77,12 @@ int main(int argc, char **argv)
 		config_errors_clear(&errs);
 		return 1;
 	}
+	for (size_t i = 0; i < d.cfg->warnings.n; i++) {
+		if (check)
+			fprintf(stderr, "%s\n", d.cfg->warnings.msgs[i]);
+		else
+			log_warn("%s", d.cfg->warnings.msgs[i]);
+	}
 	if (check) {
 		printf("configuration OK\n");
 		config_free(d.cfg);

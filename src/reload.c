@@ -117,5 +117,13 @@ char *daemon_reload(struct daemon *d)
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "zones", ch);
+	if (cfg->warnings.n) {
+		json_object *w = json_object_new_array();
+		for (size_t i = 0; i < cfg->warnings.n; i++) {
+			log_warn("reload: %s", cfg->warnings.msgs[i]);
+			json_object_array_add(w, json_object_new_string(cfg->warnings.msgs[i]));
+		}
+		json_object_object_add(o, "warnings", w);
+	}
 	return reply_object(o);
 }

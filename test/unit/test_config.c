@@ -212,6 +212,43 @@ static void rotation_refusals(void **state)
 	config_errors_clear(&errs);
 }
 
+/* Zero limits: high = 0% refused; the rest accepted, each with a warning on its line. */
+static void zero_limits(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load("state_dir = \"state\";\n"				/* 1 */
+				  "disk = { high = \"0%\"; low = \"0%\"; };\n"		/* 2 */
+				  "zones = ( { name = \"a\"; path = \"outputs\"; action = \"delete\"; } );\n",
+				  &errs);
+
+	(void)state;
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 2, "'high' must be above 0%"));
+	config_errors_clear(&errs);
+
+	cfg = load("state_dir = \"state\";\n"						/* 1 */
+		   "disk = { high = \"90%\";\n"							/* 2 */
+		   "  low = \"0%\"; };\n"								/* 3 */
+		   "archive = { path = \"arch\";\n"						/* 4 */
+		   "  keep = 0; };\n"								/* 5 */
+		   "zones = ( { name = \"a\"; path = \"outputs\";\n"				/* 6 */
+		   "  max_size = 0;\n"								/* 7 */
+		   "  max_age = \"0s\";\n"								/* 8 */
+		   "  max_files = 0; action = \"delete\"; } );\n",				/* 9 */
+		   &errs);
+	assert_non_null(cfg);
+	assert_int_equal(errs.n, 0);
+	dump(&cfg->warnings);
+	assert_int_equal(cfg->warnings.n, 5);
+	assert_true(has_error(&cfg->warnings, 3, "warning: disk 'low' is \"0%\""));
+	assert_true(has_error(&cfg->warnings, 5, "warning: archive 'keep' is 0"));
+	assert_true(has_error(&cfg->warnings, 7, "warning: zone \"a\": 'max_size' is 0"));
+	assert_true(has_error(&cfg->warnings, 8, "'max_age' is 0, so every file is swept (deleted)"));
+	assert_true(has_error(&cfg->warnings, 9, "'max_files' is 0"));
+	config_free(cfg);
+}
+
 static void syntax_error(void **state)
 {
 	struct config_errors errs = {0};
@@ -322,6 +359,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(all_errors_with_lines),
 		cmocka_unit_test(rotation_refusals),
+		cmocka_unit_test(zero_limits),
 		cmocka_unit_test(syntax_error),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(no_zones_and_archive_needed),
