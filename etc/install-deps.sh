@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc meson ninja-build pkg-config libev-dev libconfig-dev libzstd-dev libjson-c-dev
       libcmocka-dev python3 python3-prometheus-client findutils coreutils util-linux
-      procps systemd zstd nginx-light logrotate"
+      procps systemd zstd nginx-light logrotate clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -32,6 +32,9 @@ static void add_warning(struct loader *ld, const config_setting_t *s, const char
 /* Appends "file:line: [prefix]msg" to list: errors and warnings take one shape. */
 static void add_message(struct loader *ld, struct config_errors *list, const char *prefix,
 			const config_setting_t *s, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+static void add_message(struct loader *ld, struct config_errors *list, const char *prefix,
+			const config_setting_t *s, const char *fmt, va_list ap)
 {
 	char msg[512], *line;
 	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s)

@@ -26,7 +26,7 @@ bool logcut_can_collapse(int fd)
 	struct statfs sf;
 
 	return fstatfs(fd, &sf) == 0 &&
-	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == (typeof(sf.f_type))XFS_SUPER_MAGIC);
+	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == (__fsword_t)XFS_SUPER_MAGIC);
 }
 
 static bool go_on(const struct logcut_copy *c)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The README's second command: the whole suite, twice (plain, then built with
 # AddressSanitizer + UndefinedBehaviorSanitizer, where a leak or undefined
-# behaviour fails a test). Ends with "N passed, N failed".
+# behaviour fails a test), then every fuzz target for 30 s. Ends with
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 sh etc/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -40,5 +41,16 @@ PY
 
 run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+# The libFuzzer targets, each for a bounded time on the corpus kept in test/fuzz/corpus.
+echo "== build-fuzz"
+fuzz=$(bash test/fuzz/run.sh | tee /dev/stderr | tail -n 1)
+case "$fuzz" in
+"fuzz: "*" passed, "*" failed")
+	set -- $fuzz
+	passed=$((passed + $2))
+	failed=$((failed + $4))
+	;;
+*) failed=$((failed + 1)) ;;
+esac
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
