@@ -489,6 +489,18 @@ def check_config():
             f.write('zones = ( { name = "z"; path = "z"; } );\n')
         r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
         equal((r.returncode, r.stdout.strip()), (0, "configuration OK"), "good config")
+        equal(r.stderr, "", "no warning on a good config")
+        # Legal but likely a typo: accepted, each said with its line.
+        with open(conf, "w") as f:
+            f.write('zones = ( { name = "z"; path = "z";\n  max_size = 0; action = "delete"; } );\n')
+        r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
+        equal((r.returncode, r.stdout.strip()), (0, "configuration OK"), "warned config")
+        check(f"{conf}:2: warning: zone \"z\": 'max_size' is 0" in r.stderr, r.stderr)
+        with open(conf, "w") as f:
+            f.write('disk = { high = "0%"; };\nzones = ( { name = "z"; path = "z"; } );\n')
+        r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
+        equal(r.returncode, 1, "high = 0% refused")
+        check(f"{conf}:1: disk 'high' must be above 0%" in r.stderr, r.stderr)
         with open(conf, "w") as f:
             f.write('zones = (\n { name = "z"; path = "z"; max_age = "7x"; },\n'
                     ' { name = "z"; path = "nope"; }\n);\n')
