@@ -23,7 +23,10 @@ struct json_object *audit_entry(int64_t when, const char *action, const char *zo
 				bool dry_run, const char *archive_path);
 /* Appends it (the caller keeps the object); returns 0 or -errno. */
 int audit_write(struct audit *a, struct json_object *entry);
-/* Appends it, then hands it to actions (a reply's array), or frees it when actions is NULL. */
+/*
+ * Appends it, says it in the daemon's log (one line, unless it is a dry run's),
+ * then hands it to actions (a reply's array), or frees it when actions is NULL.
+ */
 void audit_report(struct audit *a, struct json_object *actions, struct json_object *entry);
 
 #endif

@@ -6,10 +6,14 @@
 /*
  * Logging to stderr, one line per message. When stderr is the journal
  * (JOURNAL_STREAM names it), each line starts with "<N>" so journald keeps
- * its priority; otherwise with a level word.
+ * its priority; otherwise with a level word. The message is escaped as
+ * pathenc_escape does (backslash as \\, control and undecodable bytes as \xHH),
+ * so that no name can forge a line or drive a terminal.
  */
 void log_init(int verbosity);
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line of text to stderr as it is said (sweepd -t's errors), escaped the same way. */
+void log_plain(const char *text);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -20,4 +20,26 @@ char *pathenc_decode(const char *utf8);
 struct json_object;
 struct json_object *pathenc_json(const char *bytes);
 
+/*
+ * File names in human text (the daemon's log, sweepctl's tables and
+ * messages): a name is one visible run of text that gives its bytes back.
+ *   \\     a backslash;
+ *   \xHH   (lowercase hex) one byte, for every control byte (0x01..0x1f, 0x7f),
+ *          every byte that is not part of valid UTF-8, and each byte of a
+ *          character that drives a terminal or reorders text: C1 controls
+ *          U+0080..U+009F, U+061C, U+200E, U+200F, U+2028..U+202E, U+2066..U+2069.
+ * Everything else, valid UTF-8 (Chinese names too), stays as it is.
+ */
+#define PATHENC_ESCAPED_MAX(len) (4 * (len) + 1)
+/* Escapes bytes into out (size > 0), never cutting an escape; returns the length written. */
+size_t pathenc_escape_to(const char *bytes, char *out, size_t size);
+/* Returns a malloc'd escaped string, or NULL when out of memory. */
+char *pathenc_escape(const char *bytes);
+/*
+ * The bytes back from escaped text, malloc'd into *out. Text without a
+ * backslash is taken as it is. Returns 0, -ENOMEM, or -EINVAL for a backslash
+ * not followed by a backslash or xHH (or \x00), with its offset in *bad_at.
+ */
+int pathenc_unescape(const char *text, char **out, size_t *bad_at);
+
 #endif

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "pathenc.h"
+#include "units.h"
 
 struct audit {
 	int fd;
@@ -78,11 +80,53 @@ int audit_write(struct audit *a, json_object *entry)
 	return r;
 }
 
+static const char *field(json_object *entry, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(entry, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+/*
+ * The operator's view of an action, one line of the daemon's log: what was
+ * done to which path, how big, why, and where the other copy is. The line is
+ * escaped by log_msg, so the names are the bytes on disk.
+ */
+static void say(json_object *entry)
+{
+	const char *action = field(entry, "action"), *zone = field(entry, "zone"),
+		   *reason = field(entry, "reason"), *apath = field(entry, "archive_path");
+	char *path = pathenc_decode(field(entry, "path") ? field(entry, "path") : "");
+	char *other = apath ? pathenc_decode(apath) : NULL, size[32];
+	json_object *v;
+	size_t n = action ? strlen(action) : 0;
+	bool from = action && (!strcmp(action, "purge") || !strcmp(action, "restore"));
+
+	if (!action || !path || (apath && !other)) {
+		free(path);
+		free(other);
+		return;
+	}
+	json_object_object_get_ex(entry, "bytes", &v);
+	units_format_size(json_object_get_uint64(v), size, sizeof(size));
+	log_info("zone \"%s\": %s%s %s (%s, %s)%s%s", zone ? zone : "-", action,
+		 n && action[n - 1] == 'e' ? "d" : "ed", path, size, reason ? reason : "-",
+		 other ? (from ? " from " : " into ") : "", other ? other : "");
+	free(path);
+	free(other);
+}
+
 void audit_report(struct audit *a, json_object *actions, json_object *entry)
 {
+	json_object *dry;
+
 	if (!entry)
 		return;
 	audit_write(a, entry);
+	if (!json_object_object_get_ex(entry, "dry_run", &dry) || !json_object_get_boolean(dry))
+		say(entry);
 	if (actions)
 		json_object_array_add(actions, entry);
 	else

@@ -170,10 +170,9 @@ static char *do_restore(struct daemon *d, const struct request *req)
 			d->counters.restored++;
 			if (lstat(where, &st) == 0)
 				sweep_hold(d->sweep, st.st_dev, st.st_ino);
-			json_object *line = audit_entry((int64_t)time(NULL), "restore", zone, where,
-							bytes, REASON_MANUAL, false, apath);
-			audit_write(d->audit, line);
-			json_object_put(line);
+			audit_report(d->audit, NULL,
+				     audit_entry((int64_t)time(NULL), "restore", zone, where, bytes,
+						 REASON_MANUAL, false, apath));
 		}
 		free(zone);
 		free(apath);

@@ -3,9 +3,11 @@
 #include <inttypes.h>
 #include <langinfo.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "pathenc.h"
 #include "units.h"
 
 #define BAR_W 20
@@ -40,22 +42,15 @@ static const char *age_since(int64_t t, char *buf)
 	return units_format_age((int64_t)time(NULL) - t, buf, 32);
 }
 
+/* Decoded from the reply's encoding to the name's bytes, then escaped for people. */
 void ctlfmt_path(const char *s, FILE *out)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	char *bytes = pathenc_decode(s), *esc = bytes ? pathenc_escape(bytes) : NULL;
 
-	while (*p) {
-		/* U+EF80..U+EFFF (EE BE|BF xx) stands for one raw byte. */
-		if (p[0] == 0xee && (p[1] == 0xbe || p[1] == 0xbf) && (p[2] & 0xc0) == 0x80) {
-			unsigned cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-			fprintf(out, "\\x%02x", cp & 0xffu);
-			p += 3;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\x%02x", *p++);
-		} else {
-			fputc(*p++, out);
-		}
-	}
+	/* Out of memory: nothing rather than raw bytes. */
+	fputs(esc ? esc : "?", out);
+	free(esc);
+	free(bytes);
 }
 
 static void limits_str(json_object *lim, char *buf, size_t len)
@@ -273,8 +268,10 @@ void ctlfmt_status(json_object *r, FILE *out)
 		char oldest[32] = "-";
 		if (!jnull(v, "oldest"))
 			age_since((int64_t)jnum(v, "oldest"), oldest);
-		fprintf(out, "\narchive %s: %" PRIu64 " files, %s, oldest %s\n", jstr(v, "path"),
-			jnum(v, "files"), size_str(jnum(v, "bytes"), a), oldest);
+		fputs("\narchive ", out);
+		ctlfmt_path(jstr(v, "path"), out);
+		fprintf(out, ": %" PRIu64 " files, %s, oldest %s\n", jnum(v, "files"),
+			size_str(jnum(v, "bytes"), a), oldest);
 		if (json_object_object_get_ex(v, "full", &full) && json_object_is_type(full, json_type_object))
 			fprintf(out, "! archive full: files stay in their zones\n");
 		if (!jnull(v, "note"))
@@ -357,12 +354,38 @@ void ctlfmt_generic(json_object *r, FILE *out)
 	{
 		if (!strcmp(key, "ok"))
 			continue;
-		if (json_object_is_type(val, json_type_string))
-			fprintf(out, "%s: %s\n", key, json_object_get_string(val));
-		else
+		if (json_object_is_type(val, json_type_string)) {
+			fprintf(out, "%s: ", key);
+			ctlfmt_path(json_object_get_string(val), out);
+			fputc('\n', out);
+		} else
 			fprintf(out, "%s: %s\n", key,
 				json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
 	}
+}
+
+void ctlfmt_purge(json_object *r, FILE *out)
+{
+	uint64_t n = jnum(r, "purged");
+	char a[32];
+
+	fprintf(out, "%s %" PRIu64 " file%s, %s\n",
+		json_object_get_boolean(member(r, "dry_run")) ? "would purge" : "purged", n,
+		n == 1 ? "" : "s", size_str(jnum(r, "bytes"), a));
+}
+
+void ctlfmt_restore(json_object *r, FILE *out)
+{
+	fputs("restored ", out);
+	ctlfmt_path(jstr(r, "restored"), out);
+	fputc('\n', out);
+}
+
+void ctlfmt_paused(bool paused, FILE *out)
+{
+	fputs(paused ? "paused: sweepd keeps counting but touches nothing until sweepctl resume\n"
+		     : "resumed: sweepd acts on its zones again\n",
+	      out);
 }
 
 void ctlfmt_reserve(json_object *r, FILE *out)

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pathenc.h"
+
 static int log_level = LOG_INFO;
 static bool log_journal;
 
@@ -28,11 +30,16 @@ void log_init(int verbosity)
 	log_journal = stderr_is_journal();
 }
 
+/*
+ * The whole message is escaped as pathenc_escape says, at this one boundary:
+ * a file name (or a config value) holding a newline or a terminal escape can
+ * neither forge a line nor reach a terminal, whichever call site logged it.
+ */
 void log_msg(int priority, const char *fmt, ...)
 {
 	static const char *const words[] = {"emerg", "alert", "crit",  "error",
 					    "warning", "notice", "info", "debug"};
-	char line[2048];
+	char line[2048], esc[PATHENC_ESCAPED_MAX(sizeof(line))];
 	va_list ap;
 
 	if (priority > log_level)
@@ -40,8 +47,17 @@ void log_msg(int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	pathenc_escape_to(line, esc, sizeof(esc));
 	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", priority, line);
+		fprintf(stderr, "<%d>%s\n", priority, esc);
 	else
-		fprintf(stderr, "sweepd: %s: %s\n", words[priority & 7], line);
+		fprintf(stderr, "sweepd: %s: %s\n", words[priority & 7], esc);
+}
+
+void log_plain(const char *text)
+{
+	char esc[PATHENC_ESCAPED_MAX(2048)];
+
+	pathenc_escape_to(text, esc, sizeof(esc));
+	fprintf(stderr, "%s\n", esc);
 }

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	d.cfg = config_load(file, &errs);
 	if (!d.cfg) {
 		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
+			log_plain(errs.msgs[i]);
 		if (!errs.n)
 			fprintf(stderr, "%s: out of memory\n", file);
 		config_errors_clear(&errs);
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < d.cfg->warnings.n; i++) {
 		if (check)
-			fprintf(stderr, "%s\n", d.cfg->warnings.msgs[i]);
+			log_plain(d.cfg->warnings.msgs[i]);
 		else
 			log_warn("%s", d.cfg->warnings.msgs[i]);
 	}

@@ -2,6 +2,7 @@
 
 #include <json-c/json.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -111,4 +112,99 @@ json_object *pathenc_json(const char *bytes)
 
 	free(enc);
 	return o;
+}
+
+/* Characters that move a terminal's cursor, end a line in some viewers, or reorder text. */
+static bool is_hidden_cp(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* One pass over the name: each character either stays or becomes escapes, whole. */
+size_t pathenc_escape_to(const char *bytes, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)bytes;
+	size_t o = 0;
+
+	while (*s) {
+		uint32_t cp = 0;
+		size_t n = utf8_seq(s, &cp);
+		bool plain = n && cp >= 0x20 && cp != 0x7f && cp != '\\' && !is_hidden_cp(cp);
+		size_t need = plain ? n : cp == '\\' && n ? 2 : 4 * (n ? n : 1);
+
+		if (o + need >= size)
+			break;
+		if (plain) {
+			memcpy(out + o, s, n);
+			o += n;
+		} else if (cp == '\\' && n) {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else {
+			for (size_t i = 0; i < (n ? n : 1); i++) {
+				out[o++] = '\\';
+				out[o++] = 'x';
+				out[o++] = hex[s[i] >> 4];
+				out[o++] = hex[s[i] & 15];
+			}
+		}
+		s += n ? n : 1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+char *pathenc_escape(const char *bytes)
+{
+	size_t size = PATHENC_ESCAPED_MAX(strlen(bytes));
+	char *out = malloc(size);
+
+	if (out)
+		pathenc_escape_to(bytes, out, size);
+	return out;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Strict on purpose: a stray backslash is an error, never a guess at what was meant. */
+int pathenc_unescape(const char *text, char **out, size_t *bad_at)
+{
+	char *buf = malloc(strlen(text) + 1), *o = buf;
+
+	*out = NULL;
+	if (!buf)
+		return -ENOMEM;
+	for (const char *s = text; *s; s++) {
+		int hi, lo;
+
+		if (*s != '\\') {
+			*o++ = *s;
+		} else if (s[1] == '\\') {
+			*o++ = '\\';
+			s++;
+		} else if (s[1] == 'x' && (hi = hexval(s[2])) >= 0 && (lo = hexval(s[3])) >= 0 &&
+			   (hi | lo)) {
+			*o++ = (char)(hi << 4 | lo);
+			s += 3;
+		} else {
+			if (bad_at)
+				*bad_at = (size_t)(s - text);
+			free(buf);
+			return -EINVAL;
+		}
+	}
+	*o = '\0';
+	*out = buf;
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "pathenc.h"
 #include "reply.h"
 #include "reserve.h"
 #include "rotate.h"
@@ -59,13 +60,13 @@ static char *refused(struct config_errors *errs)
 
 	for (size_t i = 0; i < errs->n; i++) {
 		log_err("reload refused: %s", errs->msgs[i]);
-		json_object_array_add(list, json_object_new_string(errs->msgs[i]));
+		json_object_array_add(list, pathenc_json(errs->msgs[i]));
 	}
 	snprintf(msg, sizeof(msg), "the configuration was not reloaded (the running one stays): %s%s",
 		 errs->n ? errs->msgs[0] : "out of memory",
 		 errs->n > 1 ? " (and more: see \"errors\")" : "");
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "error", pathenc_json(msg));
 	json_object_object_add(o, "errors", list);
 	out = reply_object(o);
 	config_errors_clear(errs);

@@ -39,7 +39,7 @@ char *reply_error(const char *msg)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "error", pathenc_json(msg));
 	return reply_object(o);
 }
 
@@ -296,7 +296,7 @@ char *reply_rotated(struct sweep_run *run, json_object *errors)
 		snprintf(msg, sizeof(msg), "%zu file(s) could not be rotated: %s%s", n,
 			 json_object_get_string(json_object_array_get_idx(errors, 0)),
 			 n > 1 ? " (all in \"errors\")" : "");
-		json_object_object_add(o, "error", json_object_new_string(msg));
+		json_object_object_add(o, "error", pathenc_json(msg));
 	}
 	json_object_object_add(o, "errors", errors);
 	return reply_object(o);

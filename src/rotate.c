@@ -23,6 +23,7 @@
 #include "log.h"
 #include "logcut.h"
 #include "notify.h"
+#include "pathenc.h"
 #include "rotplan.h"
 #include "sweep.h"
 #include "table.h"
@@ -635,8 +636,6 @@ static int rotate_one(struct job *j)
 		audit_report(d->audit, j->run->actions,
 			     audit_entry(j->now, tail ? "truncate" : "rotate", j->zc->name, j->path,
 					 cut, j->why, false, *copy_path ? copy_path : NULL));
-		log_info("%s %s: %llu bytes%s%s", tail ? "cut down" : "rotated", j->path,
-			 (unsigned long long)cut, *copy_path ? " into " : "", copy_path);
 	}
 	if (r == 0 && cdir >= 0)
 		expire(j->r, j->zone, cdir, j->copy_rel, j->f->name, j->run);
@@ -670,7 +669,7 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 			l->failed_at = j->now;
 		log_err("%s", j->err);
 		if (errors)
-			json_object_array_add(errors, json_object_new_string(j->err));
+			json_object_array_add(errors, pathenc_json(j->err));
 	}
 	if (run->dry && l) {
 		/* A dry daemon reports a file once, and counts it as rotated. */

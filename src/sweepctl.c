@@ -31,7 +31,10 @@ static const struct command commands[] = {
 	 "With --dry-run, report what would be done and change nothing."},
 	{"archive", "[ZONE]", "list what is in the archive", NULL},
 	{"restore", "ID|PATH [--to PATH]", "bring an archived file back (admin)",
-	 "Never overwrites: an error if something already stands at the destination."},
+	 "Never overwrites: an error if something already stands at the destination.\n"
+	 "PATH is read as sweepctl archive prints it: a backslash is written \\\\, and\n"
+	 "a control byte or a byte that is not UTF-8 \\xHH; quote it for the shell\n"
+	 "('...'), as in: sweepctl restore '/srv/out/new\\x0aline.mp4'"},
 	{"purge", "[--older-than DURATION]", "empty the archive of old entries (admin)", NULL},
 	{"rotate", "[ZONE]", "rotate logs now (admin)", NULL},
 	{"reserve", "ZONE SIZE [--timeout DURATION]", "make room for SIZE more in ZONE (admin)",
@@ -95,12 +98,34 @@ static int usage_error(const char *msg)
 	return 1;
 }
 
-/* A path argument goes to the daemon in its UTF-8 encoding. */
-static void add_path(json_object *req, const char *key, const char *bytes)
+/*
+ * A path argument is read as sweepctl prints paths (\\ and \xHH escapes), so
+ * that a line of "sweepctl archive" pastes back; it goes to the daemon in the
+ * protocol's UTF-8 encoding. Returns 0, or -1 after saying what is wrong.
+ */
+static int add_path(json_object *req, const char *cmd, const char *key, const char *text)
 {
-	char *enc = pathenc_encode(bytes);
-	json_object_object_add(req, key, json_object_new_string(enc ? enc : bytes));
+	char *bytes = NULL, *enc;
+	size_t at = 0;
+	int r = pathenc_unescape(text, &bytes, &at);
+
+	if (r == -EINVAL) {
+		fprintf(stderr,
+			"sweepctl: %s: '%.4s' at byte %zu of the path is not an escape sweepctl "
+			"knows: write a backslash as \\\\ and a byte as \\xHH, as sweepctl prints "
+			"paths\n",
+			cmd, text + at, at);
+		return -1;
+	}
+	enc = bytes && *bytes ? pathenc_encode(bytes) : NULL;
+	free(bytes);
+	if (!enc) {
+		fprintf(stderr, "sweepctl: %s: %s\n", cmd, r < 0 ? strerror(-r) : "an empty path");
+		return -1;
+	}
+	json_object_object_add(req, key, json_object_new_string(enc));
 	free(enc);
+	return 0;
 }
 
 /* Builds the request from the command line; NULL after printing a usage error. */
@@ -124,7 +149,10 @@ static json_object *build_request(int argc, char **argv)
 		} else if (!strcmp(a, "--dry-run")) {
 			json_object_object_add(req, "dry_run", json_object_new_boolean(1));
 		} else if (!strcmp(a, "--to") && val) {
-			add_path(req, "to", val);
+			if (add_path(req, cmd, "to", val) < 0) {
+				json_object_put(req);
+				return NULL;
+			}
 			i++;
 		} else if ((!strcmp(a, "--older-than") || !strcmp(a, "--timeout")) && val) {
 			int64_t secs;
@@ -144,10 +172,12 @@ static json_object *build_request(int argc, char **argv)
 		} else if (pos == 0 && !strcmp(cmd, "restore")) {
 			char *end;
 			long long id = strtoll(a, &end, 10);
-			if (*a && !*end)
+			if (*a && !*end) {
 				json_object_object_add(req, "id", json_object_new_int64(id));
-			else
-				add_path(req, "path", a);
+			} else if (add_path(req, cmd, "path", a) < 0) {
+				json_object_put(req);
+				return NULL;
+			}
 			pos++;
 		} else if (pos == 0 && strcmp(cmd, "purge")) {
 			json_object_object_add(req, "zone", json_object_new_string(a));
@@ -297,7 +327,9 @@ int main(int argc, char **argv)
 	}
 	reply = json_tokener_parse(answer);
 	if (!reply || !json_object_object_get_ex(reply, "ok", &ok)) {
-		fprintf(stderr, "sweepctl: unreadable answer from %s: %s\n", sock, answer);
+		fprintf(stderr, "sweepctl: unreadable answer from %s: ", sock);
+		ctlfmt_path(answer, stderr);
+		fputc('\n', stderr);
 		json_object_put(reply);
 		free(answer);
 		return 2;
@@ -310,13 +342,19 @@ int main(int argc, char **argv)
 		/* A rotation that failed for some files: what was done still shows. */
 		if (json_object_object_get_ex(reply, "actions", &e) && json_object_array_length(e))
 			ctlfmt_actions(reply, stdout);
+		/* Its sentences name paths: escaped as the paths in tables are. */
 		json_object_object_get_ex(reply, "error", &e);
-		fprintf(stderr, "sweepctl: %s\n", json_object_get_string(e));
+		fputs("sweepctl: ", stderr);
+		ctlfmt_path(json_object_get_string(e) ? json_object_get_string(e) : "", stderr);
+		fputc('\n', stderr);
 		/* A refused reload: every error, file:line first. */
 		if (json_object_object_get_ex(reply, "errors", &errs))
-			for (size_t k = 0; k < json_object_array_length(errs); k++)
-				fprintf(stderr, "  %s\n",
-					json_object_get_string(json_object_array_get_idx(errs, k)));
+			for (size_t k = 0; k < json_object_array_length(errs); k++) {
+				const char *m = json_object_get_string(json_object_array_get_idx(errs, k));
+				fputs("  ", stderr);
+				ctlfmt_path(m ? m : "", stderr);
+				fputc('\n', stderr);
+			}
 	} else if (!strcmp(argv[i], "metrics")) {
 		json_object *t;
 		json_object_object_get_ex(reply, "text", &t);
@@ -333,6 +371,12 @@ int main(int argc, char **argv)
 		ctlfmt_archive(reply, stdout);
 	} else if (!strcmp(argv[i], "sweep") || !strcmp(argv[i], "rotate")) {
 		ctlfmt_actions(reply, stdout);
+	} else if (!strcmp(argv[i], "purge")) {
+		ctlfmt_purge(reply, stdout);
+	} else if (!strcmp(argv[i], "restore")) {
+		ctlfmt_restore(reply, stdout);
+	} else if (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume")) {
+		ctlfmt_paused(!strcmp(argv[i], "pause"), stdout);
 	} else {
 		ctlfmt_generic(reply, stdout);
 	}

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 from harness import (Daemon, Failure, Writer, case, check, disk_figures, equal, main,
                      readline, write, WAIT, SWEEPD, SWEEPCTL)
@@ -580,6 +581,191 @@ def sigint_and_journal_prefix():
                             f'while [ ! -S {d.sock} ]; do :; done; kill $pid; wait $pid'],
                            capture_output=True, text=True, timeout=WAIT)
         check(r.stderr.startswith("<6>"), f"journal priority prefix: {r.stderr[:200]!r}")
+    finally:
+        d.close()
+
+
+# --- names in the daemon's log and in sweepctl's output (issue 11) ---
+
+def hidden(cp):
+    """Characters the README's escaping writes as \\xHH: controls, C1, bidi, line separators."""
+    return (cp < 0x20 or cp == 0x7F or 0x80 <= cp <= 0x9F or cp == 0x61C or cp in (0x200E, 0x200F)
+            or 0x2028 <= cp <= 0x202E or 0x2066 <= cp <= 0x2069)
+
+
+def esc(b):
+    """The README's escaping of a name's bytes, written independently of the C code."""
+    out, i = [], 0
+    while i < len(b):
+        c = b[i]
+        n = 1 if c < 0x80 else 2 if c >> 5 == 6 else 3 if c >> 4 == 14 else 4 if c >> 3 == 30 else 0
+        try:
+            ch = b[i:i + n].decode("utf-8") if n and i + n <= len(b) else None
+        except UnicodeDecodeError:
+            ch = None
+        if ch is None:
+            out.append("\\x%02x" % c)
+            i += 1
+            continue
+        if ch == "\\":
+            out.append("\\\\")
+        elif hidden(ord(ch)):
+            out.append("".join("\\x%02x" % x for x in b[i:i + n]))
+        else:
+            out.append(ch)
+        i += n
+    return "".join(out)
+
+
+def printable(data, what):
+    """Strict UTF-8 with no raw control byte, escape or text-reordering character but newline."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Failure(f"{what}: not UTF-8 ({e}): {data!r}")
+    for ch in text:
+        check(ch == "\n" or not hidden(ord(ch)), f"{what}: raw {ch!r} in {text!r}")
+    return text
+
+
+HOSTILE = [
+    b"x\nsweepd: error: FORGED LINE.log",
+    b"red\x1b[31mALERT\x1b[0m.mp4",
+    b"title\x1b]0;pwned\x07.mp4",
+    b"lit\\xff.txt",          # a backslash, then the letters x f f
+    b"lit\xff.txt",           # the byte 0xff
+    b"bad\xc3(utf8\xed\xa0\x80.bin",
+    "数字人视频.mp4".encode(),
+    b"csi\xc2\x9b2J.mp4",     # U+009B, the one-character CSI
+    b"rtl\xe2\x80\xaevid.mp4",  # U+202E, right-to-left override
+    b"tab\there\rcr\x7f.bin",
+    b"pua\xee\xbe\x80.bin",     # U+EF80: an escape character of the JSON encoding
+    b"dir\nsweepd: error: FORGED DIR/inner.bin",
+]
+
+
+@case
+def hostile_names_in_logs_and_output():
+    """Names holding newlines, terminal escapes, backslashes, invalid UTF-8 and Chinese:
+    archived, deleted and rotated, each action one escaped line of the daemon's log with
+    no forged line; top, archive and restore print them escaped and distinct; each path
+    that sweepctl archive prints, pasted into sweepctl restore, restores that file."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'},
+                      {"name": "del", "path": "del", "max_age": '"7d"', "action": '"delete"'},
+                      {"name": "keep", "path": "keep"},
+                      {"name": "logs", "path": "logs", "include": '[ "*.log" ]',
+                       "rotate": '{ size = "1M"; keep = 3; compress = "off"; }'}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        old = time.time() - 10 * 86400
+        sums = {}
+        for zone in ("z", "del", "keep"):
+            zb = os.fsencode(d.path(zone))
+            for i, n in enumerate(HOSTILE):
+                p = os.path.join(zb, n)
+                data = b"%s %d\n" % (n, i) * (i + 1)
+                write(p, data)
+                os.utime(p, (old, old))
+                sums[p] = data
+        logs = os.fsencode(d.path("logs"))
+        live = [os.path.join(logs, b"y\nsweepd: error: FORGED LINE.log"),
+                os.path.join(logs, b"esc\x1b[2J\x1b]0;t\x07.log")]
+        for p in live:
+            write(p, b"line\n" * 400)
+        d.start()
+        d.settle()
+        zb, db = os.fsencode(d.path("z")), os.fsencode(d.path("del"))
+        equal(len(d.request({"cmd": "archive"})["entries"]), len(HOSTILE), "all archived")
+        for n in HOSTILE:
+            check(not os.path.exists(os.path.join(db, n)), f"deleted: {n!r}")
+        r = d.request({"cmd": "rotate", "zone": "logs"})
+        check(r.get("ok") and len(r["actions"]) == 2, f"two logs rotated: {r}")
+
+        # top: escaped, the two backslash names distinct, Chinese as it is.
+        top = d.ctl("top", "keep", "-n", "50")
+        equal(top.returncode, 0, f"sweepctl top: {top.stderr!r}")
+        text = printable(top.stdout, "sweepctl top")
+        kb = os.fsencode(d.path("keep"))
+        for n in HOSTILE:
+            equal(text.count(esc(os.path.join(kb, n)) + "\n"), 1, f"top shows {n!r}")
+        check("lit\\\\xff.txt\n" in text and "lit\\xff.txt\n" in text, "backslash names distinct")
+        check("数字人视频.mp4" in text, "Chinese as it is")
+
+        # archive: escaped; each printed path pasted into restore brings that very file back.
+        arch = d.ctl("archive")
+        equal(arch.returncode, 0, f"sweepctl archive: {arch.stderr!r}")
+        text = printable(arch.stdout, "sweepctl archive")
+        lines = text.splitlines()[1:]
+        equal(len(lines), len(HOSTILE), f"one line per entry: {text}")
+        pasted = [line[line.index(" /") + 1:] for line in lines]
+        equal(sorted(pasted), sorted(esc(os.path.join(zb, n)) for n in HOSTILE), "printed paths")
+        for text_path in pasted:
+            r = d.ctl("restore", text_path)
+            equal(r.returncode, 0, f"restore {text_path}: {r.stderr!r}")
+            equal(printable(r.stdout, "sweepctl restore"), f"restored {text_path}\n", "said")
+        for n in HOSTILE:
+            p = os.path.join(zb, n)
+            with open(p, "rb") as f:
+                equal(f.read(), sums[p], f"restored byte for byte: {n!r}")
+        # Errors name the path escaped too: it is no longer in the archive.
+        r = d.ctl("restore", pasted[1])
+        equal(r.returncode, 1, "restoring twice is an error")
+        check(pasted[1] in printable(r.stderr, "restore error"), f"error names it: {r.stderr!r}")
+        r = d.ctl("restore", "/no/such\\q")
+        equal(r.returncode, 1, "a stray backslash")
+        check(b"write a backslash as \\\\" in r.stderr, f"says how: {r.stderr!r}")
+
+        # The daemon's log: one line per action, escaped, nothing forged, no raw byte.
+        d.settle()
+        with open(d.log, "rb") as f:
+            log = printable(f.read(), "the daemon's log")
+        for line in log.splitlines():
+            check(line.startswith("sweepd: ") and not line.startswith("sweepd: error: FORGED"),
+                  f"a line sweepd did not write: {line!r}")
+        for n in HOSTILE:
+            for verb, root in (("archived", zb), ("deleted", db), ("restored", zb)):
+                want = f" {verb} {esc(os.path.join(root, n))} ("
+                equal(sum(want in line for line in log.splitlines()), 1,
+                      f"one {verb} line for {n!r} in:\n{log}")
+        for p in live:
+            equal(log.count(f" rotated {esc(p)} ("), 1, f"one rotated line for {p!r}")
+    finally:
+        d.close()
+
+
+@case
+def sweepctl_says_what_it_did():
+    """purge, pause, resume and restore print one short line each; each purge is logged."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        old = time.time() - 10 * 86400
+        for i in range(3):
+            p = d.path("z", f"f{i}.bin")
+            write(p, b"x" * 2048)
+            os.utime(p, (old, old))
+        d.start()
+        d.settle()
+        entries = d.request({"cmd": "archive"})["entries"]
+        equal(len(entries), 3, "archived")
+        r = d.ctl("restore", str(entries[0]["id"]))
+        equal((r.returncode, r.stdout.decode()), (0, f"restored {entries[0]['path']}\n"),
+              "restore")
+        r = d.ctl("purge")
+        equal((r.returncode, r.stdout.decode()), (0, "purged 0 files, 0B\n"), "nothing due")
+        r = d.ctl("purge", "--older-than", "0s")
+        equal((r.returncode, r.stdout.decode()), (0, "purged 2 files, 4.0K\n"), "purge")
+        r = d.ctl("pause")
+        equal(r.returncode, 0, "pause")
+        check(r.stdout.decode().startswith("paused: ") and r.stdout.count(b"\n") == 1,
+              f"pause says so: {r.stdout!r}")
+        r = d.ctl("resume")
+        equal(r.returncode, 0, "resume")
+        check(r.stdout.decode().startswith("resumed") and r.stdout.count(b"\n") == 1,
+              f"resume says so: {r.stdout!r}")
+        log = d.logtext()
+        for e in entries[1:]:
+            equal(log.count(f" purged {e['path']} ("), 1, f"purge logged: {log}")
     finally:
         d.close()
 
