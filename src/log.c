@@ -56,8 +56,11 @@ void log_msg(int priority, const char *fmt, ...)
 
 void log_plain(const char *text)
 {
-	char esc[PATHENC_ESCAPED_MAX(2048)];
+	char *esc = pathenc_escape(text), cut[2048];
 
-	pathenc_escape_to(text, esc, sizeof(esc));
-	fprintf(stderr, "%s\n", esc);
+	/* Out of memory: the start of it, escaped still. */
+	if (!esc)
+		pathenc_escape_to(text, cut, sizeof(cut));
+	fprintf(stderr, "%s\n", esc ? esc : cut);
+	free(esc);
 }

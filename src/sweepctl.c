@@ -111,10 +111,10 @@ static int add_path(json_object *req, const char *cmd, const char *key, const ch
 
 	if (r == -EINVAL) {
 		fprintf(stderr,
-			"sweepctl: %s: '%.4s' at byte %zu of the path is not an escape sweepctl "
-			"knows: write a backslash as \\\\ and a byte as \\xHH, as sweepctl prints "
-			"paths\n",
-			cmd, text + at, at);
+			"sweepctl: %s: the backslash at byte %zu of the path starts neither \\\\ nor "
+			"\\xHH (HH a byte, not 00): paths are read as sweepctl prints them, so a "
+			"backslash is written \\\\\n",
+			cmd, at);
 		return -1;
 	}
 	enc = bytes && *bytes ? pathenc_encode(bytes) : NULL;
