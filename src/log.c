@@ -31,15 +31,26 @@ void log_init(int verbosity)
 }
 
 /*
- * The whole message is escaped as pathenc_escape says, at this one boundary:
- * a file name (or a config value) holding a newline or a terminal escape can
+ * Every message is escaped as pathenc_escape says, at this one boundary: a
+ * file name (or a config value) holding a newline or a terminal escape can
  * neither forge a line nor reach a terminal, whichever call site logged it.
  */
+static void emit(const char *prefix, const char *text)
+{
+	char *esc = pathenc_escape(text), cut[2048];
+
+	/* Out of memory: the start of it, escaped still. */
+	if (!esc)
+		pathenc_escape_to(text, cut, sizeof(cut));
+	fprintf(stderr, "%s%s\n", prefix, esc ? esc : cut);
+	free(esc);
+}
+
 void log_msg(int priority, const char *fmt, ...)
 {
 	static const char *const words[] = {"emerg", "alert", "crit",  "error",
 					    "warning", "notice", "info", "debug"};
-	char line[2048], esc[PATHENC_ESCAPED_MAX(sizeof(line))];
+	char line[8192], prefix[32]; /* room for an action's two paths */
 	va_list ap;
 
 	if (priority > log_level)
@@ -47,20 +58,14 @@ void log_msg(int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	pathenc_escape_to(line, esc, sizeof(esc));
 	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", priority, esc);
+		snprintf(prefix, sizeof(prefix), "<%d>", priority);
 	else
-		fprintf(stderr, "sweepd: %s: %s\n", words[priority & 7], esc);
+		snprintf(prefix, sizeof(prefix), "sweepd: %s: ", words[priority & 7]);
+	emit(prefix, line);
 }
 
 void log_plain(const char *text)
 {
-	char *esc = pathenc_escape(text), cut[2048];
-
-	/* Out of memory: the start of it, escaped still. */
-	if (!esc)
-		pathenc_escape_to(text, cut, sizeof(cut));
-	fprintf(stderr, "%s\n", esc ? esc : cut);
-	free(esc);
+	emit("", text);
 }
