@@ -12,7 +12,7 @@
  */
 void log_init(int verbosity);
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* One line of text to stderr as it is said (sweepd -t's errors), escaped the same way. */
+/* One line to stderr without a prefix (the configuration's errors), escaped the same way. */
 void log_plain(const char *text);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

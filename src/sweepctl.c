@@ -117,10 +117,15 @@ static int add_path(json_object *req, const char *cmd, const char *key, const ch
 			cmd, at);
 		return -1;
 	}
-	enc = bytes && *bytes ? pathenc_encode(bytes) : NULL;
+	if (r == 0 && !*bytes) {
+		fprintf(stderr, "sweepctl: %s: an empty path\n", cmd);
+		free(bytes);
+		return -1;
+	}
+	enc = r == 0 ? pathenc_encode(bytes) : NULL;
 	free(bytes);
 	if (!enc) {
-		fprintf(stderr, "sweepctl: %s: %s\n", cmd, r < 0 ? strerror(-r) : "an empty path");
+		fprintf(stderr, "sweepctl: %s: %s\n", cmd, strerror(ENOMEM));
 		return -1;
 	}
 	json_object_object_add(req, key, json_object_new_string(enc));
