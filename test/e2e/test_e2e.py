@@ -735,7 +735,8 @@ def hostile_names_in_logs_and_output():
 
 @case
 def sweepctl_says_what_it_did():
-    """purge, pause, resume and restore print one short line each; each purge is logged."""
+    """purge, pause, resume and restore print one short line each; each purge is logged;
+    restore's --to is read escaped, as paths print."""
     d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
                extra='archive = { path = "archive"; };', start=False)
     try:
@@ -748,9 +749,10 @@ def sweepctl_says_what_it_did():
         d.settle()
         entries = d.request({"cmd": "archive"})["entries"]
         equal(len(entries), 3, "archived")
-        r = d.ctl("restore", str(entries[0]["id"]))
-        equal((r.returncode, r.stdout.decode()), (0, f"restored {entries[0]['path']}\n"),
-              "restore")
+        to = d.path("z", "new\\x0aname\\\\.bin")  # typed escaped: a newline, a backslash
+        r = d.ctl("restore", str(entries[0]["id"]), "--to", to)
+        equal((r.returncode, r.stdout.decode()), (0, f"restored {to}\n"), "restore --to")
+        check(os.path.exists(d.path("z", "new\nname\\.bin")), "--to read escaped")
         r = d.ctl("purge")
         equal((r.returncode, r.stdout.decode()), (0, "purged 0 files, 0B\n"), "nothing due")
         r = d.ctl("purge", "--older-than", "0s")
