@@ -25,6 +25,7 @@ struct daemon {
 	struct rotate *rotate;
 	struct reserve_wait *reserves; /* clients waiting for room */
 	struct history *history;
+	struct alarms *alarms; /* what holds now: daemon_alarms_update */
 	struct counters counters;
 	int64_t started;
 	bool dry_run, paused;
@@ -52,6 +53,13 @@ char *daemon_metrics(struct daemon *d);
 
 /* Sends STATUS= (with READY=1 when ready) when it changed, or always with ready. */
 void daemon_notify_status(struct daemon *d, bool ready);
+
+/*
+ * The alarms list, from where each alarm's cause lives (zones over their
+ * limits, disks, the archive, blocked rotations): after each pass, and
+ * before the status is read.
+ */
+void daemon_alarms_update(struct daemon *d);
 
 /* Takes in every change made before now: drains inotify, runs due rescans. */
 void daemon_settle(struct daemon *d);

@@ -2,6 +2,7 @@
 #define SWEEPD_ROTATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct daemon;
 struct sweep_run;
@@ -34,5 +35,12 @@ void rotate_housekeeping(struct rotate *r);
  * errors. Returns how many failed.
  */
 size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, struct json_object *errors);
+
+/*
+ * rotate_blocked, into the alarms' round under way: each log not cut in
+ * place because a writer lacks O_APPEND (labels zone, path, pid, comm).
+ */
+struct alarms;
+void rotate_alarms(struct rotate *r, struct alarms *a, int64_t now);
 
 #endif

@@ -76,6 +76,45 @@ static void limits_str(json_object *lim, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* "auto, size 1M, every 1d, keep 10": a zone's rotation. */
+static void rotation_str(json_object *rot, char *buf, size_t len)
+{
+	char v[32];
+
+	snprintf(buf, len, "%s", jstr(rot, "method"));
+	if (!jnull(rot, "keep_tail_lines"))
+		snprintf(buf + strlen(buf), len - strlen(buf), ", tail %" PRIu64 " lines",
+			 jnum(rot, "keep_tail_lines"));
+	if (!jnull(rot, "size"))
+		snprintf(buf + strlen(buf), len - strlen(buf), ", size %s",
+			 units_format_size(jnum(rot, "size"), v, sizeof(v)));
+	if (!jnull(rot, "every"))
+		snprintf(buf + strlen(buf), len - strlen(buf), ", every %s",
+			 units_format_age((int64_t)jnum(rot, "every"), v, sizeof(v)));
+	if (!jnull(rot, "keep"))
+		snprintf(buf + strlen(buf), len - strlen(buf), ", keep %" PRIu64, jnum(rot, "keep"));
+	if (!jnull(rot, "max_age"))
+		snprintf(buf + strlen(buf), len - strlen(buf), ", max_age %s",
+			 units_format_age((int64_t)jnum(rot, "max_age"), v, sizeof(v)));
+}
+
+/* "! name (since 5m): summary" for each alarm that holds. */
+static void alarm_lines(json_object *alarms, FILE *out)
+{
+	char a[32];
+
+	if (json_object_array_length(alarms))
+		fputc('\n', out);
+	for (size_t i = 0; i < json_object_array_length(alarms); i++) {
+		json_object *al = json_object_array_get_idx(alarms, i);
+
+		fprintf(out, "! %s (since %s): ", jstr(al, "name"),
+			age_since((int64_t)jnum(al, "since"), a));
+		ctlfmt_path(jstr(al, "summary"), out);
+		fputc('\n', out);
+	}
+}
+
 static bool utf8_terminal(void)
 {
 	const char *cs = nl_langinfo(CODESET);
@@ -187,10 +226,19 @@ static void status_zones(json_object *zones, FILE *out)
 	}
 	fprintf(out, "\n%-*s %-7s  %-30s %s\n", w, "ZONE", "ACTION", "LIMITS", "PATH");
 	for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
-		json_object *z = json_object_array_get_idx(zones, i), *v;
+		json_object *z = json_object_array_get_idx(zones, i), *v, *rot = member(z, "rotate");
+		bool rotates = json_object_is_type(rot, json_type_object);
+		char both[384];
 
 		limits_str(member(z, "limits"), lim, sizeof(lim));
-		fprintf(out, "%-*s %-7s  %-30s ", w, jstr(z, "name"), jstr(z, "action"), lim);
+		if (rotates) {
+			/* A rotating zone: its rotation, and its limits when it has any. */
+			rotation_str(rot, both, sizeof(both));
+			if (strcmp(lim, "-"))
+				snprintf(both + strlen(both), sizeof(both) - strlen(both), "; %s", lim);
+		}
+		fprintf(out, "%-*s %-7s  %-30s ", w, jstr(z, "name"),
+			rotates ? "rotate" : jstr(z, "action"), rotates ? both : lim);
 		ctlfmt_path(jstr(z, "path"), out);
 		fprintf(out, "%s\n",
 			json_object_object_get_ex(z, "present", &v) && !json_object_get_boolean(v)
@@ -261,8 +309,12 @@ void ctlfmt_status(json_object *r, FILE *out)
 	status_zones(zones, out);
 	status_filesystems(fss, out);
 
-	blocked_lines(zones, "! zone ", "name", " over its limits", out);
-	blocked_lines(fss, "! ", "mount", " above its marks", out);
+	if (json_object_is_type(member(r, "alarms"), json_type_array)) {
+		alarm_lines(member(r, "alarms"), out);
+	} else {
+		blocked_lines(zones, "! zone ", "name", " over its limits", out);
+		blocked_lines(fss, "! ", "mount", " above its marks", out);
+	}
 	if (json_object_object_get_ex(r, "archive", &v) && !jnull(v, "path")) {
 		json_object *full;
 		char oldest[32] = "-";
@@ -272,7 +324,8 @@ void ctlfmt_status(json_object *r, FILE *out)
 		ctlfmt_path(jstr(v, "path"), out);
 		fprintf(out, ": %" PRIu64 " files, %s, oldest %s\n", jnum(v, "files"),
 			size_str(jnum(v, "bytes"), a), oldest);
-		if (json_object_object_get_ex(v, "full", &full) && json_object_is_type(full, json_type_object))
+		if (json_object_object_get_ex(v, "full", &full) &&
+		    json_object_is_type(full, json_type_object) && !member(r, "alarms"))
 			fprintf(out, "! archive full: files stay in their zones\n");
 		if (!jnull(v, "note"))
 			fprintf(out, "note: %s\n", jstr(v, "note"));

@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alarms.h"
 #include "archive.h"
 #include "audit.h"
 #include "commands.h"
+#include "fsinfo.h"
 #include "control.h"
 #include "fileio.h"
 #include "history.h"
@@ -44,6 +46,7 @@ void daemon_settle(struct daemon *d)
 	}
 	if (d->rotate)
 		rotate_due(d->rotate);
+	daemon_alarms_update(d);
 }
 
 /* After each batch of events: what it made due. */
@@ -53,6 +56,7 @@ static void on_batch(void *ud)
 
 	sweep_due(d->sweep);
 	rotate_due(d->rotate);
+	daemon_alarms_update(d);
 }
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -130,45 +134,90 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 	watch_poll_unwatched(d->watch);
 	sweep_housekeeping(d->sweep);
 	rotate_housekeeping(d->rotate);
+	daemon_alarms_update(d);
 	daemon_notify_status(d, false);
 	write_metrics_file(d);
 }
 
-/* Appends "pre what post" to the list of alarms in buf. */
-static void alarm_add(char *buf, size_t len, int *n, const char *pre, const char *what,
-		      const char *post)
+void daemon_alarms_update(struct daemon *d)
 {
-	size_t used = strlen(buf);
+	struct alarms *a = d->alarms;
+	int64_t now = (int64_t)time(NULL);
 
-	if (used < len)
-		snprintf(buf + used, len - used, "%s%s%s%s", *n ? ", " : "", pre, what, post);
-	(*n)++;
+	if (!a)
+		return;
+	alarms_begin(a);
+	for (size_t i = 0; d->sweep && i < d->cfg->n_zones; i++) {
+		const struct sweep_episode *ep = sweep_zone_episode(d->sweep, i);
+		char msg[512];
+
+		if (!ep || !ep->active)
+			continue;
+		snprintf(msg, sizeof(msg), "zone %s is over its limits: %s", d->cfg->zones[i].name,
+			 ep->why ? ep->why : "");
+		alarms_hold(a, "quota_unmet", (const char *const[]){ "zone", d->cfg->zones[i].name, NULL },
+			    msg, 0, now);
+	}
+	for (size_t k = 0; d->sweep && k < sweep_fs_count(d->sweep); k++) {
+		const struct sweep_episode *ep;
+		const char *probe;
+		struct fsinfo fi;
+		char msg[512];
+
+		if (!(ep = sweep_fs_at(d->sweep, k, &probe))->active)
+			continue;
+		/* Only while the alarm holds: statfs and the mount table. */
+		if (fsinfo_get(probe, &fi) < 0)
+			snprintf(fi.mount, sizeof(fi.mount), "%s", probe);
+		snprintf(msg, sizeof(msg), "the disk of %s is above its high mark: %s", fi.mount,
+			 ep->why ? ep->why : "");
+		alarms_hold(a, "disk_high", (const char *const[]){ "mount", fi.mount, NULL }, msg, 0, now);
+	}
+	if (d->sweep && sweep_archive_episode(d->sweep)->active) {
+		const struct sweep_episode *ep = sweep_archive_episode(d->sweep);
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "the archive is full: files stay in their zones: %s",
+			 ep->why ? ep->why : "");
+		alarms_hold(a, "archive_full", NULL, msg, 0, now);
+	}
+	if (d->rotate)
+		rotate_alarms(d->rotate, a, now);
+	alarms_end(a, NULL, NULL);
 }
 
-/* One line for people and systemd: zones, files, bytes, alarms. */
+/* One line for people and systemd: zones, files, bytes, and the alarms list. */
 static void status_line(struct daemon *d, char *buf, size_t len)
 {
 	char alarms[512] = "", sz[32];
 	uint64_t files = 0, bytes = 0;
-	int n = 0;
+	size_t n = alarms_count(d->alarms);
 
 	for (size_t i = 0; i < d->cfg->n_zones; i++) {
-		const struct sweep_episode *ep = d->sweep ? sweep_zone_episode(d->sweep, i) : NULL;
-
 		files += table_zone(d->table, i)->files;
 		bytes += table_zone(d->table, i)->bytes;
-		if (ep && ep->active)
-			alarm_add(alarms, sizeof(alarms), &n, "zone ", d->cfg->zones[i].name,
-				  " over its limits");
 	}
-	for (size_t k = 0; d->sweep && k < sweep_fs_count(d->sweep); k++) {
-		const char *probe;
+	for (size_t i = 0; i < n; i++) {
+		const struct alarm *al = alarms_at(d->alarms, i);
+		const char *zone = alarms_label(al, "zone"), *mount = alarms_label(al, "mount"),
+			   *path = alarms_label(al, "path");
+		size_t used = strlen(alarms);
 
-		if (sweep_fs_at(d->sweep, k, &probe)->active)
-			alarm_add(alarms, sizeof(alarms), &n, "disk of ", probe, " above its high mark");
+		if (used >= sizeof(alarms))
+			break;
+		if (!strcmp(al->name, "quota_unmet"))
+			snprintf(alarms + used, sizeof(alarms) - used, "%szone %s over its limits",
+				 i ? ", " : "", zone ? zone : "");
+		else if (!strcmp(al->name, "disk_high"))
+			snprintf(alarms + used, sizeof(alarms) - used, "%sdisk of %s above its high mark",
+				 i ? ", " : "", mount ? mount : "");
+		else if (!strcmp(al->name, "rotate_blocked"))
+			snprintf(alarms + used, sizeof(alarms) - used,
+				 "%srotation of %s blocked by pid %s (%s)", i ? ", " : "",
+				 path ? path : "", alarms_label(al, "pid"), alarms_label(al, "comm"));
+		else
+			snprintf(alarms + used, sizeof(alarms) - used, "%s%s", i ? ", " : "", al->name);
 	}
-	if (d->sweep && sweep_archive_episode(d->sweep)->active)
-		alarm_add(alarms, sizeof(alarms), &n, "archive full", "", "");
 	snprintf(buf, len, "%zu zones, %llu files, %s; %s%s%s%s", d->cfg->n_zones,
 		 (unsigned long long)files, units_format_size(bytes, sz, sizeof(sz)),
 		 d->paused ? "paused; " : "", d->dry_run ? "dry run; " : "", n ? "alarms: " : "no alarms",
@@ -212,7 +261,8 @@ int daemon_start(struct daemon *d)
 	int r;
 
 	d->started = (int64_t)time(NULL);
-	d->table = table_create(d->cfg->n_zones);
+	d->alarms = alarms_create();
+	d->table = d->alarms ? table_create(d->cfg->n_zones) : NULL;
 	d->watch = d->table ? watch_create(d->loop, d->cfg, d->table, &d->counters) : NULL;
 	if (!d->watch) {
 		log_err("cannot start: out of memory or no inotify instance (%s)", strerror(errno));
@@ -289,6 +339,7 @@ int daemon_start(struct daemon *d)
 		notify_watchdog_kick();
 	}
 
+	daemon_alarms_update(d);
 	daemon_notify_status(d, true);
 	log_info("ready: %s; listening on %s%s", d->status_sent, d->cfg->socket_path,
 		 d->dry_run ? " (dry run)" : "");
@@ -321,6 +372,8 @@ void daemon_stop(struct daemon *d)
 	audit_close(d->audit);
 	watch_destroy(d->watch);
 	table_destroy(d->table);
+	alarms_destroy(d->alarms);
+	d->alarms = NULL;
 	d->control = NULL;
 	d->sweep = NULL;
 	d->archive = NULL;

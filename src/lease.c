@@ -1,6 +1,5 @@
 #include "lease.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,73 +9,42 @@
 #include <unistd.h>
 
 #include "u64map.h"
+#include "writers.h"
 
 static uint64_t writer_key(uint64_t dev, uint64_t ino)
 {
 	return ino * 0x9e3779b97f4a7c15ULL ^ dev;
 }
 
-/*
- * The link /proc/PID/fd/N carries the descriptor's access mode in its own
- * permission bits (S_IWUSR when open for writing), so one lstat tells the
- * mode and one stat through it the file.
- */
-static void scan_pid_fds(int procfd, const char *pid, struct u64map *out, uint64_t dev,
-			 uint64_t ino, bool *found)
+struct walking {
+	struct u64map *out; /* every writer's (dev, ino); or else: */
+	uint64_t dev, ino;  /* the one looked for */
+	bool found;
+};
+
+static bool walk_one(void *ud, int pid, int fdd, const char *fd, const struct stat *st)
 {
-	char path[64];
-	struct dirent *e;
-	DIR *dir;
-	int fdd;
+	struct walking *w = ud;
 
-	snprintf(path, sizeof(path), "%s/fd", pid);
-	fdd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fdd < 0)
-		return;
-	dir = fdopendir(fdd);
-	if (!dir) {
-		close(fdd);
-		return;
+	(void)pid;
+	(void)fdd;
+	(void)fd;
+	if (w->out) {
+		u64map_put(w->out, writer_key(st->st_dev, st->st_ino), (void *)1);
+		return false;
 	}
-	while ((e = readdir(dir))) {
-		struct stat lst, st;
-
-		if (e->d_name[0] == '.')
-			continue;
-		if (fstatat(fdd, e->d_name, &lst, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !(lst.st_mode & S_IWUSR))
-			continue;
-		if (fstatat(fdd, e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		if (out)
-			u64map_put(out, writer_key(st.st_dev, st.st_ino), (void *)1);
-		else if (st.st_dev == dev && st.st_ino == ino)
-			*found = true;
-	}
-	closedir(dir);
+	w->found = (uint64_t)st->st_dev == w->dev && (uint64_t)st->st_ino == w->ino;
+	return w->found;
 }
 
 static int proc_walk(struct u64map *out, uint64_t dev, uint64_t ino, bool *found)
 {
-	int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *e;
-	pid_t self = getpid();
-	DIR *dir;
+	struct walking w = { out, dev, ino, false };
+	int r = writers_walk(walk_one, &w, NULL);
 
-	if (procfd < 0)
-		return -errno;
-	dir = fdopendir(procfd);
-	if (!dir) {
-		close(procfd);
-		return -errno;
-	}
-	while ((e = readdir(dir)) && !(found && *found)) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == self)
-			continue;
-		scan_pid_fds(procfd, e->d_name, out, dev, ino, found);
-	}
-	closedir(dir);
-	return 0;
+	if (found)
+		*found = w.found;
+	return r;
 }
 
 struct u64map *lease_writers_snapshot(void)

@@ -230,13 +230,17 @@ char *metrics_render(json_object *status, int64_t now)
 		single(f, status, &top_families[i], now);
 	for (size_t i = 0; i < sizeof(counter_families) / sizeof(*counter_families); i++)
 		single(f, counters, &counter_families[i], now);
-	/* Every alarm at once: what a single alert rule can watch. */
-	for (size_t i = 0; zones && i < json_object_array_length(zones); i++)
+	/* Every alarm at once: what a single alert rule can watch. The status's list, or else its parts. */
+	if (json_object_is_type(get(status, "alarms"), json_type_array))
+		alarms = (double)json_object_array_length(get(status, "alarms"));
+	for (size_t i = 0; !get(status, "alarms") && zones && i < json_object_array_length(zones); i++)
 		alarms += get(json_object_array_get_idx(zones, i), "blocked") != NULL;
-	for (size_t i = 0; fss && i < json_object_array_length(fss); i++)
+	for (size_t i = 0; !get(status, "alarms") && fss && i < json_object_array_length(fss); i++)
 		alarms += get(json_object_array_get_idx(fss, i), "blocked") != NULL;
-	alarms += number(status, "archive.full", &v);
-	head(f, "sweepd_alarms", "gauge", "Alarms on now: zones, filesystems and the archive.");
+	if (!get(status, "alarms"))
+		alarms += number(status, "archive.full", &v);
+	head(f, "sweepd_alarms", "gauge",
+	     "Alarms on now (status.alarms): zones, filesystems, the archive, blocked rotations.");
 	fputs("sweepd_alarms", f);
 	value(f, alarms);
 	if (fclose(f) != 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alarms.h"
 #include "daemon.h"
 #include "fsinfo.h"
 #include "history.h"
@@ -126,6 +127,56 @@ static json_object *trend_json(const struct trend_series *s, int64_t now, double
 	return o;
 }
 
+static json_object *method_json(enum rotate_method m)
+{
+	return json_object_new_string(m == ROTATE_COLLAPSE	  ? "collapse"
+				      : m == ROTATE_COPYTRUNCATE ? "copytruncate"
+				      : m == ROTATE_RENAME	  ? "rename"
+								  : "auto");
+}
+
+/* A zone's rotation (null when it does not rotate): its method, triggers and what it keeps. */
+static json_object *rotate_json(const struct rotate_config *rc)
+{
+	json_object *o;
+
+	if (!rc->enabled)
+		return json_object_new_null();
+	o = json_object_new_object();
+	json_object_object_add(o, "method", method_json(rc->method));
+	json_object_object_add(o, "size", limit(rc->size));
+	json_object_object_add(o, "every", limit(rc->every));
+	json_object_object_add(o, "keep", limit(rc->keep));
+	json_object_object_add(o, "max_age", limit(rc->max_age));
+	json_object_object_add(o, "keep_tail_lines",
+			       rc->keep_tail_lines > 0 ? json_object_new_int64(rc->keep_tail_lines)
+						       : json_object_new_null());
+	json_object_object_add(o, "compress", json_object_new_string(
+						      rc->compress == COMPRESS_ZSTD ? "zstd" : "off"));
+	return o;
+}
+
+/* The alarms that hold now, each {name, labels, summary, since}. */
+static json_object *alarms_json(struct daemon *d)
+{
+	json_object *arr = json_object_new_array();
+
+	daemon_alarms_update(d);
+	for (size_t i = 0; i < alarms_count(d->alarms); i++) {
+		const struct alarm *al = alarms_at(d->alarms, i);
+		json_object *o = json_object_new_object(), *labels = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(al->name));
+		for (size_t k = 0; k < al->n_labels; k++)
+			json_object_object_add(labels, al->keys[k], pathenc_json(al->values[k]));
+		json_object_object_add(o, "labels", labels);
+		json_object_object_add(o, "summary", pathenc_json(al->summary));
+		json_object_object_add(o, "since", json_object_new_int64(al->since));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *fs)
 {
 	const struct zone_config *zc = &d->cfg->zones[i];
@@ -153,6 +204,7 @@ static json_object *zone_json(struct daemon *d, size_t i, const struct fsinfo *f
 	json_object_object_add(z, "fs", fs ? json_object_new_string(id) : json_object_new_null());
 	json_object_object_add(z, "action", json_object_new_string(
 					       zc->action == ACTION_DELETE ? "delete" : "archive"));
+	json_object_object_add(z, "rotate", rotate_json(&zc->rotate));
 	json_object_object_add(z, "blocked", episode_json(sweep_zone_episode(d->sweep, i)));
 	{
 		double growth;
@@ -379,6 +431,7 @@ json_object *reply_status_object(struct daemon *d)
 	archive_json(d, ar);
 	json_object_object_add(o, "archive", ar);
 	json_object_object_add(o, "counters", counters_json(&d->counters));
+	json_object_object_add(o, "alarms", alarms_json(d));
 	{
 		int64_t last = d->sweep ? sweep_last_run(d->sweep) : 0;
 		json_object_object_add(o, "started", json_object_new_int64(d->started));

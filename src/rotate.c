@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alarms.h"
 #include "audit.h"
 #include "daemon.h"
 #include "fileio.h"
@@ -30,11 +31,24 @@
 #include "u64map.h"
 #include "vec.h"
 #include "watch.h"
+#include "writers.h"
 
 extern char **environ;
 
 /* A failed rotation is tried again automatically after this long (the command: at once). */
 #define RETRY_S 60
+
+/*
+ * A log not cut in place because a writer lacks O_APPEND (or its flags
+ * cannot be read): the rotate_blocked alarm, from its start to its end.
+ */
+struct blocked {
+	int64_t since;
+	int pid; /* 0: a writer sweepd cannot see */
+	char comm[16];
+	char *path;
+	char *summary;
+};
 
 /* What is known of one live log. */
 struct live {
@@ -44,6 +58,7 @@ struct live {
 	int64_t failed_at; /* its last failure */
 	uint64_t floor;	   /* keep_tail_lines: its size after the last cut */
 	bool reported;	   /* a dry daemon has reported it */
+	struct blocked *blocked;
 };
 
 /* A copy moved aside by "rename", compressed once its writer has closed it. */
@@ -77,6 +92,7 @@ struct rotate {
 	struct kid *kids;
 	ev_timer every;
 	bool busy;
+	size_t n_blocked; /* lives with a blocked */
 };
 
 /* One file's rotation, from choice to audit. */
@@ -90,7 +106,10 @@ struct job {
 	int64_t now;
 	char path[PATH_MAX + 256], rel[PATH_MAX];
 	char copy_rel[PATH_MAX]; /* the copies' directory, relative to the zone root */
-	char err[PATH_MAX + 512];
+	char err[PATH_MAX + 1024];
+	bool blocked; /* not cut in place: a writer without O_APPEND (err says who) */
+	int pid;      /* that writer (0: one sweepd cannot see) */
+	char comm[16];
 };
 
 static uint64_t live_key(uint32_t zone, uint64_t ino)
@@ -98,11 +117,63 @@ static uint64_t live_key(uint32_t zone, uint64_t ino)
 	return (ino << 12) ^ zone ^ 1;
 }
 
+static void blocked_free(struct blocked *b)
+{
+	if (!b)
+		return;
+	free(b->path);
+	free(b->summary);
+	free(b);
+}
+
 static void free_live(uint64_t key, void *val, void *ud)
 {
+	struct live *l = val;
+
 	(void)key;
 	(void)ud;
-	free(val);
+	blocked_free(l->blocked);
+	free(l);
+}
+
+/* The rotate_blocked alarm of l ends, said once. */
+static void unblock(struct rotate *r, struct live *l, const char *why)
+{
+	if (!l || !l->blocked)
+		return;
+	log_info("%s: rotation no longer blocked: %s", l->blocked->path, why);
+	blocked_free(l->blocked);
+	l->blocked = NULL;
+	r->n_blocked--;
+}
+
+/*
+ * The rotate_blocked alarm of l starts (said once, with what to do) or goes
+ * on, perhaps with another writer named.
+ */
+static void block(struct rotate *r, struct live *l, const struct job *j)
+{
+	struct blocked *b = l->blocked;
+	char *summary = strdup(j->err), *path = strdup(j->path);
+
+	if (!summary || !path || (!b && !(b = calloc(1, sizeof(*b))))) {
+		free(summary);
+		free(path);
+		log_err("%s", j->err);
+		return;
+	}
+	if (!l->blocked) {
+		b->since = j->now;
+		l->blocked = b;
+		r->n_blocked++;
+		log_warn("%s", j->err);
+	}
+	free(b->summary);
+	free(b->path);
+	b->summary = summary;
+	b->path = path;
+	b->pid = j->pid;
+	snprintf(b->comm, sizeof(b->comm), "%s", j->comm);
 }
 
 static bool keep_alive(void *ud)
@@ -348,6 +419,7 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 		free(l);
 		return NULL;
 	}
+	unblock(r, l, "another file now has its place"); /* a key shared with another inode */
 	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
 	r->dirty = true;
 	fd = open_copy_dir(r, zone, f, copy_rel, false);
@@ -460,6 +532,63 @@ static int open_live(struct job *j, int dfd)
 	return fd;
 }
 
+/*
+ * Before an in-place cut under a writer: every writer must append
+ * (O_APPEND). One that writes at its own offset would go on past the new end
+ * of a collapsed or truncated log and leave a hole of NUL bytes, and the log
+ * would look as big as before. Returns 0 (safe to cut) or -EBUSY, blocked,
+ * with j->err saying who and what to do. rename needs no such check.
+ */
+static int check_writers(struct job *j, int dfd)
+{
+	static const char todo[] = "open it for appending (>> in a shell, O_APPEND, \"a\" in "
+				   "Python), or use method = \"rename\" with signal or postrotate";
+	const char *what = j->zc->rotate.keep_tail_lines > 0 ? "cut down" : "rotated";
+	const struct writers_fd *bad;
+	struct writers_fd *v;
+	size_t n, hidden;
+	struct stat st;
+	int r;
+
+	if (fstatat(dfd, j->f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	r = writers_of(st.st_dev, st.st_ino, &v, &n, &hidden);
+	bad = r == 0 ? writers_unsafe(v, n) : NULL;
+	if (r == 0 && !bad && (n > 0 || hidden == 0)) {
+		free(v); /* each appends, or the writer has gone meanwhile */
+		return 0;
+	}
+	j->blocked = true;
+	j->pid = bad ? bad->pid : 0;
+	snprintf(j->comm, sizeof(j->comm), "%s", bad ? bad->comm : "?");
+	if (r < 0)
+		snprintf(j->err, sizeof(j->err),
+			 "%s: not %s: it is open for writing and sweepd cannot read /proc to "
+			 "tell whether its writers append (%s); %s",
+			 j->path, what, strerror(-r), todo);
+	else if (!bad)
+		snprintf(j->err, sizeof(j->err),
+			 "%s: not %s: it is open for writing by a process whose /proc entries "
+			 "sweepd (uid %u) cannot read, so it cannot tell whether it appends: "
+			 "a cut in place could leave a hole; run sweepd as root, or %s",
+			 j->path, what, (unsigned)geteuid(), todo);
+	else if (bad->flags < 0)
+		snprintf(j->err, sizeof(j->err),
+			 "%s: not %s: pid %d (%s) holds it open for writing and its open flags "
+			 "cannot be read (/proc/%d/fdinfo/%d: %s), so a cut in place could leave "
+			 "a hole; run sweepd as root, or %s",
+			 j->path, what, bad->pid, bad->comm, bad->pid, bad->fd,
+			 strerror(-bad->flags), todo);
+	else
+		snprintf(j->err, sizeof(j->err),
+			 "%s: not %s: pid %d (%s) writes it without O_APPEND, at its own offset: "
+			 "a cut in place would leave a hole of NUL bytes that it goes on writing "
+			 "after; %s",
+			 j->path, what, bad->pid, bad->comm, todo);
+	free(v);
+	return -EBUSY;
+}
+
 /* keep_tail_lines: the live file cut down to its last lines. */
 static int tail_cut(struct job *j, int dfd, uint64_t *cut)
 {
@@ -467,6 +596,8 @@ static int tail_cut(struct job *j, int dfd, uint64_t *cut)
 	int writing, fd, r;
 
 	writing = watch_writing_at(j->r->d->watch, j->f, dfd);
+	if (writing == 1 && (r = check_writers(j, dfd)) < 0)
+		return r;
 	fd = writing < 0 ? writing : open_live(j, dfd);
 	if (fd < 0)
 		return fd;
@@ -501,6 +632,8 @@ static int cut_copy(struct job *j, int dfd, int cdir, char *copy, size_t len, ui
 	writing = watch_writing_at(j->r->d->watch, j->f, dfd);
 	if (writing < 0)
 		return writing;
+	if (writing == 1 && (r = check_writers(j, dfd)) < 0)
+		return r;
 	fd = open_live(j, dfd);
 	if (fd < 0)
 		return fd;
@@ -605,8 +738,9 @@ static int rotate_one(struct job *j)
 	/* Checked again right before it is touched: still there, still due. */
 	if (fstatat(dfd, j->f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != j->f->ino ||
 	    st.st_size == 0 ||
-	    (j->why == REASON_ROTATE_SIZE && !rotplan_size_due((uint64_t)st.st_size, rc->size,
-							       tail ? live_floor(j) : 0))) {
+	    (j->why == REASON_ROTATE_SIZE &&
+	     !rotplan_size_due(rotplan_data_bytes((uint64_t)st.st_size, (uint64_t)st.st_blocks),
+			       rc->size, tail ? live_floor(j) : 0))) {
 		close(dfd);
 		return 0;
 	}
@@ -663,7 +797,15 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	*j = (struct job){ .r = r, .zone = zone, .zc = &r->d->cfg->zones[zone], .f = f,
 			   .why = why, .run = run, .now = (int64_t)time(NULL) };
 	res = rotate_one(j);
-	if (res < 0 && res != -ENOENT && res != -ESTALE) {
+	if (res < 0 && j->blocked) {
+		/* An alarm rather than an error: said at its start and its end. */
+		if (l) {
+			l->failed_at = j->now;
+			block(r, l, j);
+		}
+		if (errors)
+			json_object_array_add(errors, json_object_new_string(j->err));
+	} else if (res < 0 && res != -ENOENT && res != -ESTALE) {
 		r->d->counters.errors++;
 		if (l)
 			l->failed_at = j->now;
@@ -671,6 +813,8 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 		if (errors)
 			json_object_array_add(errors, pathenc_json(j->err));
 	}
+	if (!j->blocked)
+		unblock(r, l, res > 0 ? "rotated" : res == 0 ? "no longer due" : "it changed");
 	if (run->dry && l) {
 		/* A dry daemon reports a file once, and counts it as rotated. */
 		l->reported = true;
@@ -700,18 +844,31 @@ static bool rotates(const struct rotate *r, size_t zone)
 	return r->d->cfg->zones[zone].rotate.enabled && watch_zone_attached(r->d->watch, zone);
 }
 
-/* Why f is due now (REASON_NONE: it is not). */
-static enum policy_reason due(const struct rotate_config *rc, const struct table_file *f,
-			      const struct live *l, int64_t now)
+/*
+ * Why f is due now (REASON_NONE: it is not), retries aside. Its size is
+ * what it holds on disk: a log with a hole (from a writer without O_APPEND
+ * cut elsewhere) looks as big as ever, and would be rotated again and again.
+ */
+static enum policy_reason trigger(const struct rotate_config *rc, const struct table_file *f,
+				  const struct live *l, int64_t now)
 {
-	if (now < l->failed_at + RETRY_S || (l->reported && rc->every <= 0))
+	if (l->reported && rc->every <= 0)
 		return REASON_NONE;
-	if (!l->reported &&
-	    rotplan_size_due(f->size, rc->size, rc->keep_tail_lines > 0 ? l->floor : 0))
+	if (!l->reported && rotplan_size_due(rotplan_data_bytes(f->size, f->blocks), rc->size,
+					     rc->keep_tail_lines > 0 ? l->floor : 0))
 		return REASON_ROTATE_SIZE;
 	if (rc->every > 0 && f->size > 0 && now >= l->last + rc->every)
 		return REASON_ROTATE_EVERY;
 	return REASON_NONE;
+}
+
+/*
+ * Whether a due log is tried now: a failure waits RETRY_S; a blocked log is
+ * looked at again then, or at once when its writer has closed it.
+ */
+static bool may_try(const struct live *l, const struct table_file *f, int64_t now)
+{
+	return now >= l->failed_at + RETRY_S || (l->blocked && !(f->flags & TF_WRITING));
 }
 
 /* The every timer at the next file due; failures wait RETRY_S. */
@@ -761,9 +918,11 @@ static void pass(struct rotate *r, struct sweep_run *run)
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			struct live *l = live_get(r, zi, v[i]);
-			enum policy_reason why = l ? due(rc, v[i], l, now) : REASON_NONE;
+			enum policy_reason why = l ? trigger(rc, v[i], l, now) : REASON_NONE;
 
-			if (why != REASON_NONE)
+			if (why == REASON_NONE)
+				unblock(r, l, "no longer due");
+			else if (may_try(l, v[i], now))
 				act(r, zi, v[i], why, run, NULL);
 		}
 		free(v);
@@ -865,7 +1024,10 @@ static void prune_lives(struct rotate *r)
 	if (p.present)
 		u64map_foreach(r->lives, note_gone, &p);
 	for (size_t i = 0; i < p.n; i++) {
-		free(u64map_get(r->lives, p.gone[i]));
+		struct live *l = u64map_get(r->lives, p.gone[i]);
+
+		unblock(r, l, "it is gone, or its zone no longer rotates");
+		free(l);
 		u64map_del(r->lives, p.gone[i]);
 		r->dirty = true;
 	}
@@ -941,18 +1103,88 @@ static void drop_pending(struct rotate *r)
 	r->n_pend = 0;
 }
 
+struct carrying {
+	struct rotate *r;
+	const struct config *old;
+	struct u64map *fresh;
+};
+
+/*
+ * A blocked log whose zone still cuts in place keeps its alarm (and its
+ * start) across a reload, looked at again at the next pass; any other ends.
+ */
+static void carry_blocked(uint64_t key, void *val, void *ud)
+{
+	struct carrying *c = ud;
+	const struct config *cfg = c->r->d->cfg;
+	struct live *l = val, *n = NULL;
+	uint32_t zi = 0;
+
+	(void)key;
+	if (!l->blocked)
+		return;
+	while (l->zone < c->old->n_zones && zi < cfg->n_zones &&
+	       strcmp(cfg->zones[zi].name, c->old->zones[l->zone].name))
+		zi++;
+	if (l->zone >= c->old->n_zones || zi == cfg->n_zones || !cfg->zones[zi].rotate.enabled ||
+	    (cfg->zones[zi].rotate.method == ROTATE_RENAME &&
+	     cfg->zones[zi].rotate.keep_tail_lines <= 0) ||
+	    !(n = calloc(1, sizeof(*n))) || u64map_put(c->fresh, live_key(zi, l->ino), n) < 0) {
+		free(n);
+		unblock(c->r, l, "its zone's configuration changed");
+		return;
+	}
+	*n = (struct live){ .ino = l->ino, .zone = zi, .last = l->last, .floor = l->floor,
+			    .blocked = l->blocked };
+	l->blocked = NULL;
+}
+
 void rotate_reconfigure(struct rotate *r, const struct config *old)
 {
 	struct u64map *fresh = u64map_create();
+	struct carrying c = { r, old, fresh };
 
 	save_lasts(r, old); /* what is known now, under the old zone indexes */
 	drop_pending(r);
 	ev_timer_stop(r->d->loop, &r->every);
 	if (!fresh)
 		return; /* the old entries stay: each names its zone and inode, and is checked */
+	u64map_foreach(r->lives, carry_blocked, &c);
 	u64map_foreach(r->lives, free_live, NULL);
 	u64map_destroy(r->lives);
 	r->lives = fresh;
+}
+
+struct alarming {
+	struct rotate *r;
+	struct alarms *a;
+	int64_t now;
+};
+
+static void alarm_one(uint64_t key, void *val, void *ud)
+{
+	struct alarming *al = ud;
+	const struct config *cfg = al->r->d->cfg;
+	struct live *l = val;
+	char pid[24];
+
+	(void)key;
+	if (!l->blocked || l->zone >= cfg->n_zones)
+		return;
+	snprintf(pid, sizeof(pid), "%d", l->blocked->pid);
+	alarms_hold(al->a, "rotate_blocked",
+		    (const char *const[]){ "zone", cfg->zones[l->zone].name, "path", l->blocked->path,
+					   "pid", l->blocked->pid ? pid : "?", "comm",
+					   l->blocked->comm, NULL },
+		    l->blocked->summary, l->blocked->since, al->now);
+}
+
+void rotate_alarms(struct rotate *r, struct alarms *a, int64_t now)
+{
+	struct alarming al = { r, a, now };
+
+	if (r->n_blocked)
+		u64map_foreach(r->lives, alarm_one, &al);
 }
 
 struct rotate *rotate_create(struct daemon *d)

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -519,6 +520,205 @@ http {{
         if ng:  # the master and its workers
             os.killpg(ng.pid, signal.SIGKILL)
             ng.wait()
+        d.close()
+
+
+# A writer that opens its log itself, "w" (no O_APPEND, as `app > app.log` and most
+# programs) or "a" (O_APPEND, as `>>`), and writes numbered lines when told, holding the
+# log open until told to close it: the lines it writes after a cut show a hole.
+PYWRITER = r"""
+import sys
+f = open(sys.argv[1], sys.argv[2])
+n = 0
+for cmd in sys.stdin:
+    if cmd.strip() == "close":
+        break
+    for _ in range(int(cmd)):
+        n += 1
+        f.write("%010d the quick brown fox jumps\n" % n)
+        if n % 1000 == 0:
+            f.flush()
+    f.flush()
+    print("written", flush=True)
+f.close()
+"""
+
+
+class PyWriter:
+    def __init__(self, path, mode):
+        self.proc = subprocess.Popen([sys.executable, "-c", PYWRITER, path, mode],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.count = 0
+
+    def write(self, lines):
+        self.proc.stdin.write(f"{lines}\n")
+        self.proc.stdin.flush()
+        equal(self.proc.stdout.readline().strip(), "written", "the writer wrote its lines")
+        self.count += lines
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write("close\n")
+            self.proc.stdin.flush()
+            equal(self.proc.wait(WAIT), 0, "the writer")
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+
+def blocked_alarms(d):
+    return [a for a in d.status()["alarms"] if a["name"] == "rotate_blocked"]
+
+
+def no_hole_every_line(d, logs, base, count, what):
+    """No NUL byte in the log or its copies, and every line 1..count exactly once, in order."""
+    parts = copies(logs, base) + [os.path.join(logs, base)]
+    data = b"".join(content(p) for p in parts)
+    holes = data.count(b"\0")
+    equal(holes, 0, f"{what}: NUL bytes in {base} and its {len(parts) - 1} copies")
+    exactly_once(data, count, what)
+
+
+def hole_less_rotation(method, tail):
+    """A writer without O_APPEND past size: sweepd does not cut the log in place (no hole,
+    no line lost); the rotate_blocked alarm names the log, the writer's pid and command and
+    says what to do, in status, in sweepctl status, in the STATUS= line's source and once in
+    the log. A writer with O_APPEND in the same zone still rotates. Once the writer has gone,
+    the alarm ends and the log is rotated as any log nobody writes to."""
+    rotate = f'size = "1M"; compress = "off"; ' + (
+        "keep_tail_lines = 1000;" if tail else f'method = "{method}";')
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")  # ext4: collapse works
+    d = Daemon([logs_zone(rotate)], root=root)
+    w = good = None
+    try:
+        logs = d.zones["logs"]
+        live = os.path.join(logs, "app.log")
+        check(fs_type(logs) in ("ext2/ext3", "xfs"), f"{logs} on ext4 or xfs")
+        count = 85_000  # 3 MB at 37 bytes a line, written in two halves around a pass
+        w = PyWriter(live, "w")
+        if method == "auto" and not tail:  # collapse: exact under a writer
+            good = PyWriter(os.path.join(logs, "ok.log"), "a")
+        for x in (w, good):
+            if x:
+                x.write(count // 2)
+        d.settle()
+        for x in (w, good):
+            if x:
+                x.write(count - count // 2)
+        d.settle()
+        no_hole_every_line(d, logs, "app.log", count, f"{method}: under the writer")
+        al = blocked_alarms(d)
+        equal(len(al), 1, f"one rotate_blocked alarm: {d.status()['alarms']}")
+        lab = al[0]["labels"]
+        equal((lab["zone"], lab["path"], lab["pid"], lab["comm"]),
+              ("logs", live, str(w.proc.pid), "python3"), "the alarm's labels")
+        for words in ("O_APPEND", ">>", 'method = "rename"', str(w.proc.pid), live):
+            check(words in al[0]["summary"], f"the summary says {words!r}: {al[0]['summary']}")
+        check(al[0]["since"] <= time.time(), "since")
+        out = d.ctl("status")
+        equal(out.returncode, 0, "sweepctl status")
+        text = out.stdout.decode()
+        check(re.search(r"^! rotate_blocked .*" + re.escape(live) + r".*pid %d \(python3\)"
+                        % w.proc.pid, text, re.M), f"sweepctl status shows the alarm:\n{text}")
+        check(re.search(r"^logs\s+rotate\s+" + ("auto, tail 1000 lines, size 1(\\.0)?M" if tail
+                                                else f"{method}, size 1(\\.0)?M"), text, re.M),
+              f"sweepctl status shows the zone's rotation, not ACTION archive:\n{text}")
+        m = ok(d.request({"cmd": "metrics"}), "metrics")["text"]
+        check(re.search(r"^sweepd_alarms 1$", m, re.M), "sweepd_alarms counts it")
+        # Asked to rotate now: refused the same way, with the same sentence.
+        r = d.request({"cmd": "rotate", "zone": "logs"})
+        check(not r["ok"] and any("O_APPEND" in e for e in r["errors"]), f"rotate now: {r}")
+        if good:
+            check(len(copies(logs, "ok.log")) >= 2, "the O_APPEND writer's log rotated")
+            no_hole_every_line(d, logs, "ok.log", count, "the O_APPEND writer")
+        equal(d.logtext().count("writes it without O_APPEND"), 1, "the alarm logged once")
+        # The writer goes: the alarm ends, the log is taken whole.
+        w.close()
+        d.settle()
+        equal(blocked_alarms(d), [], "the alarm ends when the writer closes the log")
+        equal(d.logtext().count("rotation no longer blocked"), 1, "its end logged once")
+        if tail:
+            data = content(live)
+            equal(data.count(b"\0"), 0, "no NUL byte")
+            check(numbers(data) == list(range(count - 999, count + 1)),
+                  f"cut down to exactly its last 1000 lines: {len(numbers(data))}")
+        else:
+            equal(os.path.getsize(live), 0, "rotated whole once its writer has gone")
+            no_hole_every_line(d, logs, "app.log", count, f"{method}: after the writer")
+        equal(d.status()["alarms"], [], "no alarm left")
+    finally:
+        for x in (w, good):
+            if x:
+                x.close()
+        d.close()
+
+
+@case
+def no_hole_under_a_writer_without_append_auto():
+    hole_less_rotation("auto", False)
+
+
+@case
+def no_hole_under_a_writer_without_append_copytruncate():
+    hole_less_rotation("copytruncate", False)
+
+
+@case
+def no_hole_under_a_writer_without_append_tail():
+    hole_less_rotation("auto", True)
+
+
+@case
+def sparse_log_and_rename_without_append():
+    """A log with a hole (apparent size past size, little on disk) is not rotated; rename
+    under a writer without O_APPEND still works (the writer reopens); a reload to rename
+    ends a rotate_blocked alarm."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    d = Daemon([logs_zone('size = "1M"; method = "auto"; compress = "off";')], root=root)
+    w = None
+    try:
+        logs = d.zones["logs"]
+        sparse = os.path.join(logs, "sparse.log")
+        with open(sparse, "wb") as f:
+            f.write(b"x" * 100_000 + b"\n")
+            f.truncate(8 << 20)
+            f.seek((8 << 20) - 4)
+            f.write(b"end\n")
+        check(os.stat(sparse).st_blocks * 512 < 1 << 20, "the test log is sparse")
+        d.settle()
+        for _ in range(3):
+            with open(sparse, "ab") as f:  # writes come back from the watch: each a pass
+                f.write(b"more\n")
+            d.settle()
+        equal(rotations(d), [], "a sparse log under size on disk is not rotated")
+        equal(copies(logs, "sparse.log"), [], "no copy")
+        # A writer without O_APPEND blocks auto; a reload to rename ends the alarm.
+        live = os.path.join(logs, "app.log")
+        w = PyWriter(live, "w")
+        w.write(40_000)
+        d.settle()
+        equal(len(blocked_alarms(d)), 1, "blocked under auto")
+        with open(d.conf) as f:
+            conf = f.read()
+        pidfile = os.path.join(root, "w.pid")
+        with open(pidfile, "w") as f:
+            f.write(f"{w.proc.pid}\n")
+        with open(d.conf, "w") as f:
+            f.write(conf.replace('method = "auto";',
+                                 f'method = "rename"; pidfile = "{pidfile}"; signal = "CONT";'))
+        ok(d.request({"cmd": "reload"}), "reload")
+        d.settle()
+        equal(blocked_alarms(d), [], "rename is allowed: the alarm ends")
+        check(d.logtext().count("rotation no longer blocked") == 1, "its end logged once")
+        cs = copies(logs, "app.log")
+        equal(len(cs), 1, f"rename moved it aside: {cs}")
+        w.write(1000)  # its writer goes on in the moved file until it reopens
+        w.close()
+        data = content(cs[0])
+        equal(data.count(b"\0"), 0, "no NUL byte")
+        exactly_once(data, 41_000, "the renamed log")
+    finally:
+        if w:
+            w.close()
         d.close()
 
 

@@ -95,11 +95,30 @@ static void families_well_formed(void **state)
 	free(t);
 }
 
+/* sweepd_alarms reads status.alarms, the one list, when the status carries it. */
+static void alarms_from_the_list(void **state)
+{
+	json_object *o = json_tokener_parse(status), *list = json_object_new_array();
+	char *t;
+
+	(void)state;
+	assert_non_null(o);
+	json_object_array_add(list, json_tokener_parse("{\"name\":\"quota_unmet\"}"));
+	json_object_array_add(list, json_tokener_parse("{\"name\":\"rotate_blocked\"}"));
+	json_object_object_add(o, "alarms", list);
+	t = metrics_render(o, 2000);
+	json_object_put(o);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "sweepd_alarms 2\n"));
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(samples),
 		cmocka_unit_test(families_well_formed),
+		cmocka_unit_test(alarms_from_the_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

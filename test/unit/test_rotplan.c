@@ -123,6 +123,21 @@ static void size_due_and_the_floor(void **state)
 	assert_true(rotplan_size_due(100, 100, 90));
 }
 
+static void data_bytes_count_what_is_on_disk(void **state)
+{
+	(void)state;
+	/* A log without a hole: its size, even when its last block is not full. */
+	assert_int_equal(rotplan_data_bytes(1000, 8), 1000);
+	assert_int_equal(rotplan_data_bytes(1 << 20, 2048), 1 << 20);
+	/* Preallocated past its end (xfs): still its size. */
+	assert_int_equal(rotplan_data_bytes(4096, 64), 4096);
+	/* A hole: 8 MiB apparent, 104 KiB on disk. */
+	assert_int_equal(rotplan_data_bytes(8 << 20, 208), 208 * 512);
+	assert_false(rotplan_size_due(rotplan_data_bytes(8 << 20, 208), 1 << 20, 0));
+	/* No overflow on absurd block counts. */
+	assert_int_equal(rotplan_data_bytes(10, UINT64_MAX), 10);
+}
+
 static void glob_examples(void **state)
 {
 	char buf[64];
@@ -147,6 +162,7 @@ int main(void)
 		cmocka_unit_test(collapse_takes_whole_blocks_before_the_end),
 		cmocka_unit_test(tail_start_counts_lines_backwards),
 		cmocka_unit_test(size_due_and_the_floor),
+		cmocka_unit_test(data_bytes_count_what_is_on_disk),
 		cmocka_unit_test(glob_examples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
