@@ -722,5 +722,53 @@ def sparse_log_and_rename_without_append():
         d.close()
 
 
+@case
+def unprivileged_daemon_cannot_read_the_writer():
+    """sweepd as an unprivileged user cannot read another user's /proc/PID/fd: a writer it
+    cannot see is not cut under, even one that may append; the alarm says it could not be
+    read and what to do. Once the writer has gone, the log rotates."""
+    import harness
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    d = Daemon([logs_zone('size = "1M"; method = "auto"; compress = "off";')], root=root,
+               start=False)
+    wrapper = os.path.join(root, "sweepd-as-nobody")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups "
+                f"{os.path.abspath(harness.SWEEPD)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    live = os.path.join(d.zones["logs"], "app.log")
+    open(live, "w").close()
+    for dirpath, dirs, files in os.walk(root):
+        for n in [dirpath] + [os.path.join(dirpath, x) for x in files]:
+            os.chown(n, 65534, 65534)
+    saved, mask = harness.SWEEPD, os.umask(0)  # the notify socket: writable by nobody
+    w = None
+    try:
+        harness.SWEEPD = wrapper
+        d.start()
+        os.umask(mask)
+        w = PyWriter(live, "a")  # root's: its /proc entries are closed to nobody
+        w.write(40_000)
+        d.settle()
+        al = blocked_alarms(d)
+        equal(len(al), 1, f"blocked: {d.status()['alarms']}\n{d.logtext()[-1500:]}")
+        for words in ("cannot read", "uid 65534", "run sweepd as root", 'method = "rename"'):
+            check(words in al[0]["summary"], f"the summary says {words!r}: {al[0]['summary']}")
+        equal(al[0]["labels"]["path"], live, "the path label")
+        equal(copies(d.zones["logs"], "app.log"), [], "not cut")
+        w.close()
+        d.settle()
+        equal(blocked_alarms(d), [], "the writer gone: the alarm ends")
+        cs = copies(d.zones["logs"], "app.log")
+        equal(len(cs), 1, "rotated whole")
+        exactly_once(content(cs[0]), 40_000, "the copy")
+    finally:
+        harness.SWEEPD = saved
+        os.umask(mask)
+        if w:
+            w.close()
+        d.close()
+
+
 if __name__ == "__main__":
     main()
