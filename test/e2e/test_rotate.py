@@ -16,6 +16,7 @@ import time
 import urllib.request
 
 from harness import Daemon, Failure, Writer, case, check, equal, main, write, WAIT
+from test_ops import Notify
 from test_sweep import Tmpfs, audit, ok
 
 APPLOG = os.environ.get("APPLOG_BIN", "build/test/applog")
@@ -624,6 +625,17 @@ def hole_less_rotation(method, tail):
               f"sweepctl status shows the zone's rotation, not ACTION archive:\n{text}")
         m = ok(d.request({"cmd": "metrics"}), "metrics")["text"]
         check(re.search(r"^sweepd_alarms 1$", m, re.M), "sweepd_alarms counts it")
+        if good:  # systemd's STATUS= line reads the same list (sent again after a pause)
+            os.unlink(os.path.join(d.root, "notify.sock"))
+            n = Notify(d.root)
+            try:
+                ok(d.request({"cmd": "pause"}), "pause")
+                msg = n.until(lambda x: "STATUS=" in x, "STATUS= after pause")
+                check(f"alarms: rotation of {live} blocked by pid {w.proc.pid} (python3)"
+                      in msg, f"the STATUS= line names it: {msg!r}")
+                ok(d.request({"cmd": "resume"}), "resume")
+            finally:
+                n.sock.close()
         # Asked to rotate now: refused the same way, with the same sentence.
         r = d.request({"cmd": "rotate", "zone": "logs"})
         check(not r["ok"] and any("O_APPEND" in e for e in r["errors"]), f"rotate now: {r}")

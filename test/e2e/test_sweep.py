@@ -215,12 +215,16 @@ def max_files_and_blocked_episode():
         check(z["blocked"] and "open for writing" in z["blocked"]["why"], f"blocked: {z}")
         equal(d.status()["counters"]["blocked"], 1, "one episode")
         equal(d.logtext().count("cannot reach its target"), 1, "said once")
+        al = d.status()["alarms"]  # the one alarms list carries it too
+        equal([(a["name"], a["labels"]) for a in al], [("quota_unmet", {"zone": "z"})],
+              f"status.alarms: {al}")
         for w in writers:
             w.close()
         d.settle()
         z = d.zone()
         equal(z["files"], 2, "back within max_files")
         equal(z["blocked"], None, "episode over")
+        equal(d.status()["alarms"], [], "the alarm ends with the episode")
     finally:
         d.close()
 
