@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "pathenc.h"
 #include "reply.h"
 #include "reserve.h"
 #include "rotate.h"
@@ -186,10 +187,14 @@ void daemon_alarms_update(struct daemon *d)
 	alarms_end(a, NULL, NULL);
 }
 
-/* One line for people and systemd: zones, files, bytes, and the alarms list. */
+/*
+ * One line for people and systemd: zones, files, bytes, and the alarms list.
+ * Escaped whole: a log's name or a writer's command is anyone's to choose,
+ * and a newline in it would add assignments of its own to the notify message.
+ */
 static void status_line(struct daemon *d, char *buf, size_t len)
 {
-	char alarms[512] = "", sz[32];
+	char alarms[512] = "", sz[32], raw[700];
 	uint64_t files = 0, bytes = 0;
 	size_t n = alarms_count(d->alarms);
 
@@ -218,10 +223,11 @@ static void status_line(struct daemon *d, char *buf, size_t len)
 		else
 			snprintf(alarms + used, sizeof(alarms) - used, "%s%s", i ? ", " : "", al->name);
 	}
-	snprintf(buf, len, "%zu zones, %llu files, %s; %s%s%s%s", d->cfg->n_zones,
+	snprintf(raw, sizeof(raw), "%zu zones, %llu files, %s; %s%s%s%s", d->cfg->n_zones,
 		 (unsigned long long)files, units_format_size(bytes, sz, sizeof(sz)),
 		 d->paused ? "paused; " : "", d->dry_run ? "dry run; " : "", n ? "alarms: " : "no alarms",
 		 alarms);
+	pathenc_escape_to(raw, buf, len);
 }
 
 void daemon_notify_status(struct daemon *d, bool ready)

@@ -804,7 +804,7 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 			block(r, l, j);
 		}
 		if (errors)
-			json_object_array_add(errors, json_object_new_string(j->err));
+			json_object_array_add(errors, pathenc_json(j->err));
 	} else if (res < 0 && res != -ENOENT && res != -ESTALE) {
 		r->d->counters.errors++;
 		if (l)

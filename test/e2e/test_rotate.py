@@ -782,5 +782,43 @@ def unprivileged_daemon_cannot_read_the_writer():
         d.close()
 
 
+@case
+def hostile_log_name_in_the_alarm():
+    """A log named by whoever can write in the zone, with a newline and sd_notify words in
+    it, held by a writer without O_APPEND: the alarm's path label is the name (encoded as
+    paths are), sweepctl status and the STATUS= line show it escaped on one line, and no
+    assignment is forged into the notify message."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    d = Daemon([logs_zone('size = "1M"; compress = "off";')], root=root)
+    w = n = None
+    try:
+        name = "x\nSTATUS=forged\nREADY=1\n.log"
+        live = os.path.join(d.zones["logs"], name)
+        w = PyWriter(live, "w")
+        w.write(40_000)
+        d.settle()
+        al = blocked_alarms(d)
+        equal([a["labels"]["path"] for a in al], [live], "the path label is the name")
+        out = d.ctl("status").stdout.decode()
+        check("x\\x0aSTATUS=forged\\x0aREADY=1\\x0a.log" in out,
+              f"sweepctl status shows it escaped:\n{out}")
+        os.unlink(os.path.join(d.root, "notify.sock"))
+        n = Notify(d.root)
+        ok(d.request({"cmd": "pause"}), "pause")
+        msg = n.until(lambda x: "STATUS=" in x, "STATUS= after pause")
+        check(msg.startswith("STATUS=") and "\n" not in msg and "\\x0aREADY=1" in msg,
+              f"one escaped STATUS= line, nothing forged: {msg!r}")
+        ok(d.request({"cmd": "resume"}), "resume")
+        w.close()
+        d.settle()
+        equal(blocked_alarms(d), [], "the alarm ends")
+    finally:
+        if n:
+            n.sock.close()
+        if w:
+            w.close()
+        d.close()
+
+
 if __name__ == "__main__":
     main()
