@@ -803,6 +803,8 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 			l->failed_at = j->now;
 			block(r, l, j);
 		}
+		/* Its writer's close, seen by the watch, is what makes it worth a look again. */
+		table_file_set_writing(r->d->table, f, true);
 		if (errors)
 			json_object_array_add(errors, pathenc_json(j->err));
 	} else if (res < 0 && res != -ENOENT && res != -ESTALE) {
