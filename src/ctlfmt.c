@@ -232,13 +232,13 @@ static void status_zones(json_object *zones, FILE *out)
 
 		limits_str(member(z, "limits"), lim, sizeof(lim));
 		if (rotates) {
-			/* A rotating zone: its rotation, and its limits when it has any. */
+			/* A rotating zone: its rotation; its limits (and their action) when it has any. */
 			rotation_str(rot, both, sizeof(both));
 			if (strcmp(lim, "-"))
 				snprintf(both + strlen(both), sizeof(both) - strlen(both), "; %s", lim);
 		}
 		fprintf(out, "%-*s %-7s  %-30s ", w, jstr(z, "name"),
-			rotates ? "rotate" : jstr(z, "action"), rotates ? both : lim);
+			rotates && !strcmp(lim, "-") ? "rotate" : jstr(z, "action"), rotates ? both : lim);
 		ctlfmt_path(jstr(z, "path"), out);
 		fprintf(out, "%s\n",
 			json_object_object_get_ex(z, "present", &v) && !json_object_get_boolean(v)
