@@ -99,4 +99,13 @@ int config_zone_index(const struct config *cfg, const char *name);
 /* Exposed for unit tests: "/a/b" and "/a/b/c" overlap; "/a/b" and "/a/bc" do not. */
 bool config_path_within(const char *inner, const char *outer);
 
+/*
+ * An absolute path written plainly: "//" and "." components dropped, into
+ * out. -EINVAL when path is not absolute, -EACCES when a component is "..",
+ * -ENAMETOOLONG. Pure text: nothing on disk is looked at.
+ */
+int config_path_clean(const char *path, char *out, size_t len);
+/* The index of the zone whose directory holds path strictly below its root, or -1. */
+int config_zone_holding(const struct config *cfg, const char *path);
+
 #endif

@@ -508,15 +508,47 @@ bool config_path_within(const char *inner, const char *outer)
 	return !strncmp(inner, outer, n) && (inner[n] == '/' || inner[n] == '\0');
 }
 
-/* Cross-checks: unique names, no overlapping zones, archive outside zones. */
+/*
+ * path with its symbolic links resolved as far as it exists (state_dir may
+ * not exist yet), the rest appended as written; malloc'd.
+ */
+static char *resolve_existing(const char *path)
+{
+	char *dir = strdup(path), *slash, *real = NULL, *out = NULL;
+
+	if (!dir)
+		return NULL;
+	real = realpath(dir, NULL);
+	while (!real && (slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		real = realpath(dir, NULL);
+	}
+	if (!real || asprintf(&out, "%s%s", strcmp(real, "/") ? real : "",
+			      path + strlen(dir)) < 0)
+		out = strdup(path);
+	free(real);
+	free(dir);
+	return out;
+}
+
+/*
+ * Cross-checks: unique names, no overlapping zones, no zone on /, and
+ * nothing of sweepd's own (the archive, state_dir, the configuration file)
+ * inside a zone, nor a zone inside the archive: sweepd would sweep its own
+ * state, or index the zone's live files as archived ones.
+ */
 static void check_zones(struct loader *ld, const config_t *cf, struct config *cfg)
 {
 	const config_setting_t *zl = config_lookup(cf, "zones");
-	char *archive_real = cfg->archive_path ? realpath(cfg->archive_path, NULL) : NULL;
-	const char *archive = archive_real ? archive_real : cfg->archive_path;
+	char *archive = cfg->archive_path ? resolve_existing(cfg->archive_path) : NULL;
+	char *state = cfg->state_dir ? resolve_existing(cfg->state_dir) : NULL;
+	char *file = cfg->file ? resolve_existing(cfg->file) : NULL;
 
 	for (size_t i = 0; i < cfg->n_zones; i++) {
 		struct zone_config *a = &cfg->zones[i];
+		const config_setting_t *zs = config_setting_get_elem(zl, (unsigned)i);
+		const config_setting_t *at = config_setting_get_member(zs, "path");
+
 		for (size_t j = i + 1; j < cfg->n_zones; j++) {
 			struct zone_config *b = &cfg->zones[j];
 			const config_setting_t *t = config_setting_get_elem(zl, (unsigned)j);
@@ -530,16 +562,80 @@ static void check_zones(struct loader *ld, const config_t *cf, struct config *cf
 				add_error(ld, t, "zone \"%s\" (%s) overlaps zone \"%s\" (%s)", b->name,
 					  b->path, a->name, a->path);
 		}
-		if (a->path && archive && config_path_within(archive, a->path))
+		if (!a->path)
+			continue;
+		if (!strcmp(a->path, "/")) {
+			add_error(ld, at ? at : zs,
+				  "zone \"%s\" is on /: it would hold the whole system; give it the "
+				  "directory whose files it is about",
+				  a->name);
+			continue;
+		}
+		if (archive && config_path_within(archive, a->path))
 			add_error(ld, config_lookup(cf, "archive.path"),
-				  "archive path %s is inside zone \"%s\" (%s)", archive, a->name,
-				  a->path);
-		if (a->path && cfg->state_dir && config_path_within(cfg->state_dir, a->path))
+				  "archive path %s is inside zone \"%s\" (%s): put the archive outside "
+				  "every zone",
+				  archive, a->name, a->path);
+		else if (archive && config_path_within(a->path, archive))
+			add_error(ld, at ? at : zs,
+				  "zone \"%s\" (%s) is inside the archive %s: the archive holds only "
+				  "what sweepd put there; give the zone a directory outside it",
+				  a->name, a->path, archive);
+		if (state && config_path_within(state, a->path))
 			add_error(ld, config_lookup(cf, "state_dir"),
-				  "state_dir %s is inside zone \"%s\" (%s)", cfg->state_dir, a->name,
-				  a->path);
+				  "state_dir %s is inside zone \"%s\" (%s): put it outside every zone",
+				  state, a->name, a->path);
+		if (file && config_path_within(file, a->path))
+			add_error(ld, at ? at : zs,
+				  "zone \"%s\" (%s) holds the configuration file %s: move the file or "
+				  "the zone",
+				  a->name, a->path, file);
 	}
-	free(archive_real);
+	free(archive);
+	free(state);
+	free(file);
+}
+
+int config_path_clean(const char *path, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (path[0] != '/')
+		return -EINVAL;
+	for (const char *p = path; *p;) {
+		size_t k;
+
+		while (*p == '/')
+			p++;
+		k = strcspn(p, "/");
+		if (k == 2 && !strncmp(p, "..", 2))
+			return -EACCES;
+		if (k && !(k == 1 && *p == '.')) {
+			if (n + 1 + k >= len)
+				return -ENAMETOOLONG;
+			out[n++] = '/';
+			memcpy(out + n, p, k);
+			n += k;
+		}
+		p += k;
+	}
+	if (len < 2)
+		return -ENAMETOOLONG;
+	if (!n)
+		out[n++] = '/';
+	out[n] = '\0';
+	return 0;
+}
+
+int config_zone_holding(const struct config *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		const char *zp = cfg->zones[i].path;
+
+		if (zp && strcmp(zp, path) && config_path_within(path, zp))
+			return (int)i;
+	}
+	return -1;
 }
 
 static bool same_str(const char *a, const char *b)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,89 @@ static void path_within(void **state)
 	assert_false(config_path_within("/a", "/a/b"));
 }
 
+/*
+ * What is sweepd's own stays out of every zone: a zone on /, one inside the
+ * archive, one holding state_dir (through a symlink too) or the config file.
+ */
+static void own_paths_refused(void **state)
+{
+	struct config_errors errs = {0};
+	char text[1024], link[300], target[300];
+
+	(void)state;
+	assert_null(load("zones = ( { name = \"root\"; path = \"/\"; } );\n", &errs));
+	assert_true(has_error(&errs, 1, "zone \"root\" is on /"));
+	config_errors_clear(&errs);
+
+	assert_null(load("archive = { path = \"outputs\"; };\n"
+			 "zones = ( { name = \"a\"; path = \"outputs/sub\"; } );\n",
+			 &errs));
+	assert_true(has_error(&errs, 2, "zone \"a\""));
+	assert_true(has_error(&errs, 2, "is inside the archive"));
+	config_errors_clear(&errs);
+
+	assert_null(load("archive = { path = \"outputs/sub/arch\"; };\n"
+			 "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+			 &errs));
+	assert_true(has_error(&errs, 1, "archive path"));
+	assert_true(has_error(&errs, 1, "is inside zone \"a\""));
+	config_errors_clear(&errs);
+
+	/* state_dir through a link into a zone, and not there yet. */
+	snprintf(link, sizeof(link), "%s/statelink", dir);
+	snprintf(target, sizeof(target), "%s/uploads", dir);
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(text, sizeof(text),
+		 "state_dir = \"statelink/state\";\n"
+		 "zones = ( { name = \"u\"; path = \"uploads\"; } );\n");
+	assert_null(load(text, &errs));
+	assert_true(has_error(&errs, 1, "uploads/state is inside zone \"u\""));
+	config_errors_clear(&errs);
+	unlink(link);
+
+	/* The configuration file itself (it sits in dir). */
+	assert_null(load("state_dir = \"/var/tmp/sweepd-test-state\";\n"
+			 "zones = ( { name = \"all\"; path = \".\"; } );\n",
+			 &errs));
+	assert_true(has_error(&errs, 2, "holds the configuration file"));
+	config_errors_clear(&errs);
+}
+
+static void path_clean_and_zone_holding(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+	char out[64], p[300];
+
+	(void)state;
+	assert_int_equal(config_path_clean("/a//b/./c/", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a/b/c");
+	assert_int_equal(config_path_clean("/", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+	assert_int_equal(config_path_clean("a/b", out, sizeof(out)), -EINVAL);
+	assert_int_equal(config_path_clean("", out, sizeof(out)), -EINVAL);
+	assert_int_equal(config_path_clean("/a/../etc/x", out, sizeof(out)), -EACCES);
+	assert_int_equal(config_path_clean("/a/..", out, sizeof(out)), -EACCES);
+	assert_int_equal(config_path_clean("/a/..b/c", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a/..b/c");
+	assert_int_equal(config_path_clean("/aaaaaaaaaa/bbbbbbbbbbbbbbbbbb", out, 8), -ENAMETOOLONG);
+
+	cfg = load("zones = ( { name = \"o\"; path = \"outputs\"; },\n"
+		   "  { name = \"u\"; path = \"uploads\"; } );\n",
+		   &errs);
+	assert_non_null(cfg);
+	snprintf(p, sizeof(p), "%s/uploads/x", dir);
+	assert_int_equal(config_zone_holding(cfg, p), 1);
+	snprintf(p, sizeof(p), "%s/outputs/sub/y", dir);
+	assert_int_equal(config_zone_holding(cfg, p), 0);
+	snprintf(p, sizeof(p), "%s/outputs", dir);
+	assert_int_equal(config_zone_holding(cfg, p), -1); /* the root itself: not below it */
+	snprintf(p, sizeof(p), "%s/outputsx/y", dir);
+	assert_int_equal(config_zone_holding(cfg, p), -1);
+	config_free(cfg);
+}
+
 /* Socket, metrics_file and what a reload may not change, with their lines. */
 static void socket_keys_and_reload_refusals(void **state)
 {
@@ -364,6 +448,8 @@ int main(void)
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(no_zones_and_archive_needed),
 		cmocka_unit_test(path_within),
+		cmocka_unit_test(own_paths_refused),
+		cmocka_unit_test(path_clean_and_zone_holding),
 		cmocka_unit_test(socket_keys_and_reload_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
