@@ -20,8 +20,17 @@ struct lease_held;
  */
 struct archive;
 
+/*
+ * What opening the archive found: recovered (half-done moves undone) and
+ * removed_tmp mean a crash; dropped (entries whose file is gone) and found
+ * (its own files indexed again) a rebuild; disowned (entries an older sweepd
+ * made for files it cannot show it put there: dropped, the files left alone),
+ * foreign and foreign_dirs what is someone else's and left alone.
+ */
 struct archive_report {
-	uint64_t recovered, dropped, found, removed_tmp;
+	uint64_t recovered, dropped, found, removed_tmp, disowned, foreign, foreign_dirs;
+	bool shared;   /* the directory held other files when sweepd first used it */
+	bool no_marks; /* its filesystem keeps no extended attributes */
 };
 
 /* Creates the archive directory if needed, recovers, loads the index; NULL with err. */
@@ -46,12 +55,25 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 		  int64_t now, struct archive_entry **out);
 
 /*
- * Puts an entry back at to (NULL: where it was), making missing parent
- * directories, never overwriting (-EEXIST), decompressing as needed, with
- * its mode, owner and times. *where gets the path (malloc'd). The entry is
- * gone from the index after success.
+ * Where a restore puts a file: rel beneath the directory base (a zone's
+ * root, or / for root's own choice), whose path is base_abs ("" for /).
  */
-int archive_restore(struct archive *a, struct archive_entry *e, const char *to, char **where);
+struct archive_dest {
+	int base;
+	const char *base_abs;
+	const char *rel;
+	bool same_mount; /* never onto another mount on the way (inside a zone) */
+};
+
+/*
+ * Puts an entry back at to, making missing parent directories, through no
+ * symbolic link, never overwriting (-EEXIST), decompressing as needed, with
+ * its mode, owner and times. *where gets the path (malloc'd). The entry is
+ * gone from the index after success; on failure err says what, naming the
+ * path it is about, and nothing was moved.
+ */
+int archive_restore(struct archive *a, struct archive_entry *e, const struct archive_dest *to,
+		    char **where, char *err, size_t errlen);
 
 /* Removes an entry's file for good; a file already gone counts as done. */
 int archive_purge(struct archive *a, struct archive_entry *e);

@@ -57,4 +57,16 @@ char *archive_index_line(const struct archive_entry *e, bool add);
 /* Applies one line; -EINVAL when it is not one. */
 int archive_index_apply(struct archive_index *ix, const char *line);
 
+/*
+ * The mark sweepd writes with each file it puts in the archive (the value of
+ * the extended attribute ARCHIVE_MARK_XATTR): when, why, its original size and
+ * whether it is compressed, so that a rebuild of a lost index knows its own
+ * files from anyone else's and loses nothing but nothing. Returns its length.
+ */
+#define ARCHIVE_MARK_XATTR "user.sweepd.archived"
+#define ARCHIVE_MARK_MAX 96
+int archive_index_mark(const struct archive_entry *e, char *buf, size_t len);
+/* Fills archived_at, reason, bytes and compressed from a mark; -EINVAL when v is not one. */
+int archive_index_mark_parse(const char *v, size_t n, struct archive_entry *e);
+
 #endif

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fcopy.h"
@@ -18,6 +21,9 @@
 
 #define ARCHIVE_SAMPLE (128 * 1024)
 #define ARCHIVE_MAX_CLASH 10000
+/* At the archive's root: says sweepd uses this directory, and whether it was empty then. */
+#define ARCHIVE_CLAIM ".sweepd-archive"
+#define ARCHIVE_CLAIM_EMPTY "claimed: empty\n"
 
 struct archive {
 	const struct config *cfg;
@@ -28,6 +34,8 @@ struct archive {
 	int idx_fd;
 	char *idx_path;
 	int journal_fd;
+	bool xattrs;  /* its filesystem keeps user.* extended attributes: files carry marks */
+	bool claimed; /* sweepd made the directory, or found it empty: all of it is sweepd's */
 };
 
 struct archive_index *archive_entries(struct archive *a)
@@ -93,6 +101,110 @@ static void split(const char *path, char *dir, size_t len, const char **base)
 
 	*base = slash ? slash + 1 : path;
 	snprintf(dir, len, "%.*s", slash ? (int)(slash - path) : 0, path);
+}
+
+static void fsync_dir(int dir)
+{
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* ---- the mark: how sweepd knows the files it put in the archive ---- */
+
+/* Writes e's mark on the file open as fd, over any value someone else put there. */
+static int mark_set(int fd, const struct archive_entry *e)
+{
+	char buf[ARCHIVE_MARK_MAX + 1];
+	int n = archive_index_mark(e, buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	return fsetxattr(fd, ARCHIVE_MARK_XATTR, buf, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+/* A file leaving the archive leaves its mark behind. */
+static void mark_clear(int fd)
+{
+	(void)fremovexattr(fd, ARCHIVE_MARK_XATTR);
+}
+
+/* Does the file open as fd carry sweepd's mark? Its content goes to e. */
+static bool mark_get(int fd, struct archive_entry *e)
+{
+	char buf[ARCHIVE_MARK_MAX + 1];
+	ssize_t n = fgetxattr(fd, ARCHIVE_MARK_XATTR, buf, sizeof(buf));
+
+	return n > 0 && archive_index_mark_parse(buf, (size_t)n, e) == 0;
+}
+
+/*
+ * Whether sweepd may call a directory inside the archive its own: it made
+ * them (its user, mode 0700), so one owned by someone else, or that others
+ * may write in, holds files that somebody else put there.
+ */
+static bool own_dir(const struct stat *st)
+{
+	return st->st_uid == geteuid() && !(st->st_mode & 022);
+}
+
+/*
+ * The claim at the archive's root, written the first time sweepd opens the
+ * directory: "claimed: empty" when it was empty (or made now), so that on a
+ * filesystem without extended attributes everything in sweepd's own
+ * directories is known to be its own; a directory that held other files is
+ * claimed as shared, and there only marked files are sweepd's. Also finds
+ * out whether the filesystem keeps marks.
+ */
+static void claim(struct archive *a)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = openat(a->root_fd, ARCHIVE_CLAIM, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT) {
+		DIR *dir;
+		struct dirent *de;
+		bool empty = true;
+		int dfd = openat(a->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0 && (dir = fdopendir(dfd))) {
+			while (empty && (de = readdir(dir)))
+				empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+			closedir(dir);
+		} else if (dfd >= 0) {
+			close(dfd);
+		}
+		fd = openat(a->root_fd, ARCHIVE_CLAIM,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		n = snprintf(buf, sizeof(buf),
+			     "sweepd archive: it indexes, purges and restores only files it put "
+			     "here (marked %s)\n%s",
+			     ARCHIVE_MARK_XATTR, empty ? ARCHIVE_CLAIM_EMPTY : "claimed: shared\n");
+		if (fd >= 0 && (pwrite(fd, buf, (size_t)n, 0) != n || fsync(fd) < 0)) {
+			close(fd);
+			unlinkat(a->root_fd, ARCHIVE_CLAIM, 0);
+			fd = -1;
+		}
+		if (fd >= 0)
+			fsync_dir(a->root_fd);
+	}
+	if (fd >= 0 && (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		a->claimed = !strncmp(buf, "sweepd archive", 14) && strstr(buf, "\n" ARCHIVE_CLAIM_EMPTY);
+	}
+	/* A probe that changes nothing but the claim (or the root, without one). */
+	if (fsetxattr(fd >= 0 ? fd : a->root_fd, "user.sweepd.probe", "1", 1, 0) == 0) {
+		a->xattrs = true;
+		(void)fremovexattr(fd >= 0 ? fd : a->root_fd, "user.sweepd.probe");
+	} else {
+		a->xattrs = errno != EOPNOTSUPP;
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 /* ---- the journal: the one move across filesystems under way ---- */
@@ -215,15 +327,15 @@ static int index_rewrite(struct archive *a)
 
 struct found {
 	char *rel;
-	uint64_t size;
-	int64_t ctime;
-	bool compressed;
+	struct archive_entry e; /* from its mark, or its size and ctime */
 };
+
+enum { UNSEEN, SEEN, DISOWNED };
 
 struct walk {
 	struct archive *a;
 	struct u64map *known; /* hash of archive path -> entry */
-	bool *seen;	     /* by entry position */
+	char *seen;	     /* by entry position: UNSEEN, SEEN, DISOWNED */
 	struct found *found;
 	size_t n_found, cap_found;
 	struct archive_report *rep;
@@ -238,13 +350,29 @@ static uint64_t str_hash(const char *s)
 	return h | 1;
 }
 
+/*
+ * One file in one of sweepd's directories of the archive. An indexed one is
+ * kept (and marked, if an older sweepd left it without) unless its entry
+ * came from a rebuild and nothing shows sweepd put it there; an unindexed
+ * one is indexed again only when it carries sweepd's mark (or, where the
+ * filesystem keeps no marks, when the whole archive is sweepd's). Anything
+ * else is someone else's file: left alone, only counted for the log.
+ */
 static void walk_file(struct walk *w, int dfd, const char *name, const char *rel)
 {
 	struct archive *a = w->a;
+	struct archive_entry m = { .reason = REASON_REBUILT };
 	char *apath = NULL;
 	struct archive_entry *e;
 	struct stat st;
+	bool marked = false;
+	int fd;
 
+	if (!strchr(rel, '/')) {
+		if (strcmp(name, ARCHIVE_CLAIM))
+			w->rep->foreign++; /* sweepd never puts a file at the root */
+		return;
+	}
 	if (!strncmp(name, ".sweepd-tmp.", 12)) {
 		if (unlinkat(dfd, name, 0) == 0)
 			w->rep->removed_tmp++;
@@ -253,30 +381,52 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
 	    asprintf(&apath, "%s/%s", a->root, rel) < 0)
 		return;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0)
+		marked = mark_get(fd, &m);
 	e = u64map_get(w->known, str_hash(apath));
 	if (e && !strcmp(e->apath, apath)) {
-		w->seen[e - a->ix->v] = true;
-	} else if (strchr(rel, '/')) {
-		struct found *fv = w->found;
-		unsigned char head[4] = { 0 };
-		int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		bool proven = marked || (!a->xattrs && a->claimed);
 
-		if (fd >= 0) {
-			(void)!read(fd, head, sizeof(head));
-			close(fd);
+		if (e->reason == REASON_REBUILT && !proven) {
+			w->seen[e - a->ix->v] = DISOWNED;
+		} else {
+			w->seen[e - a->ix->v] = SEEN;
+			if (!marked && a->xattrs && fd >= 0)
+				(void)mark_set(fd, e);
 		}
+	} else if (marked || (!a->xattrs && a->claimed)) {
+		struct found *fv = w->found;
+
+		if (!marked) {
+			unsigned char head[4] = { 0 };
+
+			if (fd >= 0)
+				(void)!pread(fd, head, sizeof(head), 0);
+			m.bytes = (uint64_t)st.st_size;
+			m.archived_at = st.st_ctim.tv_sec;
+			m.compressed = zcodec_is_zstd(head, 4);
+		}
+		/* Nobody can set a file's ctime back: a mark cannot postpone its purge. */
+		if (m.archived_at > st.st_ctim.tv_sec)
+			m.archived_at = st.st_ctim.tv_sec;
+		if (m.reason == REASON_NONE)
+			m.reason = REASON_REBUILT;
+		m.stored = (uint64_t)st.st_size;
 		if (w->n_found == w->cap_found) {
 			w->cap_found = w->cap_found ? 2 * w->cap_found : 16;
 			fv = realloc(w->found, w->cap_found * sizeof(*fv));
-			if (!fv) {
-				free(apath);
-				return;
-			}
+			if (!fv)
+				goto out;
 			w->found = fv;
 		}
-		fv[w->n_found++] = (struct found){ strdup(rel), (uint64_t)st.st_size,
-						   st.st_ctim.tv_sec, zcodec_is_zstd(head, 4) };
+		fv[w->n_found++] = (struct found){ strdup(rel), m };
+	} else {
+		w->rep->foreign++;
 	}
+out:
+	if (fd >= 0)
+		close(fd);
 	free(apath);
 }
 
@@ -301,10 +451,19 @@ static void walk_dir(struct walk *w, int fd, const char *rel, int depth)
 		cfd = depth < 256 ? openat(dirfd(dir), de->d_name,
 					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 				  : -1;
-		if (cfd >= 0)
-			walk_dir(w, cfd, sub, depth + 1);
-		else
+		if (cfd >= 0) {
+			struct stat st;
+
+			if (fstat(cfd, &st) == 0 && own_dir(&st)) {
+				walk_dir(w, cfd, sub, depth + 1);
+			} else {
+				/* Not sweepd's: nothing in it is looked at, let alone touched. */
+				w->rep->foreign_dirs++;
+				close(cfd);
+			}
+		} else {
 			walk_file(w, dirfd(dir), de->d_name, sub);
+		}
 	}
 	closedir(dir);
 }
@@ -348,7 +507,7 @@ static void reconcile(struct archive *a, struct archive_report *rep)
 	int fd;
 
 	w.known = u64map_create();
-	w.seen = calloc(a->ix->n + 1, sizeof(*w.seen));
+	w.seen = calloc(a->ix->n + 1, sizeof(*w.seen)); /* all UNSEEN */
 	if (!w.known || !w.seen)
 		goto out;
 	for (struct archive_entry *e = archive_index_next(a->ix, NULL); e;
@@ -358,17 +517,18 @@ static void reconcile(struct archive *a, struct archive_report *rep)
 	if (fd >= 0)
 		walk_dir(&w, fd, "", 0);
 	for (size_t i = 0; i < a->ix->n; i++)
-		if (!a->ix->v[i].dead && !w.seen[i]) {
+		if (!a->ix->v[i].dead && w.seen[i] != SEEN) {
 			archive_index_remove(a->ix, &a->ix->v[i]);
-			rep->dropped++;
+			if (w.seen[i] == DISOWNED)
+				rep->disowned++;
+			else
+				rep->dropped++;
 		}
 	for (size_t i = 0; i < w.n_found; i++) {
 		struct found *f = &w.found[i];
-		struct archive_entry e = { .bytes = f->size, .stored = f->size,
-					   .archived_at = f->ctime, .reason = REASON_REBUILT,
-					   .compressed = f->compressed };
+		struct archive_entry e = f->e;
 
-		e.path = original_path(a->cfg, f->rel, f->compressed, &e.zone);
+		e.path = original_path(a->cfg, f->rel, e.compressed, &e.zone);
 		if (e.path && e.zone && asprintf(&e.apath, "%s/%s", a->root, f->rel) >= 0) {
 			if (archive_index_add(a->ix, &e))
 				rep->found++;
@@ -420,6 +580,9 @@ struct archive *archive_open(const struct config *cfg, struct archive_report *re
 		goto fail;
 	}
 	rep->recovered = (uint64_t)journal_recover(a);
+	claim(a);
+	rep->shared = !a->claimed;
+	rep->no_marks = !a->xattrs;
 	index_load(a);
 	reconcile(a, rep);
 	r = index_rewrite(a);
@@ -528,16 +691,6 @@ static int fill(int src, int out, const struct stat *st, int mode, int level,
 	return r;
 }
 
-static void fsync_dir(int dir)
-{
-	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 /* Removes the archive's now empty directories above rel, up to the zone's. */
 static void prune_archive_dirs(struct archive *a, const char *rel)
 {
@@ -568,11 +721,13 @@ struct end {
  * dst (compressed, decompressed or copied as mode says), made durable,
  * linked in as dst (never over a file), and only then unlinked. h, when
  * given, is the lease on src: a writer breaking it undoes the copy, as does
- * src's name now holding another file. *stored gets the copy's size.
+ * src's name now holding another file. *stored gets the copy's size. The
+ * copy gets mark when going into the archive; coming out (mark NULL), it
+ * loses the one its source had.
  */
 static int move_across(struct archive *a, int fd, const struct stat *st, const struct end *src,
 		       const struct end *dst, int mode, int level, struct lease_held *h,
-		       uint64_t *stored)
+		       const struct archive_entry *mark, uint64_t *stored)
 {
 	struct stat now;
 	int tmp, r;
@@ -583,6 +738,10 @@ static int move_across(struct archive *a, int fd, const struct stat *st, const s
 	r = journal_set(a, src->abs, st->st_ino, dst->abs);
 	if (r == 0)
 		r = fill(fd, tmp, st, mode, level, h);
+	if (r == 0 && mark)
+		(void)mark_set(tmp, mark); /* without one, the index alone knows it */
+	else if (r == 0)
+		mark_clear(tmp);
 	if (r == 0 && stored && fstat(tmp, &now) == 0)
 		*stored = (uint64_t)now.st_size;
 	if (r == 0)
@@ -611,23 +770,23 @@ out:
 /* Into an archive on another filesystem: compressed where it pays, under a free name. */
 static int store_cross(struct archive *a, int adir, const char *adir_abs, int dirfd,
 		       const char *name, const char *orig, struct lease_held *h, char *cand,
-		       size_t cand_len, uint64_t *stored, bool *compressed)
+		       size_t cand_len, struct archive_entry *e)
 {
 	char dst[PATH_MAX * 3];
 	struct stat st;
 	unsigned k = 0;
 	int r;
 
-	*compressed = should_compress(a, name, h->fd);
+	e->compressed = should_compress(a, name, h->fd);
 	do {
-		if ((r = clash_name(cand, cand_len, name, k, *compressed)) < 0)
+		if ((r = clash_name(cand, cand_len, name, k, e->compressed)) < 0)
 			return r;
 	} while (fstatat(adir, cand, &st, AT_SYMLINK_NOFOLLOW) == 0 && ++k < ARCHIVE_MAX_CLASH);
 	if (snprintf(dst, sizeof(dst), "%s/%s", adir_abs, cand) >= (int)sizeof(dst))
 		return -ENAMETOOLONG;
 	return move_across(a, h->fd, &h->st, &(struct end){ dirfd, name, orig },
-			   &(struct end){ adir, cand, dst }, *compressed ? 1 : 0, a->cfg->archive_level,
-			   h, stored);
+			   &(struct end){ adir, cand, dst }, e->compressed ? 1 : 0,
+			   a->cfg->archive_level, h, e, &e->stored);
 }
 
 int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
@@ -640,6 +799,7 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 				   .stored = (uint64_t)h->st.st_size };
 	const char *base;
 	int adir, r = -EXDEV;
+	bool marked = false;
 
 	if (snprintf(arel, sizeof(arel), "%s/%s", zone, rel) >= (int)sizeof(arel))
 		return -ENAMETOOLONG;
@@ -649,6 +809,13 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 		return adir;
 	snprintf(adir_abs, sizeof(adir_abs), "%s/%s", a->root, dir);
 	if ((uint64_t)h->st.st_dev == a->dev) {
+		/*
+		 * Marked before the move (a crash after it leaves a marked file, never
+		 * an unmarked one of ours); whatever mark its owner may have set is
+		 * replaced. Unmarked again if it stays.
+		 */
+		marked = mark_set(h->fd, &e) == 0;
+
 		for (unsigned k = 0; k < ARCHIVE_MAX_CLASH; k++) {
 			if ((r = clash_name(cand, sizeof(cand), name, k, false)) < 0)
 				break;
@@ -664,9 +831,10 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 		}
 	}
 	if (r == -EXDEV)
-		r = store_cross(a, adir, adir_abs, dirfd, name, orig, h, cand, sizeof(cand),
-				&e.stored, &e.compressed);
+		r = store_cross(a, adir, adir_abs, dirfd, name, orig, h, cand, sizeof(cand), &e);
 	close(adir);
+	if (r < 0 && marked)
+		mark_clear(h->fd); /* it stays in its zone */
 	if (r < 0) {
 		prune_archive_dirs(a, arel);
 		return r;
@@ -701,61 +869,136 @@ int archive_purge(struct archive *a, struct archive_entry *e)
 	return 0;
 }
 
-/* Opens the directory that is to hold target, making the missing ones like their file. */
-static int target_dir(const char *target, const struct stat *st, const char **base)
+/* What went wrong with the destination's directory at path, and what to do: into err. */
+static void dest_error(int r, const char *path, char *err, size_t errlen)
 {
-	char dir[PATH_MAX];
-
-	if (target[0] != '/' || strlen(target) >= PATH_MAX)
-		return -EINVAL;
-	split(target, dir, sizeof(dir), base);
-	if (!**base)
-		return -EINVAL;
-	return open_dirs(AT_FDCWD, *dir ? dir : "/", true, 0755, st->st_uid, st->st_gid);
+	if (r == -ELOOP)
+		snprintf(err, errlen,
+			 "cannot restore under %s: it is a symbolic link, and sweepd follows none; "
+			 "give \"to\" a path made of real directories",
+			 path);
+	else if (r == -ENOTDIR)
+		snprintf(err, errlen,
+			 "cannot restore under %s: it is not a directory; move it away or give "
+			 "\"to\" another path",
+			 path);
+	else if (r == -EXDEV)
+		snprintf(err, errlen,
+			 "cannot restore under %s: another filesystem is mounted there, inside the "
+			 "zone; give \"to\" a path on the zone's own filesystem",
+			 path);
+	else
+		snprintf(err, errlen, "cannot restore under %s: %s", path, strerror(-r));
 }
 
-int archive_restore(struct archive *a, struct archive_entry *e, const char *to, char **where)
+/*
+ * Opens the directory that is to hold the destination, one component at a
+ * time beneath to->base, through no symbolic link (nor, inside a zone, onto
+ * another mount), making the missing ones owned like the file they are for.
+ */
+static int dest_dir(const struct archive_dest *to, const struct stat *st, const char **base,
+		    char *err, size_t errlen)
 {
-	const char *target = to ? to : e->path, *rel = rel_of(a, e->apath), *abase, *tbase;
-	char adirp[PATH_MAX];
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   (to->same_mount ? RESOLVE_NO_XDEV : 0),
+	};
+	char dir[PATH_MAX], done[PATH_MAX * 2];
+	size_t used;
+	int fd = openat(to->base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	split(to->rel, dir, sizeof(dir), base);
+	used = (size_t)snprintf(done, sizeof(done), "%s", to->base_abs);
+	for (char *save = NULL, *c = strtok_r(dir, "/", &save); fd >= 0 && c;
+	     c = strtok_r(NULL, "/", &save)) {
+		int next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
+
+		if (used < sizeof(done))
+			used += (size_t)snprintf(done + used, sizeof(done) - used, "/%s", c);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+				next = -1;
+			else if ((next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how))) >= 0)
+				(void)!fchown(next, st->st_uid, st->st_gid);
+		}
+		if (next < 0) {
+			int r = -errno;
+
+			dest_error(r, done, err, errlen);
+			close(fd);
+			return r;
+		}
+		close(fd);
+		fd = next;
+	}
+	if (fd < 0) {
+		int r = -errno;
+
+		dest_error(r, to->base_abs, err, errlen);
+		return r;
+	}
+	return fd;
+}
+
+int archive_restore(struct archive *a, struct archive_entry *e, const struct archive_dest *to,
+		    char **where, char *err, size_t errlen)
+{
+	const char *rel = rel_of(a, e->apath), *abase, *tbase;
+	char adirp[PATH_MAX], *target = NULL;
 	int adir = -1, tdir = -1, src = -1, r;
 	struct stat st, tst;
 
-	if (!*target)
-		return -EDESTADDRREQ;
-	if (!rel)
-		return -ENOENT;
+	if (!rel || asprintf(&target, "%s/%s", to->base_abs, to->rel) < 0) {
+		snprintf(err, errlen, "out of memory restoring %s", e->apath);
+		free(target);
+		return -ENOMEM;
+	}
 	split(rel, adirp, sizeof(adirp), &abase);
 	adir = open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1);
-	if (adir < 0)
-		return adir;
-	src = openat(adir, abase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	src = adir < 0 ? -1 : openat(adir, abase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0 || fstat(src, &st) < 0) {
-		r = -errno;
+		r = adir < 0 ? adir : -errno;
+		snprintf(err, errlen,
+			 "cannot restore entry %llu: its archived copy %s %s; nothing was moved",
+			 (unsigned long long)e->id, e->apath,
+			 r == -ENOENT ? "is gone (removed from outside sweepd)" : strerror(-r));
 		goto out;
 	}
-	tdir = target_dir(target, &st, &tbase);
+	tdir = dest_dir(to, &st, &tbase, err, errlen);
 	if (tdir < 0) {
 		r = tdir;
 		goto out;
 	}
 	if (fstatat(tdir, tbase, &tst, AT_SYMLINK_NOFOLLOW) == 0) {
 		r = -EEXIST;
+		snprintf(err, errlen,
+			 "%s already exists: restore never overwrites; move it away or give \"to\" "
+			 "another path",
+			 target);
 		goto out;
 	}
 	if (fstat(tdir, &tst) == 0 && tst.st_dev == st.st_dev && !e->compressed) {
 		r = renameat2(adir, abase, tdir, tbase, RENAME_NOREPLACE) < 0 ? -errno : 0;
+		if (r == 0)
+			mark_clear(src);
 		if (r != -EXDEV)
 			goto done;
 	}
 	r = move_across(a, src, &st, &(struct end){ adir, abase, e->apath },
-			&(struct end){ tdir, tbase, target }, e->compressed ? -1 : 0, 0, NULL, NULL);
+			&(struct end){ tdir, tbase, target }, e->compressed ? -1 : 0, 0, NULL, NULL,
+			NULL);
 done:
 	if (r == 0) {
-		*where = strdup(target);
+		*where = target;
+		target = NULL;
 		forget(a, e);
+	} else {
+		snprintf(err, errlen, "cannot restore %s to %s: %s; it stays in the archive",
+			 e->apath, target, strerror(-r));
 	}
 out:
+	free(target);
 	if (src >= 0)
 		close(src);
 	if (adir >= 0)

@@ -257,3 +257,33 @@ out:
 	json_object_put(o);
 	return r;
 }
+
+int archive_index_mark(const struct archive_entry *e, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "sweepd 1 %lld %s %llu %d", (long long)e->archived_at,
+			 policy_reason_name(e->reason), (unsigned long long)e->bytes,
+			 e->compressed ? 1 : 0);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
+}
+
+int archive_index_mark_parse(const char *v, size_t n, struct archive_entry *e)
+{
+	char buf[ARCHIVE_MARK_MAX + 1], reason[32];
+	long long at;
+	unsigned long long bytes;
+	int comp, used = 0;
+
+	if (n > ARCHIVE_MARK_MAX)
+		return -EINVAL;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (sscanf(buf, "sweepd 1 %lld %31s %llu %d%n", &at, reason, &bytes, &comp, &used) != 4 ||
+	    (size_t)used != n || at < 0 || (comp != 0 && comp != 1))
+		return -EINVAL;
+	e->archived_at = at;
+	e->reason = policy_reason_parse(reason);
+	e->bytes = bytes;
+	e->compressed = comp;
+	return 0;
+}

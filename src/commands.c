@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -138,10 +139,82 @@ static char *do_purge(struct daemon *d, const struct request *req)
 	return reply_purged(&run);
 }
 
-static char *do_restore(struct daemon *d, const struct request *req)
+/*
+ * Where a restore may put a file, decided before anything is touched: never
+ * through "..", never into the archive or state_dir, and for anyone but root
+ * only inside a zone, reached beneath the zone's root. 0 with dest (its base
+ * open), or -1 with msg.
+ */
+static int restore_dest(struct daemon *d, const char *target, const struct control_peer *peer,
+			char *clean, size_t clean_len, struct archive_dest *dest, char *msg,
+			size_t msglen)
+{
+	const char *archive = archive_path(d->archive);
+	char *state = realpath(d->cfg->state_dir, NULL);
+	int r = config_path_clean(target, clean, clean_len), zone;
+	bool in_state;
+
+	if (r == -EINVAL) {
+		snprintf(msg, msglen,
+			 "restore: \"to\" must be an absolute path, not \"%s\" (sweepctl makes a "
+			 "relative one absolute against its working directory)",
+			 target);
+	} else if (r == -EACCES) {
+		snprintf(msg, msglen,
+			 "restore to %s refused: a \"..\" component is never followed; give the "
+			 "path without it",
+			 target);
+	} else if (r < 0 || !strcmp(clean, "/")) {
+		snprintf(msg, msglen, "restore to %s: %s", target,
+			 r < 0 ? "the path is too long" : "give the path of a file, not /");
+		r = -1;
+	}
+	in_state = r == 0 && (config_path_within(clean, d->cfg->state_dir) ||
+			      (state && config_path_within(clean, state)));
+	free(state);
+	if (r < 0)
+		return -1;
+	if (config_path_within(clean, archive) || config_path_within(clean, d->cfg->archive_path) ||
+	    in_state) {
+		snprintf(msg, msglen,
+			 "restore to %s refused: it lies inside %s %s, which belongs to sweepd; "
+			 "restore into a zone",
+			 clean, in_state ? "state_dir" : "the archive",
+			 in_state ? d->cfg->state_dir : archive);
+		return -1;
+	}
+	if (peer->uid == 0) {
+		*dest = (struct archive_dest){ open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "",
+					       clean + 1, false };
+		if (dest->base < 0)
+			snprintf(msg, msglen, "cannot restore to %s: cannot open /: %s", clean,
+				 strerror(errno));
+		return dest->base < 0 ? -1 : 0;
+	}
+	zone = config_zone_holding(d->cfg, clean);
+	if (zone < 0) {
+		snprintf(msg, msglen,
+			 "restore to %s refused: you are uid %u, and only root may restore outside "
+			 "the zones; give a path inside a zone (sweepctl status lists them)",
+			 clean, (unsigned)peer->uid);
+		return -1;
+	}
+	*dest = (struct archive_dest){ watch_open_beneath(d->watch, (size_t)zone, "", O_PATH),
+				       d->cfg->zones[zone].path,
+				       clean + strlen(d->cfg->zones[zone].path) + 1, true };
+	if (dest->base < 0)
+		snprintf(msg, msglen, "cannot restore to %s: zone \"%s\" (%s) cannot be opened: %s",
+			 clean, d->cfg->zones[zone].name, d->cfg->zones[zone].path,
+			 strerror(-dest->base));
+	return dest->base < 0 ? -1 : 0;
+}
+
+static char *do_restore(struct daemon *d, const struct request *req,
+			const struct control_peer *peer)
 {
 	struct archive_entry *e = NULL;
-	char msg[PATH_MAX + 256], *where = NULL, *out;
+	struct archive_dest dest;
+	char msg[3 * PATH_MAX], clean[PATH_MAX], *where = NULL, *out;
 	struct stat st;
 	int r;
 
@@ -153,19 +226,39 @@ static char *do_restore(struct daemon *d, const struct request *req)
 		e = archive_index_get(archive_entries(d->archive), (uint64_t)req->id);
 	else if (req->path)
 		e = archive_index_find_path(archive_entries(d->archive), req->path);
-	if (!e) {
+	if (!e && req->id >= 0) {
 		snprintf(msg, sizeof(msg),
-			 "nothing in the archive is %s%s%s (sweepctl archive lists what is there)",
-			 req->id >= 0 ? "entry " : "", req->id >= 0 ? "" : req->path,
-			 req->id >= 0 ? "with that id" : "");
+			 "no archive entry has id %lld: it was restored or purged already, or never "
+			 "was (sweepctl archive lists what is there)",
+			 (long long)req->id);
 		return reply_error(msg);
 	}
+	if (!e) {
+		snprintf(msg, sizeof(msg),
+			 "nothing in the archive was at %s: it was restored or purged already, or "
+			 "never archived (sweepctl archive lists what is there)",
+			 req->path);
+		return reply_error(msg);
+	}
+	if (!req->to && !*e->path) {
+		snprintf(msg, sizeof(msg),
+			 "entry %llu's zone is no longer configured: give \"to\" a path to restore "
+			 "it at",
+			 (unsigned long long)e->id);
+		return reply_error(msg);
+	}
+	if (restore_dest(d, req->to ? req->to : e->path, peer, clean, sizeof(clean), &dest, msg,
+			 sizeof(msg)) < 0)
+		return reply_error(msg);
 	{
 		/* The entry goes from the index on success: keep what the audit line needs. */
 		char *zone = strdup(e->zone), *apath = strdup(e->apath);
 		uint64_t bytes = e->bytes;
 
-		r = zone && apath ? archive_restore(d->archive, e, req->to, &where) : -ENOMEM;
+		r = zone && apath ? archive_restore(d->archive, e, &dest, &where, msg, sizeof(msg))
+				  : -ENOMEM;
+		if (r == -ENOMEM && !(zone && apath))
+			snprintf(msg, sizeof(msg), "out of memory restoring %s", clean);
 		if (r == 0) {
 			d->counters.restored++;
 			if (lstat(where, &st) == 0)
@@ -177,19 +270,9 @@ static char *do_restore(struct daemon *d, const struct request *req)
 		free(zone);
 		free(apath);
 	}
-	if (r == -EEXIST)
-		snprintf(msg, sizeof(msg),
-			 "%s already exists: restore never overwrites; move it away or give "
-			 "\"to\" another path",
-			 req->to ? req->to : e->path);
-	else if (r == -EDESTADDRREQ)
-		snprintf(msg, sizeof(msg),
-			 "entry %llu's zone is no longer configured: give \"to\" a path to restore it at",
-			 (unsigned long long)e->id);
-	else if (r < 0)
-		snprintf(msg, sizeof(msg), "cannot restore %s: %s", e->apath, strerror(-r));
+	close(dest.base);
 	if (r < 0) {
-		if (r != -EEXIST && r != -EDESTADDRREQ)
+		if (r != -EEXIST)
 			d->counters.errors++;
 		return reply_error(msg);
 	}
@@ -237,7 +320,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 			out = reply_archive(d, req.zone);
 		break;
 	case REQ_RESTORE:
-		out = do_restore(d, &req);
+		out = do_restore(d, &req, peer);
 		break;
 	case REQ_PURGE:
 		out = do_purge(d, &req);

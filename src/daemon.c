@@ -261,6 +261,38 @@ void daemon_apply_socket(struct daemon *d)
 			 r < 0 ? strerror(-r) : "no such user or group");
 }
 
+/*
+ * What opening the archive found, each said only when it happened: a crash
+ * recovered from, an index rebuilt from the tree, entries dropped for files
+ * sweepd cannot show are its own, and what is left alone as someone else's.
+ */
+static void log_archive_report(const char *path, const struct archive_report *rep)
+{
+	if (rep->recovered || rep->removed_tmp)
+		log_warn("archive %s: recovered after a crash: %llu half-done move(s) undone, "
+			 "%llu temporary file(s) removed",
+			 path, (unsigned long long)rep->recovered,
+			 (unsigned long long)rep->removed_tmp);
+	if (rep->dropped || rep->found)
+		log_warn("archive %s: index brought back in step with the tree: %llu entr(ies) "
+			 "without a file dropped, %llu file(s) of sweepd's own indexed again",
+			 path, (unsigned long long)rep->dropped, (unsigned long long)rep->found);
+	if (rep->disowned)
+		log_warn("archive %s: %llu index entr(ies) dropped: their files carry no mark of "
+			 "sweepd's, so it cannot show it put them there; the files are left alone",
+			 path, (unsigned long long)rep->disowned);
+	if (rep->foreign || rep->foreign_dirs)
+		log_info("archive %s: %llu file(s) and %llu director(ies) there are not sweepd's: "
+			 "left alone, never indexed, purged or counted",
+			 path, (unsigned long long)rep->foreign, (unsigned long long)rep->foreign_dirs);
+	if (rep->no_marks && rep->shared)
+		log_warn("archive %s: its filesystem keeps no extended attributes and the directory "
+			 "held other files when sweepd first used it: sweepd knows its own files by "
+			 "state_dir/archive.idx alone, and a lost index leaves them unindexed (never "
+			 "deleted); give sweepd an empty directory of its own",
+			 path);
+}
+
 int daemon_start(struct daemon *d)
 {
 	uint64_t wd;
@@ -302,13 +334,7 @@ int daemon_start(struct daemon *d)
 			log_err("%s", err);
 			return -EIO;
 		}
-		if (rep.recovered || rep.dropped || rep.found || rep.removed_tmp)
-			log_warn("archive %s: recovered after a crash: %llu half-done move(s) undone, "
-				 "%llu index entr(ies) without a file dropped, %llu file(s) indexed "
-				 "again, %llu temporary file(s) removed",
-				 d->cfg->archive_path, (unsigned long long)rep.recovered,
-				 (unsigned long long)rep.dropped, (unsigned long long)rep.found,
-				 (unsigned long long)rep.removed_tmp);
+		log_archive_report(d->cfg->archive_path, &rep);
 	}
 	r = watch_start(d->watch);
 	if (r < 0)

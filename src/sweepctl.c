@@ -122,6 +122,17 @@ static int add_path(json_object *req, const char *cmd, const char *key, const ch
 		free(bytes);
 		return -1;
 	}
+	/* The daemon has a working directory of its own: a relative path is made ours. */
+	if (r == 0 && bytes[0] != '/') {
+		char *cwd = getcwd(NULL, 0), *abs = NULL;
+
+		if (!cwd || asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", bytes) < 0)
+			abs = NULL;
+		free(cwd);
+		free(bytes);
+		bytes = abs;
+		r = abs ? 0 : -ENOMEM;
+	}
 	enc = r == 0 ? pathenc_encode(bytes) : NULL;
 	free(bytes);
 	if (!enc) {
