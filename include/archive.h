@@ -48,7 +48,9 @@ const char *archive_path(const struct archive *a);
  * Moves the file held open and leased in h (named name in dirfd, at orig in
  * zone) into the archive. 0 and *out; -EBUSY when a writer opened it
  * meanwhile (it stays where it was); -ENOSPC or -EDQUOT when the archive is
- * full; -ENOENT when it vanished; other -errno. Nothing is lost either way.
+ * full; -ENOENT when it vanished; -EACCES when a directory it would go
+ * into is not sweepd's (someone else's, or writable by others); other
+ * -errno. Nothing is lost either way.
  */
 int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
 		  int dirfd, const char *name, struct lease_held *h, enum policy_reason why,

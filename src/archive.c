@@ -57,11 +57,16 @@ const char *archive_path(const struct archive *a)
  * Opens (creating with mode, owned by uid:gid, where missing) each directory
  * of rel beneath base, one component at a time and following no link: a
  * directory swapped for a symlink stops the walk. Returns an O_RDONLY
- * descriptor (fsync-able) or -errno.
+ * descriptor (fsync-able) or -errno; with own, -EACCES for a directory that
+ * is not sweepd's (see own_dir).
  */
-static int open_dirs(int base, const char *rel, bool create, mode_t mode, uid_t uid, gid_t gid)
+static bool own_dir(const struct stat *st);
+
+static int open_dirs(int base, const char *rel, bool create, mode_t mode, uid_t uid, gid_t gid,
+		     bool own)
 {
 	char buf[PATH_MAX], *save = NULL, *c;
+	struct stat st;
 	int fd = openat(base, rel[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
@@ -90,6 +95,10 @@ static int open_dirs(int base, const char *rel, bool create, mode_t mode, uid_t 
 		}
 		close(fd);
 		fd = next;
+		if (own && (fstat(fd, &st) < 0 || !own_dir(&st))) {
+			close(fd);
+			return -EACCES;
+		}
 	}
 	return fd;
 }
@@ -558,7 +567,7 @@ struct archive *archive_open(const struct config *cfg, struct archive_report *re
 		goto nomem;
 	a->cfg = cfg;
 	a->root_fd = a->idx_fd = a->journal_fd = -1;
-	fd = open_dirs(AT_FDCWD, cfg->archive_path, true, 0700, (uid_t)-1, (gid_t)-1);
+	fd = open_dirs(AT_FDCWD, cfg->archive_path, true, 0700, (uid_t)-1, (gid_t)-1, false);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create archive %s: %s", cfg->archive_path,
 			 strerror(-fd));
@@ -804,7 +813,8 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 	if (snprintf(arel, sizeof(arel), "%s/%s", zone, rel) >= (int)sizeof(arel))
 		return -ENAMETOOLONG;
 	split(arel, dir, sizeof(dir), &base);
-	adir = open_dirs(a->root_fd, dir, true, 0700, (uid_t)-1, (gid_t)-1);
+	/* Only into directories of its own: nobody else can rename or swap what it keeps. */
+	adir = open_dirs(a->root_fd, dir, true, 0700, (uid_t)-1, (gid_t)-1, true);
 	if (adir < 0)
 		return adir;
 	snprintf(adir_abs, sizeof(adir_abs), "%s/%s", a->root, dir);
@@ -836,7 +846,8 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 	if (r < 0 && marked)
 		mark_clear(h->fd); /* it stays in its zone */
 	if (r < 0) {
-		prune_archive_dirs(a, arel);
+		if (r != -EACCES) /* never someone else's directory */
+			prune_archive_dirs(a, arel);
 		return r;
 	}
 	if (asprintf(&e.apath, "%s/%s", adir_abs, cand) < 0) /* after adir_abs */
@@ -955,7 +966,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 		return -ENOMEM;
 	}
 	split(rel, adirp, sizeof(adirp), &abase);
-	adir = open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1);
+	adir = open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1, false);
 	src = adir < 0 ? -1 : openat(adir, abase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0 || fstat(src, &st) < 0) {
 		r = adir < 0 ? adir : -errno;

@@ -269,6 +269,14 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	}
 	if (r == -ENOENT || r == -ESTALE)
 		return ACT_GONE;
+	if (r == -EACCES && !del) {
+		d->counters.errors++;
+		log_err("%s: cannot archive it: a directory on its way in the archive %s/%s is not "
+			"sweepd's (another owner, or others may write in it), and sweepd keeps files "
+			"only in directories of its own; move that directory away",
+			path, archive_path(d->archive), zc->name);
+		return ACT_FAILED;
+	}
 	if (r < 0) {
 		d->counters.errors++;
 		log_err("%s: cannot %s it: %s", path, del ? "delete" : "archive", strerror(-r));

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import stat
 import subprocess
 import sys
@@ -543,6 +544,264 @@ def index_rebuilt_from_tree():
         ok(d.request({"cmd": "restore", "path": d.path("z", "a", "b.txt")}), "restore")
         equal(open(d.path("z", "a", "b.txt"), "rb").read(), b"new bee", "newest restored")
     finally:
+        d.close()
+
+
+MARK = "user.sweepd.archived"
+
+
+def entries_of(d):
+    return ok(d.request({"cmd": "archive"}), "archive")["entries"]
+
+
+@case
+def archive_leaves_foreign_files_alone():
+    """archive.path on a directory that already holds other files (a NAS share): they are
+    never indexed, counted or purged, through a clean restart, the loss of state_dir and
+    an index an older sweepd filled with them; sweepd's own files, moved within the
+    filesystem and copied compressed from another one, are known again by their mark."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    fs = Tmpfs(os.path.join(root, "fs"), "50M")
+    try:
+        arch = os.path.join(root, "archive")
+        foreign = {
+            os.path.join(arch, "nas", "backups", "db-2026-10.sql"): b"backup " * 1000,
+            os.path.join(arch, "nas", "backups", "old", "2025", "db.sql"): b"older",
+            os.path.join(arch, "z", "someone-elses.txt"): b"not sweepd's",  # in its zone's dir
+            os.path.join(arch, "top-level.txt"): b"at the root",
+        }
+        for p, data in foreign.items():
+            write(p, data)
+            old(p)
+        # a directory someone else owns, with a file that forges the mark: never looked at
+        forged = os.path.join(arch, "evil", "z", "x.txt")
+        write(forged, b"forged")
+        os.setxattr(forged, MARK, b"sweepd 1 0 max_age 6 0")
+        os.chown(os.path.dirname(forged), 65534, 65534)
+        os.chown(os.path.join(arch, "evil"), 65534, 65534)
+        foreign[forged] = b"forged"
+        # zone w's directory in the archive is someone else's: sweepd stores nothing there
+        os.makedirs(os.path.join(arch, "w"))
+        os.chown(os.path.join(arch, "w"), 65534, 65534)
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "z", "path": "zone", "max_age": '"7d"'},
+                          {"name": "t", "path": "fs", "max_age": '"7d"'},
+                          {"name": "w", "path": "wzone", "max_age": '"7d"'}],
+                   extra='archive = { path = "archive"; compress = "zstd"; keep = "30d"; };')
+        try:
+            own = {
+                d.path("z", "a", "same-fs.txt"): b"moved by rename\n" * 100,
+                # zstd's magic: a file that only looks compressed stays as it is
+                d.path("z", "a", "looks.zst"): b"\x28\xb5\x2f\xfd" + b"not really" * 10,
+                d.path("t", "b", "cross-fs.log"): b"copied and compressed\n" * 1000,
+            }
+            for p, data in own.items():
+                write(p, data)
+                old(p)
+            kept = d.path("w", "stays.txt")
+            write(kept, b"stays")
+            old(kept)
+            d.start()
+            d.settle()
+            check(os.path.exists(kept) and os.listdir(os.path.join(arch, "w")) == [],
+                  "nothing stored in someone else's directory")
+            check(f"{arch}/w is not sweepd's" in d.logtext(), f"said why:\n{d.logtext()}")
+
+            def check_index(what):
+                es = entries_of(d)
+                equal(sorted(e["path"] for e in es), sorted(own), f"{what}: entries")
+                for e in es:
+                    check(not e["archive_path"].startswith(os.path.join(arch, "nas")),
+                          f"{what}: foreign file indexed {e}")
+                    equal(e["reason"], "max_age", f"{what}: reason of {e['path']}")
+                    equal(e["bytes"], len(own[e["path"]]), f"{what}: bytes of {e['path']}")
+                    check(os.getxattr(e["archive_path"], MARK).startswith(b"sweepd 1 "),
+                          f"{what}: {e['archive_path']} carries the mark")
+                st = d.status()["archive"]
+                equal(st["files"], len(own), f"{what}: status counts only its own files")
+                return es
+
+            es = check_index("first start")
+            check(any(e["archive_path"].endswith("cross-fs.log.zst") for e in es),
+                  f"the tmpfs file was copied compressed: {es}")
+            check("recovered after a crash" not in d.logtext(), "no crash to speak of")
+            check("indexed again" not in d.logtext(), "nothing rebuilt on a first start")
+            check("not sweepd's" in d.logtext(), "the foreign files are said to be left alone")
+
+            d.stop()
+            mark = d.logtext().count("\n")
+            d.start()
+            d.settle()
+            later = d.logtext().split("\n", mark)[-1]
+            check("recovered after a crash" not in later, f"clean restart:\n{later}")
+            check("indexed again" not in later, f"clean restart rebuilds nothing:\n{later}")
+            check_index("clean restart")
+
+            # state_dir lost: its own files come back by their marks, reasons and sizes too
+            d.stop()
+            shutil.rmtree(os.path.join(root, "state"))
+            mark = d.logtext().count("\n")
+            d.start()
+            d.settle()
+            later = d.logtext().split("\n", mark)[-1]
+            check("3 file(s) of sweepd's own indexed again" in later, f"rebuilt:\n{later}")
+            check("recovered after a crash" not in later, f"a rebuild is no crash:\n{later}")
+            check_index("state_dir lost")
+
+            # an index an older sweepd wrote, with a foreign file adopted as "rebuilt"
+            d.stop()
+            sql = os.path.join(arch, "nas", "backups", "db-2026-10.sql")
+            line = {"op": "add", "id": 999, "zone": "nas", "path": "", "archive_path": sql,
+                    "bytes": 7000, "stored": 7000, "archived_at": 1, "reason": "rebuilt",
+                    "compressed": False}
+            with open(os.path.join(root, "state", "archive.idx"), "a") as f:
+                f.write(json.dumps(line) + "\n")
+            mark = d.logtext().count("\n")
+            d.start()
+            d.settle()
+            later = d.logtext().split("\n", mark)[-1]
+            check("1 index entr(ies) dropped" in later, f"the adopted entry dropped:\n{later}")
+            check_index("old index")
+
+            # purge everything: only its own files go; restore a rebuilt one first
+            looks = d.path("z", "a", "looks.zst")
+            e = [e for e in entries_of(d) if e["path"] == looks][0]
+            ok(d.request({"cmd": "restore", "id": e["id"]}), "restore")
+            equal(open(looks, "rb").read(), own[looks], "restored as it was, not decompressed")
+            check(MARK not in os.listxattr(looks), "a restored file loses the mark")
+            r = ok(d.request({"cmd": "purge", "older_than": 0}), "purge")
+            equal(r["purged"], 2, f"purged only its own: {r}")
+            for p, data in foreign.items():
+                equal(open(p, "rb").read(), data, f"foreign file {p} untouched")
+            equal(entries_of(d), [], "archive empty")
+            equal(d.status()["archive"]["files"], 0, "nothing counted")
+            equal(sorted(files_under(arch)), sorted(foreign), "only the foreign files remain")
+        finally:
+            d.close()
+    finally:
+        fs.close(root)
+
+
+def check_refused(conf_text, root, fragment, what):
+    """sweepd -t and a start both refuse conf_text, saying fragment with file:line."""
+    conf = os.path.join(root, "sweepd.conf")
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    for args in (["-t"], []):
+        p = subprocess.run([os.environ.get("SWEEPD_BIN", "build/sweepd"), *args, "-c", conf],
+                           capture_output=True, text=True, timeout=WAIT)
+        equal(p.returncode, 1, f"{what}: sweepd {args} exit status ({p.stdout}{p.stderr})")
+        out = p.stdout + p.stderr
+        check(fragment in out and "sweepd.conf:" in out, f"{what}: {args} says {out!r}")
+
+
+@case
+def own_paths_and_root_refused():
+    """-t (and a start) refuse a zone on /, a zone inside the archive, an archive inside a
+    zone, a zone holding state_dir or the configuration file."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    try:
+        os.makedirs(os.path.join(root, "arch", "inner"))
+        os.makedirs(os.path.join(root, "zone", "state"))
+        sock = f'socket = {{ path = "{root}/s.sock"; }};\n'
+        check_refused(sock + 'state_dir = "st";\nzones = ( { name = "r"; path = "/"; } );\n',
+                      root, 'zone "r" is on /', "zone on /")
+        check_refused(sock + 'state_dir = "st";\narchive = { path = "arch"; };\n'
+                      'zones = ( { name = "z"; path = "arch/inner"; } );\n',
+                      root, "is inside the archive", "zone inside the archive")
+        check_refused(sock + 'state_dir = "st";\narchive = { path = "zone/arch"; };\n'
+                      'zones = ( { name = "z"; path = "zone"; } );\n',
+                      root, "is inside zone", "archive inside a zone")
+        check_refused(sock + 'state_dir = "zone/state";\n'
+                      'zones = ( { name = "z"; path = "zone"; } );\n',
+                      root, "state_dir", "state_dir inside a zone")
+        check_refused(sock + 'state_dir = "/var/tmp/st-x";\nzones = ( { name = "z"; path = "."; } );\n',
+                      root, "holds the configuration file", "config inside a zone")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@case
+def restore_destination_checks():
+    """A non-root admin_group member restores only inside a zone, beneath it through no
+    link; nobody restores through '..', into the archive or state_dir; every refusal
+    names the path and creates nothing; sweepctl sends a relative path absolute."""
+    tag = os.urandom(4).hex()
+    outside = [f"/root/sweepd-e2e-{tag}", f"/etc/cron.d/sweepd-e2e-{tag}",
+               f"/etc/sweepd-e2e-{tag}"]
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    conf = open(d.conf).read().replace(
+        'path = "%s"; }' % d.sock,
+        'path = "%s"; mode = "0666"; admin_group = "daemon"; }' % d.sock)
+    with open(d.conf, "w") as f:
+        f.write(conf)
+    try:
+        z = d.path()
+        os.chmod(d.root, 0o755)
+        src = os.path.join(z, "mine.txt")
+        write(src, b"nobody's file")
+        os.chown(src, 65534, 65534)
+        old(src)
+        os.symlink("/etc", os.path.join(z, "link"))
+        d.start()
+        d.settle()
+        (e,) = entries_of(d)
+        ident = str(e["id"])
+        ctl = os.path.abspath(SWEEPCTL)  # run from other working directories
+        member = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=daemon",
+                  ctl, "-s", d.sock]
+
+        def refused(to, fragment, cwd=None, who=member):
+            p = subprocess.run(who + ["restore", ident, "--to", to], capture_output=True,
+                               text=True, cwd=cwd, timeout=WAIT)
+            equal(p.returncode, 1, f"restore --to {to} refused: {p.stdout}{p.stderr}")
+            check(fragment in p.stderr, f"restore --to {to} says {fragment!r}: {p.stderr!r}")
+            return p.stderr
+
+        for p in outside[:2]:
+            err = refused(p, "only root may restore outside the zones")
+            check(p in err, f"names the path: {err}")
+        err = refused(os.path.join(z, "..", "stray", "x"), '".." component')
+        check(os.path.join(z, "..", "stray", "x") in err, f"names the path: {err}")
+        err = refused(os.path.join(d.root, "archive", "z", "x"), "inside the archive")
+        check(os.path.join(d.root, "archive", "z", "x") in err, err)
+        err = refused(os.path.join(d.root, "state", "x"), "inside state_dir")
+        err = refused(os.path.join(z, "link", f"sweepd-e2e-{tag}"), "symbolic link")
+        check(os.path.join(z, "link") in err, f"names the link: {err}")
+        # relative, from a working directory: "/" + x is outside every zone
+        err = refused(f"sweepd-e2e-{tag}", "only root may", cwd="/")
+        check(f"/sweepd-e2e-{tag}" in err, f"made absolute against the cwd: {err}")
+        # root too: no ".."; never into the archive
+        refused(os.path.join(z, "..", "stray", "y"), '".." component',
+                who=[ctl, "-s", d.sock])
+        refused(os.path.join(d.root, "archive", "z", "y"), "inside the archive",
+                who=[ctl, "-s", d.sock])
+        r = d.request({"cmd": "restore", "id": e["id"], "to": "rel/x"})
+        check(not r["ok"] and "must be an absolute path" in r["error"]
+              and "rel/x" in r["error"], f"relative to over the socket: {r}")
+        for p in outside + [f"/sweepd-e2e-{tag}", os.path.join(d.root, "stray"),
+                            os.path.join(d.root, "archive", "z", "x"),
+                            os.path.join(d.root, "state", "x")]:
+            check(not os.path.lexists(p), f"nothing made at {p}")
+        equal([x["id"] for x in entries_of(d)], [e["id"]], "still in the archive")
+        # a relative path inside the zone, from the zone: restored there, as nobody's
+        p = subprocess.run(member + ["restore", ident, "--to", "back/again.txt"],
+                           capture_output=True, text=True, cwd=z, timeout=WAIT)
+        equal(p.returncode, 0, f"relative restore inside the zone: {p.stderr}")
+        got = os.path.join(z, "back", "again.txt")
+        equal(open(got, "rb").read(), b"nobody's file", "restored inside the zone")
+        equal(os.stat(os.path.join(z, "back")).st_uid, 65534, "parent made as the file's")
+        # the same id again
+        p = subprocess.run(member + ["restore", ident], capture_output=True, text=True,
+                           timeout=WAIT)
+        equal(p.returncode, 1, "second restore refused")
+        check(f"no archive entry has id {ident}" in p.stderr and "restored or purged" in
+              p.stderr, f"says why: {p.stderr}")
+    finally:
+        for p in outside + [f"/sweepd-e2e-{tag}"]:
+            if os.path.lexists(p):
+                os.unlink(p)
         d.close()
 
 
