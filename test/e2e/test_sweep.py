@@ -805,5 +805,54 @@ def restore_destination_checks():
         d.close()
 
 
+@case
+def archive_without_xattrs():
+    """An archive on a filesystem that keeps no extended attributes (ramfs): made or found
+    empty, all of sweepd's directories are its own and a lost index is rebuilt; one that
+    held other files when first used leaves them alone, and says that a lost index would
+    leave its own files unindexed (never deleted)."""
+    for shared in (False, True):
+        root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+        arch = os.path.join(root, "archive")
+        os.makedirs(arch)
+        subprocess.run(["mount", "-t", "ramfs", "ramfs", arch], check=True)
+        try:
+            other = os.path.join(arch, "z", "theirs.txt")
+            if shared:
+                write(other, b"theirs")
+            d = Daemon(root=root, start=False,
+                       zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+                       extra='archive = { path = "archive"; compress = "off"; };')
+            try:
+                src = d.path("z", "d", "mine.txt")
+                write(src, b"mine")
+                old(src)
+                d.start()
+                d.settle()
+                es = entries_of(d)
+                equal([e["path"] for e in es], [src], f"shared={shared}: only its own file")
+                check(("keeps no extended attributes" in d.logtext()) == shared,
+                      f"shared={shared}: warned only when shared:\n{d.logtext()}")
+                d.stop()
+                shutil.rmtree(os.path.join(root, "state"))
+                d.start()
+                d.settle()
+                es = entries_of(d)
+                if shared:
+                    equal(es, [], "no mark to prove it: not indexed again")
+                    equal(open(os.path.join(arch, "z", "d", "mine.txt"), "rb").read(), b"mine",
+                          "but never deleted")
+                    equal(open(other, "rb").read(), b"theirs", "theirs untouched")
+                else:
+                    equal([e["path"] for e in es], [src], "claimed empty: rebuilt")
+                    ok(d.request({"cmd": "restore", "id": es[0]["id"]}), "restore")
+                    equal(open(src, "rb").read(), b"mine", "restored")
+            finally:
+                d.close()
+        finally:
+            subprocess.run(["umount", "-l", arch], check=False)
+            shutil.rmtree(root, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main()
