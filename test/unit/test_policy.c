@@ -142,6 +142,33 @@ static void index_order_lines_and_removal(void **state)
 	archive_index_destroy(back);
 }
 
+/* The archive's mark round-trips, and nothing else passes for one. */
+static void archive_mark(void **state)
+{
+	struct archive_entry e = { .archived_at = 1764547200, .reason = REASON_DISK_HIGH,
+				   .bytes = 123456789012ULL, .compressed = true };
+	struct archive_entry back = { 0 };
+	char buf[ARCHIVE_MARK_MAX + 1];
+	int n;
+
+	(void)state;
+	n = archive_index_mark(&e, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_string_equal(buf, "sweepd 1 1764547200 disk_high 123456789012 1");
+	assert_int_equal(archive_index_mark_parse(buf, (size_t)n, &back), 0);
+	assert_int_equal(back.archived_at, e.archived_at);
+	assert_int_equal(back.reason, REASON_DISK_HIGH);
+	assert_int_equal(back.bytes, e.bytes);
+	assert_true(back.compressed);
+	assert_int_equal(archive_index_mark_parse(buf, (size_t)n - 2, &back), -EINVAL); /* cut short */
+	assert_int_equal(archive_index_mark_parse("sweepd 1 5 max_age 6 2", 22, &back), -EINVAL);
+	assert_int_equal(archive_index_mark_parse("sweepd 1 -5 max_age 6 0", 23, &back), -EINVAL);
+	assert_int_equal(archive_index_mark_parse("sweepd 1 5 max_age 6 0 x", 24, &back), -EINVAL);
+	assert_int_equal(archive_index_mark_parse("sweepd archive root", 19, &back), -EINVAL);
+	assert_int_equal(archive_index_mark_parse("", 0, &back), -EINVAL);
+	assert_int_equal(archive_index_mark(&e, buf, 8), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +177,7 @@ int main(void)
 		cmocka_unit_test(excess_and_reasons),
 		cmocka_unit_test(disk_hysteresis),
 		cmocka_unit_test(index_order_lines_and_removal),
+		cmocka_unit_test(archive_mark),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
