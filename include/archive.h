@@ -21,14 +21,14 @@ struct lease_held;
 struct archive;
 
 /*
- * What opening the archive found: recovered (half-done moves undone) and
- * removed_tmp mean a crash; dropped (entries whose file is gone) and found
+ * What opening the archive found: recovered (half-done moves undone) means
+ * a crash; dropped (entries whose file is gone) and found
  * (its own files indexed again) a rebuild; disowned (entries an older sweepd
  * made for files it cannot show it put there: dropped, the files left alone),
  * foreign and foreign_dirs what is someone else's and left alone.
  */
 struct archive_report {
-	uint64_t recovered, dropped, found, removed_tmp, disowned, foreign, foreign_dirs;
+	uint64_t recovered, dropped, found, disowned, foreign, foreign_dirs;
 	bool shared;   /* the directory held other files when sweepd first used it */
 	bool no_marks; /* its filesystem keeps no extended attributes */
 };

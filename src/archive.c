@@ -382,11 +382,6 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 			w->rep->foreign++; /* sweepd never puts a file at the root */
 		return;
 	}
-	if (!strncmp(name, ".sweepd-tmp.", 12)) {
-		if (unlinkat(dfd, name, 0) == 0)
-			w->rep->removed_tmp++;
-		return;
-	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
 	    asprintf(&apath, "%s/%s", a->root, rel) < 0)
 		return;

@@ -268,11 +268,9 @@ void daemon_apply_socket(struct daemon *d)
  */
 static void log_archive_report(const char *path, const struct archive_report *rep)
 {
-	if (rep->recovered || rep->removed_tmp)
-		log_warn("archive %s: recovered after a crash: %llu half-done move(s) undone, "
-			 "%llu temporary file(s) removed",
-			 path, (unsigned long long)rep->recovered,
-			 (unsigned long long)rep->removed_tmp);
+	if (rep->recovered)
+		log_warn("archive %s: recovered after a crash: %llu half-done move(s) undone", path,
+			 (unsigned long long)rep->recovered);
 	if (rep->dropped || rep->found)
 		log_warn("archive %s: index brought back in step with the tree: %llu entr(ies) "
 			 "without a file dropped, %llu file(s) of sweepd's own indexed again",
