@@ -151,9 +151,9 @@ static bool mark_get(int fd, struct archive_entry *e)
 }
 
 /*
- * Whether sweepd may call a directory inside the archive its own: it made
- * them (its user, mode 0700), so one owned by someone else, or that others
- * may write in, holds files that somebody else put there.
+ * Whether sweepd may call a directory inside the archive (or its claim) its
+ * own: it made them (its user, mode 0700), so one owned by someone else, or
+ * that others may write in, holds files that somebody else put there.
  */
 static bool own_dir(const struct stat *st)
 {
@@ -171,8 +171,9 @@ static bool own_dir(const struct stat *st)
 static void claim(struct archive *a)
 {
 	char buf[256];
+	struct stat st;
 	ssize_t n;
-	int fd = openat(a->root_fd, ARCHIVE_CLAIM, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(a->root_fd, ARCHIVE_CLAIM, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0 && errno == ENOENT) {
 		DIR *dir;
@@ -200,6 +201,11 @@ static void claim(struct archive *a)
 		}
 		if (fd >= 0)
 			fsync_dir(a->root_fd);
+	}
+	/* A claim someone else wrote (in a root others may write in) claims nothing. */
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !own_dir(&st))) {
+		close(fd);
+		fd = -1;
 	}
 	if (fd >= 0 && (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
 		buf[n] = '\0';

@@ -777,6 +777,10 @@ def restore_destination_checks():
                 who=[ctl, "-s", d.sock])
         refused(os.path.join(d.root, "archive", "z", "y"), "inside the archive",
                 who=[ctl, "-s", d.sock])
+        # root through a link: the error is about the link, not the archived copy
+        err = refused(os.path.join(z, "link", f"sweepd-e2e-{tag}"), "symbolic link",
+                      who=[ctl, "-s", d.sock])
+        check(os.path.join(z, "link") in err and e["archive_path"] not in err, err)
         r = d.request({"cmd": "restore", "id": e["id"], "to": "rel/x"})
         check(not r["ok"] and "must be an absolute path" in r["error"]
               and "rel/x" in r["error"], f"relative to over the socket: {r}")
@@ -809,8 +813,8 @@ def restore_destination_checks():
 def archive_without_xattrs():
     """An archive on a filesystem that keeps no extended attributes (ramfs): made or found
     empty, all of sweepd's directories are its own and a lost index is rebuilt; one that
-    held other files when first used leaves them alone, and says that a lost index would
-    leave its own files unindexed (never deleted)."""
+    held other files when first used (or whose claim is someone else's) leaves them alone,
+    and says that a lost index would leave its own files unindexed (never deleted)."""
     for shared in (False, True):
         root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
         arch = os.path.join(root, "archive")
@@ -820,6 +824,10 @@ def archive_without_xattrs():
             other = os.path.join(arch, "z", "theirs.txt")
             if shared:
                 write(other, b"theirs")
+                # a claim someone else wrote claims nothing
+                claim = os.path.join(arch, CLAIM)
+                write(claim, b"sweepd archive: forged\nclaimed: empty\n")
+                os.chown(claim, 65534, 65534)
             d = Daemon(root=root, start=False,
                        zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
                        extra='archive = { path = "archive"; compress = "off"; };')
