@@ -679,9 +679,12 @@ static int link_tmpfile(int fd, int dir, const char *name)
 	return linkat(AT_FDCWD, proc, dir, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 }
 
-/* Writes src (open at 0) into the unnamed file out, compressed or not, with src's metadata. */
+/*
+ * Writes src (open at 0) into the unnamed file out, compressed or not, with
+ * src's metadata and mark (or without a mark, when mark is NULL).
+ */
 static int fill(int src, int out, const struct stat *st, int mode, int level,
-		struct lease_held *h)
+		struct lease_held *h, const struct archive_entry *mark)
 {
 	struct zcodec_opts zo = { .level = level, .keep_going = lease_holds, .ud = h };
 	int r;
@@ -696,6 +699,11 @@ static int fill(int src, int out, const struct stat *st, int mode, int level,
 		r = fcopy_data(src, out, lease_holds, h);
 	if (r == 0)
 		r = fcopy_meta(src, out, st);
+	/* After the source's attributes (a forged mark among them), durable with the copy. */
+	if (r == 0 && mark)
+		(void)mark_set(out, mark);
+	else if (r == 0)
+		mark_clear(out);
 	if (r == 0 && fsync(out) < 0)
 		r = -errno;
 	return r;
@@ -747,11 +755,7 @@ static int move_across(struct archive *a, int fd, const struct stat *st, const s
 		return tmp;
 	r = journal_set(a, src->abs, st->st_ino, dst->abs);
 	if (r == 0)
-		r = fill(fd, tmp, st, mode, level, h);
-	if (r == 0 && mark)
-		(void)mark_set(tmp, mark); /* without one, the index alone knows it */
-	else if (r == 0)
-		mark_clear(tmp);
+		r = fill(fd, tmp, st, mode, level, h, mark);
 	if (r == 0 && stored && fstat(tmp, &now) == 0)
 		*stored = (uint64_t)now.st_size;
 	if (r == 0)
