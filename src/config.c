@@ -534,8 +534,8 @@ static char *resolve_existing(const char *path)
 /*
  * Cross-checks: unique names, no overlapping zones, no zone on /, and
  * nothing of sweepd's own (the archive, state_dir, the configuration file)
- * inside a zone, nor a zone inside the archive: sweepd would sweep its own
- * state, or index the zone's live files as archived ones.
+ * inside a zone, nor a zone (or state_dir) inside the archive: sweepd would
+ * sweep its own state, or take live files for archived ones.
  */
 static void check_zones(struct loader *ld, const config_t *cf, struct config *cfg)
 {
@@ -591,6 +591,12 @@ static void check_zones(struct loader *ld, const config_t *cf, struct config *cf
 				  "the zone",
 				  a->name, a->path, file);
 	}
+	if (archive && state && (config_path_within(state, archive) ||
+				 config_path_within(archive, state)))
+		add_error(ld, config_lookup(cf, "state_dir"),
+			  "state_dir %s and the archive %s must not hold one another: the archive "
+			  "holds only what sweepd archived; give each its own directory",
+			  state, archive);
 	free(archive);
 	free(state);
 	free(file);

@@ -342,6 +342,12 @@ static void own_paths_refused(void **state)
 	config_errors_clear(&errs);
 	unlink(link);
 
+	assert_null(load("state_dir = \"outputs/state\";\narchive = { path = \"outputs\"; };\n"
+			 "zones = ( { name = \"u\"; path = \"uploads\"; } );\n",
+			 &errs));
+	assert_true(has_error(&errs, 1, "must not hold one another"));
+	config_errors_clear(&errs);
+
 	/* The configuration file itself (it sits in dir). */
 	assert_null(load("state_dir = \"/var/tmp/sweepd-test-state\";\n"
 			 "zones = ( { name = \"all\"; path = \".\"; } );\n",
