@@ -22,6 +22,7 @@ struct archive_entry {
 	int64_t archived_at;
 	enum policy_reason reason;
 	bool compressed;
+	bool marked; /* its file carries the mark (in the index file, not in replies) */
 	bool dead;
 	bool reported; /* a dry daemon reported its purge already */
 };

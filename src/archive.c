@@ -391,11 +391,18 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
 	    asprintf(&apath, "%s/%s", a->root, rel) < 0)
 		return;
+	e = u64map_get(w->known, str_hash(apath));
+	if (e && strcmp(e->apath, apath))
+		e = NULL;
+	if (e && e->marked && e->reason != REASON_REBUILT) {
+		w->seen[e - a->ix->v] = SEEN; /* what it wrote itself: no need to look */
+		free(apath);
+		return;
+	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0)
 		marked = mark_get(fd, &m);
-	e = u64map_get(w->known, str_hash(apath));
-	if (e && !strcmp(e->apath, apath)) {
+	if (e) {
 		bool proven = marked || (!a->xattrs && a->claimed);
 
 		if (e->reason == REASON_REBUILT && !proven) {
@@ -403,7 +410,8 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 		} else {
 			w->seen[e - a->ix->v] = SEEN;
 			if (!marked && a->xattrs && fd >= 0)
-				(void)mark_set(fd, e);
+				marked = mark_set(fd, e) == 0;
+			e->marked = marked;
 		}
 	} else if (marked || (!a->xattrs && a->claimed)) {
 		struct found *fv = w->found;
@@ -423,6 +431,7 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 		if (m.reason == REASON_NONE)
 			m.reason = REASON_REBUILT;
 		m.stored = (uint64_t)st.st_size;
+		m.marked = marked;
 		if (w->n_found == w->cap_found) {
 			w->cap_found = w->cap_found ? 2 * w->cap_found : 16;
 			fv = realloc(w->found, w->cap_found * sizeof(*fv));
@@ -830,6 +839,7 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 		 * replaced. Unmarked again if it stays.
 		 */
 		marked = mark_set(h->fd, &e) == 0;
+		e.marked = marked;
 
 		for (unsigned k = 0; k < ARCHIVE_MAX_CLASH; k++) {
 			if ((r = clash_name(cand, sizeof(cand), name, k, false)) < 0)
@@ -845,8 +855,10 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 				r = 0; /* cannot put it back: it is archived, and indexed below */
 		}
 	}
-	if (r == -EXDEV)
+	if (r == -EXDEV) {
+		e.marked = a->xattrs; /* the copy's mark is set with its attributes */
 		r = store_cross(a, adir, adir_abs, dirfd, name, orig, h, cand, sizeof(cand), &e);
+	}
 	close(adir);
 	if (r < 0 && marked)
 		mark_clear(h->fd); /* it stays in its zone */

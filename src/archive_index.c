@@ -189,6 +189,8 @@ char *archive_index_line(const struct archive_entry *e, bool add)
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "op", json_object_new_string(add ? "add" : "del"));
+	if (add && e->marked)
+		json_object_object_add(o, "marked", json_object_new_boolean(1));
 	if (!add)
 		json_object_object_add(o, "id", json_object_new_uint64(e->id));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -245,6 +247,7 @@ int archive_index_apply(struct archive_index *ix, const char *line)
 		e.archived_at = int_of(o, "archived_at");
 		e.reason = reason ? policy_reason_parse(reason) : REASON_NONE;
 		e.compressed = json_object_object_get_ex(o, "compressed", &v) && json_object_get_boolean(v);
+		e.marked = json_object_object_get_ex(o, "marked", &v) && json_object_get_boolean(v);
 		if (!e.zone || !path || !apath)
 			goto out;
 		e.path = pathenc_decode(path);

@@ -665,6 +665,21 @@ def archive_leaves_foreign_files_alone():
             check("1 index entr(ies) dropped" in later, f"the adopted entry dropped:\n{later}")
             check_index("old index")
 
+            # an older sweepd's own entries, its files unmarked: kept, and marked now
+            d.stop()
+            idx = os.path.join(root, "state", "archive.idx")
+            with open(idx) as f:
+                lines = [json.loads(l) for l in f]
+            for l in lines:
+                l.pop("marked", None)
+                if l.get("op") == "add":
+                    os.removexattr(l["archive_path"], MARK)
+            with open(idx, "w") as f:
+                f.write("".join(json.dumps(l) + "\n" for l in lines))
+            d.start()
+            d.settle()
+            check_index("older sweepd's index")  # every file carries its mark again
+
             # purge everything: only its own files go; restore a rebuilt one first
             looks = d.path("z", "a", "looks.zst")
             e = [e for e in entries_of(d) if e["path"] == looks][0]

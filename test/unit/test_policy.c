@@ -127,10 +127,12 @@ static void index_order_lines_and_removal(void **state)
 	/* a line round-trips, non-UTF-8 bytes included */
 	free(x->path);
 	x->path = strdup("/z/caf\xe9\n\"q\"");
+	x->marked = true;
 	line = archive_index_line(x, true);
 	assert_int_equal(archive_index_apply(back, line), 0);
 	free(line);
 	assert_string_equal(archive_index_get(back, 2600)->path, "/z/caf\xe9\n\"q\"");
+	assert_true(archive_index_get(back, 2600)->marked);
 	assert_non_null(archive_index_find_path(back, "/z/caf\xe9\n\"q\""));
 	line = archive_index_line(x, false);
 	assert_int_equal(archive_index_apply(back, line), 0);
