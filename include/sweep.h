@@ -28,6 +28,7 @@ struct sweep_run {
 	bool mark;	/* a dry daemon: report each file once */
 	int zone;	/* -1: every zone */
 	bool manual;	/* asked for (the sweep command) rather than automatic */
+	bool archive_refused; /* the archive said it was full to this run: it backs off too */
 	struct json_object *actions; /* NULL, or an array that gets each action */
 	uint64_t count, freed;
 };

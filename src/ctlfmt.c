@@ -279,7 +279,10 @@ static void status_filesystems(json_object *fss, FILE *out)
 	}
 }
 
-/* "! <pre><name><post>: why, N out of reach" for each item of list that is blocked. */
+/*
+ * "! <pre><name><post>, N out of reach: why" for each item of list that is
+ * blocked: the cause, and what to do, last.
+ */
 static void blocked_lines(json_object *list, const char *pre, const char *key, const char *post,
 			  FILE *out)
 {
@@ -287,9 +290,10 @@ static void blocked_lines(json_object *list, const char *pre, const char *key, c
 
 	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
 		json_object *it = json_object_array_get_idx(list, i), *bl = member(it, "blocked");
-		if (json_object_is_type(bl, json_type_object))
-			fprintf(out, "%s%s%s: %s, %s out of reach\n", pre, jstr(it, key), post,
-				jstr(bl, "why"), size_str(jnum(bl, "bytes"), a));
+		if (!json_object_is_type(bl, json_type_object))
+			continue;
+		fprintf(out, "%s%s%s, %s out of reach: %s\n", pre, jstr(it, key), post,
+			size_str(jnum(bl, "bytes"), a), jstr(bl, "why"));
 	}
 }
 
@@ -326,7 +330,7 @@ void ctlfmt_status(json_object *r, FILE *out)
 			size_str(jnum(v, "bytes"), a), oldest);
 		if (json_object_object_get_ex(v, "full", &full) &&
 		    json_object_is_type(full, json_type_object) && !member(r, "alarms"))
-			fprintf(out, "! archive full: files stay in their zones\n");
+			fprintf(out, "! the archive %s\n", jstr(full, "why"));
 		if (!jnull(v, "note"))
 			fprintf(out, "note: %s\n", jstr(v, "note"));
 	}

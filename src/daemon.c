@@ -150,7 +150,7 @@ void daemon_alarms_update(struct daemon *d)
 	alarms_begin(a);
 	for (size_t i = 0; d->sweep && i < d->cfg->n_zones; i++) {
 		const struct sweep_episode *ep = sweep_zone_episode(d->sweep, i);
-		char msg[512];
+		char msg[PATH_MAX + 512]; /* the why names paths */
 
 		if (!ep || !ep->active)
 			continue;
@@ -163,7 +163,7 @@ void daemon_alarms_update(struct daemon *d)
 		const struct sweep_episode *ep;
 		const char *probe;
 		struct fsinfo fi;
-		char msg[512];
+		char msg[PATH_MAX + 512]; /* the why names paths */
 
 		if (!(ep = sweep_fs_at(d->sweep, k, &probe))->active)
 			continue;
@@ -176,10 +176,10 @@ void daemon_alarms_update(struct daemon *d)
 	}
 	if (d->sweep && sweep_archive_episode(d->sweep)->active) {
 		const struct sweep_episode *ep = sweep_archive_episode(d->sweep);
-		char msg[512];
+		char msg[PATH_MAX + 512];
 
-		snprintf(msg, sizeof(msg), "the archive is full: files stay in their zones: %s",
-			 ep->why ? ep->why : "");
+		snprintf(msg, sizeof(msg), "the archive %s %s", d->cfg->archive_path,
+			 ep->why ? ep->why : "is full: files stay in their zones");
 		alarms_hold(a, "archive_full", NULL, msg, 0, now);
 	}
 	if (d->rotate)
@@ -216,6 +216,9 @@ static void status_line(struct daemon *d, char *buf, size_t len)
 		else if (!strcmp(al->name, "disk_high"))
 			snprintf(alarms + used, sizeof(alarms) - used, "%sdisk of %s above its high mark",
 				 i ? ", " : "", mount ? mount : "");
+		else if (!strcmp(al->name, "archive_full"))
+			snprintf(alarms + used, sizeof(alarms) - used, "%sarchive %s full",
+				 i ? ", " : "", d->cfg->archive_path);
 		else if (!strcmp(al->name, "rotate_blocked"))
 			snprintf(alarms + used, sizeof(alarms) - used,
 				 "%srotation of %s blocked by pid %s (%s)", i ? ", " : "",

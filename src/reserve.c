@@ -1,6 +1,7 @@
 #include "reserve.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static char *answer(struct daemon *d, struct sweep_reserve *r, struct sweep_run 
 {
 	const char *zone = d->cfg->zones[r->zone].name;
 	json_object *o = json_object_new_object();
-	char want[32], freed[32], miss[32], msg[600];
+	char want[32], freed[32], miss[32], msg[PATH_MAX + 1024];
 	uint64_t missing = missing_bytes(r);
 
 	units_format_size(r->bytes, want, sizeof(want));
@@ -56,16 +57,16 @@ static char *answer(struct daemon *d, struct sweep_reserve *r, struct sweep_run 
 	if (!has_room(r)) {
 		if (missing)
 			snprintf(msg, sizeof(msg),
-				 "no room for %s more in zone \"%s\": %s could not be found (%s%s%s; "
-				 "blocked by %s); %s freed",
-				 want, zone, miss, r->zone_missing ? "over the zone's max_size" : "",
+				 "no room for %s more in zone \"%s\" (%s freed; %s could not be found, "
+				 "%s%s%s): %s",
+				 want, zone, freed, miss, r->zone_missing ? "over the zone's max_size" : "",
 				 r->zone_missing && r->disk_missing ? ", " : "",
-				 r->disk_missing ? "over the disk's high mark" : "", r->why, freed);
+				 r->disk_missing ? "over the disk's high mark" : "", r->why);
 		else
 			snprintf(msg, sizeof(msg),
-				 "no room for one more file in zone \"%s\": it is at its max_files "
-				 "(blocked by %s); %s freed",
-				 zone, r->why, freed);
+				 "no room for one more file in zone \"%s\" (%s freed; it is at its "
+				 "max_files): %s",
+				 zone, freed, r->why);
 		json_object_object_add(o, "error", json_object_new_string(msg));
 	}
 	json_object_object_add(o, "zone", json_object_new_string(zone));

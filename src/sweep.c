@@ -52,6 +52,8 @@ struct sweep {
 	struct u64map *held; /* (dev, ino) of restored files -> until when */
 	struct sweep_episode archive_full;
 	int64_t archive_retry_at;
+	char full_why[PATH_MAX + 300]; /* what blocks files, while the archive is full */
+	char full_self[PATH_MAX + 300]; /* the archive's own episode */
 	bool running;
 	int64_t next; /* the earliest deadline seen by the pass under way */
 	int64_t last_run; /* when the last (real) pass ended */
@@ -71,7 +73,8 @@ struct plan {
 	bool more; /* the batch is full: another pass follows */
 };
 
-enum act_result { ACT_DONE, ACT_BLOCKED, ACT_GONE, ACT_FAILED };
+/* Done, or why not: a writer, a recent write, a full archive, gone, an error. */
+enum act_result { ACT_DONE, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_GONE, ACT_FAILED };
 
 static int64_t now_s(void)
 {
@@ -111,21 +114,35 @@ void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
 	u64map_put(s->held, held_key(dev, ino), (void *)(uintptr_t)until);
 }
 
-static void episode(struct sweep_episode *ep, const char *what, bool blocked, const char *why,
-		    uint64_t bytes, struct counters *c)
+/* Sets an episode; 1 when one starts (or its cause changes), -1 when it ends, else 0. */
+static int episode_set(struct sweep_episode *ep, bool blocked, const char *why, uint64_t bytes,
+		       struct counters *c)
 {
-	char sz[32];
+	int r = 0;
 
 	if (blocked && (!ep->active || ep->why != why)) {
-		log_warn("%s: cannot reach its target: %s; %s out of reach", what, why,
-			 units_format_size(bytes, sz, sizeof(sz)));
 		c->blocked++;
+		r = 1;
 	} else if (!blocked && ep->active) {
-		log_info("%s: back within its limits", what);
+		r = -1;
 	}
 	ep->active = blocked;
 	ep->why = blocked ? why : NULL;
 	ep->bytes = blocked ? bytes : 0;
+	return r;
+}
+
+static void episode(struct sweep_episode *ep, const char *what, bool blocked, const char *why,
+		    uint64_t bytes, struct counters *c)
+{
+	char sz[32];
+	int r = episode_set(ep, blocked, why, bytes, c);
+
+	if (r > 0)
+		log_warn("%s: cannot reach its target, %s out of reach: %s", what,
+			 units_format_size(bytes, sz, sizeof(sz)), why);
+	else if (r < 0)
+		log_info("%s: back within its limits", what);
 }
 
 static int plan_push(struct plan *p, struct table_file *f, uint32_t zone, enum policy_reason why)
@@ -177,22 +194,59 @@ static void prune_dirs(struct sweep *s, struct table_dir *d)
 	}
 }
 
-/* The archive full (err: -ENOSPC or -EDQUOT), or, with err 0, taking files again. */
+/*
+ * The archive full (err: -ENOSPC or -EDQUOT), or, with err 0, taking files
+ * again. The sentences name the archive, its filesystem and its free room as
+ * found now, and what an operator can do: the zones' and disks' episodes
+ * blocked by it say the same.
+ */
 static void archive_room(struct sweep *s, int err, int64_t now)
 {
-	char what[PATH_MAX + 16];
+	const char *path = s->d->cfg->archive_path, *todo;
+	char where[PATH_MAX + 64], sz[32];
+	struct fsinfo fi;
+	int r;
 
 	if (!err && !s->archive_full.active)
 		return;
-	snprintf(what, sizeof(what), "archive %s", s->d->cfg->archive_path);
 	if (err) {
 		s->archive_retry_at = now + SWEEP_RETRY_S;
 		s->d->counters.errors++;
+		if (fsinfo_get(path, &fi) == 0)
+			snprintf(where, sizeof(where), "its filesystem %s has %s free", fi.mount,
+				 units_format_size(fi.free, sz, sizeof(sz)));
+		else
+			snprintf(where, sizeof(where), "its filesystem cannot be looked at");
+		todo = err == -EDQUOT
+			       ? "raise the quota, purge old entries (sweepctl purge --older-than 1d) "
+				 "or set a lower archive.max_size"
+			       : "free room there, purge old entries (sweepctl purge --older-than 1d) "
+				 "or set a lower archive.max_size";
+		snprintf(s->full_why, sizeof(s->full_why), "the archive %s is %s (%s): %s", path,
+			 err == -EDQUOT ? "over its owner's disk quota" : "full", where, todo);
+		snprintf(s->full_self, sizeof(s->full_self),
+			 "is %s (%s): files stay in their zones; %s",
+			 err == -EDQUOT ? "over its owner's disk quota" : "full", where, todo);
 	}
-	episode(&s->archive_full, what, err != 0,
-		err == -EDQUOT ? "over its disk quota: files stay in their zones"
-			       : "its filesystem is full: files stay in their zones",
-		0, &s->d->counters);
+	r = episode_set(&s->archive_full, err != 0, s->full_self, 0, &s->d->counters);
+	if (r > 0)
+		log_warn("archive %s %s", path, s->full_self);
+	else if (r < 0)
+		log_info("archive %s: taking files again", path);
+}
+
+/*
+ * May this run try the archive? After it said it was full, automatic passes
+ * wait SWEEP_RETRY_S so that a full archive does not spin; an explicit sweep
+ * or reserve tries at once (the operator may just have freed room), until the
+ * archive refuses it once: then it waits too (a reservation waiting for room
+ * included).
+ */
+static bool archive_may_try(const struct sweep *s, const struct sweep_run *run, int64_t now)
+{
+	if (!s->archive_full.active || (run->manual && !run->archive_refused))
+		return true;
+	return now >= s->archive_retry_at;
 }
 
 /*
@@ -225,8 +279,10 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		run->freed += disk;
 		return ACT_DONE;
 	}
-	if (!del && (!d->archive || (s->archive_full.active && now < s->archive_retry_at)))
-		return ACT_BLOCKED;
+	if (!del && !d->archive)
+		return ACT_FAILED; /* refused by the config check: no archive, no archiving */
+	if (!del && !archive_may_try(s, run, now))
+		return ACT_FULL;
 	dfd = watch_dir_open(d->watch, dir);
 	if (dfd < 0)
 		return ACT_GONE; /* the directory moved or went: its events follow */
@@ -237,7 +293,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		close(dfd);
 		if (r == 1) {
 			table_file_set_writing(d->table, f, true);
-			return ACT_BLOCKED;
+			return ACT_WRITING;
 		}
 		return r == -ENOENT || r == -ESTALE || r == -ELOOP ? ACT_GONE : ACT_FAILED;
 	}
@@ -248,7 +304,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	if (policy_block(zc, false, false, written, now) != POLICY_FREE) {
 		lease_release(&h);
 		close(dfd);
-		return ACT_BLOCKED;
+		return ACT_YOUNG;
 	}
 	if (del) {
 		r = unlinkat(dfd, f->name, 0) < 0 ? -errno : 0;
@@ -261,11 +317,12 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	close(dfd);
 	if (r == -EBUSY) {
 		table_file_set_writing(d->table, f, true);
-		return ACT_BLOCKED;
+		return ACT_WRITING;
 	}
 	if (r == -ENOSPC || r == -EDQUOT) {
+		run->archive_refused = true;
 		archive_room(s, r, now);
-		return ACT_BLOCKED;
+		return ACT_FULL;
 	}
 	if (r == -ENOENT || r == -ESTALE)
 		return ACT_GONE;
@@ -316,9 +373,44 @@ static void dry_keep(struct sweep *s, struct table_file *f)
 	s->dry[s->n_dry++] = f;
 }
 
+/* What kept files from going, in bytes, by cause. */
+struct tally {
+	uint64_t writing, young, held, full;
+};
+
+/*
+ * The cause of a blocked episode, as a sentence that says what to do. A full
+ * archive comes first: the files it refused were free to go, so it alone
+ * kept the target out of reach; otherwise the cause holding the most bytes.
+ */
+static const char *tally_why(const struct sweep *s, const struct tally *t)
+{
+	if (t->full)
+		return s->full_why;
+	if (!t->writing && !t->young && !t->held)
+		return "nothing left to sweep: what is over the limit lies outside the zones' "
+		       "files; free room by hand or raise the limit (max_size, max_files, disk.high)";
+	if (t->writing >= t->young && t->writing >= t->held)
+		return "files open for writing, which go once closed (sweepctl top ZONE shows "
+		       "them as writing)";
+	return t->young >= t->held
+		       ? "files younger than min_age, which go once older (or lower min_age)"
+		       : "files restored recently, left alone for archive.keep (24h when unset)";
+}
+
+static void tally_add(struct tally *t, enum policy_block b, uint64_t bytes)
+{
+	if (b == POLICY_WRITING)
+		t->writing += bytes;
+	else if (b == POLICY_TOO_YOUNG)
+		t->young += bytes;
+	else if (b == POLICY_HELD)
+		t->held += bytes;
+}
+
 /* Acts on a plan; returns the bytes (apparent) that left their zone. */
 static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p, int64_t now,
-			 uint64_t *blocked_bytes)
+			 struct tally *t)
 {
 	uint64_t gone = 0;
 
@@ -333,8 +425,12 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p,
 			dry_keep(s, c->f);
 		if (r == ACT_DONE)
 			gone += size;
-		else if (r == ACT_BLOCKED && blocked_bytes)
-			*blocked_bytes += size;
+		else if (t && r == ACT_WRITING)
+			t->writing += size;
+		else if (t && r == ACT_YOUNG)
+			t->young += size;
+		else if (t && r == ACT_FULL)
+			t->full += size;
 	}
 	p->n = 0;
 	return gone;
@@ -394,29 +490,6 @@ static void pass_due(struct sweep *s, struct sweep_run *run, struct plan *p, siz
 	plan_run(s, run, p, now, NULL);
 }
 
-struct tally {
-	uint64_t writing, young, held;
-};
-
-static const char *tally_why(const struct tally *t)
-{
-	if (!t->writing && !t->young && !t->held)
-		return "nothing left to sweep";
-	if (t->writing >= t->young && t->writing >= t->held)
-		return "files open for writing";
-	return t->young >= t->held ? "files younger than min_age" : "files restored recently";
-}
-
-static void tally_add(struct tally *t, enum policy_block b, uint64_t bytes)
-{
-	if (b == POLICY_WRITING)
-		t->writing += bytes;
-	else if (b == POLICY_TOO_YOUNG)
-		t->young += bytes;
-	else if (b == POLICY_HELD)
-		t->held += bytes;
-}
-
 /*
  * Oldest first until the zone is back within max_size and max_files, with
  * room for want more bytes (and one more file) when want is not NULL: a
@@ -430,7 +503,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	struct sweep_zone *sz = &s->zones[zi];
 	struct policy_excess ex = want ? policy_zone_excess(zc, tz->bytes + *want, tz->files + 1)
 				       : policy_zone_excess(zc, tz->bytes, tz->files);
-	uint64_t bytes = 0, files = 0, blocked = 0;
+	uint64_t bytes = 0, files = 0;
 	struct tally t = { 0 };
 	struct table_iter it;
 	struct table_file *f;
@@ -470,8 +543,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 		plan_run(s, run, p, now, NULL);
 		return;
 	}
-	plan_run(s, run, p, now, &blocked);
-	t.writing += blocked;
+	plan_run(s, run, p, now, &t);
 	if (want) {
 		*wt = t;
 		return;
@@ -483,7 +555,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	if (run->dry)
 		ex.bytes = ex.bytes > bytes ? ex.bytes - bytes : 0;
 	/* Out of reach: the bytes over max_size, or what the files over max_files hold. */
-	episode(&sz->ep, what, ex.bytes || (ex.files && !run->dry), tally_why(&t),
+	episode(&sz->ep, what, ex.bytes || (ex.files && !run->dry), tally_why(s, &t),
 		ex.bytes ? ex.bytes : t.writing + t.young + t.held, &s->d->counters);
 	sz->changes = tz->changes;
 	sz->retry_at = now + SWEEP_RETRY_S;
@@ -643,7 +715,7 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
 		return;
 	disk_candidates(s, fs, p, need - freed, now, &planned, t);
 	first = a ? archive_entries(a)->next_id : 0;
-	plan_run(s, run, p, now, &t->writing);
+	plan_run(s, run, p, now, t);
 	if (same && !run->dry)
 		purge_since(s, run, first, now);
 }
@@ -691,7 +763,7 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, in
 		    policy_disk_pressure(cfg->disk_high, cfg->disk_low, fi.used + fi.free, fi.used,
 					 true, &need) &&
 		    !run->dry) {
-			episode(&fs->ep, what, true, tally_why(&t), need, &s->d->counters);
+			episode(&fs->ep, what, true, tally_why(s, &t), need, &s->d->counters);
 			fs->changes = fs_changes(s, fs);
 			fs->retry_at = now + SWEEP_RETRY_S;
 		} else if (!run->dry) {
@@ -780,7 +852,7 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 		} while (p.more && run->freed - from < need);
 		reserve_missing(s, r, gone, picked, run->dry ? run->freed - start : 0);
 	}
-	r->why = tally_why(&t);
+	r->why = tally_why(s, &t);
 	free(p.v);
 	run_end(s);
 }

@@ -520,6 +520,90 @@ def archive_full_loses_nothing():
 
 
 @case
+def archive_full_is_the_cause_and_sweep_acts_at_once():
+    """Issue 11: a full archive blocks a zone over max_size; status names the archive as
+    the cause (not the writer, not min_age) with what to do; automatic passes back off;
+    once room is freed, sweepctl sweep archives in that same request."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "archive"), "1M")
+    writer = None
+    try:
+        filler = os.path.join(fs.path, "filler")
+        write(filler, b"\0" * (1024 * 1024 - 16 * 1024))
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "z", "path": "zone", "max_size": '"100K"',
+                           "min_age": '"1h"'}],
+                   extra='archive = { path = "archive"; compress = "off"; };')
+        try:
+            for i in range(4):
+                p = d.path("z", f"f{i}.bin")
+                write(p, os.urandom(100 * 1024))
+                old(p, OLD + 10 + i)
+            # Beside them, the two other causes: a writer and a young file.
+            busy = d.path("z", "busy.log")
+            write(busy, b"b" * 1024)
+            writer = Writer(busy)
+            old(busy, OLD)
+            write(d.path("z", "young.bin"), b"y" * 1024)
+            d.start()
+            d.settle()
+            st = d.status()
+            why = (st["zones"][0]["blocked"] or {}).get("why", "")
+            check("archive" in why and "full" in why and fs.path in why, f"cause: {why!r}")
+            check("open for writing" not in why and "min_age" not in why, f"cause: {why!r}")
+            check("sweepctl purge" in why, f"says what to do: {why!r}")
+            full = st["archive"]["full"]
+            check(full and fs.path in full["why"] and "free" in full["why"], f"archive: {full}")
+            out = d.ctl("status").stdout.decode()
+            check("is full" in out and "open for writing" not in out
+                  and "min_age" not in out, f"sweepctl status:\n{out}")
+            errors = st["counters"]["errors"]
+            # Automatic passes (new files arrive) back off: no retry, no new error.
+            for i in range(5):
+                write(d.path("z", f"n{i}.bin"), b"n" * 10)
+                d.settle()
+            equal(d.status()["counters"]["errors"], errors, "automatic passes back off")
+            equal(d.logtext().count("is full ("), 2, "said once in the log (archive, zone)")
+            # Room is freed: an explicit sweep acts at once, in its own reply.
+            os.unlink(filler)
+            t0 = time.monotonic()
+            r = d.ctl("--json", "sweep")
+            took = time.monotonic() - t0
+            equal(r.returncode, 0, f"sweep: {r.stderr}")
+            acts = json.loads(r.stdout)["actions"]
+            equal(sorted(os.path.basename(a["path"]) for a in acts if a["action"] == "archive"),
+                  [f"f{i}.bin" for i in range(4)], f"archived by the sweep itself ({acts})")
+            check(took < 10, f"at once: {took:.1f}s")
+            st = d.status()
+            equal(st["archive"]["full"], None, "the archive takes files again")
+            why = (st["zones"][0]["blocked"] or {}).get("why", "")
+            check("archive" not in why, f"the cause now is another: {why!r}")
+            # A reservation acts at once too: full again, two more old files refused...
+            vfs = os.statvfs(fs.path)
+            write(filler, b"\0" * (vfs.f_bavail * vfs.f_frsize - 16 * 1024))
+            for i in (4, 5):
+                # Written outside and moved in: no write seen, old by their mtime.
+                p = os.path.join(root, f"f{i}.bin")
+                write(p, os.urandom(100 * 1024))
+                old(p, OLD + 10 + i)
+                os.rename(p, d.path("z", f"f{i}.bin"))
+            d.settle()
+            check(d.status()["archive"]["full"], "full again")
+            # ... then room, and the reservation archives them in its own reply.
+            os.unlink(filler)
+            r = d.ctl("--json", "reserve", "z", "1K")
+            equal(r.returncode, 0, f"reserve: {r.stdout} {r.stderr}")
+            equal(sorted(os.path.basename(a["path"]) for a in json.loads(r.stdout)["actions"]),
+                  ["f4.bin", "f5.bin"], "archived by the reservation itself")
+        finally:
+            if writer:
+                writer.close()
+            d.close()
+    finally:
+        fs.close(root)
+
+
+@case
 def index_rebuilt_from_tree():
     """state lost: the archive's index is rebuilt from the archive tree, restorable."""
     d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
