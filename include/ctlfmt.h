@@ -5,9 +5,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* sweepctl's human output for the daemon's replies. */
-void ctlfmt_status(json_object *reply, FILE *out);
-void ctlfmt_top(json_object *reply, FILE *out);
+/*
+ * sweepctl's human output for the daemon's replies. status and top fit
+ * width columns (0: no limit, every column whole).
+ */
+void ctlfmt_status(json_object *reply, FILE *out, int width);
+void ctlfmt_top(json_object *reply, FILE *out, int width);
 void ctlfmt_archive(json_object *reply, FILE *out);
 /* sweep, purge: the actions taken (or that a dry run would take). */
 void ctlfmt_actions(json_object *reply, FILE *out);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coltab.h"
 #include "pathenc.h"
 #include "units.h"
 
@@ -187,27 +188,77 @@ static json_object *member(json_object *o, const char *key)
 	return v;
 }
 
-static int name_width(json_object *list, const char *key, int min)
+/* A path from a reply as ctlfmt_path prints it, malloc'd (NULL: out of memory). */
+static char *path_str(const char *encoded)
 {
-	int w = min;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
 
-	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-		int n = (int)strlen(jstr(json_object_array_get_idx(list, i), key));
-		w = n > w ? n : w;
-	}
-	return w;
+	if (!m)
+		return NULL;
+	ctlfmt_path(encoded, m);
+	fclose(m);
+	return buf;
 }
 
-static void status_zones(json_object *zones, FILE *out)
+static const char *ellipsis(void)
 {
-	int w = name_width(zones, "name", 4);
-	char a[32], b[32], g[32], lim[128], quota[64], spark[128];
+	return utf8_terminal() ? "…" : "...";
+}
 
-	fprintf(out, "%-*s %9s %8s %8s %5s %9s  %-*s %6s  %10s  %-24s\n", w, "ZONE", "FILES", "SIZE",
-		"DISK", "OPEN", "OLDEST", BAR_W + 2, "QUOTA", "USE%", "GROWTH/DAY", "LAST 24H");
-	for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
-		json_object *z = json_object_array_get_idx(zones, i), *l = member(z, "limits");
-		char oldest[32] = "-", pct[16] = "-";
+/* Fits a table to width, prints it and frees it. */
+static void table_out(struct coltab *t, int width, FILE *out)
+{
+	coltab_fit(t, width);
+	coltab_print(t, out, ellipsis());
+	coltab_destroy(t);
+}
+
+/* Zone usage, most needed columns kept first: name, size, use, bar, files, oldest. */
+static const struct coltab_col zone_cols[] = {
+	{ "ZONE", 0, true, true, 0 },	  { "FILES", 80, false, false, 0 },
+	{ "SIZE", 95, false, false, 0 },	  { "DISK", 50, false, false, 0 },
+	{ "OPEN", 60, false, false, 0 },	  { "OLDEST", 70, false, false, 0 },
+	{ "QUOTA", 85, true, false, 2 },	  { "USE%", 90, false, false, 0 },
+	{ "GROWTH/DAY", 40, false, false, 2 }, { "LAST 24H", 30, true, false, 2 },
+};
+
+/* What each zone does: its limits and path cut rather than dropped. */
+static const struct coltab_col rule_cols[] = {
+	{ "ZONE", 0, true, true, 0 },
+	{ "ACTION", 60, true, false, 0 },
+	{ "LIMITS", 0, true, true, 2 },
+	{ "PATH", 0, true, true, 0 },
+	{ "", 0, true, false, 2 },
+};
+
+static const struct coltab_col fs_cols[] = {
+	{ "FILESYSTEM", 0, true, true, 0 },
+	{ "SIZE", 80, false, false, 0 },
+	{ "USED", 75, false, false, 0 },
+	{ "FREE", 85, false, false, 0 },
+	{ "USED (| high mark)", 90, true, false, 2 },
+	{ "USE%", 90, false, false, 0 },
+	{ "HIGH/LOW", 55, false, false, 0 },
+	{ "GROWTH/DAY", 40, false, false, 2 },
+	{ "HIGH MARK IN", 70, true, false, 2 },
+	{ "LAST 24H", 30, true, false, 0 },
+};
+
+#define N_COLS(c) (sizeof(c) / sizeof(*(c)))
+
+static void status_zones(json_object *zones, int width, FILE *out)
+{
+	struct coltab *use = coltab_create(zone_cols, N_COLS(zone_cols)),
+		      *rules = coltab_create(rule_cols, N_COLS(rule_cols));
+	char files[32], open[32], a[32], b[32], g[32], lim[128], quota[64], spark[128];
+
+	for (size_t i = 0; use && rules && zones && i < json_object_array_length(zones); i++) {
+		json_object *z = json_object_array_get_idx(zones, i), *l = member(z, "limits"), *v,
+			    *rot = member(z, "rotate");
+		bool rotates = json_object_is_type(rot, json_type_object);
+		char oldest[32] = "-", pct[16] = "-", both[384], *path;
 
 		if (!jnull(z, "oldest_mtime"))
 			age_since((int64_t)jnum(z, "oldest_mtime"), oldest);
@@ -216,52 +267,52 @@ static void status_zones(json_object *zones, FILE *out)
 			bar(quota, f > 1 ? 1 : f, 0);
 			snprintf(pct, sizeof(pct), "%.0f%%", 100 * f);
 		} else {
-			snprintf(quota, sizeof(quota), "%-*s", BAR_W + 2, "(no max_size)");
+			snprintf(quota, sizeof(quota), "(no max_size)");
 		}
 		sparkline(member(z, "trend"), spark, sizeof(spark));
-		fprintf(out, "%-*s %9" PRIu64 " %8s %8s %5" PRIu64 " %9s  %s %6s  %10s  %s\n", w,
-			jstr(z, "name"), jnum(z, "files"), size_str(jnum(z, "bytes"), a),
-			size_str(jnum(z, "disk_bytes"), b), jnum(z, "open_files"), oldest, quota, pct,
-			growth_str(member(z, "trend"), g), spark);
-	}
-	fprintf(out, "\n%-*s %-7s  %-30s %s\n", w, "ZONE", "ACTION", "LIMITS", "PATH");
-	for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
-		json_object *z = json_object_array_get_idx(zones, i), *v, *rot = member(z, "rotate");
-		bool rotates = json_object_is_type(rot, json_type_object);
-		char both[384];
-
-		limits_str(member(z, "limits"), lim, sizeof(lim));
+		snprintf(files, sizeof(files), "%" PRIu64, jnum(z, "files"));
+		snprintf(open, sizeof(open), "%" PRIu64, jnum(z, "open_files"));
+		coltab_add(use, (const char *[]){ jstr(z, "name"), files, size_str(jnum(z, "bytes"), a),
+						  size_str(jnum(z, "disk_bytes"), b), open, oldest,
+						  quota, pct, growth_str(member(z, "trend"), g),
+						  spark });
+		limits_str(l, lim, sizeof(lim));
 		if (rotates) {
 			/* A rotating zone: its rotation; its limits (and their action) when it has any. */
 			rotation_str(rot, both, sizeof(both));
 			if (strcmp(lim, "-"))
 				snprintf(both + strlen(both), sizeof(both) - strlen(both), "; %s", lim);
 		}
-		fprintf(out, "%-*s %-7s  %-30s ", w, jstr(z, "name"),
-			rotates && !strcmp(lim, "-") ? "rotate" : jstr(z, "action"), rotates ? both : lim);
-		ctlfmt_path(jstr(z, "path"), out);
-		fprintf(out, "%s\n",
-			json_object_object_get_ex(z, "present", &v) && !json_object_get_boolean(v)
-				? "  (missing)"
-				: "");
+		path = path_str(jstr(z, "path"));
+		coltab_add(rules, (const char *[]){
+					  jstr(z, "name"),
+					  rotates && !strcmp(lim, "-") ? "rotate" : jstr(z, "action"),
+					  rotates ? both : lim, path ? path : "",
+					  json_object_object_get_ex(z, "present", &v) &&
+							  !json_object_get_boolean(v)
+						  ? "(missing)"
+						  : "" });
+		free(path);
 	}
+	if (use)
+		table_out(use, width, out);
+	fputc('\n', out);
+	if (rules)
+		table_out(rules, width, out);
 }
 
-static void status_filesystems(json_object *fss, FILE *out)
+static void status_filesystems(json_object *fss, int width, FILE *out)
 {
-	int w = name_width(fss, "mount", 10);
-	char a[32], b[32], c[32], g[32], used[64], spark[128], eta[48];
+	struct coltab *t = coltab_create(fs_cols, N_COLS(fs_cols));
+	char a[32], b[32], c[32], g[32], used[64], spark[128], eta[48], pct[16], marks[32];
 
-	fprintf(out, "\n%-*s %8s %8s %8s  %-*s %6s %9s  %10s  %-14s %s\n", w, "FILESYSTEM", "SIZE",
-		"USED", "FREE", BAR_W + 2, "USED (| high mark)", "USE%", "HIGH/LOW", "GROWTH/DAY",
-		"HIGH MARK IN", "LAST 24H");
-	for (size_t i = 0; fss && i < json_object_array_length(fss); i++) {
+	for (size_t i = 0; t && fss && i < json_object_array_length(fss); i++) {
 		json_object *f = json_object_array_get_idx(fss, i);
-		double pct = json_object_get_double(member(f, "used_pct")),
+		double upct = json_object_get_double(member(f, "used_pct")),
 		       high = json_object_get_double(member(f, "high_pct"));
-		char marks[32];
 
-		bar(used, pct / 100, high / 100);
+		bar(used, upct / 100, high / 100);
+		snprintf(pct, sizeof(pct), "%.1f%%", upct);
 		snprintf(marks, sizeof(marks), "%g%%/%g%%", high,
 			 json_object_get_double(member(f, "low_pct")));
 		if (jnull(f, "high_mark_at"))
@@ -272,11 +323,14 @@ static void status_filesystems(json_object *fss, FILE *out)
 			units_format_age((int64_t)jnum(f, "high_mark_at") - (int64_t)time(NULL), eta,
 					 sizeof(eta));
 		sparkline(member(f, "trend"), spark, sizeof(spark));
-		fprintf(out, "%-*s %8s %8s %8s  %s %5.1f%% %9s  %10s  %-14s %s\n", w, jstr(f, "mount"),
-			size_str(jnum(f, "size"), a), size_str(jnum(f, "used"), b),
-			size_str(jnum(f, "free"), c), used, pct, marks,
-			growth_str(member(f, "trend"), g), eta, spark);
+		coltab_add(t, (const char *[]){ jstr(f, "mount"), size_str(jnum(f, "size"), a),
+						size_str(jnum(f, "used"), b), size_str(jnum(f, "free"), c),
+						used, pct, marks, growth_str(member(f, "trend"), g), eta,
+						spark });
 	}
+	fputc('\n', out);
+	if (t)
+		table_out(t, width, out);
 }
 
 /*
@@ -297,7 +351,8 @@ static void blocked_lines(json_object *list, const char *pre, const char *key, c
 	}
 }
 
-void ctlfmt_status(json_object *r, FILE *out)
+/* The status, its tables fitted to width (0: everything); text lines as they come. */
+static void status_body(json_object *r, int width, FILE *out)
 {
 	json_object *zones = member(r, "zones"), *fss = member(r, "filesystems"), *counters, *v;
 	char a[32];
@@ -310,8 +365,8 @@ void ctlfmt_status(json_object *r, FILE *out)
 		json_object_object_get_ex(r, "dry_run", &v) && json_object_get_boolean(v)
 			? ", DRY RUN"
 			: "");
-	status_zones(zones, out);
-	status_filesystems(fss, out);
+	status_zones(zones, width, out);
+	status_filesystems(fss, width, out);
 
 	if (json_object_is_type(member(r, "alarms"), json_type_array)) {
 		alarm_lines(member(r, "alarms"), out);
@@ -345,23 +400,66 @@ void ctlfmt_status(json_object *r, FILE *out)
 	}
 }
 
-void ctlfmt_top(json_object *r, FILE *out)
+/*
+ * The tables fit width already; every other line (blocked targets, the
+ * archive, notes, counters) is broken at spaces to fit it too.
+ */
+void ctlfmt_status(json_object *r, FILE *out, int width)
 {
+	char *buf = NULL, *line, *next;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return;
+	status_body(r, width, m);
+	fclose(m);
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		coltab_wrap(out, line, width, 2);
+	}
+	free(buf);
+}
+
+static const struct coltab_col top_cols[] = {
+	{ "SIZE", 90, false, false, 0 }, { "AGE", 70, false, false, 0 },
+	{ "IDLE", 80, false, false, 0 }, { "OPEN", 60, false, false, 0 },
+	{ "PATH", 0, true, true, 2 },
+};
+
+/*
+ * The largest or oldest files. A file open for writing, or written to since
+ * its mtime says (a time set back), is in use: its IDLE says "writing" or
+ * counts from the last write the daemon saw, never from a stale atime.
+ */
+void ctlfmt_top(json_object *r, FILE *out, int width)
+{
+	struct coltab *t = coltab_create(top_cols, N_COLS(top_cols));
 	json_object *files;
 	char a[32], b[32], c[32];
 
-	fprintf(out, "%8s %9s %9s %4s  %s\n", "SIZE", "AGE", "IDLE", "OPEN", "PATH");
-	if (!json_object_object_get_ex(r, "files", &files))
+	if (!t)
 		return;
-	for (size_t i = 0; i < json_object_array_length(files); i++) {
-		json_object *f = json_object_array_get_idx(files, i), *open;
-		json_object_object_get_ex(f, "open", &open);
-		fprintf(out, "%8s %9s %9s %4s  ", size_str(jnum(f, "bytes"), a),
-			age_since((int64_t)jnum(f, "mtime"), b), age_since((int64_t)jnum(f, "atime"), c),
-			json_object_get_boolean(open) ? "yes" : "");
-		ctlfmt_path(jstr(f, "path"), out);
-		fputc('\n', out);
+	for (size_t i = 0; json_object_object_get_ex(r, "files", &files) &&
+			   i < json_object_array_length(files);
+	     i++) {
+		json_object *f = json_object_array_get_idx(files, i), *open = member(f, "open");
+		bool writing = json_object_get_boolean(open);
+		int64_t used = (int64_t)jnum(f, "atime"), mtime = (int64_t)jnum(f, "mtime");
+		char *path = path_str(jstr(f, "path"));
+
+		if (mtime > used)
+			used = mtime;
+		if (!jnull(f, "last_write") && (int64_t)jnum(f, "last_write") > used)
+			used = (int64_t)jnum(f, "last_write");
+		coltab_add(t, (const char *[]){ size_str(jnum(f, "bytes"), a), age_since(mtime, b),
+						writing ? "writing" : age_since(used, c),
+						writing ? "yes" : "", path ? path : "" });
+		free(path);
 	}
+	table_out(t, width, out);
 }
 
 void ctlfmt_archive(json_object *r, FILE *out)

@@ -471,6 +471,9 @@ char *reply_top(struct daemon *d, size_t zone, const struct request *req)
 		json_object_object_add(f, "mtime", json_object_new_int64(files[i]->mtime));
 		json_object_object_add(f, "atime", json_object_new_int64(files[i]->atime));
 		json_object_object_add(f, "open", json_object_new_boolean(files[i]->flags & TF_WRITING));
+		/* A write seen after the mtime (set back since) counts as use too. */
+		json_object_object_add(f, "last_write",
+				       json_object_new_int64(table_file_last_write(d->table, files[i])));
 		json_object_array_add(arr, f);
 	}
 	free(files);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -21,12 +22,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"status", "", "zones, filesystems, archive, trends, counters",
+	{"status", "[--wide]", "zones, filesystems, archive, trends, counters",
 	 "Usage bars against each zone's max_size and each disk's high mark, growth per\n"
 	 "day with the last 24 hours as a sparkline, and when a growing disk would\n"
-	 "cross its high mark."},
+	 "cross its high mark. It fits the terminal's width ($COLUMNS when not a\n"
+	 "terminal, else 80): the least needed columns go and long names and paths\n"
+	 "are cut in the middle; --wide prints every column whole."},
 	{"settle", "", "wait until every change made so far is taken in and acted on", NULL},
-	{"top", "ZONE [-n N] [--by size|age]", "the largest or oldest files of a zone", NULL},
+	{"top", "ZONE [-n N] [--by size|age] [--wide]", "the largest or oldest files of a zone",
+	 "IDLE is the time since the file was last read or written; a file open for\n"
+	 "writing shows \"writing\". Fits the terminal's width as status does."},
 	{"sweep", "[ZONE] [--dry-run]", "apply the quotas now (admin)",
 	 "With --dry-run, report what would be done and change nothing."},
 	{"archive", "[ZONE]", "list what is in the archive", NULL},
@@ -76,6 +81,7 @@ static void usage(FILE *out)
 		"usage: sweepctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
 		"  -s, --socket PATH  the daemon's socket (default $SWEEPD_SOCKET, else %s)\n"
 		"      --json         print the daemon's raw JSON reply\n"
+		"      --wide         status, top: every column whole, whatever the width\n"
 		"  -h, --help         this help; sweepctl COMMAND -h for one command\n",
 		DEFAULT_SOCKET);
 	list_commands(out);
@@ -145,7 +151,7 @@ static int add_path(json_object *req, const char *cmd, const char *key, const ch
 }
 
 /* Builds the request from the command line; NULL after printing a usage error. */
-static json_object *build_request(int argc, char **argv)
+static json_object *build_request(int argc, char **argv, bool *wide)
 {
 	json_object *req = json_object_new_object();
 	const char *cmd = argv[0];
@@ -162,6 +168,8 @@ static json_object *build_request(int argc, char **argv)
 		} else if (!strcmp(a, "--by") && val) {
 			json_object_object_add(req, "by", json_object_new_string(val));
 			i++;
+		} else if (!strcmp(a, "--wide")) {
+			*wide = true;
 		} else if (!strcmp(a, "--dry-run")) {
 			json_object_object_add(req, "dry_run", json_object_new_boolean(1));
 		} else if (!strcmp(a, "--to") && val) {
@@ -215,6 +223,26 @@ static json_object *build_request(int argc, char **argv)
 		}
 	}
 	return req;
+}
+
+/* Columns to fit: 0 (no limit) with --wide, else the terminal's, $COLUMNS, or 80. */
+static int output_width(bool wide)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	char *end;
+	long n;
+
+	if (wide)
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env && *env) {
+		n = strtol(env, &end, 10);
+		if (!*end && n > 0 && n < 100000)
+			return (int)n;
+	}
+	return 80;
 }
 
 static int connect_to(const char *path)
@@ -283,7 +311,7 @@ int main(int argc, char **argv)
 	const char *sock = getenv("SWEEPD_SOCKET");
 	const struct command *cmd;
 	json_object *req, *reply, *ok;
-	bool json = false;
+	bool json = false, wide = false;
 	char *line, *answer;
 	int i, fd, status;
 
@@ -295,6 +323,8 @@ int main(int argc, char **argv)
 			sock = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "--wide"))
+			wide = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -319,7 +349,7 @@ int main(int argc, char **argv)
 		command_usage(cmd, stderr);
 		return 1;
 	}
-	req = build_request(argc - i, argv + i);
+	req = build_request(argc - i, argv + i, &wide);
 	if (!req)
 		return 1;
 	if (asprintf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) < 0) {
@@ -380,9 +410,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[i], "reload")) {
 		ctlfmt_reload(reply, stdout);
 	} else if (!strcmp(argv[i], "status")) {
-		ctlfmt_status(reply, stdout);
+		ctlfmt_status(reply, stdout, output_width(wide));
 	} else if (!strcmp(argv[i], "top")) {
-		ctlfmt_top(reply, stdout);
+		ctlfmt_top(reply, stdout, output_width(wide));
 	} else if (!strcmp(argv[i], "archive")) {
 		ctlfmt_archive(reply, stdout);
 	} else if (!strcmp(argv[i], "sweep") || !strcmp(argv[i], "rotate")) {

@@ -682,7 +682,7 @@ def hostile_names_in_logs_and_output():
         check(r.get("ok") and len(r["actions"]) == 2, f"two logs rotated: {r}")
 
         # top: escaped, the two backslash names distinct, Chinese as it is.
-        top = d.ctl("top", "keep", "-n", "50")
+        top = d.ctl("top", "keep", "-n", "50", "--wide")  # whole paths, whatever their length
         equal(top.returncode, 0, f"sweepctl top: {top.stderr!r}")
         text = printable(top.stdout, "sweepctl top")
         kb = os.fsencode(d.path("keep"))

@@ -643,6 +643,80 @@ def sweepctl_human_output():
         d.close()
 
 
+def ctl_env(d, *args, **env):
+    """sweepctl with no terminal (captured output) and COLUMNS as given (unset: None)."""
+    e = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    e.update({k: v for k, v in env.items() if v is not None})
+    r = subprocess.run([SWEEPCTL, "-s", d.sock, *args], capture_output=True, env=e,
+                       timeout=WAIT)
+    equal(r.returncode, 0, f"sweepctl {args}: {r.stderr}")
+    return r.stdout.decode()
+
+
+@case
+def status_fits_the_terminal():
+    """Issue 11: sweepctl status fits 80 columns with no terminal and no COLUMNS, and
+    COLUMNS when set, long zone names and paths cut in the middle; --wide shows all."""
+    name = "render-farm-outputs-for-the-long-running-feature-film"
+    deep = os.path.join("deep", "x" * 70, "outputs")
+    d = Daemon(zones=[{"name": name, "path": deep, "max_size": '"10M"', "max_age": '"7d"',
+                       "max_idle": '"30d"', "max_files": "100000"},
+                      {"name": "z", "path": "zone"}],
+               extra='archive = { path = "archive"; };')
+    try:
+        write(d.path(name, "a.bin"), b"a" * (5 << 20))
+        d.settle()
+        heads = ("FILES", "SIZE", "DISK", "OPEN", "OLDEST", "QUOTA", "USE%", "GROWTH/DAY",
+                 "LAST 24H", "ACTION", "LIMITS", "PATH", "FREE", "HIGH/LOW", "HIGH MARK IN")
+        for cols, limit in ((None, 80), ("100", 100), ("60", 60)):
+            out = ctl_env(d, "status", COLUMNS=cols, LC_ALL="C.UTF-8")
+            lines = out.splitlines()
+            widest = max(len(line) for line in lines)
+            check(widest <= limit, f"COLUMNS={cols}: {widest} columns wide:\n{out}")
+            check("USE%" in out and "…" in out and "/outputs" in out,
+                  f"COLUMNS={cols}: use kept, names and paths cut in the middle:\n{out}")
+            row = next(line for line in lines if line.startswith("render-"))
+            check("[##########..........]" in row and "50%" in row, f"usage bar:\n{out}")
+        out = ctl_env(d, "status", "--wide", COLUMNS="80")
+        check(all(h in out for h in heads), f"--wide: every column:\n{out}")
+        check(name in out and d.path(name) in out, f"--wide: names and paths whole:\n{out}")
+        check(max(len(line) for line in out.splitlines()) > 80, "--wide is wide")
+        # Without UTF-8, the ellipsis is plain dots.
+        out = ctl_env(d, "status", LC_ALL="C")
+        check("..." in out and max(len(line) for line in out.splitlines()) <= 80, out)
+    finally:
+        d.close()
+
+
+@case
+def top_shows_a_writer_as_writing():
+    """Issue 11: a file held open by a writer that has not written for ten days is shown
+    as being written, not as idle for ten days."""
+    d = Daemon(start=False)
+    writer = None
+    try:
+        busy, idle = d.path("z", "busy.log"), d.path("z", "idle.log")
+        write(busy, b"b" * 100)
+        write(idle, b"i" * 100)
+        writer = Writer(busy)
+        for p in (busy, idle):
+            old(p)
+        d.start()
+        d.settle()
+        files = {os.path.basename(f["path"]): f for f in
+                 d.request({"cmd": "top", "zone": "z", "n": 5, "by": "age"})["files"]}
+        check(files["busy.log"]["open"], f"the daemon knows the writer: {files}")
+        out = ctl_env(d, "top", "z")
+        row = {line.split()[-1]: line for line in out.splitlines()[1:]}
+        check("writing" in row[busy] and "10d" not in row[busy].split()[2], f"busy:\n{out}")
+        check(row[idle].split()[2:4] == ["10d", "0h"] or "10d" in row[idle], f"idle:\n{out}")
+        check("writing" not in row[idle], f"idle is not written:\n{out}")
+    finally:
+        if writer:
+            writer.close()
+        d.close()
+
+
 @case
 def systemd_unit_verifies():
     """systemd-analyze verify accepts the shipped unit (with the built binary in place of

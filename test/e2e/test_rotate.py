@@ -615,7 +615,7 @@ def hole_less_rotation(method, tail):
         for words in ("O_APPEND", ">>", 'method = "rename"', str(w.proc.pid), live):
             check(words in al[0]["summary"], f"the summary says {words!r}: {al[0]['summary']}")
         check(al[0]["since"] <= time.time(), "since")
-        out = d.ctl("status")
+        out = d.ctl("status", "--wide")  # the alarm on one line, whatever its length
         equal(out.returncode, 0, "sweepctl status")
         text = out.stdout.decode()
         check(re.search(r"^! rotate_blocked .*" + re.escape(live) + r".*pid %d \(python3\)"
@@ -799,7 +799,7 @@ def hostile_log_name_in_the_alarm():
         d.settle()
         al = blocked_alarms(d)
         equal([a["labels"]["path"] for a in al], [live], "the path label is the name")
-        out = d.ctl("status").stdout.decode()
+        out = d.ctl("status", "--wide").stdout.decode()
         check("x\\x0aSTATUS=forged\\x0aREADY=1\\x0a.log" in out,
               f"sweepctl status shows it escaped:\n{out}")
         os.unlink(os.path.join(d.root, "notify.sock"))
