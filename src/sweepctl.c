@@ -245,6 +245,53 @@ static int output_width(bool wide)
 	return 80;
 }
 
+/* One line of an error on stderr: pre, len bytes of text escaped as paths are, post. */
+static void error_line(const char *pre, const char *text, size_t len, const char *post)
+{
+	char *part = strndup(text, len);
+
+	fputs(pre, stderr);
+	/* Its sentences name paths: escaped as the paths in tables are. */
+	ctlfmt_path(part ? part : "", stderr);
+	fprintf(stderr, "%s\n", post);
+	free(part);
+}
+
+/*
+ * An error reply: its sentence, then its "errors" (a refused reload's, each
+ * with file:line) one a line. The sentence quotes the first of them: it is
+ * cut there so that each error is printed once.
+ */
+static void print_error(json_object *reply)
+{
+	json_object *e = NULL, *errs = NULL;
+	const char *msg, *first, *at = NULL;
+	size_t n;
+
+	json_object_object_get_ex(reply, "error", &e);
+	msg = e && json_object_get_string(e) ? json_object_get_string(e) : "the daemon gave no reason";
+	json_object_object_get_ex(reply, "errors", &errs);
+	n = json_object_is_type(errs, json_type_array) ? json_object_array_length(errs) : 0;
+	first = n ? json_object_get_string(json_object_array_get_idx(errs, 0)) : NULL;
+	if (first && *first)
+		at = strstr(msg, first);
+	if (at == msg)
+		at = NULL; /* the sentence is the first error: printed as it is */
+	if (at) {
+		size_t len = (size_t)(at - msg);
+		while (len && (msg[len - 1] == ' ' || msg[len - 1] == ':'))
+			len--;
+		error_line("sweepctl: ", msg, len, ":");
+	} else {
+		error_line("sweepctl: ", msg, strlen(msg), "");
+	}
+	for (size_t k = 0; k < n; k++) {
+		const char *one = json_object_get_string(json_object_array_get_idx(errs, k));
+		if (one && (at || !strstr(msg, one)))
+			error_line("  ", one, strlen(one), "");
+	}
+}
+
 static int connect_to(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -384,23 +431,11 @@ int main(int argc, char **argv)
 	if (json) {
 		printf("%s\n", answer);
 	} else if (status) {
-		json_object *e, *errs;
+		json_object *e;
 		/* A rotation that failed for some files: what was done still shows. */
 		if (json_object_object_get_ex(reply, "actions", &e) && json_object_array_length(e))
 			ctlfmt_actions(reply, stdout);
-		/* Its sentences name paths: escaped as the paths in tables are. */
-		json_object_object_get_ex(reply, "error", &e);
-		fputs("sweepctl: ", stderr);
-		ctlfmt_path(json_object_get_string(e) ? json_object_get_string(e) : "", stderr);
-		fputc('\n', stderr);
-		/* A refused reload: every error, file:line first. */
-		if (json_object_object_get_ex(reply, "errors", &errs))
-			for (size_t k = 0; k < json_object_array_length(errs); k++) {
-				const char *m = json_object_get_string(json_object_array_get_idx(errs, k));
-				fputs("  ", stderr);
-				ctlfmt_path(m ? m : "", stderr);
-				fputc('\n', stderr);
-			}
+		print_error(reply);
 	} else if (!strcmp(argv[i], "metrics")) {
 		json_object *t;
 		json_object_object_get_ex(reply, "text", &t);

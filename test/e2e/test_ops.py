@@ -718,6 +718,28 @@ def top_shows_a_writer_as_writing():
 
 
 @case
+def refused_reload_prints_each_error_once():
+    """Issue 11: sweepctl reload of a file with several errors prints each one once."""
+    d = Daemon(zones=[{"name": "z", "path": "zone"}])
+    try:
+        good = open(d.conf).read()
+        with open(d.conf, "w") as f:
+            f.write(good.replace('path = "zone";',
+                                 'path = "zone"; max_files = "many"; max_age = "soon";'))
+        r = d.ctl("reload")
+        equal(r.returncode, 1, "refused")
+        err = r.stderr.decode()
+        errors = d.request({"cmd": "reload"})["errors"]
+        check(len(errors) >= 2, f"two errors: {errors}")
+        for e in errors:
+            equal(err.count(e), 1, f"{e!r} printed once in:\n{err}")
+        check("not reloaded" in err, err)
+        check("see \"errors\"" not in err, f"no pointer to a JSON field:\n{err}")
+    finally:
+        d.close()
+
+
+@case
 def systemd_unit_verifies():
     """systemd-analyze verify accepts the shipped unit (with the built binary in place of
     /usr/local/bin/sweepd), and it has what the contract asks for."""
