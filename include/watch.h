@@ -58,5 +58,7 @@ void watch_dir_gone(struct watch *w, struct table_dir *d);
 
 /* Per zone: is its root there, and on which device. */
 bool watch_zone_attached(const struct watch *w, size_t zone);
+/* Moves each time a zone root is attached or dropped: the filesystems holding zones may have changed. */
+uint64_t watch_roots_gen(const struct watch *w);
 
 #endif

@@ -19,9 +19,14 @@ struct watch_zone {
 	uint32_t idx;
 	int root_fd; /* the zone root, O_PATH; -1 while it is missing */
 	uint64_t dev;
-	int parent_wd; /* on the root's parent, to see the root come back */
-	char *parent_path;
-	const char *root_name;
+	/*
+	 * On the nearest directory above the root that is there (the root's
+	 * parent while the root is), to see the root, or its way down, appear.
+	 */
+	int anc_wd;
+	size_t anc_len; /* that directory: the first anc_len bytes of cfg->path ("/" at 0) */
+	uint8_t said;	/* why the root is missing, as logged since it was last there (WATCH_SAID_*) */
+	bool seen;	/* the root was attached once */
 	bool slash_patterns; /* include/exclude need the relative path */
 	uint32_t mask;
 };
@@ -46,6 +51,7 @@ struct watch {
 	bool limit_warned;
 	uint64_t unwatched;
 	int threads; /* for the big walks */
+	uint64_t roots_gen; /* zone roots attached and detached */
 	struct scan_pump pump;
 	char *backlog; /* events read during a big walk, to apply after it */
 	size_t backlog_len, backlog_cap;

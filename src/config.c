@@ -441,6 +441,88 @@ static bool valid_zone_name(const char *n)
 	return true;
 }
 
+/*
+ * The realpath of path's longest prefix that is there, *cut being that
+ * prefix's length in path (at a '/' or the end); NULL (errno set) when some
+ * part cannot be looked at for another reason than not being there.
+ */
+static char *realpath_existing(const char *path, size_t *cut)
+{
+	size_t n = strlen(path);
+	char *real = NULL, *prefix;
+
+	for (;;) {
+		prefix = n ? strndup(path, n) : strdup(path[0] == '/' ? "/" : ".");
+		real = prefix ? realpath(prefix, NULL) : NULL;
+		free(prefix);
+		if (real || errno != ENOENT || !n)
+			break;
+		while (n && path[n - 1] != '/')
+			n--;
+		while (n && path[n - 1] == '/')
+			n--;
+	}
+	*cut = n;
+	return real;
+}
+
+/*
+ * A zone path with the symlinks of the part that is there resolved (which
+ * must be a directory) and the rest appended, cleaned: a zone may name a
+ * directory that does not exist yet, and its path stays absolute and free of
+ * links, "." and "..", for the overlap checks and for the watcher, which
+ * follows no link. NULL (and an error) when it cannot be made so; *missing
+ * when some of it is not there.
+ */
+static char *zone_realpath(struct loader *ld, const config_setting_t *s, const char *zone,
+			   const char *path, bool *missing)
+{
+	size_t cut;
+	char *real = realpath_existing(path, &cut), *out = NULL, rest[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		if (real)
+			add_error(ld, s, "zone \"%s\": path %s: %s is not a directory", zone, path,
+				  real);
+		else
+			add_error(ld, s, "zone \"%s\": path %s: %s", zone, path, strerror(errno));
+		free(real);
+		return NULL;
+	}
+	r = path[cut] ? config_path_clean(path + cut, rest, sizeof(rest)) : 0;
+	*missing = path[cut] && r == 0 && strcmp(rest, "/");
+	if (r == -EACCES)
+		add_error(ld, s,
+			  "zone \"%s\": path %s: \"..\" in %s, a part that does not exist yet: "
+			  "write the path without it",
+			  zone, path, path + cut + 1);
+	else if (r < 0)
+		add_error(ld, s, "zone \"%s\": path %s: %s", zone, path, strerror(-r));
+	else if (*missing && asprintf(&out, "%s%s", strcmp(real, "/") ? real : "", rest) < 0)
+		out = NULL;
+	else if (!*missing)
+		out = strdup(real);
+	free(real);
+	/* There, yet not found: a link to nothing, which nothing will resolve later. */
+	if (out && *missing) {
+		char *first = strndup(out, strlen(out) - strlen(rest) + 1 + strcspn(rest + 1, "/"));
+
+		if (first && lstat(first, &st) == 0) {
+			add_error(ld, s,
+				  "zone \"%s\": path %s: %s is a symbolic link to something that "
+				  "does not exist: sweepd follows links only when it loads the "
+				  "configuration, so name the directory it should point to",
+				  zone, path, first);
+			free(out);
+			out = NULL;
+		}
+		free(first);
+	}
+	return out;
+}
+
 static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_config *z)
 {
 	static const char *const keys[] = {
@@ -450,7 +532,6 @@ static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_
 	static const char *const actions[] = {"archive", "delete", NULL};
 	const char *name;
 	char *path;
-	struct stat st;
 
 	z->line = (int)config_setting_source_line(s);
 	z->max_age = z->max_idle = z->max_size = z->max_files = CONFIG_UNSET;
@@ -471,15 +552,19 @@ static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_
 	if (!path && !config_setting_get_member(s, "path"))
 		add_error(ld, s, "zone \"%s\" has no 'path'", z->name);
 	if (path) {
-		char *real = realpath(path, NULL);
-		if (!real || stat(real, &st) < 0)
-			add_error(ld, config_setting_get_member(s, "path"),
-				  "zone \"%s\": path %s: %s", z->name, path, strerror(errno));
-		else if (!S_ISDIR(st.st_mode))
-			add_error(ld, config_setting_get_member(s, "path"),
-				  "zone \"%s\": path %s is not a directory", z->name, path);
-		z->path = real ? real : strdup(path);
-		free(path);
+		bool missing = false;
+
+		z->path = zone_realpath(ld, config_setting_get_member(s, "path"), z->name, path,
+					&missing);
+		if (missing)
+			add_warning(ld, config_setting_get_member(s, "path"),
+				    "zone \"%s\": %s does not exist (yet): the zone shows present: "
+				    "false, and is watched and scanned as soon as the directory appears",
+				    z->name, z->path);
+		if (!z->path)
+			z->path = path;
+		else
+			free(path);
 	}
 
 	z->recursive = get_bool(ld, s, "recursive", true);
@@ -514,20 +599,12 @@ bool config_path_within(const char *inner, const char *outer)
  */
 static char *resolve_existing(const char *path)
 {
-	char *dir = strdup(path), *slash, *real = NULL, *out = NULL;
+	size_t cut;
+	char *real = realpath_existing(path, &cut), *out = NULL;
 
-	if (!dir)
-		return NULL;
-	real = realpath(dir, NULL);
-	while (!real && (slash = strrchr(dir, '/')) && slash != dir) {
-		*slash = '\0';
-		real = realpath(dir, NULL);
-	}
-	if (!real || asprintf(&out, "%s%s", strcmp(real, "/") ? real : "",
-			      path + strlen(dir)) < 0)
+	if (!real || asprintf(&out, "%s%s", strcmp(real, "/") ? real : "", path + cut) < 0)
 		out = strdup(path);
 	free(real);
-	free(dir);
 	return out;
 }
 

@@ -413,7 +413,8 @@ json_object *reply_status_object(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->n_zones; i++) {
 		struct fsinfo fs, *found = NULL;
 
-		if (fsinfo_get(d->cfg->zones[i].path, &fs) == 0) {
+		/* A zone that is not there has no filesystem (its path may be a link). */
+		if (watch_zone_attached(d->watch, i) && fsinfo_get(d->cfg->zones[i].path, &fs) == 0) {
 			for (size_t k = 0; k < n_seen && !found; k++)
 				if (seen[k].dev == fs.dev)
 					found = &seen[k];

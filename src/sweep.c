@@ -49,6 +49,7 @@ struct sweep {
 	struct sweep_zone *zones;
 	struct sweep_fs *fs;
 	size_t n_fs;
+	uint64_t roots_gen; /* the watcher's, when fs was made */
 	struct u64map *held; /* (dev, ino) of restored files -> until when */
 	struct sweep_episode archive_full;
 	int64_t archive_retry_at;
@@ -790,6 +791,49 @@ static struct sweep_fs *fs_of(struct sweep *s, uint64_t dev)
 }
 
 /*
+ * The filesystems that hold a zone whose root is there, each once; one keeps
+ * its state while some zone is still on it. Made again whenever a root comes
+ * or goes (a zone that appears, a root mounted over): its disk is watched too.
+ */
+static int fs_rebuild(struct sweep *s)
+{
+	const struct config *cfg = s->d->cfg;
+	struct sweep_fs *fs = calloc(cfg->n_zones + 1, sizeof(*fs));
+	size_t n_fs = 0;
+
+	if (!fs)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct table_zone *tz = table_zone(s->d->table, i);
+		bool known = false;
+
+		if (!tz->root)
+			continue;
+		for (size_t k = 0; k < n_fs; k++)
+			known |= fs[k].dev == tz->root->dev;
+		if (known)
+			continue;
+		fs[n_fs] = (struct sweep_fs){ .dev = tz->root->dev };
+		for (size_t k = 0; k < s->n_fs; k++)
+			if (s->fs[k].dev == tz->root->dev)
+				fs[n_fs] = s->fs[k];
+		fs[n_fs++].probe = cfg->zones[i].path;
+	}
+	free(s->fs);
+	s->fs = fs;
+	s->n_fs = n_fs;
+	s->roots_gen = watch_roots_gen(s->d->watch);
+	return 0;
+}
+
+/* Before a pass: the filesystems as the zone roots are now. */
+static void fs_current(struct sweep *s)
+{
+	if (s->roots_gen != watch_roots_gen(s->d->watch) && fs_rebuild(s) < 0)
+		log_err("out of memory: the disks of zones that appeared are not watched yet");
+}
+
+/*
  * What is still missing for the reservation: over the zone's limits, over
  * the high mark. A dry run moves nothing: gone and freed say what it would.
  */
@@ -815,7 +859,7 @@ static void reserve_missing(struct sweep *s, struct sweep_reserve *r, uint64_t g
 void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve *r)
 {
 	struct table_zone *tz = table_zone(s->d->table, r->zone);
-	struct sweep_fs *fs = tz->root ? fs_of(s, tz->root->dev) : NULL;
+	struct sweep_fs *fs;
 	uint64_t start = run->freed, gone = 0;
 	struct plan p = { 0 };
 	struct tally t = { 0 };
@@ -825,6 +869,8 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 	if (s->running)
 		return;
 	s->running = true;
+	fs_current(s);
+	fs = tz->root ? fs_of(s, tz->root->dev) : NULL;
 	do {
 		uint64_t done = run->count;
 
@@ -915,6 +961,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 	if (s->running)
 		return;
 	s->running = true;
+	fs_current(s);
 	do {
 		uint64_t done = run->count;
 
@@ -1044,47 +1091,28 @@ const struct sweep_episode *sweep_archive_episode(const struct sweep *s)
 
 /*
  * Per-zone and per-filesystem state for the daemon's zones: zone j keeps
- * the state of old zone old_of_new[j] (none when -1, or no old state), and a
- * filesystem keeps its state while some zone is still on it.
+ * the state of old zone old_of_new[j] (none when -1, or no old state).
  */
 int sweep_reconfigure(struct sweep *s, const int *old_of_new)
 {
 	const struct config *cfg = s->d->cfg;
 	struct sweep_zone *zones = calloc(cfg->n_zones + 1, sizeof(*zones));
-	struct sweep_fs *fs = calloc(cfg->n_zones + 1, sizeof(*fs));
-	size_t n_fs = 0;
 
-	if (!zones || !fs)
+	if (!zones)
 		goto nomem;
 	for (size_t i = 0; i < cfg->n_zones; i++) {
-		struct table_zone *tz = table_zone(s->d->table, i);
-		bool known = false;
-
 		if (old_of_new && old_of_new[i] >= 0)
 			zones[i] = s->zones[old_of_new[i]];
 		if (cfg->zones[i].max_idle != CONFIG_UNSET && table_zone_track_use(s->d->table, i) < 0)
 			goto nomem;
-		if (!tz->root)
-			continue;
-		for (size_t k = 0; k < n_fs; k++)
-			known |= fs[k].dev == tz->root->dev;
-		if (known)
-			continue;
-		fs[n_fs] = (struct sweep_fs){ .dev = tz->root->dev };
-		for (size_t k = 0; k < s->n_fs; k++)
-			if (s->fs[k].dev == tz->root->dev)
-				fs[n_fs] = s->fs[k];
-		fs[n_fs++].probe = cfg->zones[i].path;
 	}
+	if (fs_rebuild(s) < 0)
+		goto nomem;
 	free(s->zones);
-	free(s->fs);
 	s->zones = zones;
-	s->fs = fs;
-	s->n_fs = n_fs;
 	return 0;
 nomem:
 	free(zones);
-	free(fs);
 	return -ENOMEM;
 }
 

@@ -26,6 +26,10 @@
 #include "watch_priv.h"
 
 #define WATCH_BUF (64 * 1024)
+/* Why a zone root is missing, each said once until it is there (whoever can write above it may toggle it). */
+#define WATCH_SAID_ENOENT 1u
+#define WATCH_SAID_LINK 2u
+#define WATCH_SAID_OTHER 4u
 /* After an overflow, rescan once no new overflow has come for this long. */
 #define WATCH_RESCAN_QUIET_S 0.5
 /* What a big walk may hold back of the event queue; past it, as an overflow. */
@@ -387,6 +391,78 @@ static void rescan_subtree(struct watch *w, struct watch_zone *z, struct table_d
 	}
 }
 
+/* Where the root's parent ends in its path: the anc_len of the parent. */
+static size_t parent_len(const char *path)
+{
+	return (size_t)(strrchr(path, '/') - path);
+}
+
+/*
+ * Opens the first len bytes of path ("/" when 0) as a directory, through no
+ * symbolic link anywhere on the way: zone paths were resolved when the config
+ * was loaded, so a link found on them now was put there since, by someone
+ * who may not be trusted with where sweepd goes.
+ */
+static int open_nolinks(const char *path, size_t len, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char buf[PATH_MAX];
+	int fd;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	if (len)
+		memcpy(buf, path, len);
+	else
+		buf[len++] = '/';
+	buf[len] = '\0';
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, buf, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Drops the ancestor watch wd unless another zone than z watches through it. */
+static void anc_release(struct watch *w, const struct watch_zone *z, int wd)
+{
+	if (wd < 0)
+		return;
+	for (size_t i = 0; i < w->n_zones; i++)
+		if (&w->zones[i] != z && w->zones[i].anc_wd == wd)
+			return;
+	inotify_rm_watch(w->fd, wd);
+}
+
+/* Watches path's first len bytes as z's ancestor, dropping the one it had. */
+static void anc_watch(struct watch *w, struct watch_zone *z, size_t len)
+{
+	int fd = open_nolinks(z->cfg->path, len, O_PATH), wd = -1;
+	char proc[64];
+
+	if (fd >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		wd = inotify_add_watch(w->fd, proc,
+				       IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |
+					       IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+					       IN_ONLYDIR);
+		close(fd);
+	}
+	if (z->anc_wd != wd)
+		anc_release(w, z, z->anc_wd);
+	z->anc_wd = wd < 0 ? -1 : wd;
+	z->anc_len = len;
+}
+
+/* Is ev about the name that comes below z's ancestor on the way to its root? */
+static bool anc_names_next(const struct watch_zone *z, const struct inotify_event *ev)
+{
+	const char *next = z->cfg->path + z->anc_len + 1;
+	size_t n = strcspn(next, "/");
+
+	return ev->len && strlen(ev->name) == n && !memcmp(ev->name, next, n);
+}
+
 static void zone_detach(struct watch *w, struct watch_zone *z)
 {
 	struct table_zone *tz = table_zone(w->table, z->idx);
@@ -399,6 +475,8 @@ static void zone_detach(struct watch *w, struct watch_zone *z)
 		dir_remove(w, tz->root);
 	close(z->root_fd);
 	z->root_fd = -1;
+	z->said = WATCH_SAID_ENOENT;
+	w->roots_gen++;
 }
 
 /* (Re)opens the zone root and scans it; 0 or -errno. */
@@ -410,9 +488,9 @@ static int zone_attach(struct watch *w, struct watch_zone *z, bool first)
 
 	if (z->root_fd >= 0)
 		return 0;
-	fd = open(z->cfg->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_nolinks(z->cfg->path, strlen(z->cfg->path), O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
 		close(fd);
@@ -429,41 +507,105 @@ static int zone_attach(struct watch *w, struct watch_zone *z, bool first)
 	root = table_dir_add(w->table, NULL, z->idx, "", st.st_dev, st.st_ino);
 	if (!root) {
 		close(fd);
+		close(z->root_fd);
+		z->root_fd = -1;
 		return -ENOMEM;
 	}
-	if (!first)
-		log_info("zone \"%s\": %s is back; scanning it", z->cfg->name, z->cfg->path);
+	if (!first || z->said)
+		log_info("zone \"%s\": %s is %s; scanning it", z->cfg->name, z->cfg->path,
+			 z->seen ? "back" : "there now");
+	z->seen = true;
+	z->said = 0;
+	w->roots_gen++;
 	scan_tree(w, z, root, fd, false, first ? w->threads : 1, first ? &w->pump : NULL);
 	if (first)
 		backlog_replay(w);
 	return 0;
 }
 
-static void parent_watch(struct watch *w, struct watch_zone *z)
+/* Says once (per cause, until the root is there) why it is not attached: r, why it cannot be opened. */
+static void zone_say_missing(struct watch_zone *z, int r)
 {
-	z->parent_wd = inotify_add_watch(w->fd, z->parent_path,
-					 IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |
-						 IN_ONLYDIR);
+	const char *path = z->cfg->path;
+	char anc[PATH_MAX], next[PATH_MAX];
+	size_t n = z->anc_len + 1 + strcspn(path + z->anc_len + 1, "/");
+	uint8_t bit = r == -ENOENT ? WATCH_SAID_ENOENT
+		      : r == -ELOOP ? WATCH_SAID_LINK
+				    : WATCH_SAID_OTHER;
+
+	if (z->said & bit)
+		return;
+	z->said |= bit;
+	snprintf(anc, sizeof(anc), "%.*s", z->anc_len ? (int)z->anc_len : 1,
+		 z->anc_len ? path : "/");
+	snprintf(next, sizeof(next), "%.*s", (int)n, path);
+	if (r == -ENOENT && z->anc_wd >= 0)
+		log_info("zone \"%s\": %s does not exist (yet): watching %s for %s to appear",
+			 z->cfg->name, path, anc, next);
+	else if (r == -ENOENT)
+		log_warn("zone \"%s\": %s does not exist (yet), and %s cannot be watched: looking "
+			 "for it every 30 s and on settle",
+			 z->cfg->name, path, anc);
+	else if (r == -ELOOP)
+		log_warn("zone \"%s\": %s is a symbolic link, which sweepd does not follow: the "
+			 "zone stays missing until a directory stands there (or the config names "
+			 "the link's target)",
+			 z->cfg->name, next);
+	else
+		log_warn("zone \"%s\": cannot open %s: %s; watching %s for a change", z->cfg->name,
+			 path, strerror(-r), anc);
+	if (z->anc_wd < 0 && r != -ENOENT)
+		log_warn("zone \"%s\": cannot watch %s either: looking again every 30 s and on "
+			 "settle",
+			 z->cfg->name, anc);
+}
+
+/*
+ * Attaches the zone root if it is there; if not, watches the nearest
+ * directory above it that is, so that each step of the way down (mkdir -p
+ * makes them all in one breath) is seen at once. After each new watch the
+ * way is looked at again: what was made before the watch was on is not
+ * missed. Returns 0 (attached) or why the root cannot be opened.
+ */
+static int zone_seek(struct watch *w, struct watch_zone *z, bool first)
+{
+	const char *path = z->cfg->path;
+	size_t top = parent_len(path), prev = SIZE_MAX;
+	int r = 0;
+
+	/* Each turn goes further down, or stops: bounded by the path's depth. */
+	for (size_t turn = 0; turn <= strlen(path); turn++) {
+		size_t len = top;
+		int fd = -1;
+
+		r = zone_attach(w, z, first);
+		if (r == 0) {
+			/* Again even if watched: the parent may be another directory by now. */
+			anc_watch(w, z, top);
+			return 0;
+		}
+		/* The nearest directory above the root that opens through no link. */
+		while (len && (fd = open_nolinks(path, len, O_PATH)) < 0)
+			while (len && path[--len] != '/')
+				;
+		if (fd >= 0)
+			close(fd);
+		if (len == prev)
+			break; /* watched since the last look, and nothing new below it */
+		anc_watch(w, z, len);
+		prev = len;
+	}
+	zone_say_missing(z, r);
+	return r;
 }
 
 static int zone_init(struct watch_zone *z, const struct zone_config *zc, size_t idx)
 {
-	char *slash;
-
 	memset(z, 0, sizeof(*z));
 	z->cfg = zc;
 	z->idx = (uint32_t)idx;
 	z->root_fd = -1;
-	z->parent_wd = -1;
-	z->parent_path = strdup(zc->path);
-	slash = z->parent_path ? strrchr(z->parent_path, '/') : NULL;
-	if (!slash)
-		return -ENOMEM;
-	z->root_name = zc->path + (slash - z->parent_path) + 1;
-	if (slash == z->parent_path)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	z->anc_wd = -1;
 	for (size_t k = 0; k < zc->include.n; k++)
 		z->slash_patterns |= strchr(zc->include.patterns[k], '/') != NULL;
 	for (size_t k = 0; k < zc->exclude.n; k++)
@@ -525,7 +667,6 @@ void watch_destroy(struct watch *w)
 	for (size_t i = 0; i < w->n_zones && w->zones; i++) {
 		if (w->zones[i].root_fd >= 0)
 			close(w->zones[i].root_fd);
-		free(w->zones[i].parent_path);
 	}
 	free(w->zones);
 	free(w->checks);
@@ -538,9 +679,9 @@ void watch_destroy(struct watch *w)
 
 /*
  * The first walk of new zones (every zone when old_of_new is NULL), with one
- * look at who holds what open for writing. At the start a zone that cannot
- * be opened is an error; after a reload it is a zone whose root is missing,
- * watched for like one removed later.
+ * look at who holds what open for writing. A zone whose root is not there
+ * (or is a link, or a file) is watched for, as one removed later; at the
+ * start, a root there that cannot be opened is an error.
  */
 static int attach_new(struct watch *w, const int *old_of_new)
 {
@@ -552,16 +693,12 @@ static int attach_new(struct watch *w, const int *old_of_new)
 
 		if (old_of_new && old_of_new[i] >= 0)
 			continue;
-		parent_watch(w, z);
-		r = zone_attach(w, z, true);
-		if (r < 0 && !old_of_new)
+		r = zone_seek(w, z, true);
+		if (r == -ENOENT || r == -ELOOP || r == -ENOTDIR || old_of_new)
+			r = 0;
+		else if (r < 0)
 			log_err("zone \"%s\": cannot open %s: %s", z->cfg->name, z->cfg->path,
 				strerror(-r));
-		else if (r < 0)
-			log_warn("zone \"%s\": cannot open %s: %s; watching for it to appear",
-				 z->cfg->name, z->cfg->path, strerror(-r));
-		if (old_of_new)
-			r = 0;
 	}
 	u64map_destroy(w->writers);
 	w->writers = NULL;
@@ -601,42 +738,35 @@ int watch_reconfigure(struct watch *w, const struct config *cfg, const int *old_
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < n_old; i++) {
-		parents[i] = kept[i] ? -1 : old[i].parent_wd;
+		parents[i] = kept[i] ? -1 : old[i].anc_wd;
 		if (kept[i])
 			continue;
 		if (old[i].root_fd >= 0)
 			close(old[i].root_fd);
-		free(old[i].parent_path);
 	}
 	for (size_t j = 0; j < n_new; j++) {
-		const char *path = cfg->zones[j].path;
-
 		if (old_of_new[j] < 0)
 			continue;
+		/* The same path (anc_len stays right), in the new config's copy. */
 		zones[j] = old[old_of_new[j]];
 		zones[j].cfg = &cfg->zones[j];
 		zones[j].idx = (uint32_t)j;
-		/* The same path, in the new config's copy. */
-		zones[j].root_name = strrchr(path, '/') + 1;
 	}
 	w->zones = zones;
 	w->n_zones = n_new;
 	w->cfg = cfg;
 	zones = old; /* the old array is what is freed below */
 	attach_new(w, old_of_new);
-	/* A parent watch may serve several zones: unwatch only those no zone needs now. */
+	/* An ancestor watch may serve several zones: unwatch only those no zone needs now. */
 	for (size_t i = 0; i < n_old; i++) {
 		bool used = parents[i] < 0;
 		for (size_t j = 0; j < w->n_zones && !used; j++)
-			used = w->zones[j].parent_wd == parents[i];
+			used = w->zones[j].anc_wd == parents[i];
 		if (!used)
 			inotify_rm_watch(w->fd, parents[i]);
 	}
 	r = 0;
 out:
-	for (size_t j = 0; r < 0 && zones && j < n_new; j++)
-		if (old_of_new[j] < 0)
-			free(zones[j].parent_path);
 	free(zones);
 	free(parents);
 	free(kept);
@@ -648,18 +778,30 @@ bool watch_zone_attached(const struct watch *w, size_t zone)
 	return zone < w->n_zones && w->zones[zone].root_fd >= 0;
 }
 
-/* Events on the parent of a zone root: the root itself created, moved or removed. */
-static void on_parent_event(struct watch *w, const struct inotify_event *ev)
+uint64_t watch_roots_gen(const struct watch *w)
 {
+	return w->roots_gen;
+}
+
+static bool zone_refresh_root(struct watch *w, struct watch_zone *z);
+
+/*
+ * Events on the directory above a zone root that is watched for it: the
+ * name on the way to the root made, moved, removed or changed, or that
+ * directory itself gone (then the one above it is watched).
+ */
+static void on_ancestor_event(struct watch *w, const struct inotify_event *ev)
+{
+	bool self = ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT);
+
 	for (size_t i = 0; i < w->n_zones; i++) {
 		struct watch_zone *z = &w->zones[i];
 
-		if (z->parent_wd != ev->wd || !ev->len || strcmp(ev->name, z->root_name))
+		if (z->anc_wd != ev->wd || (!self && !anc_names_next(z, ev)))
 			continue;
-		if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
-			zone_detach(w, z);
-		else if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-			zone_attach(w, z, false);
+		if (ev->mask & IN_IGNORED)
+			z->anc_wd = -1; /* the kernel dropped it */
+		zone_refresh_root(w, z);
 	}
 }
 
@@ -762,13 +904,15 @@ static void on_event(struct watch *w, const struct inotify_event *ev)
 	}
 	d = table_dir_by_wd(w->table, ev->wd);
 	if (!d) {
-		on_parent_event(w, ev);
+		on_ancestor_event(w, ev);
 		return;
 	}
 	z = &w->zones[d->zone];
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
 		if (!d->parent) {
+			/* Whatever stands at the path now (another mount, nothing) is looked for. */
 			zone_detach(w, z);
+			zone_seek(w, z, false);
 		} else if (ev->mask & IN_IGNORED) {
 			/* The watch is gone (the directory was removed); its parent says so too. */
 			table_dir_set_wd(w->table, d, -1);
@@ -811,18 +955,20 @@ static bool root_in_place(const struct watch_zone *z, const struct table_zone *t
 }
 
 /*
- * Makes the zone root current: drops a root that is no longer at its path,
- * attaches (and walks) one that is there again. Returns whether it walked it.
+ * Makes the zone root current: drops a root that is no longer at its path
+ * (removed, moved, mounted over), attaches (and walks) one that is there
+ * now, or watches the way to it. Returns whether it walked it.
  */
 static bool zone_refresh_root(struct watch *w, struct watch_zone *z)
 {
 	if (z->root_fd >= 0 && !root_in_place(z, table_zone(w->table, z->idx)))
 		zone_detach(w, z);
-	if (z->root_fd >= 0)
+	if (z->root_fd >= 0) {
+		if (z->anc_wd < 0)
+			anc_watch(w, z, parent_len(z->cfg->path));
 		return false;
-	if (z->parent_wd < 0)
-		parent_watch(w, z);
-	return zone_attach(w, z, false) == 0;
+	}
+	return zone_seek(w, z, false) == 0;
 }
 
 static void full_rescan(struct watch *w)

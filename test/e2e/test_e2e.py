@@ -507,9 +507,10 @@ def check_config():
                     ' { name = "z"; path = "nope"; }\n);\n')
         r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
         equal(r.returncode, 1, "bad config exit")
-        for line in (f"{conf}:2: 'max_age' must be a duration", f"{conf}:3: zone \"z\": path",
+        for line in (f"{conf}:2: 'max_age' must be a duration",
                      f"{conf}:3: zone name \"z\" is used twice"):
             check(line in r.stderr, f"{line!r} in\n{r.stderr}")
+        check("nope" not in r.stderr, f"a zone path not there yet is no error:\n{r.stderr}")
         # Starting on a bad config fails the same way, with no socket left.
         r = subprocess.run([SWEEPD, "-c", conf], capture_output=True, text=True, timeout=WAIT)
         equal(r.returncode, 1, "start on a bad config")
@@ -769,6 +770,222 @@ def sweepctl_says_what_it_did():
         for e in entries[1:]:
             equal(log.count(f" purged {e['path']} ("), 1, f"purge logged: {log}")
     finally:
+        d.close()
+
+
+# --- zones whose directory is not there yet (issue 11) ---
+
+def wait_present(d, name, want, what, limit=10.0):
+    """Polls status, without settle, until the zone's present is want: what inotify alone
+    brings in (housekeeping's retry is 30 s away), bounded well under it."""
+    import time
+    end = time.monotonic() + limit
+    while True:
+        got = d.zone(name)
+        if got["present"] == want:
+            return got
+        check(time.monotonic() < end, f"{what}: zone {name} present {got['present']} "
+              f"after {limit}s; log:\n{d.logtext()}")
+        time.sleep(0.05)
+
+
+def missing_zones_daemon(zones, extra=""):
+    """A daemon over zones whose directories are removed before it starts."""
+    d = Daemon(zones=zones, extra=extra, start=False)
+    for z in zones:
+        shutil.rmtree(os.path.join(d.root, z["path"].split("/")[0]))
+    return d
+
+
+@case
+def zone_dir_missing_at_start():
+    """A zone whose directory (or its parent too) is not there: -t warns with the line
+    and says OK, the daemon starts with present:false, and each is picked up when made,
+    even in one breath with its files, with no restart and without waiting for a retry."""
+    d = missing_zones_daemon([{"name": "z", "path": "zone"},
+                              {"name": "deep", "path": "srv/app/outputs"},
+                              {"name": "here", "path": "here"}])
+    try:
+        os.makedirs(d.path("here"))
+        write(d.path("here", "h"), b"h")
+        r = subprocess.run([SWEEPD, "-t", "-c", d.conf], capture_output=True, text=True)
+        equal((r.returncode, r.stdout.strip()), (0, "configuration OK"), f"-t: {r.stderr}")
+        for line, path in ((5, d.path("z")), (6, d.path("deep"))):
+            want = f'{d.conf}:{line}: warning: zone "{"z" if line == 5 else "deep"}": {path} does not exist'
+            check(want in r.stderr, f"{want!r} in\n{r.stderr}")
+        check(f"{d.conf}:7:" not in r.stderr, f"no warning for the zone that is there:\n{r.stderr}")
+        d.start()
+        st = d.status()
+        for name in ("z", "deep"):
+            got = [z for z in st["zones"] if z["name"] == name][0]
+            equal((got["present"], got["files"], got["bytes"], got["fs"]), (False, 0, 0, None),
+                  f"zone {name} before its directory exists")
+        equal(d.zone("here")["files"], 1, "the zone that is there is scanned")
+        check("does not exist (yet): watching" in d.logtext(), d.logtext())
+        # The one-level zone: made, then filled; inotify alone brings it in.
+        os.makedirs(d.path("z"))
+        wait_present(d, "z", True, "made after the start")
+        write(d.path("z", "a", "f1"), b"1" * 100)
+        d.expect_matches_disk("z", "filled after it appeared")
+        # The deep one: every missing level and its files in one breath.
+        r = subprocess.run(["sh", "-c", 'mkdir -p "$1/x/y" && printf 12345 > "$1/x/y/f" && '
+                            'printf 67 > "$1/g"', "sh", d.path("deep")])
+        equal(r.returncode, 0, "mkdir -p and files in one breath")
+        got = wait_present(d, "deep", True, "mkdir -p in one breath")
+        got = d.expect_matches_disk("deep", "mkdir -p in one breath")
+        equal((got["files"], got["bytes"]), (2, 7), "files and bytes of the deep zone")
+        check(got["fs"] and got["fs"] in [f["id"] for f in d.status()["filesystems"]],
+              "its filesystem is listed")
+        check(f'zone "deep": {d.path("deep")} is there now' in d.logtext(), d.logtext())
+        # Gone with its parents, then back: still followed, as often as it happens.
+        for turn in range(3):
+            shutil.rmtree(os.path.join(d.root, "srv"))
+            d.settle()
+            equal((d.zone("deep")["present"], d.zone("deep")["files"]), (False, 0),
+                  f"removed with its parents ({turn})")
+            populate(d.path("deep"), 2, 3)
+            wait_present(d, "deep", True, f"made again ({turn})")
+            equal(d.expect_matches_disk("deep", f"made again ({turn})")["files"], 6,
+                  f"files after coming back ({turn})")
+        # The other zones were never disturbed.
+        d.expect_matches_disk("z", "the other zone")
+        equal(d.zone("here")["files"], 1, "the zone that was there")
+    finally:
+        d.close()
+
+
+@case
+def zone_root_symlink_not_followed():
+    """Someone who can write where a missing zone root belongs puts a link there (to /etc,
+    or to a tree of their own): it is never followed, the zone stays present:false with a
+    clear log line, and a real directory put there later is picked up."""
+    d = missing_zones_daemon([{"name": "z", "path": "srv/out"}])
+    try:
+        os.makedirs(os.path.join(d.root, "srv"))
+        elsewhere = os.path.join(d.root, "elsewhere")
+        write(os.path.join(elsewhere, "out", "theirs"), b"t" * 1000)
+        write(os.path.join(elsewhere, "mine"), b"m")
+        d.start()
+        root = d.path("z")
+        os.symlink("/etc", root)
+        d.settle()
+        got = d.zone("z")
+        equal((got["present"], got["files"], got["fs"]), (False, 0, None), "a link to /etc at the root")
+        check(f'zone "z": {root} is a symbolic link, which sweepd does not follow' in d.logtext(),
+              d.logtext())
+        os.unlink(root)
+        os.symlink(os.path.join(elsewhere, "out"), root)
+        d.settle()
+        equal((d.zone("z")["present"], d.zone("z")["files"]), (False, 0), "a link to a tree")
+        # Toggled over and over: said once, not once a toggle.
+        for _ in range(50):
+            os.unlink(root)
+            os.symlink("/etc", root)
+        d.settle()
+        equal(d.logtext().count("is a symbolic link, which sweepd does not follow"), 1,
+              f"one line for the link:\n{d.logtext()}")
+        # A link one level up, on the way to the root.
+        os.unlink(root)
+        os.rmdir(os.path.join(d.root, "srv"))
+        os.symlink(elsewhere, os.path.join(d.root, "srv"))
+        d.settle()
+        equal((d.zone("z")["present"], d.zone("z")["files"]), (False, 0), "a link above the root")
+        # A file in the way.
+        os.unlink(os.path.join(d.root, "srv"))
+        os.makedirs(os.path.join(d.root, "srv"))
+        write(root, b"file")
+        d.settle()
+        equal(d.zone("z")["present"], False, "a file at the root")
+        # The real thing, at last: the links' targets were never touched nor counted.
+        os.unlink(root)
+        os.makedirs(root)
+        write(os.path.join(root, "real"), b"r" * 10)
+        wait_present(d, "z", True, "a directory at the root")
+        equal(d.expect_matches_disk("z", "a real root")["files"], 1, "only the real root's files")
+        # The root there, then moved away and a link put in its place.
+        os.rename(root, root + ".old")
+        os.symlink(os.path.join(elsewhere, "out"), root)
+        d.settle()
+        got = d.zone("z")
+        equal((got["present"], got["files"]), (False, 0), "a link in place of a root that was there")
+        equal(sorted(os.listdir(elsewhere)), ["mine", "out"], "the link's target untouched")
+        equal(os.listdir(os.path.join(elsewhere, "out")), ["theirs"], "nothing made in it")
+    finally:
+        d.close()
+
+
+@case
+def zone_appears_and_rotates():
+    """A log zone whose directory is made after the start: a log there that crosses its
+    size is rotated, with no restart or reload."""
+    from test_rotate import copies, logs_zone
+    d = missing_zones_daemon([logs_zone('size = "64K"; method = "copytruncate"; '
+                                        'compress = "off";', path="app/logs")])
+    try:
+        d.start()
+        equal(d.zone("logs")["present"], False, "log zone before its directory exists")
+        logs = d.zones["logs"]
+        os.makedirs(logs)
+        live = os.path.join(logs, "app.log")
+        wait_present(d, "logs", True, "log directory made")
+        with open(live, "ab") as f:
+            for i in range(3000):
+                f.write(b"%09d a line of the log\n" % i)
+        d.settle()
+        cs = copies(logs, "app.log")
+        equal(len(cs), 1, f"rotated once at 64K: {os.listdir(logs)}")
+        with open(cs[0], "rb") as f:
+            equal(f.read().count(b"\n"), 3000, "every line in the copy")
+        equal(os.path.getsize(live), 0, "the live log emptied")
+    finally:
+        d.close()
+
+
+@case
+def zone_appears_on_a_fresh_tmpfs():
+    """A zone that appears after the start and then gets a small tmpfs mounted on it: it
+    joins `filesystems`, and the disk marks act there (above high, swept under low); when
+    the tmpfs goes, the zone is its directory on the old filesystem again."""
+    from test_sweep import OLD, old
+    d = missing_zones_daemon([{"name": "z", "path": "zone", "min_age": "0",
+                               "action": '"delete"'}],
+                             extra='disk = { high = "60%"; low = "40%"; };')
+    mounted = False
+    try:
+        d.start()
+        root = d.path("z")
+        equal(d.status()["filesystems"], [], "no filesystem before the zone exists")
+        os.makedirs(root)
+        wait_present(d, "z", True, "made after the start")
+        before = d.zone("z")["fs"]
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8M", "tmpfs", root], check=True)
+        mounted = True
+        for i in range(6):
+            p = os.path.join(root, f"{i}.bin")
+            write(p, os.urandom(1024 * 1024))
+            old(p, OLD + i)
+        d.settle()
+        got = d.zone("z")
+        fss = {f["id"]: f for f in d.status()["filesystems"]}
+        check(got["present"] and got["fs"] != before and got["fs"] in fss,
+              f"the tmpfs is the zone's filesystem now: {got['fs']} in {list(fss)}")
+        equal(fss[got["fs"]]["mount"], root, "its mount point")
+        st = os.statvfs(root)
+        used = (st.f_blocks - st.f_bfree) / st.f_blocks * 100
+        check(used <= 40.5, f"used {used:.1f}% after the disk pass, low mark 40%")
+        equal(sorted(os.listdir(root)), ["3.bin", "4.bin", "5.bin"], "the oldest went first")
+        d.expect_matches_disk("z", "after the disk pass")
+        # Lazily: the daemon holds the zone root open, as it does any zone's.
+        subprocess.run(["umount", "-l", root], check=True)
+        mounted = False
+        write(os.path.join(root, "under"), b"u")
+        d.settle()
+        got = d.expect_matches_disk("z", "the tmpfs gone")
+        equal((got["present"], got["files"], got["fs"]), (True, 1, before),
+              "the directory under it again")
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", d.path("z")], check=False)
         d.close()
 
 
