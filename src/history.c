@@ -81,7 +81,7 @@ static void history_sample(struct history *h)
 		if ((s = trends_series(&h->t, name)) && table_zone(d->table, i)->root)
 			trend_add(s, now, table_zone(d->table, i)->bytes);
 		/* Two zones on one filesystem sample it twice in the same minute: the same slot. */
-		if (fsinfo_get(d->cfg->zones[i].path, &fi) < 0)
+		if (!table_zone(d->table, i)->root || fsinfo_get(d->cfg->zones[i].path, &fi) < 0)
 			continue;
 		series_name(name, sizeof(name), "fs", fi.mount);
 		if ((s = trends_series(&h->t, name)))

@@ -55,19 +55,24 @@ static void cache_drop(struct watch *w)
 	w->cached_dir = NULL;
 }
 
-static int open_beneath(const struct watch_zone *z, const char *rel, int flags)
+/* A directory opened with openat2's resolve flags, through no symbolic link; fd or -errno. */
+static int open_dir_nolinks(int dirfd, const char *path, int flags, uint64_t resolve)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
-			   RESOLVE_NO_MAGICLINKS,
+		.resolve = resolve | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd;
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_beneath(const struct watch_zone *z, const char *rel, int flags)
+{
 	if (z->root_fd < 0)
 		return -ENOENT;
-	fd = (int)syscall(SYS_openat2, z->root_fd, rel[0] ? rel : ".", &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
+	return open_dir_nolinks(z->root_fd, rel[0] ? rel : ".", flags,
+				RESOLVE_BENEATH | RESOLVE_NO_XDEV);
 }
 
 int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
@@ -405,12 +410,7 @@ static size_t parent_len(const char *path)
  */
 static int open_nolinks(const char *path, size_t len, int flags)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
 	char buf[PATH_MAX];
-	int fd;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
@@ -419,8 +419,7 @@ static int open_nolinks(const char *path, size_t len, int flags)
 	else
 		buf[len++] = '/';
 	buf[len] = '\0';
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, buf, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
+	return open_dir_nolinks(AT_FDCWD, buf, flags, 0);
 }
 
 /* Drops the ancestor watch wd unless another zone than z watches through it. */

@@ -850,6 +850,20 @@ def zone_dir_missing_at_start():
         # The other zones were never disturbed.
         d.expect_matches_disk("z", "the other zone")
         equal(d.zone("here")["files"], 1, "the zone that was there")
+        # A reload adds one that is not there either (and drops one that is): the same.
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace('{ name = "deep"; path = "srv/app/outputs"; }',
+                                 '{ name = "later"; path = "opt/x/y"; }'))
+        r = d.request({"cmd": "reload"})
+        check(r["ok"] and any("opt/x/y does not exist" in w for w in r.get("warnings", [])),
+              f"reload warns: {r}")
+        equal(d.zone("later")["present"], False, "added by a reload, not there yet")
+        d.zones["later"] = os.path.join(d.root, "opt", "x", "y")
+        populate(d.path("later"), 1, 4)
+        wait_present(d, "later", True, "made after the reload")
+        equal(d.expect_matches_disk("later", "made after the reload")["files"], 4, "its files")
     finally:
         d.close()
 
