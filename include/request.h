@@ -43,6 +43,8 @@ struct request {
 int request_parse(const char *line, size_t len, struct request *req, char *err, size_t errlen);
 void request_clear(struct request *req);
 bool request_is_admin(enum request_cmd cmd);
+/* Whether this request needs an admin: request_is_admin, except a dry-run sweep. */
+bool request_needs_admin(const struct request *req);
 const char *request_cmd_name(enum request_cmd cmd);
 
 #endif

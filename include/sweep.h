@@ -29,6 +29,7 @@ struct sweep_run {
 	int zone;	/* -1: every zone */
 	bool manual;	/* asked for (the sweep command) rather than automatic */
 	bool archive_refused; /* the archive said it was full to this run: it backs off too */
+	bool unaudited; /* a reader's dry run: actions in the reply, not in the audit log */
 	struct json_object *actions; /* NULL, or an array that gets each action */
 	uint64_t count, freed;
 };

@@ -29,6 +29,14 @@ bool request_is_admin(enum request_cmd cmd)
 	return (size_t)cmd < N_COMMANDS && commands[cmd].admin;
 }
 
+/* A sweep that only reports (dry_run) changes nothing: anyone who may read may ask. */
+bool request_needs_admin(const struct request *req)
+{
+	if (req->cmd == REQ_SWEEP && req->dry_run == 1)
+		return false;
+	return request_is_admin(req->cmd);
+}
+
 const char *request_cmd_name(enum request_cmd cmd)
 {
 	return (size_t)cmd < N_COMMANDS ? commands[cmd].name : "?";
@@ -163,6 +171,76 @@ static int parse_fields(json_object *o, struct request *req, char *err, size_t e
 	return 0;
 }
 
+/* One JSON string literal (quotes included) decoded by json-c, as its parser names keys. */
+static json_object *decode_key(const char *lit, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(1);
+	json_object *k;
+
+	if (!tok)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	k = json_tokener_parse_ex(tok, lit, (int)len);
+	if (k && (!json_object_is_type(k, json_type_string) ||
+		  json_tokener_get_parse_end(tok) != len)) {
+		json_object_put(k);
+		k = NULL;
+	}
+	json_tokener_free(tok);
+	return k;
+}
+
+/*
+ * json-c keeps the last of two equal keys without a word, so {"cmd":"status",
+ * "cmd":"sweep"} would run a sweep. Walks the top level of text (already parsed
+ * as one strict JSON object, so strings and nesting are well formed), decodes each
+ * key with json-c itself ("\u0063md" is "cmd") and refuses the first one seen twice.
+ * Nested objects are never a valid field value, so only the top level matters.
+ */
+static int check_duplicates(const char *s, size_t len, char *err, size_t errlen)
+{
+	json_object *seen = json_object_new_object();
+	bool want_key = false;
+	int depth = 0, r = 0;
+
+	if (!seen)
+		return fail(err, errlen, "out of memory");
+	for (size_t i = 0; i < len && r == 0; i++) {
+		char c = s[i];
+
+		if (c == '"') {
+			size_t j = i + 1;
+			while (j < len && s[j] != '"')
+				j += s[j] == '\\' ? 2 : 1;
+			if (j >= len)
+				break;
+			if (depth == 1 && want_key) {
+				json_object *k = decode_key(s + i, j + 1 - i);
+				const char *name = k ? json_object_get_string(k) : NULL;
+				if (!name)
+					r = fail(err, errlen, "out of memory");
+				else if (json_object_object_get_ex(seen, name, NULL))
+					r = fail(err, errlen,
+						 "request has the field \"%.64s\" twice: give each field once",
+						 name);
+				else if (json_object_object_add(seen, name, NULL) < 0)
+					r = fail(err, errlen, "out of memory");
+				json_object_put(k);
+				want_key = false;
+			}
+			i = j;
+		} else if (c == '{' || c == '[') {
+			want_key = ++depth == 1;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			want_key = true;
+		}
+	}
+	json_object_put(seen);
+	return r;
+}
+
 int request_parse(const char *line, size_t len, struct request *req, char *err, size_t errlen)
 {
 	struct json_tokener *tok;
@@ -198,6 +276,8 @@ int request_parse(const char *line, size_t len, struct request *req, char *err, 
 		fail(err, errlen, "request must be a JSON object like {\"cmd\":\"status\"}");
 		goto out;
 	}
+	if (check_duplicates(line, len, err, errlen) < 0)
+		goto out;
 	if (!json_object_object_get_ex(o, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
 		fail(err, errlen, "request has no \"cmd\" string, as in {\"cmd\":\"status\"}");
 		goto out;

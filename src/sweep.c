@@ -165,7 +165,10 @@ static int plan_push(struct plan *p, struct table_file *f, uint32_t zone, enum p
 
 static void report(struct sweep *s, struct sweep_run *run, json_object *entry)
 {
-	audit_report(s->d->audit, run->actions, entry);
+	if (run->unaudited && entry && run->actions)
+		json_object_array_add(run->actions, entry);
+	else
+		audit_report(s->d->audit, run->actions, entry);
 }
 
 int sweep_file_path(const struct zone_config *zc, const struct table_file *f, char *buf,

@@ -74,6 +74,53 @@ static void bad_requests(void **state)
 		     "not valid JSON");
 }
 
+/* json-c keeps the last of two equal keys: a request naming one twice is refused. */
+static void duplicate_keys(void **state)
+{
+	struct request r;
+	char err[256];
+
+	(void)state;
+	expect_error("{\"cmd\":\"status\",\"cmd\":\"sweep\"}", "\"cmd\" twice");
+	/* The same key spelt with an escape is the same key. */
+	expect_error("{\"cmd\":\"status\",\"\\u0063md\":\"sweep\"}", "\"cmd\" twice");
+	expect_error("{\"cmd\":\"top\",\"zone\":\"a\",\"n\":1,\"zone\":\"b\"}", "\"zone\" twice");
+	expect_error(" { \"cmd\" : \"sweep\" , \"dry_run\" : true , \"dry_run\" : false } ",
+		     "\"dry_run\" twice");
+	/* Quotes, braces, commas and escapes inside strings are not structure. */
+	assert_int_equal(parse("{\"cmd\":\"top\",\"zone\":\"a\\\",\\\"zone\\\":{[,\\\\\"}", &r, err), 0);
+	assert_string_equal(r.zone, "a\",\"zone\":{[,\\");
+	request_clear(&r);
+	/* Equal keys in different objects are not duplicates (a nested value is refused
+	 * for its type, not as a duplicate). */
+	expect_error("{\"cmd\":\"top\",\"zone\":{\"zone\":1,\"x\":[\"zone\"]}}", "must be a string");
+	expect_error("{\"cmd\":\"status\",\"zonE\":1,\"zone\":2}", "unknown field");
+}
+
+/* A dry-run sweep changes nothing: it needs no admin; every other sweep does. */
+static void dry_run_sweep_is_for_anyone(void **state)
+{
+	struct request r;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"cmd\":\"sweep\",\"dry_run\":true}", &r, err), 0);
+	assert_false(request_needs_admin(&r));
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"sweep\",\"dry_run\":false}", &r, err), 0);
+	assert_true(request_needs_admin(&r));
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"sweep\"}", &r, err), 0);
+	assert_true(request_needs_admin(&r));
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"status\"}", &r, err), 0);
+	assert_false(request_needs_admin(&r));
+	request_clear(&r);
+	assert_int_equal(parse("{\"cmd\":\"purge\"}", &r, err), 0);
+	assert_true(request_needs_admin(&r));
+	request_clear(&r);
+}
+
 static void nul_byte(void **state)
 {
 	struct request r;
@@ -91,6 +138,8 @@ int main(void)
 		cmocka_unit_test(good_requests),
 		cmocka_unit_test(bad_requests),
 		cmocka_unit_test(nul_byte),
+		cmocka_unit_test(duplicate_keys),
+		cmocka_unit_test(dry_run_sweep_is_for_anyone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
