@@ -1,6 +1,7 @@
 #ifndef SWEEPD_COMMANDS_H
 #define SWEEPD_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct control_peer;
@@ -10,5 +11,7 @@ struct control_peer;
  * in, its reply out; admin commands only for admins.
  */
 char *daemon_request(void *ud, const char *line, size_t len, const struct control_peer *peer);
+/* Root, the daemon's own user, or a member of admin_group (a control_admin_check). */
+bool daemon_peer_is_admin(void *ud, const struct control_peer *peer);
 
 #endif

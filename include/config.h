@@ -62,6 +62,8 @@ struct config {
 	char *socket_owner, *socket_group; /* NULL: the daemon's user; admin_group */
 	int64_t idle_timeout;		    /* seconds a client may stay without a request */
 	int64_t max_clients;
+	int64_t max_clients_per_user; /* connections of one uid that is not an admin */
+	int64_t admin_reserve;	      /* of max_clients, kept for admins */
 	char *admin_group;
 	char *metrics_file; /* NULL when not asked for */
 	double disk_high, disk_low;

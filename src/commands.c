@@ -24,41 +24,21 @@
 #include "sweep.h"
 #include "watch.h"
 
-/* Is gid among the supplementary groups of pid? From /proc/PID/status. */
-static bool pid_in_group(pid_t pid, gid_t gid)
+/*
+ * Root, the daemon's own user, or a member of admin_group. The groups are the
+ * ones the kernel gave with the connection (SO_PEERGROUPS), never read from
+ * /proc/PID, whose pid may be another process by then.
+ */
+bool daemon_peer_is_admin(void *ud, const struct control_peer *peer)
 {
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && getline(&line, &cap, f) > 0) {
-		char *p = line + 7, *end;
-		if (strncmp(line, "Groups:", 7))
-			continue;
-		for (unsigned long g; (g = strtoul(p, &end, 10)), end != p; p = end)
-			found |= (gid_t)g == gid;
-		break;
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
-/* Root, the daemon's own user, or a member of admin_group. */
-static bool peer_is_admin(const struct daemon *d, const struct control_peer *peer)
-{
+	const struct daemon *d = ud;
 	struct group *g;
 
 	if (peer->uid == 0 || peer->uid == geteuid())
 		return true;
 	if (!d->cfg->admin_group || !(g = getgrnam(d->cfg->admin_group)))
 		return false;
-	return peer->gid == g->gr_gid || pid_in_group(peer->pid, g->gr_gid);
+	return control_peer_in_group(peer, g->gr_gid);
 }
 
 static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct control_peer *peer)
@@ -66,10 +46,11 @@ static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct c
 	char msg[512];
 
 	snprintf(msg, sizeof(msg),
-		 "\"%s\" changes things: it needs root, the daemon's own user%s%s%s; you are uid %u",
+		 "\"%s\" changes things: it needs root, the daemon's own user%s%s%s; you are uid %u%s",
 		 request_cmd_name(cmd), d->cfg->admin_group ? " or a member of group \"" : "",
 		 d->cfg->admin_group ? d->cfg->admin_group : "", d->cfg->admin_group ? "\"" : "",
-		 (unsigned)peer->uid);
+		 (unsigned)peer->uid,
+		 cmd == REQ_SWEEP ? " (anyone may ask what it would do: sweep with dry_run)" : "");
 	return reply_error(msg);
 }
 
@@ -81,9 +62,11 @@ static char *unknown_zone(const char *name)
 	return reply_error(msg);
 }
 
-static char *do_sweep(struct daemon *d, const struct request *req)
+/* An admin's sweep, or anyone's dry run (answered, but not written to the audit log). */
+static char *do_sweep(struct daemon *d, const struct request *req, bool admin)
 {
-	struct sweep_run run = { .dry = req->dry_run == 1 || d->dry_run, .zone = -1, .manual = true };
+	struct sweep_run run = { .dry = req->dry_run == 1 || d->dry_run, .zone = -1, .manual = true,
+				 .unaudited = !admin };
 
 	if (req->zone && (run.zone = config_zone_index(d->cfg, req->zone)) < 0)
 		return unknown_zone(req->zone);
@@ -293,7 +276,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 
 	if (request_parse(line, len, &req, err, sizeof(err)) < 0)
 		return reply_error(err);
-	if (request_is_admin(req.cmd) && !peer_is_admin(d, peer)) {
+	if (request_needs_admin(&req) && !daemon_peer_is_admin(d, peer)) {
 		out = refuse(d, req.cmd, peer);
 		request_clear(&req);
 		return out;
@@ -311,7 +294,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
 		break;
 	case REQ_SWEEP:
-		out = do_sweep(d, &req);
+		out = do_sweep(d, &req, daemon_peer_is_admin(d, peer));
 		break;
 	case REQ_ARCHIVE:
 		if (req.zone && config_zone_index(d->cfg, req.zone) < 0)

@@ -768,7 +768,8 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 					       "zones", "metrics_file", NULL};
 	static const char *const socket_keys[] = {"path",	  "mode",	 "owner",
 						  "group",	  "admin_group", "idle_timeout",
-						  "max_clients", NULL};
+						  "max_clients", "max_clients_per_user",
+						  "admin_reserve", NULL};
 	static const char *const disk_keys[] = {"high", "low", NULL};
 	static const char *const archive_keys[] = {"path", "keep", "max_size", "compress",
 						   "level", NULL};
@@ -780,6 +781,8 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 	cfg->socket_mode = 0660;
 	cfg->idle_timeout = 60;
 	cfg->max_clients = 512;
+	cfg->max_clients_per_user = 16;
+	cfg->admin_reserve = 32;
 	cfg->metrics_file = get_path(ld, root, "metrics_file", NULL);
 	s = config_setting_get_member(root, "socket");
 	if (s && !config_setting_is_group(s)) {
@@ -808,6 +811,15 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 			add_error(ld, config_setting_get_member(s, "idle_timeout"),
 				  "'idle_timeout' must be at least 1s");
 		cfg->max_clients = get_int(ld, s, "max_clients", 1, 100000, 512);
+		cfg->max_clients_per_user = get_int(ld, s, "max_clients_per_user", 1, 100000, 16);
+		/* Room only admins may take: by default 32, or half of a smaller max_clients. */
+		cfg->admin_reserve = get_int(ld, s, "admin_reserve", 0, 100000,
+					     cfg->max_clients < 64 ? cfg->max_clients / 2 : 32);
+		if (cfg->admin_reserve >= cfg->max_clients)
+			add_error(ld, config_setting_get_member(s, "admin_reserve"),
+				  "'admin_reserve' (%lld) must be less than max_clients (%lld): "
+				  "ordinary users would never get in",
+				  (long long)cfg->admin_reserve, (long long)cfg->max_clients);
 	}
 	if (!cfg->socket_path)
 		cfg->socket_path = strdup(CONFIG_DEFAULT_SOCKET);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,6 +27,7 @@ struct control_client {
 	ev_io rio, wio;
 	ev_timer idle;
 	struct control_peer peer;
+	bool admin; /* counted apart: ordinary users never take the admins' room */
 	char *in;
 	size_t in_len;
 	char *out;
@@ -41,11 +43,29 @@ struct control {
 	ev_io io;
 	char *path;
 	control_handler handler;
+	control_admin_check is_admin;
 	void *ud;
 	struct control_client *clients;
-	size_t n_clients, max_clients;
-	double idle_timeout;
+	size_t n_clients, n_ordinary;
+	struct control_limits lim;
+	int spare;	     /* a descriptor given up to accept one client when out of them */
+	ev_timer resume;     /* accepting again after running out of descriptors */
 };
+
+bool control_peer_in_group(const struct control_peer *peer, gid_t gid)
+{
+	if (peer->gid == gid)
+		return true;
+	for (size_t i = 0; i < peer->n_groups; i++)
+		if (peer->groups[i] == gid)
+			return true;
+	return false;
+}
+
+static int open_spare(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 static void client_destroy(struct control_client *cl)
 {
@@ -62,9 +82,19 @@ static void client_destroy(struct control_client *cl)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	c->n_clients--;
+	if (!cl->admin)
+		c->n_ordinary--;
+	free((void *)cl->peer.groups);
 	free(cl->in);
 	free(cl->out);
 	free(cl);
+	if (c->spare < 0)
+		c->spare = open_spare();
+	/* A descriptor came free: accept again now rather than at the pause's end. */
+	if (ev_is_active(&c->resume)) {
+		ev_timer_stop(c->loop, &c->resume);
+		ev_io_start(c->loop, &c->io);
+	}
 }
 
 /* Writes what is queued; returns false when the client is gone. */
@@ -177,6 +207,9 @@ static bool client_lines(struct control_client *cl)
 		char *out;
 
 		start += len + 1;
+		if (len > REQUEST_MAX_LINE)
+			return client_close_with(cl, "request line is longer than 65536 bytes: "
+						     "closing the connection");
 		if (len && line[len - 1] == '\r')
 			len--;
 		if (!len)
@@ -239,48 +272,158 @@ static void client_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 	client_lines(cl);
 }
 
-static void control_on_accept(struct ev_loop *loop, ev_io *io, int revents)
+/* The peer's supplementary groups; NULL (and none) when the kernel cannot say. */
+static gid_t *peer_groups(int fd, size_t *n)
 {
-	struct control *c = io->data;
+	socklen_t len = 64 * sizeof(gid_t);
+	gid_t *g = NULL;
+
+	*n = 0;
+	for (int tries = 0; tries < 2; tries++) {
+		gid_t *grown = realloc(g, len ? len : 1);
+		if (!grown)
+			break;
+		g = grown;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+			*n = len / sizeof(gid_t);
+			return g;
+		}
+		if (errno != ERANGE)
+			break;
+	}
+	free(g);
+	return NULL;
+}
+
+/* Sends a refusal as the connection's only line, and closes it. */
+static void refuse(int fd, const char *why)
+{
+	char *line = reply_error(why);
+
+	if (line)
+		(void)!send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(line);
+	close(fd);
+}
+
+/*
+ * Lets a new connection in, or refuses it with a line that says why. An ordinary
+ * user gets at most per_user connections, and all of them together leave
+ * admin_reserve of max_clients to root, the daemon's user and admin_group, so a
+ * flood by anyone else never keeps an admin out. short_of_fds: the daemon gave up
+ * its spare descriptor for this one, which only an admin may keep.
+ */
+static void control_admit(struct control *c, int fd, bool short_of_fds)
+{
 	struct control_client *cl;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd;
+	size_t mine = 0;
+	char why[200];
 
-	(void)revents;
-	fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (c->n_clients >= c->max_clients) {
-		static const char busy[] =
-			"{\"ok\":false,\"error\":\"too many clients connected: try again\"}\n";
-		(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(fd);
-		return;
-	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		free(cl);
 		close(fd);
 		return;
 	}
-	cl->ctl = c;
-	cl->fd = fd;
 	cl->peer.pid = cred.pid;
 	cl->peer.uid = cred.uid;
 	cl->peer.gid = cred.gid;
+	cl->peer.groups = peer_groups(fd, &cl->peer.n_groups);
+	cl->admin = c->is_admin(c->ud, &cl->peer);
+	for (struct control_client *o = c->clients; o && !cl->admin; o = o->next)
+		mine += !o->admin && o->peer.uid == cred.uid;
+	why[0] = '\0';
+	if (c->n_clients >= c->lim.max_clients)
+		snprintf(why, sizeof(why), "too many clients connected (max_clients %zu): try again",
+			 c->lim.max_clients);
+	else if (cl->admin)
+		;
+	else if (short_of_fds)
+		snprintf(why, sizeof(why),
+			 "sweepd is out of file descriptors: only admins get in now; try again");
+	else if (mine >= c->lim.per_user)
+		snprintf(why, sizeof(why),
+			 "too many connections from uid %u: at most %zu per user "
+			 "(the socket's max_clients_per_user); close some and try again",
+			 (unsigned)cred.uid, c->lim.per_user);
+	else if (c->n_ordinary + c->lim.admin_reserve >= c->lim.max_clients)
+		snprintf(why, sizeof(why),
+			 "too many clients connected (max_clients %zu, of which admin_reserve %zu "
+			 "are kept for admins): try again",
+			 c->lim.max_clients, c->lim.admin_reserve);
+	if (why[0]) {
+		free((void *)cl->peer.groups);
+		free(cl);
+		refuse(fd, why);
+		return;
+	}
+	cl->ctl = c;
+	cl->fd = fd;
 	cl->next = c->clients;
 	if (c->clients)
 		c->clients->prev = cl;
 	c->clients = cl;
 	c->n_clients++;
+	c->n_ordinary += !cl->admin;
 	ev_io_init(&cl->rio, client_on_readable, fd, EV_READ);
 	ev_io_init(&cl->wio, client_on_writable, fd, EV_WRITE);
 	ev_init(&cl->idle, client_on_idle);
-	cl->idle.repeat = c->idle_timeout;
+	cl->idle.repeat = c->lim.idle_timeout;
 	cl->rio.data = cl->wio.data = cl->idle.data = cl;
-	ev_io_start(loop, &cl->rio);
-	ev_timer_again(loop, &cl->idle);
+	ev_io_start(c->loop, &cl->rio);
+	ev_timer_again(c->loop, &cl->idle);
+}
+
+static void control_on_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct control *c = t->data;
+
+	(void)revents;
+	if (c->spare < 0)
+		c->spare = open_spare();
+	ev_io_start(loop, &c->io);
+}
+
+/*
+ * Takes in what waits on the listening socket (a batch per wakeup, so a flood
+ * drains quickly and an admin's connect does not queue behind it for long). Out
+ * of descriptors (EMFILE), the spare one is closed to accept and look at the
+ * peer; with no spare left, accepting pauses for a second instead of spinning on
+ * a socket that stays readable.
+ */
+static void control_on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct control *c = io->data;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		bool short_of_fds = false;
+		int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			if (c->spare < 0) {
+				log_warn("control socket: out of file descriptors (%s): "
+					 "not accepting for a second",
+					 strerror(errno));
+				ev_io_stop(loop, &c->io);
+				ev_timer_set(&c->resume, 1.0, 0.0);
+				ev_timer_start(loop, &c->resume);
+				return;
+			}
+			close(c->spare);
+			c->spare = -1;
+			fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			short_of_fds = true;
+		}
+		if (fd >= 0)
+			control_admit(c, fd, short_of_fds);
+		if (c->spare < 0)
+			c->spare = open_spare();
+		if (fd < 0)
+			return; /* EMFILE comes before the kernel looks for a connection */
+	}
 }
 
 void control_answer(struct control_client *handle, char *line)
@@ -295,13 +438,25 @@ void control_answer(struct control_client *handle, char *line)
 		client_lines(cl);
 }
 
-void control_set_limits(struct control *c, double idle_timeout, size_t max_clients)
+/*
+ * Also raises the soft limit on descriptors (up to the hard one) so that
+ * max_clients fit beside what the rest of the daemon holds; past the hard limit,
+ * the spare descriptor still lets admins in.
+ */
+void control_set_limits(struct control *c, const struct control_limits *lim)
 {
-	c->idle_timeout = idle_timeout;
-	c->max_clients = max_clients;
+	struct rlimit rl;
+	rlim_t want = (rlim_t)lim->max_clients + 256;
+
+	c->lim = *lim;
 	for (struct control_client *cl = c->clients; cl; cl = cl->next) {
-		cl->idle.repeat = idle_timeout;
+		cl->idle.repeat = lim->idle_timeout;
 		client_active(cl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
 
@@ -333,7 +488,7 @@ static int remove_stale(const char *path, const struct sockaddr_un *sa)
 }
 
 struct control *control_create(struct ev_loop *loop, const char *path, unsigned mode,
-			       control_handler handler, void *ud)
+			       control_handler handler, control_admin_check is_admin, void *ud)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct control *c;
@@ -364,15 +519,21 @@ struct control *control_create(struct ev_loop *loop, const char *path, unsigned 
 	if (!c)
 		return NULL;
 	c->loop = loop;
-	c->max_clients = 512;
-	c->idle_timeout = 60;
+	c->lim = (struct control_limits){.idle_timeout = 60, .max_clients = 512, .per_user = 16,
+					 .admin_reserve = 32};
 	c->handler = handler;
+	c->is_admin = is_admin;
 	c->ud = ud;
+	c->spare = open_spare();
+	ev_init(&c->resume, control_on_resume);
+	c->resume.data = c;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = errno;
 		if (c->fd >= 0)
 			close(c->fd);
+		if (c->spare >= 0)
+			close(c->spare);
 		free(c);
 		errno = r;
 		return NULL;
@@ -382,6 +543,8 @@ struct control *control_create(struct ev_loop *loop, const char *path, unsigned 
 		r = c->path ? errno : ENOMEM;
 		unlink(path);
 		close(c->fd);
+		if (c->spare >= 0)
+			close(c->spare);
 		free(c->path);
 		free(c);
 		errno = r;
@@ -400,7 +563,10 @@ void control_destroy(struct control *c)
 	while (c->clients)
 		client_destroy(c->clients);
 	ev_io_stop(c->loop, &c->io);
+	ev_timer_stop(c->loop, &c->resume);
 	close(c->fd);
+	if (c->spare >= 0)
+		close(c->spare);
 	unlink(c->path);
 	free(c->path);
 	free(c);

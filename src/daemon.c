@@ -254,7 +254,11 @@ void daemon_apply_socket(struct daemon *d)
 	struct group *gr = group ? getgrnam(group) : NULL;
 	int r;
 
-	control_set_limits(d->control, (double)cfg->idle_timeout, (size_t)cfg->max_clients);
+	control_set_limits(d->control,
+			   &(struct control_limits){.idle_timeout = (double)cfg->idle_timeout,
+						    .max_clients = (size_t)cfg->max_clients,
+						    .per_user = (size_t)cfg->max_clients_per_user,
+						    .admin_reserve = (size_t)cfg->admin_reserve});
 	r = control_set_access(d->control, cfg->socket_mode, pw ? pw->pw_uid : (uid_t)-1,
 			       gr ? gr->gr_gid : (gid_t)-1);
 	if (r < 0 || (cfg->socket_owner && !pw) || (group && !gr))
@@ -349,7 +353,7 @@ int daemon_start(struct daemon *d)
 	watch_set_batch_hook(d->watch, on_batch, d);
 	d->history = history_open(d);
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode,
-				    daemon_request, d);
+				    daemon_request, daemon_peer_is_admin, d);
 	if (!d->control) {
 		r = -errno;
 		log_err("cannot listen on %s: %s", d->cfg->socket_path,

@@ -138,6 +138,9 @@ static void defaults(void **state)
 	assert_string_equal(cfg->socket_path, CONFIG_DEFAULT_SOCKET);
 	assert_string_equal(cfg->state_dir, CONFIG_DEFAULT_STATE_DIR);
 	assert_int_equal(cfg->socket_mode, 0660);
+	assert_int_equal(cfg->max_clients, 512);
+	assert_int_equal(cfg->max_clients_per_user, 16);
+	assert_int_equal(cfg->admin_reserve, 32);
 	assert_true(cfg->disk_high == 90 && cfg->disk_low == 80);
 	assert_int_equal(cfg->zones[0].action, ACTION_ARCHIVE);
 	assert_true(cfg->zones[0].prune_empty_dirs);
@@ -411,6 +414,8 @@ static void socket_keys_and_reload_refusals(void **state)
 	assert_string_equal(a->socket_group, "nogroup");
 	assert_int_equal(a->idle_timeout, 120);
 	assert_int_equal(a->max_clients, 64);
+	assert_int_equal(a->max_clients_per_user, 16);
+	assert_int_equal(a->admin_reserve, 32); /* half of a max_clients under 64 */
 	snprintf(path, sizeof(path), "%s/m/sweepd.prom", dir);
 	assert_string_equal(a->metrics_file, path);
 
@@ -499,6 +504,35 @@ static void missing_zone_paths(void **state)
 	config_errors_clear(&errs);
 }
 
+/* The per-user cap and the admins' room: given, defaulted from a small max_clients, refused. */
+static void client_limits(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	(void)state;
+	cfg = load("socket = { max_clients = 100; max_clients_per_user = 4; admin_reserve = 10; };\n"
+		   "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+		   &errs);
+	dump(&errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->max_clients_per_user, 4);
+	assert_int_equal(cfg->admin_reserve, 10);
+	config_free(cfg);
+	cfg = load("socket = { max_clients = 10; };\nzones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+		   &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->admin_reserve, 5);
+	config_free(cfg);
+	cfg = load("socket = { max_clients = 10;\n  admin_reserve = 10;\n  max_clients_per_user = 0; };\n"
+		   "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+		   &errs);
+	assert_null(cfg);
+	assert_true(has_error(&errs, 2, "'admin_reserve' (10) must be less than max_clients (10)"));
+	assert_true(has_error(&errs, 3, "'max_clients_per_user' must be between 1 and"));
+	config_errors_clear(&errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +549,7 @@ int main(void)
 		cmocka_unit_test(path_clean_and_zone_holding),
 		cmocka_unit_test(missing_zone_paths),
 		cmocka_unit_test(socket_keys_and_reload_refusals),
+		cmocka_unit_test(client_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
