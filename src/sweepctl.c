@@ -2,13 +2,17 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include <locale.h>
+#include <math.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlfmt.h"
@@ -16,6 +20,7 @@
 #include "pathenc.h"
 
 #define DEFAULT_SOCKET "/run/sweepd/sweepd.sock"
+#define DEFAULT_TIMEOUT 30.0
 
 struct command {
 	const char *name, *args, *summary, *details;
@@ -78,12 +83,14 @@ static void list_commands(FILE *out)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sweepctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+		"usage: sweepctl [-s SOCKET] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
 		"  -s, --socket PATH  the daemon's socket (default $SWEEPD_SOCKET, else %s)\n"
 		"      --json         print the daemon's raw JSON reply\n"
 		"      --wide         status, top: every column whole, whatever the width\n"
+		"      --timeout S    give up (exit 2) when no answer comes within S seconds\n"
+		"                     (default %g; reserve's own --timeout is added to it)\n"
 		"  -h, --help         this help; sweepctl COMMAND -h for one command\n",
-		DEFAULT_SOCKET);
+		DEFAULT_SOCKET, DEFAULT_TIMEOUT);
 	list_commands(out);
 	fprintf(out, "exit status: 0 done, 1 the daemon answered with an error, 2 it cannot be "
 		     "reached\n");
@@ -292,10 +299,32 @@ static void print_error(json_object *reply)
 	}
 }
 
-static int connect_to(const char *path)
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds left until deadline (at least 1 while any is left), 0 when past. */
+static int left_ms(double deadline)
+{
+	double left = deadline - now_s();
+
+	return left <= 0 ? 0 : left > 86400.0 ? 86400000 : (int)(left * 1000.0) + 1;
+}
+
+/*
+ * Connects before deadline. A Unix stream connect waits while the daemon's
+ * backlog is full (a stopped daemon stops emptying it); SO_SNDTIMEO bounds that
+ * wait, and the send that follows. ETIMEDOUT when the time is up.
+ */
+static int connect_to(const char *path, double deadline)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
+	int ms = left_ms(deadline), fd;
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -305,8 +334,9 @@ static int connect_to(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno == EAGAIN || errno == EINPROGRESS ? ETIMEDOUT : errno;
 		close(fd);
 		errno = e;
 		return -1;
@@ -314,22 +344,29 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-/* Sends one line and reads one line back; malloc'd, or NULL. */
-static char *exchange(int fd, const char *line)
+/* Sends one line and reads one line back before deadline; malloc'd, or NULL with errno. */
+static char *exchange(int fd, const char *line, double deadline)
 {
 	size_t len = strlen(line), off = 0, cap = 65536, have = 0;
 	char *buf;
 
 	while (off < len) {
 		ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
-		if (n < 0)
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* refused at once: its reason may wait to be read */
+		if (n < 0) {
+			if (errno == EAGAIN)
+				errno = ETIMEDOUT;
 			return NULL;
+		}
 		off += (size_t)n;
 	}
 	buf = malloc(cap);
 	while (buf) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 		char *nl;
+		int r;
 
 		if (have + 1 >= cap) {
 			char *g = realloc(buf, cap * 2);
@@ -338,9 +375,19 @@ static char *exchange(int fd, const char *line)
 			buf = g;
 			cap *= 2;
 		}
-		n = recv(fd, buf + have, cap - have - 1, 0);
-		if (n <= 0)
+		r = poll(&p, 1, left_ms(deadline));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = ETIMEDOUT;
 			break;
+		}
+		n = recv(fd, buf + have, cap - have - 1, 0);
+		if (n <= 0) {
+			errno = n == 0 ? ECONNRESET : errno;
+			break;
+		}
 		have += (size_t)n;
 		buf[have] = '\0';
 		nl = memchr(buf, '\n', have);
@@ -353,6 +400,15 @@ static char *exchange(int fd, const char *line)
 	return NULL;
 }
 
+/* A --timeout value: seconds, a positive number; -1 when it is not one. */
+static double parse_timeout(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	return *s && !*end && isfinite(v) && v > 0 && v <= 86400.0 * 365 ? v : -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("SWEEPD_SOCKET");
@@ -361,6 +417,8 @@ int main(int argc, char **argv)
 	bool json = false, wide = false;
 	char *line, *answer;
 	int i, fd, status;
+	double timeout = DEFAULT_TIMEOUT, deadline;
+	json_object *wait;
 
 	setlocale(LC_CTYPE, ""); /* sparklines in UTF-8 where the terminal speaks it */
 	if (!sock || !*sock)
@@ -372,6 +430,14 @@ int main(int argc, char **argv)
 			json = true;
 		else if (!strcmp(argv[i], "--wide"))
 			wide = true;
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			timeout = parse_timeout(argv[++i]);
+			if (timeout < 0) {
+				fprintf(stderr, "sweepctl: --timeout wants a number of seconds above 0, "
+						"not '%s'\n", argv[i]);
+				return 1;
+			}
+		}
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -403,16 +469,26 @@ int main(int argc, char **argv)
 		json_object_put(req);
 		return 1;
 	}
+	/* A reservation may wait on the daemon's side: that time comes on top. */
+	if (json_object_object_get_ex(req, "timeout", &wait))
+		timeout += (double)json_object_get_int64(wait);
 	json_object_put(req);
-	fd = connect_to(sock);
-	if (fd < 0) {
-		fprintf(stderr, "sweepctl: cannot reach sweepd at %s: %s\n", sock, strerror(errno));
-		free(line);
+	deadline = now_s() + timeout;
+	fd = connect_to(sock, deadline);
+	answer = fd < 0 ? NULL : exchange(fd, line, deadline);
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	if (!answer && errno == ETIMEDOUT) {
+		fprintf(stderr, "sweepctl: sweepd at %s did not answer within %g s (is it stopped "
+				"or stuck? --timeout sets how long to wait)\n",
+			sock, timeout);
 		return 2;
 	}
-	answer = exchange(fd, line);
-	close(fd);
-	free(line);
+	if (fd < 0) {
+		fprintf(stderr, "sweepctl: cannot reach sweepd at %s: %s\n", sock, strerror(errno));
+		return 2;
+	}
 	if (!answer) {
 		fprintf(stderr, "sweepctl: sweepd at %s closed the connection without an answer\n",
 			sock);
