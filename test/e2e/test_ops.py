@@ -761,5 +761,363 @@ def systemd_unit_verifies():
         shutil.rmtree(tmp)
 
 
+# An unprivileged client that floods the socket: it opens up to N connections within
+# SECS (bounded), sees which ones the daemon kept (they answer a status) and which it
+# refused (an error line, then EOF), says "flooding" and goes on reconnecting, idle
+# connections held, until STOPFILE appears (or SECS run out). Prints a JSON summary.
+FLOODER = r"""
+import collections, json, os, resource, socket, struct, sys, time
+path, n, secs, stopfile = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+t0 = time.monotonic()
+def line(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        c = s.recv(65536)
+        if not c:
+            break
+        buf += c
+    return buf.decode()
+tv = struct.pack("ll", 10, 0)  # blocking, bounded: connect waits while the backlog is full
+def attempt():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    try:
+        s.connect(path)
+    except OSError as e:
+        s.close()
+        return None, "connect: " + e.strerror
+    return s, None
+held, errors, opened = [], collections.Counter(), 0
+while opened < n and time.monotonic() - t0 < secs:
+    s, err = attempt()
+    opened += 1
+    if err:
+        errors[err] += 1
+    else:
+        held.append(s)
+kept = []
+for s in held:
+    try:
+        s.sendall(b'{"cmd":"status"}\n')
+    except OSError:
+        pass
+    try:
+        r = json.loads(line(s) or "null")
+    except (OSError, ValueError):
+        r = None
+    if r and r.get("ok"):
+        kept.append(s)
+    else:
+        errors[r["error"] if r else "no answer"] += 1
+        s.close()
+print("flooding", flush=True)
+reconnects = 0
+while not os.path.exists(stopfile) and time.monotonic() - t0 < secs:
+    s, err = attempt()
+    reconnects += 1
+    if err:
+        errors[err] += 1
+        continue
+    try:
+        r = json.loads(line(s) or "null")
+    except (OSError, ValueError):
+        r = None
+    errors[r["error"] if r else "no answer"] += 1
+    s.close()
+print(json.dumps({"opened": opened, "kept": len(kept), "reconnects": reconnects,
+                  "errors": dict(errors)}), flush=True)
+"""
+
+
+def as_user(uid, gid=None, groups=None):
+    """setpriv for a real unprivileged uid (no passwd entry needed), no other groups."""
+    gid = uid if gid is None else gid
+    return (["setpriv", f"--reuid={uid}", f"--regid={gid}"]
+            + ([f"--groups={groups}"] if groups else ["--clear-groups"]))
+
+
+class Flood:
+    """A FLOODER process running as uid, from start until stop()."""
+
+    def __init__(self, d, uid, n=3000, secs=60):
+        self.stopfile = os.path.join(d.root, f"stop-{uid}")
+        script = os.path.join(d.root, "flooder.py")
+        with open(script, "w") as f:
+            f.write(FLOODER)
+        self.proc = subprocess.Popen(as_user(uid) + [sys.executable, script, d.sock, str(n),
+                                                     str(secs), self.stopfile],
+                                     stdout=subprocess.PIPE, text=True)
+        first = self.proc.stdout.readline()
+        check(first.strip() == "flooding", f"flooder for uid {uid} started: {first!r}")
+
+    def stop(self):
+        with open(self.stopfile, "w"):
+            pass
+        out, _ = self.proc.communicate(timeout=WAIT)
+        return json.loads(out)
+
+
+def ctl_as(d, prefix, *args, timeout="10"):
+    return subprocess.run(prefix + [SWEEPCTL, "-s", d.sock, "--timeout", timeout, *args],
+                          capture_output=True, text=True, timeout=WAIT)
+
+
+def socket_daemon(sock_extra):
+    """A daemon whose socket anyone may connect to (0666), admin_group "daemon"."""
+    d = Daemon(start=False)
+    with open(d.conf) as f:
+        conf = f.read()
+    with open(d.conf, "w") as f:
+        f.write(conf.replace(f'socket = {{ path = "{d.sock}"; }};',
+                             f'socket = {{ path = "{d.sock}"; mode = "0666"; '
+                             f'admin_group = "daemon"; {sock_extra} }};'))
+    os.chmod(d.root, 0o755)
+    d.start()
+    return d
+
+
+MEMBER = ["setpriv", "--reuid=65534", "--regid=65534", "--groups=daemon"]
+
+
+@case
+def one_user_cannot_lock_admins_out():
+    """An ordinary user floods the 0666 socket with 3,000 connections and keeps
+    reconnecting: it keeps max_clients_per_user (16) of them, every other one is
+    refused with a line saying so, and meanwhile root's status, pause and resume, an
+    admin_group member's pause and another ordinary user's status all answer."""
+    d = socket_daemon("")
+    flood = None
+    try:
+        flood = Flood(d, 65501)
+        for args in (["status"], ["pause"], ["resume"]):
+            r = ctl_as(d, [], *args)
+            equal(r.returncode, 0, f"root {args} during the flood: {r.stderr}")
+        for args in (["pause"], ["resume"]):
+            r = ctl_as(d, MEMBER, *args)
+            equal(r.returncode, 0, f"admin_group member {args} during the flood: {r.stderr}")
+        r = ctl_as(d, as_user(65502), "status")
+        equal(r.returncode, 0, f"another ordinary user reads during the flood: {r.stderr}")
+        r = ctl_as(d, as_user(65501), "status")
+        equal(r.returncode, 1, "the flooder's own next connection is refused")
+        check("too many connections from uid 65501: at most 16 per user" in r.stderr, r.stderr)
+        got = flood.stop()
+        flood = None
+        equal(got["kept"], 16, f"connections the flooder kept: {got}")
+        check(got["opened"] >= 1000 and got["reconnects"] > 0, f"it did flood: {got}")
+        want = "too many connections from uid 65501: at most 16 per user"
+        check(all(want in e for e in got["errors"]), f"every refusal says why: {got['errors']}")
+        # Its connections gone, the flooder may connect again.
+        r = ctl_as(d, as_user(65501), "status")
+        equal(r.returncode, 0, f"after the flood: {r.stderr}")
+    finally:
+        if flood:
+            flood.stop()
+        d.close()
+
+
+@case
+def ordinary_users_leave_room_for_admins():
+    """Ordinary users together fill at most max_clients less admin_reserve; the rest
+    is root's and admin_group's."""
+    d = socket_daemon("max_clients = 40; admin_reserve = 8;")
+    floods = []
+    try:
+        for uid in (65511, 65512):
+            floods.append(Flood(d, uid, n=100))
+        r = ctl_as(d, as_user(65513), "status")
+        equal(r.returncode, 1, "a third ordinary user finds the ordinary share full")
+        check("admin_reserve 8" in r.stderr and "max_clients 40" in r.stderr, r.stderr)
+        held = []
+        try:
+            for _ in range(7):  # root takes all but one of the reserved room ...
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(d.sock)
+                held.append(s)
+            r = ctl_as(d, MEMBER, "pause")  # ... and an admin_group member the last
+            equal(r.returncode, 0, f"admin_group member pauses: {r.stderr}")
+            ok(d.request({"cmd": "resume"}), "root resumes")
+        finally:
+            for s in held:
+                s.close()
+        for f in floods:
+            got = f.stop()
+            equal(got["kept"], 16, f"each ordinary user keeps 16: {got}")
+        floods = []
+    finally:
+        for f in floods:
+            f.stop()
+        d.close()
+
+
+@case
+def out_of_descriptors_admins_still_get_in():
+    """With a hard limit on descriptors below what max_clients needs, a flood runs the
+    daemon out of them: the flooder is refused with a line saying so, root still gets
+    its answers, and the daemon does not spin on its listening socket."""
+    d = socket_daemon("max_clients_per_user = 1000;")
+    flood = None
+    try:
+        pid = d.proc.pid
+        base = len(os.listdir(f"/proc/{pid}/fd"))
+        limit = base + 24
+        subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={limit}:{limit}"], check=True)
+        flood = Flood(d, 65521, n=400)
+        check(len(os.listdir(f"/proc/{pid}/fd")) >= limit - 1,
+              "the daemon is out of descriptors")
+
+        def cpu():
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        for args in (["status"], ["pause"], ["resume"]):
+            r = ctl_as(d, [], *args)
+            equal(r.returncode, 0, f"root {args} while out of descriptors: {r.stderr}")
+        got = flood.stop()
+        flood = None
+        check(got["kept"] >= 10, f"the flooder got some: {got}")
+        check(any("out of file descriptors" in e for e in got["errors"]),
+              f"the flooder was told why: {got['errors']}")
+        # Idle clients hold every descriptor: the daemon sleeps, it does not spin.
+        held = []
+        for _ in range(limit):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(d.sock)
+            except OSError:
+                s.close()
+                break
+            held.append(s)
+        try:
+            c0, t0 = cpu(), time.monotonic()
+            time.sleep(2)  # the span CPU time is measured over, not a synchronisation
+            used = (cpu() - c0) / (time.monotonic() - t0)
+            check(used < 0.3, f"daemon CPU while out of descriptors: {used:.0%}")
+        finally:
+            for s in held:
+                s.close()
+        r = ctl_as(d, [], "status")
+        equal(r.returncode, 0, f"root status afterwards: {r.stderr}")
+    finally:
+        if flood:
+            flood.stop()
+        d.close()
+
+
+@case
+def strict_requests_and_reader_dry_runs():
+    """A request naming a field twice is refused (json-c would keep the last); a line
+    over 64 KiB gets an error and the connection is closed, as the README says; a
+    reader may ask for a dry-run sweep (not written to the audit log) but not a sweep."""
+    d = socket_daemon("")
+    try:
+        os.makedirs(d.path(), exist_ok=True)
+        write(d.path("z", "f"), b"x")
+        nobody = as_user(65534)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(WAIT)
+            s.connect(d.sock)
+            s.sendall(b'{"cmd":"status","cmd":"sweep"}\n')
+            r = json.loads(readline(s))
+            check(not r["ok"] and '"cmd" twice' in r["error"], f"duplicate cmd: {r}")
+            s.sendall(b'{"cmd":"sweep","dry_run":true,"dry_run":false}\n')
+            r = json.loads(readline(s))
+            check(not r["ok"] and '"dry_run" twice' in r["error"], f"duplicate dry_run: {r}")
+            s.sendall(b'{"cmd":"status"}\n')
+            check(json.loads(readline(s))["ok"], "the connection stays open after them")
+        # A whole line over 64 KiB, then a good request: an error, then EOF.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(WAIT)
+            s.connect(d.sock)
+            s.sendall(b'{"cmd":"status","x":"' + b"a" * 70000 + b'"}\n{"cmd":"status"}\n')
+            r = json.loads(readline(s))
+            check(not r["ok"] and "longer than" in r["error"], f"long line: {r}")
+            rest = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            equal(rest, b"", "nothing after the error: the connection is closed")
+        audit_log = os.path.join(d.root, "state", "audit.log")
+        before = os.path.getsize(audit_log) if os.path.exists(audit_log) else 0
+        r = ctl_as(d, nobody, "--json", "sweep", "--dry-run")
+        equal(r.returncode, 0, f"a reader's dry-run sweep: {r.stderr}")
+        check(json.loads(r.stdout)["dry_run"], "it is a dry run")
+        after = os.path.getsize(audit_log) if os.path.exists(audit_log) else 0
+        equal(after, before, "a reader's dry run writes nothing to the audit log")
+        r = ctl_as(d, nobody, "sweep")
+        equal(r.returncode, 1, "a reader's sweep is refused")
+        check("needs root" in r.stderr and "dry_run" in r.stderr, r.stderr)
+    finally:
+        d.close()
+
+
+@case
+def sweepctl_timeout_on_a_stopped_daemon():
+    """A SIGSTOPped daemon still accepts connections (and then its backlog fills):
+    sweepctl --timeout 2 gives up with exit 2 naming the socket; the default waits
+    longer (30 s) and gets the answer once the daemon goes on."""
+    d = Daemon()
+    held = []
+    try:
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            for args in (["status"], ["pause"]):
+                t0 = time.monotonic()
+                r = subprocess.run([SWEEPCTL, "-s", d.sock, "--timeout", "2", *args],
+                                   capture_output=True, text=True, timeout=WAIT)
+                took = time.monotonic() - t0
+                equal(r.returncode, 2, f"{args} on a stopped daemon: {r.stderr}")
+                check(d.sock in r.stderr and "did not answer within 2 s" in r.stderr, r.stderr)
+                check(1.5 < took < 6, f"gave up after {took:.1f}s")
+            # The backlog full, connect itself would wait: bounded too.
+            for _ in range(4096):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.setblocking(False)
+                try:
+                    s.connect(d.sock)
+                except BlockingIOError:
+                    s.close()
+                    break
+                held.append(s)
+            t0 = time.monotonic()
+            r = subprocess.run([SWEEPCTL, "-s", d.sock, "--timeout", "1.5", "status"],
+                               capture_output=True, text=True, timeout=WAIT)
+            equal(r.returncode, 2, f"status with a full backlog: {r.stderr}")
+            check(d.sock in r.stderr, r.stderr)
+            check(time.monotonic() - t0 < 6, "bounded with a full backlog")
+            for s in held:
+                s.close()
+            held = []
+            # The default outlives 2 s, and the answer comes once the daemon goes on.
+            p = subprocess.Popen([SWEEPCTL, "-s", d.sock, "status"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            try:
+                p.wait(3)  # the span it must outlive, not a synchronisation
+                raise Failure(f"default timeout gave up within 3 s: {p.communicate()}")
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        out, err = p.communicate(timeout=WAIT)
+        equal(p.returncode, 0, f"the default waits for the answer: {err}")
+        r = subprocess.run([SWEEPCTL, "-h"], capture_output=True, text=True)
+        check("--timeout" in r.stdout and "default 30" in r.stdout, r.stdout)
+        for bad in ("0", "-1", "soon", "nan"):
+            r = subprocess.run([SWEEPCTL, "-s", d.sock, "--timeout", bad, "status"],
+                               capture_output=True, text=True)
+            equal(r.returncode, 1, f"--timeout {bad} refused")
+            check("--timeout" in r.stderr, r.stderr)
+    finally:
+        for s in held:
+            s.close()
+        d.close()
+
+
 if __name__ == "__main__":
     main()
