@@ -97,28 +97,27 @@ static void duplicate_keys(void **state)
 	expect_error("{\"cmd\":\"status\",\"zonE\":1,\"zone\":2}", "unknown field");
 }
 
-/* A dry-run sweep changes nothing: it needs no admin; every other sweep does. */
-static void dry_run_sweep_is_for_anyone(void **state)
+static bool needs_admin(const char *line)
 {
 	struct request r;
 	char err[256];
+	bool admin;
 
+	assert_int_equal(parse(line, &r, err), 0);
+	admin = request_needs_admin(&r);
+	request_clear(&r);
+	return admin;
+}
+
+/* A dry-run sweep changes nothing: it needs no admin; every other sweep does. */
+static void dry_run_sweep_is_for_anyone(void **state)
+{
 	(void)state;
-	assert_int_equal(parse("{\"cmd\":\"sweep\",\"dry_run\":true}", &r, err), 0);
-	assert_false(request_needs_admin(&r));
-	request_clear(&r);
-	assert_int_equal(parse("{\"cmd\":\"sweep\",\"dry_run\":false}", &r, err), 0);
-	assert_true(request_needs_admin(&r));
-	request_clear(&r);
-	assert_int_equal(parse("{\"cmd\":\"sweep\"}", &r, err), 0);
-	assert_true(request_needs_admin(&r));
-	request_clear(&r);
-	assert_int_equal(parse("{\"cmd\":\"status\"}", &r, err), 0);
-	assert_false(request_needs_admin(&r));
-	request_clear(&r);
-	assert_int_equal(parse("{\"cmd\":\"purge\"}", &r, err), 0);
-	assert_true(request_needs_admin(&r));
-	request_clear(&r);
+	assert_false(needs_admin("{\"cmd\":\"sweep\",\"dry_run\":true}"));
+	assert_true(needs_admin("{\"cmd\":\"sweep\",\"dry_run\":false}"));
+	assert_true(needs_admin("{\"cmd\":\"sweep\"}"));
+	assert_false(needs_admin("{\"cmd\":\"status\"}"));
+	assert_true(needs_admin("{\"cmd\":\"purge\"}"));
 }
 
 static void nul_byte(void **state)
