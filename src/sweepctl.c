@@ -476,8 +476,11 @@ int main(int argc, char **argv)
 	deadline = now_s() + timeout;
 	fd = connect_to(sock, deadline);
 	answer = fd < 0 ? NULL : exchange(fd, line, deadline);
-	if (fd >= 0)
+	if (fd >= 0) {
+		int e = errno;
 		close(fd);
+		errno = e;
+	}
 	free(line);
 	if (!answer && errno == ETIMEDOUT) {
 		fprintf(stderr, "sweepctl: sweepd at %s did not answer within %g s (is it stopped "
