@@ -43,7 +43,11 @@ run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 # The libFuzzer targets, each for a bounded time on the corpus kept in test/fuzz/corpus.
 echo "== build-fuzz"
-fuzz=$(bash test/fuzz/run.sh | tee /dev/stderr | tail -n 1)
+fuzz_log=$(mktemp)
+bash test/fuzz/run.sh >"$fuzz_log" 2>&1
+cat "$fuzz_log"
+fuzz=$(tail -n 1 "$fuzz_log")
+rm -f "$fuzz_log"
 case "$fuzz" in
 "fuzz: "*" passed, "*" failed")
 	set -- $fuzz
