@@ -106,6 +106,12 @@ int table_file_relpath(const struct table_file *f, char *buf, size_t len);
 /* Files. */
 struct table_file *table_file_get(struct table *t, struct table_dir *d, const char *name);
 /* Inserts or updates; returns the file or NULL when out of memory. */
+/*
+ * Counts once, with the rest of their inode, the names that were counted alone
+ * before a hard link to them appeared (link(2) tells nothing about the first
+ * name). Call at the end of each batch of changes; cheap when there was none.
+ */
+void table_links_settle(struct table *t);
 struct table_file *table_file_put(struct table *t, struct table_dir *d, const char *name,
 				  const struct table_stat *st);
 void table_file_remove(struct table *t, struct table_file *f);

@@ -16,12 +16,14 @@ struct table {
 	struct u64map *wds;
 	struct u64map *writes, *reads; /* file -> last write (read) seen, while it matters */
 	struct slab *slab;
+	bool links_new; /* an inode became hard-linked: see table_links_settle() */
 };
 
 /* A hard-linked inode of a zone: its blocks are counted once, for all its names. */
 struct table_inode {
 	uint64_t blocks;
 	uint32_t refs;
+	bool fresh; /* first seen linked since the last table_links_settle() */
 };
 
 static size_t file_hash(const struct table_dir *d, const char *name)
@@ -474,6 +476,8 @@ static void account(struct table *t, struct table_file *f, int sign)
 					return;
 				}
 				in->blocks = f->blocks;
+				in->fresh = true;
+				t->links_new = true;
 				z->disk_bytes += disk;
 			} else if (in->blocks != f->blocks) {
 				z->disk_bytes += disk - in->blocks * 512;
@@ -488,6 +492,43 @@ static void account(struct table *t, struct table_file *f, int sign)
 		return;
 	}
 	z->disk_bytes += sign * disk;
+}
+
+/*
+ * link(2) sends no event for the name that was there first: its link count
+ * goes from 1 to 2 in silence, so a name counted alone keeps its blocks while
+ * the new name counts them again. Each name of an inode that has just been
+ * seen linked is therefore counted with it here, once per batch: one pass over
+ * the table, only in a batch that saw a new hard-linked inode.
+ */
+static void clear_fresh(uint64_t key, void *val, void *ud)
+{
+	(void)key;
+	(void)ud;
+	((struct table_inode *)val)->fresh = false;
+}
+
+void table_links_settle(struct table *t)
+{
+	if (!t->links_new)
+		return;
+	t->links_new = false;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct table_file *f = t->slots[i];
+		struct table_inode *in;
+
+		if (!f || (f->flags & TF_LINKED))
+			continue;
+		in = u64map_get(t->zones[f->dir->zone].inodes, f->ino);
+		if (!in || !in->fresh)
+			continue;
+		account(t, f, -1);
+		f->flags |= TF_LINKED;
+		account(t, f, 1);
+		t->zones[f->dir->zone].changes++;
+	}
+	for (size_t i = 0; i < t->n_zones; i++)
+		u64map_foreach(t->zones[i].inodes, clear_fresh, NULL);
 }
 
 struct table_file *table_file_put(struct table *t, struct table_dir *d, const char *name,

@@ -710,6 +710,7 @@ int watch_start(struct watch *w)
 
 	if (r < 0)
 		return r;
+	table_links_settle(w->table);
 	ev_io_start(w->loop, &w->io);
 	return 0;
 }
@@ -1010,10 +1011,11 @@ static void read_queued(struct watch *w)
 void watch_drain(struct watch *w)
 {
 	read_queued(w);
-	if (!w->need_rescan)
-		return;
-	full_rescan(w);
-	read_queued(w);
+	if (w->need_rescan) {
+		full_rescan(w);
+		read_queued(w);
+	}
+	table_links_settle(w->table);
 }
 
 static void find_unwatched(struct watch *w, struct watch_zone *z, struct table_dir *d)
@@ -1044,6 +1046,7 @@ void watch_poll_unwatched(struct watch *w)
 
 static void batch_done(struct watch *w)
 {
+	table_links_settle(w->table);
 	if (w->batch_hook)
 		w->batch_hook(w->batch_ud);
 }

@@ -141,6 +141,32 @@ def changes_to_files(d):
 
 
 @case
+def hard_links_made_later():
+    """link(2) says nothing about the name that was there first: its blocks still count once."""
+    d = Daemon()
+    try:
+        z = d.path()
+        write(os.path.join(z, "g"), b"67")
+        write(os.path.join(z, "big"), b"b" * 300000)
+        d.expect_matches_disk(what="before any link")
+        os.link(os.path.join(z, "g"), os.path.join(z, "h1"))
+        d.expect_matches_disk(what="a link beside it")
+        # A new directory and a link into it in one breath, and a link of the big file.
+        os.makedirs(os.path.join(z, "x", "y"))
+        os.link(os.path.join(z, "g"), os.path.join(z, "x", "y", "h2"))
+        os.link(os.path.join(z, "big"), os.path.join(z, "x", "big2"))
+        d.expect_matches_disk(what="links into a new directory")
+        os.unlink(os.path.join(z, "g"))
+        os.unlink(os.path.join(z, "x", "big2"))
+        d.expect_matches_disk(what="first names removed")
+        os.unlink(os.path.join(z, "h1"))
+        got = d.expect_matches_disk(what="one name left")
+        equal(got["files"], 2, "files left")
+    finally:
+        d.close()
+
+
+@case
 def queue_overflow():
     """SIGSTOP the daemon, create 25,000 files, SIGCONT: the overflow forces a rescan."""
     d = Daemon()

@@ -85,6 +85,33 @@ static void hard_links_counted_once(void **state)
 	table_destroy(t);
 }
 
+/* ln a b sends no event for a: the batch's end counts a with b, then removals stay exact. */
+static void links_settled_at_batch_end(void **state)
+{
+	struct table *t = table_create(1);
+	struct table_dir *root = table_dir_add(t, NULL, 0, "", 1, 2);
+	struct table_zone *z = table_zone(t, 0);
+	struct table_stat s = st(4096, 8, 77, 1, 5);
+	struct table_file *a, *b;
+
+	(void)state;
+	a = table_file_put(t, root, "a", &s);
+	table_links_settle(t);
+	s.nlink = 2;
+	b = table_file_put(t, root, "b", &s); /* a still thinks it is alone */
+	assert_int_equal(z->disk_bytes, 8192);
+	table_links_settle(t);
+	assert_int_equal(z->disk_bytes, 4096);
+	assert_int_equal(z->files, 2);
+	table_links_settle(t); /* nothing new: nothing changes */
+	assert_int_equal(z->disk_bytes, 4096);
+	table_file_remove(t, b);
+	assert_int_equal(z->disk_bytes, 4096);
+	table_file_remove(t, a);
+	assert_int_equal(z->disk_bytes, 0);
+	table_destroy(t);
+}
+
 static void oldest_is_heap_top(void **state)
 {
 	struct table *t = table_create(1);
@@ -384,6 +411,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(put_update_remove),
 		cmocka_unit_test(hard_links_counted_once),
+		cmocka_unit_test(links_settled_at_batch_end),
 		cmocka_unit_test(oldest_is_heap_top),
 		cmocka_unit_test(dirs_and_paths),
 		cmocka_unit_test(remove_subtree),
