@@ -50,7 +50,11 @@ int logcut_copytruncate(int fd, const struct logcut_copy *c, bool writer, uint64
  */
 int logcut_tail(int fd, int64_t lines, bool writer, uint64_t *cut);
 
-/* Compresses c->dirfd/plain into c->name there (the level taken as at least 1), then removes plain. */
-int logcut_compress(const char *plain, const struct logcut_copy *c);
+/*
+ * Compresses what in holds (the file c->dirfd/plain, opened and checked by the
+ * caller) into c->name there (the level taken as at least 1), then removes
+ * plain if it still names that file; -ESTALE (and no copy made) if not.
+ */
+int logcut_compress(int in, const char *plain, const struct logcut_copy *c);
 
 #endif

@@ -317,19 +317,25 @@ int logcut_tail(int fd, int64_t lines, bool writer, uint64_t *cut)
 	return 0;
 }
 
-int logcut_compress(const char *plain, const struct logcut_copy *c)
+int logcut_compress(int in, const char *plain, const struct logcut_copy *c)
 {
 	struct making m = { .fd = -1 };
-	struct stat st;
-	int in = openat(c->dirfd, plain, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r;
+	struct stat st, now;
+	int r;
 
-	if (in < 0)
-		return -errno;
 	r = fstat(in, &st) < 0 ? -errno : making_start(&m, c, (uint64_t)st.st_size);
 	if (r == 0)
 		r = copy_range(in, 0, (uint64_t)st.st_size, &m.z, m.buf, c);
 	r = making_end(&m, c, r);
-	close(in);
+	/*
+	 * The name may have been swapped for another file while we read (anyone
+	 * who can write in the directory can rename): only the file we read goes.
+	 */
+	if (r == 0 && (fstatat(c->dirfd, plain, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+		       now.st_dev != st.st_dev || now.st_ino != st.st_ino)) {
+		unlinkat(c->dirfd, c->name, 0);
+		r = -ESTALE;
+	}
 	if (r == 0 && unlinkat(c->dirfd, plain, 0) < 0)
 		r = -errno;
 	return r == 0 && fsync(c->dirfd) < 0 ? -errno : r;

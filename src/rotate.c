@@ -941,18 +941,18 @@ static void compress_pending(struct rotate *r)
 		const struct zone_config *zc =
 			p.zone < r->d->cfg->n_zones ? &r->d->cfg->zones[p.zone] : NULL;
 		int dfd = zc ? watch_open_beneath(r->d->watch, p.zone, p.dir, O_RDONLY) : -ENOENT;
-		int w = dfd < 0 ? dfd : lease_writing_at(dfd, p.name, p.ino);
+		/* Held, not opened again by name: a fifo or another file swapped in is never read. */
+		struct lease_held h = { .fd = -1 };
+		int w = dfd < 0 ? dfd : lease_hold(dfd, p.name, p.ino, &h);
 		char zname[NAME_MAX + 1], base[NAME_MAX + 1];
-		struct stat st;
 
 		if (w == 1) {
 			close(dfd);
 			continue; /* lines still arrive in it */
 		}
-		if (w == 0 && snprintf(zname, sizeof(zname), "%s.zst", p.name) < (int)sizeof(zname) &&
-		    fstatat(dfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			struct logcut_copy c = { dfd, zname, zc->rotate.level, &st, keep_alive, NULL };
-			int e = logcut_compress(p.name, &c);
+		if (w == 0 && snprintf(zname, sizeof(zname), "%s.zst", p.name) < (int)sizeof(zname)) {
+			struct logcut_copy c = { dfd, zname, zc->rotate.level, &h.st, keep_alive, NULL };
+			int e = logcut_compress(h.fd, p.name, &c);
 
 			if (e < 0) {
 				r->d->counters.errors++;
@@ -963,6 +963,8 @@ static void compress_pending(struct rotate *r)
 				expire(r, p.zone, dfd, p.dir, base, &run);
 			}
 		}
+		if (w == 0)
+			lease_release(&h);
 		if (dfd >= 0)
 			close(dfd);
 		free(p.dir);

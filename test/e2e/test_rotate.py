@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -211,6 +212,58 @@ def rename_compresses_only_after_the_close():
         got = open(mark).read().split()
         equal(got[0], live, "postrotate's $1 is the live log")
         check(got[1].startswith(live + "-"), f"postrotate's $2 is the copy: {got}")
+    finally:
+        d.close()
+
+
+SPIN_EXCHANGE = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b, until = sys.argv[1].encode(), sys.argv[2].encode(), time.time() + float(sys.argv[3])
+libc.syscall(316, -100, a, -100, b, 2)  # renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+print("spinning", flush=True)
+while time.time() < until:
+    libc.syscall(316, -100, a, -100, b, 2)
+"""
+
+
+@case
+def fifo_swapped_for_a_copy():
+    """Someone who can write beside the log keeps exchanging a fifo with a copy that waits
+    for its writer's close: sweepd never hangs on the fifo and never loses the copy."""
+    d = Daemon([logs_zone('size = "1M"; method = "rename"; postrotate = "true"; compress = "zstd";')])
+    try:
+        logs = d.zones["logs"]
+        live = os.path.join(logs, "app.log")
+        fifo = os.path.join(logs, ".f")
+        for rnd in range(6):
+            line = f"precious line of round {rnd}\n".encode()
+            f = open(live, "ab")
+            f.write(line * 100)
+            f.flush()
+            d.settle()
+            ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+            copy = copies(logs, "app.log")[0]
+            os.mkfifo(fifo)
+            spin = subprocess.Popen([sys.executable, "-c", SPIN_EXCHANGE, copy, fifo, "0.6"],
+                                    stdout=subprocess.PIPE, text=True)
+            spin.stdout.readline()  # the exchanges have begun: the close below meets them
+            f.close()  # the close makes sweepd compress the copy, by its name
+            spin.wait()
+            r = subprocess.run([os.environ["SWEEPCTL_BIN"], "-s", d.sock, "--timeout", "10",
+                                "settle"], capture_output=True, text=True)
+            equal(r.returncode, 0, f"round {rnd}: the daemon still answers: {r.stderr}")
+            # Every line is somewhere whole: plain under either name, or in the .zst.
+            found = []
+            for p in (copy, fifo, copy + ".zst"):
+                if os.path.lexists(p) and not stat.S_ISFIFO(os.lstat(p).st_mode):
+                    found.append(content(p))
+            check(line * 100 in found, f"round {rnd}: the copy kept every line: {found!r}")
+            check(all(c in (line * 100,) for c in found), f"round {rnd}: nothing else: {found!r}")
+            for p in (copy, fifo, copy + ".zst"):
+                if os.path.lexists(p):
+                    os.unlink(p)
+            d.settle()
     finally:
         d.close()
 
