@@ -191,8 +191,33 @@ static int64_t now_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/* Copies of base in dirfd (a real descriptor). */
-static int list_copies(int dirfd, const char *base, struct rotplan_copy **out, size_t *n)
+/* The owner of name in dirfd, or (uid_t)-1 when it is not there. */
+static uid_t owner_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_uid
+										   : (uid_t)-1;
+}
+
+/*
+ * Is this copy one of ours? Anyone who can write in the directory can make a
+ * file with a copy's name; counting it would make keep delete real copies (and
+ * a name dated in the future would stop every). A copy is a regular file with
+ * one name, owned by us or by the log's owner (owner; (uid_t)-1 when unknown),
+ * who can only fool sweepd about their own log.
+ */
+static bool own_copy(int dirfd, const char *name, uid_t owner)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_nlink == 1 && (st.st_uid == geteuid() || st.st_uid == owner);
+}
+
+/* Copies of base in dirfd (a real descriptor) that are sweepd's own (own_copy). */
+static int list_copies(int dirfd, const char *base, uid_t owner, struct rotplan_copy **out,
+		       size_t *n)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct rotplan_copy *v = NULL;
@@ -211,7 +236,8 @@ static int list_copies(int dirfd, const char *base, struct rotplan_copy **out, s
 		struct rotplan_copy c = { 0 };
 		struct rotplan_copy *g;
 
-		if (!rotplan_parse(e->d_name, base, &c.when, &c.zst))
+		if (!rotplan_parse(e->d_name, base, &c.when, &c.zst) ||
+		    !own_copy(fd, e->d_name, owner))
 			continue;
 		g = vec_grow(v, &cap, *n + 1, sizeof(*v));
 		if (g)
@@ -301,16 +327,28 @@ static int open_copy_dir(struct rotate *r, uint32_t zone, const struct table_fil
 	return fd;
 }
 
+/* The owner of the live log f, or (uid_t)-1. */
+static uid_t live_owner(struct rotate *r, const struct table_file *f)
+{
+	int dfd = watch_dir_open(r->d->watch, f->dir);
+	uid_t owner = owner_at(dfd, f->name);
+
+	if (dfd >= 0)
+		close(dfd);
+	return owner;
+}
+
 /* Drops the copies of base past keep and max_age; a copy still open for writing stays. */
 static void expire(struct rotate *r, uint32_t zone, int dirfd, const char *dir_rel,
-		   const char *base, struct sweep_run *run)
+		   const char *base, uid_t owner, struct sweep_run *run)
 {
 	const struct zone_config *zc = &r->d->cfg->zones[zone];
 	struct rotplan_copy *v;
 	int64_t now = (int64_t)time(NULL);
 	size_t n;
 
-	if ((zc->rotate.keep < 0 && zc->rotate.max_age < 0) || list_copies(dirfd, base, &v, &n) < 0)
+	if ((zc->rotate.keep < 0 && zc->rotate.max_age < 0) ||
+	    list_copies(dirfd, base, owner, &v, &n) < 0)
 		return;
 	rotplan_expire(v, n, zc->rotate.keep, zc->rotate.max_age, now);
 	for (size_t i = 0; i < n; i++) {
@@ -423,11 +461,14 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
 	r->dirty = true;
 	fd = open_copy_dir(r, zone, f, copy_rel, false);
-	if (fd >= 0 && list_copies(fd, f->name, &v, &n) == 0) {
+	if (fd >= 0 && list_copies(fd, f->name, live_owner(r, f), &v, &n) == 0) {
+		int64_t soon = (int64_t)time(NULL) + 60;
+
 		for (size_t i = 0; i < n; i++) {
 			struct stat st;
 
-			if (v[i].when > l->last)
+			/* A name dated in the future is no rotation of ours: it would stop every. */
+			if (v[i].when > l->last && v[i].when <= soon)
 				l->last = v[i].when;
 			if (!v[i].zst && r->d->cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -772,7 +813,8 @@ static int rotate_one(struct job *j)
 					 cut, j->why, false, *copy_path ? copy_path : NULL));
 	}
 	if (r == 0 && cdir >= 0)
-		expire(j->r, j->zone, cdir, j->copy_rel, j->f->name, j->run);
+		expire(j->r, j->zone, cdir, j->copy_rel, j->f->name, owner_at(dfd, j->f->name),
+		       j->run);
 	if (cdir >= 0)
 		close(cdir);
 	close(dfd);
@@ -960,7 +1002,7 @@ static void compress_pending(struct rotate *r)
 			} else {
 				snprintf(base, sizeof(base), "%.*s",
 					 (int)(strlen(p.name) - ROTPLAN_STAMP_LEN), p.name);
-				expire(r, p.zone, dfd, p.dir, base, &run);
+				expire(r, p.zone, dfd, p.dir, base, h.st.st_uid, &run);
 			}
 		}
 		if (w == 0)
@@ -1063,7 +1105,7 @@ void rotate_housekeeping(struct rotate *r)
 			fd = open_copy_dir(r, zi, v[i], copy_rel, false);
 			if (fd < 0)
 				continue;
-			expire(r, zi, fd, copy_rel, v[i]->name, &run);
+			expire(r, zi, fd, copy_rel, v[i]->name, live_owner(r, v[i]), &run);
 			close(fd);
 		}
 		free(v);

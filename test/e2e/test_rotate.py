@@ -356,6 +356,55 @@ def keep_max_age_and_every():
 
 
 @case
+def fake_copies_are_not_ours():
+    """A user who can write beside a root-owned log makes files named like its newest
+    copies: keep counts only sweepd's own copies, and every is not stopped by them."""
+    d = Daemon([logs_zone('size = "1M"; every = "1d"; keep = 3; compress = "off";')])
+    try:
+        logs = d.zones["logs"]
+        os.chmod(d.root, 0o755)
+        os.chmod(logs, 0o1777)
+        live = os.path.join(logs, "app.log")
+        for i in range(2):
+            write(live, f"real {i}\n".encode() * 100, "ab")
+            ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        real = copies(logs, "app.log")
+        equal(len(real), 2, "two real copies")
+        fakes = [os.path.join(logs, f"app.log-29991231T00000{i}.000000Z") for i in range(1, 4)]
+        for fake in fakes:
+            subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            "sh", "-c", f"echo fake > '{fake}'"], check=True)
+        # A hard link of a real copy is not a copy of ours either.
+        os.link(real[0], os.path.join(logs, "app.log-29990101T000000.000000Z"))
+        write(live, b"real 2\n" * 100, "ab")
+        ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        deleted = [a["path"] for a in audit(d) if a["action"] == "delete"]
+        equal(deleted, [], "no copy deleted: three of sweepd's own, keep = 3")
+        for c in real:
+            check(os.path.exists(c), f"{c} kept")
+        for fake in fakes:
+            equal(content(fake), b"fake\n", "the user's files are left alone")
+    finally:
+        d.close()
+    # every's clock: a first start takes the last rotation from sweepd's own copies, and a
+    # name dated in 2999 (the user's, or even one of its own) does not put it off.
+    d = Daemon([logs_zone('every = "1d"; keep = 5; compress = "off";')], start=False)
+    try:
+        logs = d.zones["logs"]
+        os.chmod(d.root, 0o755)
+        os.chmod(logs, 0o1777)
+        write(os.path.join(logs, "app.log"), b"due\n" * 100)
+        write(os.path.join(logs, "app.log-20200101T000000.000000Z"), b"old\n")
+        subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh",
+                        "-c", f"echo fake > '{logs}/app.log-29991231T000000.000000Z'"], check=True)
+        d.start()
+        d.settle()
+        equal([r["reason"] for r in rotations(d)], ["rotate_every"], "every: due at start")
+    finally:
+        d.close()
+
+
+@case
 def large_log_compressed_by_workers():
     """A log of 48 MiB, over the 32 MiB at which zstd's workers join in: one copy, whole."""
     d = Daemon([logs_zone('size = "1G"; level = 3;')])
