@@ -108,6 +108,7 @@ struct job {
 	char copy_rel[PATH_MAX]; /* the copies' directory, relative to the zone root */
 	char err[PATH_MAX + 1024];
 	bool blocked; /* not cut in place: a writer without O_APPEND (err says who) */
+	bool linked;  /* not cut in place: other names (hard links) */
 	int pid;      /* that writer (0: one sweepd cannot see) */
 	char comm[16];
 };
@@ -570,6 +571,22 @@ static int open_live(struct job *j, int dfd)
 		close(fd);
 		return -ESTALE;
 	}
+	/*
+	 * Another name of the same file may lie outside every zone (ln
+	 * /etc/app.conf logs/x.log): a cut in place would cut that file too.
+	 */
+	if (st.st_nlink > 1) {
+		close(fd);
+		j->blocked = j->linked = true;
+		j->pid = 0;
+		snprintf(j->comm, sizeof(j->comm), "-");
+		snprintf(j->err, sizeof(j->err),
+			 "%s: not cut in place: it has %ju names (hard links), and cutting it "
+			 "would cut the file under every other name too, perhaps outside the "
+			 "zone; remove the other names, or use method = \"rename\"",
+			 j->path, (uintmax_t)st.st_nlink);
+		return -EBUSY;
+	}
 	return fd;
 }
 
@@ -846,7 +863,8 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 			block(r, l, j);
 		}
 		/* Its writer's close, seen by the watch, is what makes it worth a look again. */
-		table_file_set_writing(r->d->table, f, true);
+		if (!j->linked)
+			table_file_set_writing(r->d->table, f, true);
 		if (errors)
 			json_object_array_add(errors, pathenc_json(j->err));
 	} else if (res < 0 && res != -ENOENT && res != -ESTALE) {

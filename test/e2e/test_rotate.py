@@ -405,6 +405,38 @@ def fake_copies_are_not_ours():
 
 
 @case
+def hard_linked_log_is_not_cut():
+    """A log that is also a file elsewhere (a hard link from outside the zone) is never cut
+    in place: the file outside keeps every byte, and an alarm says why."""
+    d = Daemon([logs_zone('size = "64K"; method = "auto"; compress = "off";')])
+    try:
+        logs = d.zones["logs"]
+        outside = os.path.join(d.root, "secret.txt")
+        data = b"".join(b"%d\n" % i for i in range(20000))
+        write(outside, data)
+        live = os.path.join(logs, "secret.log")
+        os.link(outside, live)
+        d.settle()
+        equal(content(outside), data, "the file outside the zone is whole")
+        equal(copies(logs, "secret.log"), [], "no copy made")
+        al = [a for a in d.status()["alarms"] if a["name"] == "rotate_blocked"]
+        equal([a["labels"]["path"] for a in al], [live], f"the alarm names the log: {al}")
+        check("2 names (hard links)" in al[0]["summary"], al[0]["summary"])
+        r = subprocess.run([os.environ["SWEEPCTL_BIN"], "-s", d.sock, "rotate", "logs"],
+                           capture_output=True, text=True)
+        equal(r.returncode, 1, f"rotate refuses it: {r.stdout}{r.stderr}")
+        equal(content(outside), data, "still whole after a manual rotate")
+        # The other name gone, the log is an ordinary one again.
+        os.unlink(outside)
+        ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        equal(content(copies(logs, "secret.log")[0]), data, "rotated whole")
+        equal([a for a in d.status()["alarms"] if a["name"] == "rotate_blocked"], [],
+              "the alarm ended")
+    finally:
+        d.close()
+
+
+@case
 def large_log_compressed_by_workers():
     """A log of 48 MiB, over the 32 MiB at which zstd's workers join in: one copy, whole."""
     d = Daemon([logs_zone('size = "1G"; level = 3;')])
