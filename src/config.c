@@ -467,15 +467,16 @@ static char *realpath_existing(const char *path, size_t *cut)
 }
 
 /*
- * A zone path with the symlinks of the part that is there resolved (which
- * must be a directory) and the rest appended, cleaned: a zone may name a
- * directory that does not exist yet, and its path stays absolute and free of
- * links, "." and "..", for the overlap checks and for the watcher, which
- * follows no link. NULL (and an error) when it cannot be made so; *missing
- * when some of it is not there.
+ * A directory's path (a zone's, the archive's, state_dir) with the symlinks of
+ * the part that is there resolved (which must be a directory) and the rest
+ * appended, cleaned: it may name a directory that does not exist yet, and its
+ * path stays absolute and free of links, "." and "..", for the containment
+ * checks, for the watcher, which follows no link, and so that -t and the start
+ * agree. what names it in errors ("zone \"x\": path", "archive path"). NULL
+ * (and an error) when it cannot be made so; *missing when some of it is not there.
  */
-static char *zone_realpath(struct loader *ld, const config_setting_t *s, const char *zone,
-			   const char *path, bool *missing)
+static char *dir_realpath(struct loader *ld, const config_setting_t *s, const char *what,
+			  const char *path, bool *missing)
 {
 	size_t cut;
 	char *real = realpath_existing(path, &cut), *out = NULL, rest[PATH_MAX];
@@ -484,10 +485,9 @@ static char *zone_realpath(struct loader *ld, const config_setting_t *s, const c
 
 	if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		if (real)
-			add_error(ld, s, "zone \"%s\": path %s: %s is not a directory", zone, path,
-				  real);
+			add_error(ld, s, "%s %s: %s is not a directory", what, path, real);
 		else
-			add_error(ld, s, "zone \"%s\": path %s: %s", zone, path, strerror(errno));
+			add_error(ld, s, "%s %s: %s", what, path, strerror(errno));
 		free(real);
 		return NULL;
 	}
@@ -495,11 +495,11 @@ static char *zone_realpath(struct loader *ld, const config_setting_t *s, const c
 	*missing = path[cut] && r == 0 && strcmp(rest, "/");
 	if (r == -EACCES)
 		add_error(ld, s,
-			  "zone \"%s\": path %s: \"..\" in %s, a part that does not exist yet: "
+			  "%s %s: \"..\" in %s, a part that does not exist yet: "
 			  "write the path without it",
-			  zone, path, path + cut + 1);
+			  what, path, path + cut + 1);
 	else if (r < 0)
-		add_error(ld, s, "zone \"%s\": path %s: %s", zone, path, strerror(-r));
+		add_error(ld, s, "%s %s: %s", what, path, strerror(-r));
 	else if (*missing && asprintf(&out, "%s%s", strcmp(real, "/") ? real : "", rest) < 0)
 		out = NULL;
 	else if (!*missing)
@@ -511,16 +511,35 @@ static char *zone_realpath(struct loader *ld, const config_setting_t *s, const c
 
 		if (first && lstat(first, &st) == 0) {
 			add_error(ld, s,
-				  "zone \"%s\": path %s: %s is a symbolic link to something that "
+				  "%s %s: %s is a symbolic link to something that "
 				  "does not exist: sweepd follows links only when it loads the "
 				  "configuration, so name the directory it should point to",
-				  zone, path, first);
+				  what, path, first);
 			free(out);
 			out = NULL;
 		}
 		free(first);
 	}
 	return out;
+}
+
+/*
+ * A directory of sweepd's own (state_dir, the archive), resolved as a zone's
+ * path is, so that the containment checks see where it really is.
+ */
+static char *get_own_dir(struct loader *ld, const config_setting_t *grp, const char *key,
+			 const char *what, const char *def)
+{
+	char *path = get_path(ld, grp, key, def), *real;
+	bool missing = false;
+
+	if (!path)
+		return NULL;
+	real = dir_realpath(ld, config_setting_get_member(grp, key), what, path, &missing);
+	if (!real)
+		return path;
+	free(path);
+	return real;
 }
 
 static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_config *z)
@@ -553,9 +572,11 @@ static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_
 		add_error(ld, s, "zone \"%s\" has no 'path'", z->name);
 	if (path) {
 		bool missing = false;
+		char what[64];
 
-		z->path = zone_realpath(ld, config_setting_get_member(s, "path"), z->name, path,
-					&missing);
+		snprintf(what, sizeof(what), "zone \"%s\": path", z->name);
+		z->path = dir_realpath(ld, config_setting_get_member(s, "path"), what, path,
+				       &missing);
 		if (missing)
 			add_warning(ld, config_setting_get_member(s, "path"),
 				    "zone \"%s\": %s does not exist (yet): the zone shows present: "
@@ -776,7 +797,7 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 	const config_setting_t *root = config_root_setting(cf), *s, *zl;
 
 	check_keys(ld, root, "the top level", top_keys);
-	cfg->state_dir = get_path(ld, root, "state_dir", CONFIG_DEFAULT_STATE_DIR);
+	cfg->state_dir = get_own_dir(ld, root, "state_dir", "state_dir", CONFIG_DEFAULT_STATE_DIR);
 
 	cfg->socket_mode = 0660;
 	cfg->idle_timeout = 60;
@@ -859,7 +880,7 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 		add_error(ld, s, "'archive' must be a group: archive = { path = \"...\"; }");
 	else if (s) {
 		check_keys(ld, s, "archive", archive_keys);
-		cfg->archive_path = get_path(ld, s, "path", NULL);
+		cfg->archive_path = get_own_dir(ld, s, "path", "archive path", NULL);
 		cfg->archive_keep = get_duration(ld, s, "keep", 7 * 86400);
 		if (cfg->archive_keep == 0)
 			add_warning(ld, config_setting_get_member(s, "keep"),

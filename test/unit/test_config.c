@@ -252,6 +252,41 @@ static void zero_limits(void **state)
 	config_free(cfg);
 }
 
+/* The archive and state_dir are resolved as zone paths are: ".." cannot slip through a missing part. */
+static void own_dirs_resolved(void **state)
+{
+	struct config_errors errs = {0};
+	char link[300], target[300];
+	struct config *cfg;
+
+	(void)state;
+	cfg = load("state_dir = \"nothere/../outputs/st\";\n"				/* 1 */
+		   "archive = { path = \"nothere2/../outputs/ar\"; };\n"			/* 2 */
+		   "zones = ( { name = \"a\"; path = \"outputs\"; max_age = \"1d\"; } );\n", /* 3 */
+		   &errs);
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 1, "state_dir"));
+	assert_true(has_error(&errs, 1, "\"..\" in"));
+	assert_true(has_error(&errs, 2, "archive path"));
+	assert_true(has_error(&errs, 2, "\"..\" in"));
+	config_errors_clear(&errs);
+
+	/* A link to nothing inside a zone: refused at -t, not only at the start. */
+	snprintf(link, sizeof(link), "%s/arlink", dir);
+	snprintf(target, sizeof(target), "%s/outputs/ar", dir);
+	assert_int_equal(symlink(target, link), 0);
+	cfg = load("state_dir = \"state\";\n"
+		   "archive = { path = \"arlink\"; };\n"
+		   "zones = ( { name = \"a\"; path = \"outputs\"; max_age = \"1d\"; } );\n",
+		   &errs);
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 2, "is a symbolic link to something that does not exist"));
+	config_errors_clear(&errs);
+	unlink(link);
+}
+
 static void syntax_error(void **state)
 {
 	struct config_errors errs = {0};
@@ -541,6 +576,7 @@ int main(void)
 		cmocka_unit_test(all_errors_with_lines),
 		cmocka_unit_test(rotation_refusals),
 		cmocka_unit_test(zero_limits),
+		cmocka_unit_test(own_dirs_resolved),
 		cmocka_unit_test(syntax_error),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(no_zones_and_archive_needed),
