@@ -16,6 +16,12 @@
 #include "reply.h"
 #include "request.h"
 
+/*
+ * Unsent output a client may pile up beyond the reply being written: a reply
+ * of any size goes (an archive of 100,000 files lists in about 30 MB), and the
+ * client's next request is read only once it has all gone, so only a last
+ * error line can ever be added behind it.
+ */
 #define CONTROL_MAX_OUT (16 * 1024 * 1024)
 
 char control_later[1];
@@ -135,7 +141,8 @@ static bool client_queue(struct control_client *cl, char *line)
 		return false;
 	}
 	n = strlen(line);
-	if (cl->out_len - cl->out_off + n > CONTROL_MAX_OUT) {
+	/* One reply (of any size) at a time: only a pile of them is refused. */
+	if (cl->out_len > cl->out_off && cl->out_len - cl->out_off + n > CONTROL_MAX_OUT) {
 		log_warn("client pid %d reads no replies: dropped", (int)cl->peer.pid);
 		free(line);
 		client_destroy(cl);
@@ -159,11 +166,24 @@ static bool client_queue(struct control_client *cl, char *line)
 	return client_flush(cl);
 }
 
+static bool client_lines(struct control_client *cl);
+
+/*
+ * A reply is written out whole before the client's next request is read, so
+ * that one that sends requests and reads no replies holds one reply at most:
+ * its socket fills, we stop reading it, and its own sends stop.
+ */
 static void client_on_writable(struct ev_loop *loop, ev_io *io, int revents)
 {
+	struct control_client *cl = io->data;
+
 	(void)loop;
 	(void)revents;
-	client_flush(io->data);
+	if (!client_flush(cl) || cl->out_len > cl->out_off || cl->closing)
+		return;
+	if (!cl->eof && !cl->waiting)
+		ev_io_start(cl->ctl->loop, &cl->rio);
+	client_lines(cl);
 }
 
 /* Says why in a last error line, then closes once it is sent; what it sends is ignored. */
@@ -200,7 +220,7 @@ static bool client_lines(struct control_client *cl)
 	size_t start = 0;
 	char *nl;
 
-	while (!cl->closing && !cl->waiting &&
+	while (!cl->closing && !cl->waiting && cl->out_len == cl->out_off &&
 	       (nl = memchr(cl->in + start, '\n', cl->in_len - start))) {
 		size_t len = (size_t)(nl - (cl->in + start));
 		const char *line = cl->in + start;
@@ -227,6 +247,11 @@ static bool client_lines(struct control_client *cl)
 	}
 	memmove(cl->in, cl->in + start, cl->in_len - start);
 	cl->in_len -= start;
+	if (cl->out_len > cl->out_off) {
+		/* Read on once the reply has gone (client_on_writable). */
+		ev_io_stop(c->loop, &cl->rio);
+		return true;
+	}
 	if (cl->in_len > REQUEST_MAX_LINE)
 		return client_close_with(cl, "request line is longer than 65536 bytes: "
 					     "closing the connection");

@@ -388,9 +388,9 @@ static char *exchange(int fd, const char *line, double deadline)
 			errno = n == 0 ? ECONNRESET : errno;
 			break;
 		}
+		nl = memchr(buf + have, '\n', (size_t)n); /* only what came now: replies can be large */
 		have += (size_t)n;
 		buf[have] = '\0';
-		nl = memchr(buf, '\n', have);
 		if (nl) {
 			*nl = '\0';
 			return buf;
