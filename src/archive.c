@@ -740,6 +740,9 @@ static const char *rel_of(const struct archive *a, const char *apath)
 struct end {
 	int dir;
 	const char *name, *abs;
+	/* A destination's dir may be moved meanwhile: 0 if it is still where it was. */
+	int (*in_place)(const void *ctx, int dir);
+	const void *ctx;
 };
 
 /*
@@ -773,6 +776,11 @@ static int move_across(struct archive *a, int fd, const struct stat *st, const s
 	if (r < 0)
 		goto out;
 	fsync_dir(dst->dir);
+	if (dst->in_place && dst->in_place(dst->ctx, dst->dir) < 0) {
+		unlinkat(dst->dir, dst->name, 0);
+		r = -ESTALE;
+		goto out;
+	}
 	if ((h && lease_broken(h)) ||
 	    fstatat(src->dir, src->name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != st->st_ino) {
 		unlinkat(dst->dir, dst->name, 0);
@@ -924,8 +932,8 @@ static void dest_error(int r, const char *path, char *err, size_t errlen)
  * time beneath to->base, through no symbolic link (nor, inside a zone, onto
  * another mount), making the missing ones owned like the file they are for.
  */
-static int dest_dir(const struct archive_dest *to, const struct stat *st, const char **base,
-		    char *err, size_t errlen)
+static int dest_dir(const struct archive_dest *to, const struct stat *st, bool make,
+		    const char **base, char *err, size_t errlen)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -944,7 +952,7 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, const 
 
 		if (used < sizeof(done))
 			used += (size_t)snprintf(done + used, sizeof(done) - used, "/%s", c);
-		if (next < 0 && errno == ENOENT) {
+		if (next < 0 && errno == ENOENT && make) {
 			if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
 				next = -1;
 			else if ((next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how))) >= 0)
@@ -967,6 +975,29 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, const 
 		return r;
 	}
 	return fd;
+}
+
+/*
+ * Is dir still the directory that to names? Whoever owns a directory on the
+ * way can rename it elsewhere (outside every zone) while the file is being
+ * copied into it: then the file must not stay there.
+ */
+static int dest_in_place(const void *ctx, int dir)
+{
+	const struct archive_dest *to = ctx;
+	struct stat a, b;
+	const char *base;
+	char err[8];
+	int fd = dest_dir(to, NULL, false, &base, err, sizeof(err)), r;
+
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, &a) == 0 && fstat(dir, &b) == 0 && a.st_dev == b.st_dev &&
+			    a.st_ino == b.st_ino
+		    ? 0
+		    : -ESTALE;
+	close(fd);
+	return r;
 }
 
 int archive_restore(struct archive *a, struct archive_entry *e, const struct archive_dest *to,
@@ -993,7 +1024,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 			 r == -ENOENT ? "is gone (removed from outside sweepd)" : strerror(-r));
 		goto out;
 	}
-	tdir = dest_dir(to, &st, &tbase, err, errlen);
+	tdir = dest_dir(to, &st, true, &tbase, err, errlen);
 	if (tdir < 0) {
 		r = tdir;
 		goto out;
@@ -1008,19 +1039,27 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 	}
 	if (fstat(tdir, &tst) == 0 && tst.st_dev == st.st_dev && !e->compressed) {
 		r = renameat2(adir, abase, tdir, tbase, RENAME_NOREPLACE) < 0 ? -errno : 0;
+		if (r == 0 && dest_in_place(to, tdir) < 0)
+			r = renameat2(tdir, tbase, adir, abase, RENAME_NOREPLACE) < 0 ? -errno
+											: -ESTALE;
 		if (r == 0)
 			mark_clear(src);
 		if (r != -EXDEV)
 			goto done;
 	}
 	r = move_across(a, src, &st, &(struct end){ adir, abase, e->apath },
-			&(struct end){ tdir, tbase, target }, e->compressed ? -1 : 0, 0, NULL, NULL,
-			NULL);
+			&(struct end){ tdir, tbase, target, dest_in_place, to }, e->compressed ? -1 : 0,
+			0, NULL, NULL, NULL);
 done:
 	if (r == 0) {
 		*where = target;
 		target = NULL;
 		forget(a, e);
+	} else if (r == -ESTALE) {
+		snprintf(err, errlen,
+			 "cannot restore %s to %s: a directory on the way was moved or replaced "
+			 "while the file was restored; it stays in the archive: restore it again",
+			 e->apath, target);
 	} else {
 		snprintf(err, errlen, "cannot restore %s to %s: %s; it stays in the archive",
 			 e->apath, target, strerror(-r));

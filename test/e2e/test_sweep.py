@@ -885,6 +885,55 @@ def own_paths_and_root_refused():
 
 
 @case
+def restore_into_a_directory_moved_meanwhile():
+    """The directory a restore writes into is renamed out of the zone while the archived copy
+    is decompressed into it: the file is not left there, and it stays in the archive."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "t"), "512m")
+    d = None
+    try:
+        d = Daemon(zones=[{"name": "z", "path": "t/zone", "max_age": '"7d"'}],
+                   extra='archive = { path = "archive"; compress = "zstd"; };', root=root,
+                   start=False)
+        big = d.path("z", "big.txt")
+        write(big, b"compressible line\n" * (12 << 20))  # 216 MB: decompressing takes a while
+        old(big)
+        d.start()
+        d.settle()
+        (e,) = entries_of(d)
+        check(e["archive_path"].endswith(".zst"), "archived compressed")
+        u = d.path("z", "u")
+        os.mkdir(u)
+        outside = os.path.join(root, "t", "outside")
+        req = subprocess.Popen([SWEEPCTL, "-s", d.sock, "restore", "--to",
+                                os.path.join(u, "big.txt"), str(e["id"])],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The unnamed file the daemon fills shows in its descriptors as u/#INODE (deleted).
+        fd_dir = f"/proc/{d.proc.pid}/fd"
+        deadline = time.monotonic() + WAIT
+        seen = False
+        while not seen and req.poll() is None and time.monotonic() < deadline:
+            for fd in os.listdir(fd_dir):
+                try:
+                    seen = seen or os.readlink(os.path.join(fd_dir, fd)).startswith(u + "/#")
+                except OSError:
+                    pass
+        check(seen, "the restore was caught while it copied into u")
+        os.rename(u, outside)
+        out, err = req.communicate(timeout=WAIT)
+        equal(req.returncode, 1, f"refused: {out}{err}")
+        check("was moved or replaced" in err, err)
+        equal(os.listdir(outside), [], "nothing left outside the zone")
+        (again,) = entries_of(d)
+        equal(again["id"], e["id"], "still in the archive")
+        check(os.path.exists(again["archive_path"]), "its archived copy is there")
+    finally:
+        if d:
+            d.close()
+        fs.close(root)
+
+
+@case
 def restore_destination_checks():
     """A non-root admin_group member restores only inside a zone, beneath it through no
     link; nobody restores through '..', into the archive or state_dir; every refusal
