@@ -72,6 +72,8 @@ void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run);
 /* A file an operator restored is left alone for one review window. */
 void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino);
 
+/* Why the zone's directory in the archive cannot take its files, or NULL. */
+const char *sweep_archive_blocked(const struct sweep *s, size_t zone);
 const struct sweep_episode *sweep_zone_episode(const struct sweep *s, size_t zone);
 /* The filesystem's state: under pressure (between the marks), and its episode. */
 const struct sweep_episode *sweep_fs_episode(const struct sweep *s, uint64_t dev,

@@ -174,6 +174,17 @@ void daemon_alarms_update(struct daemon *d)
 			 ep->why ? ep->why : "");
 		alarms_hold(a, "disk_high", (const char *const[]){ "mount", fi.mount, NULL }, msg, 0, now);
 	}
+	for (size_t i = 0; d->sweep && i < d->cfg->n_zones; i++) {
+		const char *why = sweep_archive_blocked(d->sweep, i);
+		char dir[PATH_MAX + 64];
+
+		if (!why)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", d->cfg->archive_path, d->cfg->zones[i].name);
+		alarms_hold(a, "archive_blocked",
+			    (const char *const[]){ "zone", d->cfg->zones[i].name, "path", dir, NULL },
+			    why, 0, now);
+	}
 	if (d->sweep && sweep_archive_episode(d->sweep)->active) {
 		const struct sweep_episode *ep = sweep_archive_episode(d->sweep);
 		char msg[PATH_MAX + 512];

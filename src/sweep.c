@@ -41,6 +41,9 @@ struct sweep_zone {
 	uint64_t changes;
 	int64_t retry_at;
 	struct sweep_episode ep;
+	/* The zone's directory in the archive is not sweepd's own: why, and when to try again. */
+	char arch_why[PATH_MAX + 400];
+	int64_t arch_retry_at;
 };
 
 struct sweep {
@@ -55,6 +58,7 @@ struct sweep {
 	int64_t archive_retry_at;
 	char full_why[PATH_MAX + 300]; /* what blocks files, while the archive is full */
 	char full_self[PATH_MAX + 300]; /* the archive's own episode */
+	char misdir_why[PATH_MAX + 400]; /* the last zone whose archive directory is not ours */
 	bool running;
 	int64_t next; /* the earliest deadline seen by the pass under way */
 	int64_t last_run; /* when the last (real) pass ended */
@@ -74,8 +78,11 @@ struct plan {
 	bool more; /* the batch is full: another pass follows */
 };
 
-/* Done, or why not: a writer, a recent write, a full archive, gone, an error. */
-enum act_result { ACT_DONE, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_GONE, ACT_FAILED };
+/*
+ * Done, or why not: a writer, a recent write, a full archive, an archive
+ * directory that is not sweepd's, gone, an error.
+ */
+enum act_result { ACT_DONE, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_MISDIR, ACT_GONE, ACT_FAILED };
 
 static int64_t now_s(void)
 {
@@ -254,6 +261,47 @@ static bool archive_may_try(const struct sweep *s, const struct sweep_run *run, 
 }
 
 /*
+ * The zone's directory in the archive (or one below it) is not sweepd's own:
+ * a symbolic link, another owner's, or writable by others (anyone may make
+ * one in a shared archive). Nothing is written through it; the zone's files
+ * stay where they are, which is the zone's blocked cause and the
+ * archive_blocked alarm, said once at its start. err 0: taking files again.
+ */
+static void archive_misdir(struct sweep *s, uint32_t zi, int err, int64_t now)
+{
+	struct sweep_zone *sz = &s->zones[zi];
+	const char *zone = s->d->cfg->zones[zi].name, *apath = s->d->cfg->archive_path;
+
+	if (!err) {
+		if (sz->arch_why[0])
+			log_info("zone \"%s\": the archive takes its files again", zone);
+		sz->arch_why[0] = '\0';
+		return;
+	}
+	sz->arch_retry_at = now + SWEEP_RETRY_S;
+	if (sz->arch_why[0])
+		return;
+	snprintf(sz->arch_why, sizeof(sz->arch_why),
+		 "the archive's directory %s/%s is not sweepd's own (%s, there or below it): "
+		 "sweepd keeps files only in directories it made, owned by it and closed to "
+		 "others, so zone \"%s\"'s files stay where they are; move it away and sweepd "
+		 "makes its own",
+		 apath, zone,
+		 err == -EACCES ? "another owner, or others may write in it"
+				: "a symbolic link, or not a directory",
+		 zone);
+	snprintf(s->misdir_why, sizeof(s->misdir_why), "%s", sz->arch_why);
+	s->d->counters.blocked++;
+	log_warn("%s", sz->arch_why);
+}
+
+const char *sweep_archive_blocked(const struct sweep *s, size_t zone)
+{
+	return zone < s->d->cfg->n_zones && s->zones[zone].arch_why[0] ? s->zones[zone].arch_why
+									   : NULL;
+}
+
+/*
  * Acts on one file: checks it again through its directory (same inode, not
  * open for writing, not written within min_age) under a read lease, then
  * archives or deletes it.
@@ -287,6 +335,8 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		return ACT_FAILED; /* refused by the config check: no archive, no archiving */
 	if (!del && !archive_may_try(s, run, now))
 		return ACT_FULL;
+	if (!del && s->zones[zi].arch_why[0] && !run->manual && now < s->zones[zi].arch_retry_at)
+		return ACT_MISDIR;
 	dfd = watch_dir_open(d->watch, dir);
 	if (dfd < 0)
 		return ACT_GONE; /* the directory moved or went: its events follow */
@@ -330,21 +380,19 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	}
 	if (r == -ENOENT || r == -ESTALE)
 		return ACT_GONE;
-	if (r == -EACCES && !del) {
-		d->counters.errors++;
-		log_err("%s: cannot archive it: a directory on its way in the archive %s/%s is not "
-			"sweepd's (another owner, or others may write in it), and sweepd keeps files "
-			"only in directories of its own; move that directory away",
-			path, archive_path(d->archive), zc->name);
-		return ACT_FAILED;
+	if (!del && (r == -EACCES || r == -ENOTDIR || r == -ELOOP)) {
+		archive_misdir(s, zi, r, now);
+		return ACT_MISDIR;
 	}
 	if (r < 0) {
 		d->counters.errors++;
 		log_err("%s: cannot %s it: %s", path, del ? "delete" : "archive", strerror(-r));
 		return ACT_FAILED;
 	}
-	if (!del)
+	if (!del) {
 		archive_room(s, 0, now);
+		archive_misdir(s, zi, 0, now);
+	}
 	table_file_remove(d->table, f);
 	if (del)
 		d->counters.deleted++;
@@ -379,7 +427,7 @@ static void dry_keep(struct sweep *s, struct table_file *f)
 
 /* What kept files from going, in bytes, by cause. */
 struct tally {
-	uint64_t writing, young, held, full;
+	uint64_t writing, young, held, full, misdir;
 };
 
 /*
@@ -389,6 +437,8 @@ struct tally {
  */
 static const char *tally_why(const struct sweep *s, const struct tally *t)
 {
+	if (t->misdir)
+		return s->misdir_why;
 	if (t->full)
 		return s->full_why;
 	if (!t->writing && !t->young && !t->held)
@@ -435,6 +485,8 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p,
 			t->young += size;
 		else if (t && r == ACT_FULL)
 			t->full += size;
+		else if (t && r == ACT_MISDIR)
+			t->misdir += size;
 	}
 	p->n = 0;
 	return gone;

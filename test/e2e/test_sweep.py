@@ -754,6 +754,9 @@ def archive_leaves_foreign_files_alone():
             check(os.path.exists(kept) and os.listdir(os.path.join(arch, "w")) == [],
                   "nothing stored in someone else's directory")
             check(f"{arch}/w is not sweepd's" in d.logtext(), f"said why:\n{d.logtext()}")
+            al = [a for a in d.status()["alarms"] if a["name"] == "archive_blocked"]
+            equal([a["labels"] for a in al], [{"zone": "w", "path": f"{arch}/w"}],
+                  "an alarm names the zone and the directory")
 
             def check_index(what):
                 es = entries_of(d)
@@ -931,6 +934,46 @@ def restore_into_a_directory_moved_meanwhile():
         if d:
             d.close()
         fs.close(root)
+
+
+@case
+def link_in_a_shared_archive():
+    """In a shared (1777) archive a user puts a symbolic link where the zone's directory goes:
+    nothing is written through it, the zone's files stay, an alarm says why once, and
+    once the link is gone the files go."""
+    target = tempfile.mkdtemp(prefix="sweepd-e2e-target-")
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+               extra='archive = { path = "share"; };', start=False)
+    try:
+        share = os.path.join(d.root, "share")
+        os.makedirs(share)
+        os.chmod(d.root, 0o755)
+        os.chmod(share, 0o1777)
+        subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "ln", "-s", target, os.path.join(share, "z")], check=True)
+        f = d.path("z", "old.txt")
+        write(f, b"stays")
+        old(f)
+        d.start()
+        d.settle()
+        for _ in range(3):
+            ok(d.request({"cmd": "sweep"}), "sweep")
+        check(os.path.exists(f), "the file stays in its zone")
+        equal(os.listdir(target), [], "nothing written through the link")
+        al = [a for a in d.status()["alarms"] if a["name"] == "archive_blocked"]
+        equal(len(al), 1, f"one alarm: {al}")
+        check("symbolic link" in al[0]["summary"] and "move it away" in al[0]["summary"],
+              al[0]["summary"])
+        equal(d.status()["counters"]["errors"], 0, "not an error at every pass")
+        equal(d.logtext().count("is not sweepd's own"), 1, f"said once:\n{d.logtext()}")
+        os.unlink(os.path.join(share, "z"))
+        ok(d.request({"cmd": "sweep"}), "sweep")
+        check(not os.path.exists(f), "archived once the link is gone")
+        equal([a for a in d.status()["alarms"] if a["name"] == "archive_blocked"], [],
+              "the alarm ended")
+    finally:
+        d.close()
+        shutil.rmtree(target, ignore_errors=True)
 
 
 @case
