@@ -50,4 +50,20 @@ int writers_parse_flags(const char *text);
  */
 const struct writers_fd *writers_unsafe(const struct writers_fd *v, size_t n);
 
+/*
+ * Every descriptor open for writing on a regular file, from one walk of /proc,
+ * for a pass that looks at many files (a thousand blocked logs must not cost
+ * a thousand walks). NULL when /proc cannot be read or memory runs out.
+ */
+struct writers_snap;
+struct writers_snap *writers_snap_take(void);
+void writers_snap_free(struct writers_snap *s);
+/*
+ * Does a descriptor in the snapshot that is still open write (dev, ino)
+ * without O_APPEND (or with flags that cannot be read)? *out says which.
+ * false says nothing of descriptors opened since: ask writers_of() then.
+ */
+bool writers_snap_unsafe(const struct writers_snap *s, uint64_t dev, uint64_t ino,
+			 struct writers_fd *out);
+
 #endif

@@ -93,6 +93,7 @@ struct rotate {
 	ev_timer every;
 	bool busy;
 	size_t n_blocked; /* lives with a blocked */
+	struct writers_snap *snap; /* the writers seen in /proc, for the pass under way */
 };
 
 /* One file's rotation, from choice to audit. */
@@ -603,15 +604,29 @@ static int check_writers(struct job *j, int dfd)
 				   "Python), or use method = \"rename\" with signal or postrotate";
 	const char *what = j->zc->rotate.keep_tail_lines > 0 ? "cut down" : "rotated";
 	const struct writers_fd *bad;
-	struct writers_fd *v;
+	struct writers_fd *v, one;
 	size_t n, hidden;
 	struct stat st;
 	int r;
 
 	if (fstatat(dfd, j->f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	r = writers_of(st.st_dev, st.st_ino, &v, &n, &hidden);
-	bad = r == 0 ? writers_unsafe(v, n) : NULL;
+	/*
+	 * One walk of /proc serves the whole pass for the logs it shows a bad
+	 * writer of; a log it shows none for is asked about afresh, so that a
+	 * writer opened since the walk is never missed before a cut.
+	 */
+	if (!j->r->snap)
+		j->r->snap = writers_snap_take();
+	if (j->r->snap && writers_snap_unsafe(j->r->snap, st.st_dev, st.st_ino, &one)) {
+		v = NULL;
+		n = hidden = 0;
+		bad = &one;
+		r = 0;
+	} else {
+		r = writers_of(st.st_dev, st.st_ino, &v, &n, &hidden);
+		bad = r == 0 ? writers_unsafe(v, n) : NULL;
+	}
 	if (r == 0 && !bad && (n > 0 || hidden == 0)) {
 		free(v); /* each appends, or the writer has gone meanwhile */
 		return 0;
@@ -991,6 +1006,14 @@ static void pass(struct rotate *r, struct sweep_run *run)
 	}
 }
 
+/* A pass is over: its look at /proc is for that pass only. */
+static void pass_done(struct rotate *r)
+{
+	writers_snap_free(r->snap);
+	r->snap = NULL;
+	r->busy = false;
+}
+
 /* Copies moved aside by "rename" whose writer has closed them: compressed now. */
 static void compress_pending(struct rotate *r)
 {
@@ -1052,7 +1075,7 @@ void rotate_due(struct rotate *r)
 		compress_pending(r);
 	arm(r);
 	save_lasts(r, r->d->cfg);
-	r->busy = false;
+	pass_done(r);
 }
 
 struct prune {
@@ -1129,7 +1152,7 @@ void rotate_housekeeping(struct rotate *r)
 		free(v);
 	}
 	prune_lives(r);
-	r->busy = false;
+	pass_done(r);
 	rotate_due(r);
 }
 
@@ -1154,7 +1177,7 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 		compress_pending(r);
 	arm(r);
 	save_lasts(r, r->d->cfg);
-	r->busy = false;
+	pass_done(r);
 	return failed;
 }
 

@@ -132,6 +132,25 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A process's command, its whole name (which may hold newlines of its own:
+ * only the one the kernel adds goes), or "?".
+ */
+static void writers_comm(int pid, char *comm, size_t len)
+{
+	char path[64];
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, comm, len) < 0 || !comm[0]) {
+		snprintf(comm, len, "?");
+		return;
+	}
+	n = strlen(comm);
+	if (comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+}
+
 struct finding {
 	uint64_t dev, ino;
 	struct writers_fd *v;
@@ -154,9 +173,7 @@ static bool found_one(void *ud, int pid, int fdd, const char *fd, const struct s
 	r = read_small(path, text, sizeof(text));
 	w.flags = r < 0 ? r : writers_parse_flags(text);
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small(path, w.comm, sizeof(w.comm)) < 0 || !w.comm[0])
-		snprintf(w.comm, sizeof(w.comm), "?");
-	w.comm[strcspn(w.comm, "\n")] = '\0';
+	writers_comm(pid, w.comm, sizeof(w.comm));
 	g = vec_grow(fi->v, &fi->cap, fi->n + 1, sizeof(*g));
 	if (!g) {
 		fi->oom = true;
@@ -182,4 +199,73 @@ int writers_of(uint64_t dev, uint64_t ino, struct writers_fd **out, size_t *n, s
 	*out = fi.v;
 	*n = fi.n;
 	return r;
+}
+
+/* ---- one walk for many files ---- */
+
+struct snap_fd {
+	uint64_t dev, ino;
+	int pid, fd;
+};
+
+struct writers_snap {
+	struct snap_fd *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static bool snap_one(void *ud, int pid, int fdd, const char *fd, const struct stat *st)
+{
+	struct writers_snap *s = ud;
+	struct snap_fd *g = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*g));
+
+	(void)fdd;
+	if (!g) {
+		s->oom = true;
+		return true;
+	}
+	s->v = g;
+	s->v[s->n++] = (struct snap_fd){ st->st_dev, st->st_ino, pid, atoi(fd) };
+	return false;
+}
+
+struct writers_snap *writers_snap_take(void)
+{
+	struct writers_snap *s = calloc(1, sizeof(*s));
+
+	if (s && (writers_walk(snap_one, s, NULL) < 0 || s->oom)) {
+		writers_snap_free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+void writers_snap_free(struct writers_snap *s)
+{
+	if (s)
+		free(s->v);
+	free(s);
+}
+
+bool writers_snap_unsafe(const struct writers_snap *s, uint64_t dev, uint64_t ino,
+			 struct writers_fd *out)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		char path[96], text[512];
+		int r;
+
+		if (s->v[i].dev != dev || s->v[i].ino != ino)
+			continue;
+		*out = (struct writers_fd){ .pid = s->v[i].pid, .fd = s->v[i].fd };
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", out->pid, out->fd);
+		r = read_small(path, text, sizeof(text));
+		if (r == -ENOENT)
+			continue; /* closed since */
+		out->flags = r < 0 ? r : writers_parse_flags(text);
+		if (out->flags >= 0 && (out->flags & O_APPEND))
+			continue;
+		writers_comm(out->pid, out->comm, sizeof(out->comm));
+		return true;
+	}
+	return false;
 }

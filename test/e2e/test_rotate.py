@@ -437,6 +437,51 @@ def hard_linked_log_is_not_cut():
         d.close()
 
 
+HOLD_MANY = r"""
+import os, sys
+fs = [open(os.path.join(sys.argv[1], f"m{i:04d}.log"), "wb") for i in range(int(sys.argv[2]))]
+for i, f in enumerate(fs):
+    f.write(b"line of log %d\n" % i * 5000)
+    f.flush()
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+@case
+def many_logs_blocked_by_one_writer():
+    """One process holds 200 logs open without O_APPEND: each is an alarm naming it, none is
+    cut, one look at /proc serves the pass; once it exits every log rotates whole."""
+    d = Daemon([logs_zone('size = "64K"; method = "auto"; compress = "off";')])
+    try:
+        logs = d.zones["logs"]
+        n = 200
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_MANY, logs, str(n)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        holder.stdout.readline()
+        d.settle()
+        r = subprocess.run([os.environ["SWEEPCTL_BIN"], "-s", d.sock, "rotate", "logs"],
+                           capture_output=True, text=True)
+        equal(r.returncode, 1, "rotate refuses them")
+        al = [a for a in d.status()["alarms"] if a["name"] == "rotate_blocked"]
+        equal(len(al), n, "one alarm per log")
+        check(all(a["labels"]["pid"] == str(holder.pid) for a in al), "each names the writer")
+        for i in (0, n - 1):
+            p = os.path.join(logs, f"m{i:04d}.log")
+            equal(os.path.getsize(p), len(b"line of log %d\n" % i) * 5000, f"{p} not cut")
+        holder.stdin.close()
+        holder.wait()
+        d.settle()
+        ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        equal([a for a in d.status()["alarms"] if a["name"] == "rotate_blocked"], [],
+              "the alarms ended")
+        for i in (0, n - 1):
+            (c,) = copies(logs, f"m{i:04d}.log")
+            check(content(c) == b"line of log %d\n" % i * 5000, f"{c} whole")
+    finally:
+        d.close()
+
+
 @case
 def large_log_compressed_by_workers():
     """A log of 48 MiB, over the 32 MiB at which zstd's workers join in: one copy, whole."""
