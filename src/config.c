@@ -269,6 +269,11 @@ static char *get_path(struct loader *ld, const config_setting_t *grp, const char
 	}
 	if (!v)
 		return def ? strdup(def) : NULL;
+	if (v[0] == '~' || strchr(v, '$'))
+		add_warning(ld, config_setting_get_member(grp, key),
+			    "'%s' is \"%s\": sweepd expands neither ~ nor $VARIABLES, as a shell "
+			    "would; a relative path is taken from %s, the directory of this file",
+			    key, v, ld->base_dir);
 	return resolve_path(ld, v);
 }
 
@@ -887,6 +892,10 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 				    "archive 'keep' is 0: archived files are purged at the next "
 				    "housekeeping, leaving no time to restore them");
 		cfg->archive_max_size = get_size(ld, s, "max_size");
+		if (cfg->archive_max_size == 0)
+			add_warning(ld, config_setting_get_member(s, "max_size"),
+				    "archive 'max_size' is 0: every archived file is purged at once, "
+				    "leaving no time to restore it; leave it out for no limit");
 		cfg->archive_compress = get_enum(ld, s, "compress", compress_names, COMPRESS_AUTO);
 		cfg->archive_level = (int)get_int(ld, s, "level", 1, 22, 3);
 	}

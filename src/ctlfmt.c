@@ -569,4 +569,12 @@ void ctlfmt_reload(json_object *r, FILE *out)
 			fprintf(out, " %s", json_object_get_string(json_object_array_get_idx(list, i)));
 		fputc('\n', out);
 	}
+	/* Accepted, but worth a look: "file:line: warning: ...", each once, escaped. */
+	json_object *warnings = member(r, "warnings");
+	for (size_t i = 0; json_object_is_type(warnings, json_type_array) &&
+			   i < json_object_array_length(warnings);
+	     i++) {
+		ctlfmt_path(json_object_get_string(json_object_array_get_idx(warnings, i)), out);
+		fputc('\n', out);
+	}
 }

@@ -122,7 +122,7 @@ char *daemon_reload(struct daemon *d)
 		json_object *w = json_object_new_array();
 		for (size_t i = 0; i < cfg->warnings.n; i++) {
 			log_warn("reload: %s", cfg->warnings.msgs[i]);
-			json_object_array_add(w, json_object_new_string(cfg->warnings.msgs[i]));
+			json_object_array_add(w, pathenc_json(cfg->warnings.msgs[i]));
 		}
 		json_object_object_add(o, "warnings", w);
 	}

@@ -33,7 +33,11 @@ int units_parse_size(const char *s, uint64_t *out)
 
 	if (parse_number(s, &num, &suffix) < 0)
 		return -EINVAL;
-	if (*suffix) {
+	if (!strcmp(suffix, "B")) {
+		/* "100B": bytes, as sweepctl prints them. */
+		if (strchr(s, '.'))
+			return -EINVAL;
+	} else if (*suffix) {
 		const char *u = strchr(units, suffix[0]);
 		if (!u || !suffix[0])
 			return -EINVAL;

@@ -736,6 +736,15 @@ def refused_reload_prints_each_error_once():
             equal(err.count(e), 1, f"{e!r} printed once in:\n{err}")
         check("not reloaded" in err, err)
         check("see \"errors\"" not in err, f"no pointer to a JSON field:\n{err}")
+        # Accepted with warnings: each printed once, with its line.
+        with open(d.conf, "w") as f:
+            f.write(good.replace('path = "zone";',
+                                 'path = "zone"; max_size = 0; action = "delete";'))
+        r = d.ctl("reload")
+        equal(r.returncode, 0, f"reloaded: {r.stderr!r}")
+        out = r.stdout.decode()
+        equal(out.count(f"{d.conf}:"), 1, f"the warning, once:\n{out}")
+        check("warning: zone \"z\": 'max_size' is 0" in out, out)
     finally:
         d.close()
 

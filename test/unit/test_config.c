@@ -233,7 +233,7 @@ static void zero_limits(void **state)
 	cfg = load("state_dir = \"state\";\n"						/* 1 */
 		   "disk = { high = \"90%\";\n"							/* 2 */
 		   "  low = \"0%\"; };\n"								/* 3 */
-		   "archive = { path = \"arch\";\n"						/* 4 */
+		   "archive = { path = \"arch\"; max_size = \"0\";\n"				/* 4 */
 		   "  keep = 0; };\n"								/* 5 */
 		   "zones = ( { name = \"a\"; path = \"outputs\";\n"				/* 6 */
 		   "  max_size = 0;\n"								/* 7 */
@@ -243,7 +243,8 @@ static void zero_limits(void **state)
 	assert_non_null(cfg);
 	assert_int_equal(errs.n, 0);
 	dump(&cfg->warnings);
-	assert_int_equal(cfg->warnings.n, 5);
+	assert_int_equal(cfg->warnings.n, 6);
+	assert_true(has_error(&cfg->warnings, 4, "warning: archive 'max_size' is 0"));
 	assert_true(has_error(&cfg->warnings, 3, "warning: disk 'low' is \"0%\""));
 	assert_true(has_error(&cfg->warnings, 5, "warning: archive 'keep' is 0"));
 	assert_true(has_error(&cfg->warnings, 7, "warning: zone \"a\": 'max_size' is 0"));
@@ -260,6 +261,13 @@ static void own_dirs_resolved(void **state)
 	struct config *cfg;
 
 	(void)state;
+	cfg = load("state_dir = \"~/state\";\n"
+		   "zones = ( { name = \"a\"; path = \"$HOME/x\"; } );\n", &errs);
+	assert_non_null(cfg);
+	dump(&cfg->warnings);
+	assert_true(has_error(&cfg->warnings, 1, "'state_dir' is \"~/state\": sweepd expands neither"));
+	assert_true(has_error(&cfg->warnings, 2, "'path' is \"$HOME/x\""));
+	config_free(cfg);
 	cfg = load("state_dir = \"nothere/../outputs/st\";\n"				/* 1 */
 		   "archive = { path = \"nothere2/../outputs/ar\"; };\n"			/* 2 */
 		   "zones = ( { name = \"a\"; path = \"outputs\"; max_age = \"1d\"; } );\n", /* 3 */

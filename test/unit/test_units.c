@@ -25,8 +25,10 @@ static void sizes(void **state)
 	assert_int_equal(v, 2ULL << 20);
 	assert_int_equal(units_parse_size("0", &v), 0);
 	assert_int_equal(v, 0);
+	assert_int_equal(units_parse_size("100B", &v), 0); /* as sweepctl prints bytes */
+	assert_int_equal(v, 100);
 	const char *bad[] = {"", "-1", "1.5", "12X", "M", "1 M", "0x10", "inf", "nan", "1e3",
-			     "99999999999P", " 5", "5MM"};
+			     "99999999999P", " 5", "5MM", "1.5B", "B", "5BB"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(units_parse_size(bad[i], &v), -22);
 }
