@@ -151,6 +151,8 @@ static int parse_fields(json_object *o, struct request *req, char *err, size_t e
 	}
 	if (json_object_object_get_ex(o, "by", &v)) {
 		const char *by = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		if (strlen(by) != (size_t)json_object_get_string_len(v))
+			by = "";
 		if (!strcmp(by, "size"))
 			req->by = REQ_BY_SIZE;
 		else if (!strcmp(by, "age"))
@@ -283,6 +285,10 @@ int request_parse(const char *line, size_t len, struct request *req, char *err, 
 		goto out;
 	}
 	name = json_object_get_string(cmd);
+	if (strlen(name) != (size_t)json_object_get_string_len(cmd)) {
+		fail(err, errlen, "\"cmd\" holds a NUL character");
+		goto out;
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(commands[i].name, name)) {
 			req->cmd = (enum request_cmd)i;

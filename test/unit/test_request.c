@@ -65,6 +65,8 @@ static void bad_requests(void **state)
 	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"n\":-3}", "non-negative");
 	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"n\":\"5\"}", "non-negative");
 	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"by\":\"name\"}", "\"size\" or \"age\"");
+	expect_error("{\"cmd\":\"pause\\u0000junk\"}", "\"cmd\" holds a NUL");
+	expect_error("{\"cmd\":\"top\",\"zone\":\"z\",\"by\":\"size\\u0000x\"}", "\"size\" or \"age\"");
 	expect_error("{\"cmd\":\"status\",\"zone\":\"z\"}", "unknown field");
 	expect_error("{\"cmd\":\"status\"} {\"cmd\":\"status\"}", "not valid JSON");
 	expect_error("{\"cmd\":\"restore\"}", "either an \"id\" or a \"path\"");
