@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -29,6 +30,8 @@ struct daemon {
 	struct counters counters;
 	int64_t started;
 	bool dry_run, paused;
+	gid_t admin_gid; /* admin_group's, looked up at start and reload */
+	bool admin_gid_known;
 	ev_signal sigterm, sigint, sighup;
 	ev_timer housekeeping, watchdog;
 	ev_tstamp housekeeping_at;

@@ -32,13 +32,11 @@
 bool daemon_peer_is_admin(void *ud, const struct control_peer *peer)
 {
 	const struct daemon *d = ud;
-	struct group *g;
 
 	if (peer->uid == 0 || peer->uid == geteuid())
 		return true;
-	if (!d->cfg->admin_group || !(g = getgrnam(d->cfg->admin_group)))
-		return false;
-	return control_peer_in_group(peer, g->gr_gid);
+	/* The group's id, looked up at start and reload: no file read per connection. */
+	return d->admin_gid_known && control_peer_in_group(peer, d->admin_gid);
 }
 
 static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct control_peer *peer)

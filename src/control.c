@@ -40,8 +40,16 @@ struct control_client {
 	size_t out_len, out_off;
 	bool closing; /* flush what is queued, then close */
 	bool waiting; /* its handler answers later: no other line until then */
-	bool eof;     /* the peer closed its side while waiting: answer, then close */
+	bool eof;     /* the peer closed its side: answer what is complete, then close */
+	bool dead;    /* gone while waiting: freed when the answer comes (control_answer) */
 };
+
+/*
+ * Requests of one client answered per turn of the loop: the rest wait for the
+ * next turn, so that a client pipelining thousands of requests delays the
+ * others (an admin's pause) by a few answers, not by thousands.
+ */
+#define CONTROL_LINES_PER_TURN 4
 
 struct control {
 	struct ev_loop *loop;
@@ -93,7 +101,12 @@ static void client_destroy(struct control_client *cl)
 	free((void *)cl->peer.groups);
 	free(cl->in);
 	free(cl->out);
-	free(cl);
+	/* Its answer is still to come (a reservation): that frees it. */
+	if (cl->waiting) {
+		*cl = (struct control_client){ .waiting = true, .dead = true };
+	} else {
+		free(cl);
+	}
 	if (c->spare < 0)
 		c->spare = open_spare();
 	/* A descriptor came free: accept again now rather than at the pause's end. */
@@ -179,10 +192,8 @@ static void client_on_writable(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!client_flush(cl) || cl->out_len > cl->out_off || cl->closing)
+	if (!client_flush(cl) || cl->out_len > cl->out_off || cl->closing || cl->waiting)
 		return;
-	if (!cl->eof && !cl->waiting)
-		ev_io_start(cl->ctl->loop, &cl->rio);
 	client_lines(cl);
 }
 
@@ -209,18 +220,31 @@ static void client_on_idle(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
+	/* One that reads nothing would never take a last line: it goes at once. */
+	if (cl->out_len > cl->out_off) {
+		log_warn("client pid %d reads no replies: dropped", (int)cl->peer.pid);
+		client_destroy(cl);
+		return;
+	}
 	client_close_with(cl, "no complete request for too long (the socket's idle_timeout): "
 			      "closing the connection");
 }
 
-/* Answers every whole line in the input buffer; false when the client is gone. */
+/*
+ * Answers the whole lines in the input buffer, a few per turn of the loop, one
+ * reply in flight at a time; reading waits while a reply is unsent, an answer
+ * is awaited, or lines are left for the next turn. After the peer's end of
+ * input, goes once all is answered. false when the client is gone.
+ */
 static bool client_lines(struct control_client *cl)
 {
 	struct control *c = cl->ctl;
 	size_t start = 0;
+	int answered = 0;
 	char *nl;
 
 	while (!cl->closing && !cl->waiting && cl->out_len == cl->out_off &&
+	       answered < CONTROL_LINES_PER_TURN &&
 	       (nl = memchr(cl->in + start, '\n', cl->in_len - start))) {
 		size_t len = (size_t)(nl - (cl->in + start));
 		const char *line = cl->in + start;
@@ -234,6 +258,7 @@ static bool client_lines(struct control_client *cl)
 			len--;
 		if (!len)
 			continue;
+		answered++;
 		cl->peer.client = cl;
 		out = c->handler(c->ud, line, len, &cl->peer);
 		if (out == control_later) {
@@ -247,14 +272,27 @@ static bool client_lines(struct control_client *cl)
 	}
 	memmove(cl->in, cl->in + start, cl->in_len - start);
 	cl->in_len -= start;
-	if (cl->out_len > cl->out_off) {
-		/* Read on once the reply has gone (client_on_writable). */
+	if (cl->closing)
+		return true;
+	if (cl->waiting || cl->out_len > cl->out_off) {
+		/* On again once answered (control_answer) or sent (client_on_writable). */
 		ev_io_stop(c->loop, &cl->rio);
+		return true;
+	}
+	if (memchr(cl->in, '\n', cl->in_len)) {
+		/* More lines: at the next turn, through the (at once) writable socket. */
+		ev_io_stop(c->loop, &cl->rio);
+		ev_io_start(c->loop, &cl->wio);
 		return true;
 	}
 	if (cl->in_len > REQUEST_MAX_LINE)
 		return client_close_with(cl, "request line is longer than 65536 bytes: "
 					     "closing the connection");
+	if (cl->eof) {
+		client_destroy(cl);
+		return false;
+	}
+	ev_io_start(c->loop, &cl->rio);
 	return true;
 }
 
@@ -269,18 +307,24 @@ static void client_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 	n = recv(cl->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		/* Closed (or half-closed): answer what is complete, then go. */
-		if (cl->waiting) {
-			cl->eof = true;
-			ev_io_stop(cl->ctl->loop, &cl->rio);
-		} else if (cl->out_len == cl->out_off) {
-			client_destroy(cl);
-		} else {
-			cl->closing = true;
-			ev_io_stop(cl->ctl->loop, &cl->rio);
-		}
+	if (n < 0) {
+		client_destroy(cl);
 		return;
+	}
+	if (n == 0) {
+		/*
+		 * Half-closed: answer what came (a last request without its newline
+		 * too, as "printf '{...}' | nc -U" sends it), then go.
+		 */
+		cl->eof = true;
+		ev_io_stop(cl->ctl->loop, &cl->rio);
+		if (cl->in_len && cl->in[cl->in_len - 1] != '\n' && !cl->closing) {
+			buf[0] = '\n';
+			n = 1;
+		} else {
+			client_lines(cl);
+			return;
+		}
 	}
 	if (cl->closing)
 		return;
@@ -360,11 +404,19 @@ static void control_admit(struct control *c, int fd, bool short_of_fds)
 	for (struct control_client *o = c->clients; o && !cl->admin; o = o->next)
 		mine += !o->admin && o->peer.uid == cred.uid;
 	why[0] = '\0';
-	if (c->n_clients >= c->lim.max_clients)
+	/*
+	 * Admins are counted apart: however many ordinary connections there are
+	 * (a reload may have lowered the limits under them), an admin gets in
+	 * while admins themselves hold fewer than max_clients.
+	 */
+	if (cl->admin) {
+		if (c->n_clients - c->n_ordinary >= c->lim.max_clients)
+			snprintf(why, sizeof(why),
+				 "too many admin connections (max_clients %zu): try again",
+				 c->lim.max_clients);
+	} else if (c->n_clients >= c->lim.max_clients)
 		snprintf(why, sizeof(why), "too many clients connected (max_clients %zu): try again",
 			 c->lim.max_clients);
-	else if (cl->admin)
-		;
 	else if (short_of_fds)
 		snprintf(why, sizeof(why),
 			 "sweepd is out of file descriptors: only admins get in now; try again");
@@ -455,10 +507,15 @@ void control_answer(struct control_client *handle, char *line)
 {
 	struct control_client *cl = handle;
 
+	if (cl->dead) {
+		/* The client went while it waited: nobody to tell. */
+		free(line);
+		free(cl);
+		return;
+	}
 	cl->waiting = false;
-	/* A half-closed peer still reads its answer; a closed one makes the send fail. */
-	cl->closing |= cl->eof;
 	client_active(cl);
+	/* Then its next lines; a half-closed peer still reads its answer first. */
 	if (client_queue(cl, line) && !cl->closing)
 		client_lines(cl);
 }

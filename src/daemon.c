@@ -261,10 +261,16 @@ void daemon_apply_socket(struct daemon *d)
 {
 	const struct config *cfg = d->cfg;
 	const char *group = cfg->socket_group ? cfg->socket_group : cfg->admin_group;
-	struct passwd *pw = cfg->socket_owner ? getpwnam(cfg->socket_owner) : NULL;
-	struct group *gr = group ? getgrnam(group) : NULL;
+	struct group *admins = cfg->admin_group ? getgrnam(cfg->admin_group) : NULL;
+	struct passwd *pw;
+	struct group *gr;
 	int r;
 
+	/* getgrnam's answer is overwritten by the next call: the admins' id first. */
+	d->admin_gid_known = admins != NULL;
+	d->admin_gid = admins ? admins->gr_gid : (gid_t)-1;
+	pw = cfg->socket_owner ? getpwnam(cfg->socket_owner) : NULL;
+	gr = group ? getgrnam(group) : NULL;
 	control_set_limits(d->control,
 			   &(struct control_limits){.idle_timeout = (double)cfg->idle_timeout,
 						    .max_clients = (size_t)cfg->max_clients,

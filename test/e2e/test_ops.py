@@ -842,6 +842,11 @@ print(json.dumps({"opened": opened, "kept": len(kept), "reconnects": reconnects,
 """
 
 
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l.split()[1] for l in f if l.startswith("VmRSS:")))
+
+
 def as_user(uid, gid=None, groups=None):
     """setpriv for a real unprivileged uid (no passwd entry needed), no other groups."""
     gid = uid if gid is None else gid
@@ -942,6 +947,86 @@ def one_user_cannot_lock_admins_out():
     finally:
         if flood:
             flood.stop()
+        d.close()
+
+
+# An unprivileged client that pipelines: N connections, each sent 64 KiB of requests at
+# once and never read; prints "piped" and holds them until stdin closes.
+PIPER = r"""
+import socket, sys
+path, n, req = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode() + b"\n"
+held = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.setblocking(False)
+    chunk = req * (65536 // len(req))
+    try:
+        s.send(chunk)
+    except BlockingIOError:
+        pass
+    held.append(s)
+print("piped", flush=True)
+sys.stdin.read()
+"""
+
+
+@case
+def pipelined_requests_never_hold_up_an_admin():
+    """Four ordinary users each pipeline 16 connections full of metrics requests and read
+    nothing: each connection gets a few answers per turn and one reply in flight, so an
+    admin's pause is answered at once and the daemon's memory stays flat."""
+    d = socket_daemon("")
+    pipers = []
+    try:
+        script = os.path.join(d.root, "piper.py")
+        with open(script, "w") as f:
+            f.write(PIPER)
+        before = rss_kb(d.proc.pid)
+        for uid in (65521, 65522, 65523, 65524):
+            p = subprocess.Popen(as_user(uid) + [sys.executable, script, d.sock, "16",
+                                                 '{"cmd":"metrics"}'],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            pipers.append(p)
+            equal(p.stdout.readline().strip(), "piped", f"uid {uid} pipelined")
+        for args in (["pause"], ["resume"]):
+            r = ctl_as(d, MEMBER, *args, timeout="5")
+            equal(r.returncode, 0, f"admin_group member {args} meanwhile: {r.stderr}")
+        grown = rss_kb(d.proc.pid) - before
+        check(grown < 64 * 1024, f"memory stays flat: RSS grew {grown} KiB")
+    finally:
+        for p in pipers:
+            p.stdin.close()
+            p.wait()
+        d.close()
+
+
+@case
+def client_gone_while_its_reservation_waits():
+    """An admin's reserve waits for room; the connection is closed meanwhile (after more
+    short requests than a line can hold): the answer that comes later goes nowhere, and
+    the daemon lives on."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_size": '"100K"', "action": '"delete"'}])
+    try:
+        held = open(d.path("z", "w.dat"), "wb")  # a writer: nothing can be freed
+        held.write(b"w" * 60000)
+        held.flush()
+        d.settle()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.sock)
+        s.sendall(b'{"cmd":"reserve","zone":"z","bytes":60000,"timeout":2}\n')
+        d.settle()  # the reservation is waiting now
+        s.sendall(b'{"cmd":"status"}\n' * 5000)
+        s.close()
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and not d.proc.poll():
+            st = d.status()
+            if not st.get("reservations"):
+                break
+        equal(d.proc.poll(), None, "the daemon lives on")
+        equal(d.status().get("reservations") or [], [], "the reservation ended")
+        held.close()
+    finally:
         d.close()
 
 
