@@ -185,6 +185,14 @@ static json_object *build_request(int argc, char **argv, bool *wide)
 				return NULL;
 			}
 			i++;
+		} else if (!strcmp(a, "--timeout") && strcmp(cmd, "reserve")) {
+			fprintf(stderr,
+				"sweepctl: %s: --timeout goes before the command, as in 'sweepctl "
+				"--timeout 5 %s' (after it, only reserve takes one: how long to wait "
+				"for room)\n",
+				cmd, cmd);
+			json_object_put(req);
+			return NULL;
 		} else if ((!strcmp(a, "--older-than") || !strcmp(a, "--timeout")) && val) {
 			int64_t secs;
 			if (units_parse_duration(val, &secs) < 0) {

@@ -1204,6 +1204,11 @@ def sweepctl_timeout_on_a_stopped_daemon():
                                capture_output=True, text=True)
             equal(r.returncode, 1, f"--timeout {bad} refused")
             check("--timeout" in r.stderr, r.stderr)
+        # After the command it is a mistake, said as such (reserve alone takes one there).
+        r = subprocess.run([SWEEPCTL, "-s", d.sock, "status", "--timeout", "5"],
+                           capture_output=True, text=True)
+        equal(r.returncode, 1, "--timeout after status")
+        check("--timeout goes before the command" in r.stderr, r.stderr)
     finally:
         for s in held:
             s.close()
