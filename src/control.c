@@ -244,7 +244,7 @@ static bool client_lines(struct control_client *cl)
 	char *nl;
 
 	while (!cl->closing && !cl->waiting && cl->out_len == cl->out_off &&
-	       answered < CONTROL_LINES_PER_TURN &&
+	       answered < CONTROL_LINES_PER_TURN && cl->in_len > start &&
 	       (nl = memchr(cl->in + start, '\n', cl->in_len - start))) {
 		size_t len = (size_t)(nl - (cl->in + start));
 		const char *line = cl->in + start;
@@ -270,8 +270,10 @@ static bool client_lines(struct control_client *cl)
 		if (!client_queue(cl, out))
 			return false;
 	}
-	memmove(cl->in, cl->in + start, cl->in_len - start);
-	cl->in_len -= start;
+	if (start) {
+		memmove(cl->in, cl->in + start, cl->in_len - start);
+		cl->in_len -= start;
+	}
 	if (cl->closing)
 		return true;
 	if (cl->waiting || cl->out_len > cl->out_off) {
@@ -279,7 +281,7 @@ static bool client_lines(struct control_client *cl)
 		ev_io_stop(c->loop, &cl->rio);
 		return true;
 	}
-	if (memchr(cl->in, '\n', cl->in_len)) {
+	if (cl->in_len && memchr(cl->in, '\n', cl->in_len)) {
 		/* More lines: at the next turn, through the (at once) writable socket. */
 		ev_io_stop(c->loop, &cl->rio);
 		ev_io_start(c->loop, &cl->wio);

