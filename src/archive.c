@@ -932,8 +932,39 @@ static void dest_error(int r, const char *path, char *err, size_t errlen)
  * time beneath to->base, through no symbolic link (nor, inside a zone, onto
  * another mount), making the missing ones owned like the file they are for.
  */
+/* sweepd's own directories, by identity: a restore reaches neither under any name. */
+struct own_dirs {
+	const char *what[2], *path[2];
+	struct stat st[2];
+	int n;
+};
+
+/*
+ * Whether the open directory fd is the archive or state_dir, however it was
+ * reached (a bind mount, another name): -EPERM with err naming at and which.
+ */
+static int own_dir_reached(const struct own_dirs *own, int fd, const char *at, char *err,
+			   size_t errlen)
+{
+	struct stat st;
+
+	if (!own || fstat(fd, &st) < 0)
+		return 0;
+	for (int i = 0; i < own->n; i++) {
+		if (st.st_dev == own->st[i].st_dev && st.st_ino == own->st[i].st_ino) {
+			snprintf(err, errlen,
+				 "restore under %s refused: it is %s %s (reached by another name, "
+				 "such as a bind mount), so the path lies inside %s, which belongs "
+				 "to sweepd; restore into a zone",
+				 at, own->what[i], own->path[i], own->what[i]);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 static int dest_dir(const struct archive_dest *to, const struct stat *st, bool make,
-		    const char **base, char *err, size_t errlen)
+		    const struct own_dirs *own, const char **base, char *err, size_t errlen)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -945,7 +976,13 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, bool m
 	int fd = openat(to->base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	split(to->rel, dir, sizeof(dir), base);
-	used = (size_t)snprintf(done, sizeof(done), "%s", to->base_abs);
+	used = (size_t)snprintf(done, sizeof(done), "%s", to->base_abs[0] ? to->base_abs : "/");
+	if (fd >= 0 && own_dir_reached(own, fd, done, err, errlen) < 0) {
+		close(fd);
+		return -EPERM;
+	}
+	if (!to->base_abs[0])
+		used = 0;
 	for (char *save = NULL, *c = strtok_r(dir, "/", &save); fd >= 0 && c;
 	     c = strtok_r(NULL, "/", &save)) {
 		int next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
@@ -967,6 +1004,10 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, bool m
 		}
 		close(fd);
 		fd = next;
+		if (own_dir_reached(own, fd, done, err, errlen) < 0) {
+			close(fd);
+			return -EPERM;
+		}
 	}
 	if (fd < 0) {
 		int r = -errno;
@@ -988,7 +1029,7 @@ static int dest_in_place(const void *ctx, int dir)
 	struct stat a, b;
 	const char *base;
 	char err[8];
-	int fd = dest_dir(to, NULL, false, &base, err, sizeof(err)), r;
+	int fd = dest_dir(to, NULL, false, NULL, &base, err, sizeof(err)), r;
 
 	if (fd < 0)
 		return fd;
@@ -1007,6 +1048,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 	char adirp[PATH_MAX], *target = NULL;
 	int adir = -1, tdir = -1, src = -1, r;
 	struct stat st, tst;
+	struct own_dirs own;
 
 	if (!rel || asprintf(&target, "%s/%s", to->base_abs, to->rel) < 0) {
 		snprintf(err, errlen, "out of memory restoring %s", e->apath);
@@ -1024,7 +1066,15 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 			 r == -ENOENT ? "is gone (removed from outside sweepd)" : strerror(-r));
 		goto out;
 	}
-	tdir = dest_dir(to, &st, true, &tbase, err, errlen);
+	own = (struct own_dirs){ { "the archive", "state_dir" },
+				 { a->root, a->cfg->state_dir }, { { 0 } }, 0 };
+	if (fstat(a->root_fd, &own.st[0]) == 0)
+		own.n = 1;
+	if (stat(a->cfg->state_dir, &own.st[own.n]) == 0) {
+		own.what[own.n] = "state_dir";
+		own.path[own.n++] = a->cfg->state_dir;
+	}
+	tdir = dest_dir(to, &st, true, &own, &tbase, err, errlen);
 	if (tdir < 0) {
 		r = tdir;
 		goto out;

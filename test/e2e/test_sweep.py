@@ -1117,5 +1117,42 @@ def archive_without_xattrs():
             shutil.rmtree(root, ignore_errors=True)
 
 
+@case
+def restore_through_a_bind_mount_refused():
+    """Issue 11: root's restore never lands in state_dir or the archive reached by another
+    name (a bind mount): every directory on the way is compared, by device and inode,
+    with sweepd's own; the refusal names the path and creates nothing."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    mounts = []
+    try:
+        src = d.path("z", "f.txt")
+        write(src, b"eff")
+        old(src)
+        d.start()
+        d.settle()
+        (e,) = entries_of(d)
+        for name, what in (("state", "state_dir"), ("archive", "the archive")):
+            x = os.path.join(d.root, "x" + name)
+            os.makedirs(x)
+            subprocess.run(["mount", "--bind", os.path.join(d.root, name), x], check=True)
+            mounts.append(x)
+            for to in (os.path.join(x, "f"), os.path.join(x, "sub", "f")):
+                r = d.ctl("restore", "--to", to, str(e["id"]))
+                err = r.stderr.decode()
+                equal(r.returncode, 1, f"restore --to {to} refused: {r.stdout}{err}")
+                check(x in err and what in err and "bind mount" in err
+                      and "restore into a zone" in err, f"says where and why: {err!r}")
+                check(not os.path.lexists(to) and not os.path.lexists(os.path.join(x, "sub")),
+                      f"nothing made under {x}")
+        equal([x["id"] for x in entries_of(d)], [e["id"]], "still in the archive")
+        ok(d.request({"cmd": "restore", "id": e["id"]}), "restore to its own path")
+        equal(open(src, "rb").read(), b"eff", "restored")
+    finally:
+        for m in mounts:
+            subprocess.run(["umount", "-l", m], check=False)
+        d.close()
+
+
 if __name__ == "__main__":
     main()
