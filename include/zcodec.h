@@ -42,6 +42,15 @@ int zcodec_decompress(int in, int out, const struct zcodec_opts *o);
 
 /* Whether bytes start like a zstd frame. */
 bool zcodec_is_zstd(const void *head, size_t n);
+/*
+ * The largest size a zstd frame of n bytes can hold: its blocks can be
+ * RLE (a 128 KiB block in 4 bytes), so 32768 times n.
+ */
+#define ZCODEC_MAX_RATIO 32768u
+/* The size the frame starting at head declares for its content: 0, or -ENODATA (none said). */
+int zcodec_content_size(const void *head, size_t n, uint64_t *size);
+/* Room enough for any frame header (ZSTD_FRAMEHEADERSIZE_MAX). */
+#define ZCODEC_HEAD_MAX 18
 /* Already compressed, by name or first bytes: MP4, ZIP, images, audio, archives. */
 bool zcodec_incompressible(const char *name, const void *head, size_t n);
 /* Whether compressing the sample at a fast level saves at least a tenth of it. */

@@ -373,6 +373,26 @@ static uint64_t str_hash(const char *s)
  * filesystem keeps no marks, when the whole archive is sweepd's). Anything
  * else is someone else's file: left alone, only counted for the log.
  */
+/*
+ * What an entry found in the tree really holds, whatever its mark says (a
+ * user who kept a descriptor on their archived file can write the mark): a
+ * plain copy holds its size; a .zst the content size its frame declares, else the mark's figure,
+ * but never more than the frame could hold (ZCODEC_MAX_RATIO times its size).
+ */
+static void true_bytes(int fd, const struct stat *st, struct archive_entry *m)
+{
+	unsigned char head[ZCODEC_HEAD_MAX];
+	uint64_t size = (uint64_t)st->st_size, declared;
+	ssize_t n = fd < 0 ? -1 : pread(fd, head, sizeof(head), 0);
+
+	if (!m->compressed)
+		m->bytes = size;
+	else if (n > 0 && zcodec_content_size(head, (size_t)n, &declared) == 0)
+		m->bytes = declared;
+	else if (m->bytes / ZCODEC_MAX_RATIO >= size)
+		m->bytes = size * ZCODEC_MAX_RATIO;
+}
+
 static void walk_file(struct walk *w, int dfd, const char *name, const char *rel)
 {
 	struct archive *a = w->a;
@@ -425,6 +445,7 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 			m.archived_at = st.st_ctim.tv_sec;
 			m.compressed = zcodec_is_zstd(head, 4);
 		}
+		true_bytes(fd, &st, &m);
 		/* Nobody can set a file's ctime back: a mark cannot postpone its purge. */
 		if (m.archived_at > st.st_ctim.tv_sec)
 			m.archived_at = st.st_ctim.tv_sec;

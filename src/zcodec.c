@@ -184,6 +184,16 @@ bool zcodec_is_zstd(const void *head, size_t n)
 	return n >= 4 && !memcmp(head, magic, 4);
 }
 
+int zcodec_content_size(const void *head, size_t n, uint64_t *size)
+{
+	unsigned long long c = ZSTD_getFrameContentSize(head, n);
+
+	if (c == ZSTD_CONTENTSIZE_UNKNOWN || c == ZSTD_CONTENTSIZE_ERROR)
+		return -ENODATA;
+	*size = (uint64_t)c;
+	return 0;
+}
+
 bool zcodec_incompressible(const char *name, const void *head, size_t n)
 {
 	static const char *const exts[] = {

@@ -1154,5 +1154,62 @@ def restore_through_a_bind_mount_refused():
         d.close()
 
 
+def forge_bytes(path, bytes_):
+    """Writes bytes_ as the size in the mark on path, as a user holding it open can."""
+    v = os.getxattr(path, MARK).decode().split(" ")
+    v[4] = str(bytes_)
+    os.setxattr(path, MARK, " ".join(v).encode())
+
+
+@case
+def forged_size_in_a_mark():
+    """Issue 11: after a lost state_dir, an entry rebuilt from the tree holds no more than
+    its file: a plain copy its size, whatever its mark says; a .zst never more than its
+    frame could hold. (The owner of a file archived by a rename can keep a descriptor on
+    it and write its mark; the test writes it as root.)"""
+    forged = 931 * 1024 ** 3
+    for compressed in (False, True):
+        root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+        fs = Tmpfs(os.path.join(root, "archive"), "16M") if compressed else None
+        try:
+            d = Daemon(root=root, start=False,
+                       zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+                       extra='archive = { path = "archive"; compress = "%s"; };'
+                       % ("zstd" if compressed else "off"))
+            try:
+                src = d.path("z", "mine.txt")
+                data = b"mine, and compressible. " * 4000
+                write(src, data)
+                os.chown(src, 65534, 65534)
+                old(src)
+                d.start()
+                d.settle()
+                (e,) = entries_of(d)
+                equal(e["archive_path"].endswith(".zst"), compressed, "stored as meant")
+                d.stop()
+                forge_bytes(e["archive_path"], forged)
+                shutil.rmtree(os.path.join(root, "state"))
+                d.start()
+                d.settle()
+                (e2,) = entries_of(d)
+                stored = os.path.getsize(e2["archive_path"])
+                if compressed:
+                    check(e2["bytes"] <= stored * 32768 and e2["bytes"] < forged,
+                          f"a .zst holds what its frame can: {e2['bytes']} from {stored}")
+                else:
+                    equal(e2["bytes"], len(data), "a plain copy holds its size")
+                out = d.ctl("archive").stdout.decode()
+                check("931" not in out, f"sweepctl archive shows no forged size:\n{out}")
+                ok(d.request({"cmd": "restore", "id": e2["id"]}), "restore")
+                equal(open(src, "rb").read(), data, "restored whole")
+            finally:
+                d.close()
+        finally:
+            if fs:
+                fs.close(root)
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main()
