@@ -1132,8 +1132,16 @@ done:
 			 "while the file was restored; it stays in the archive: restore it again",
 			 e->apath, target);
 	} else {
-		snprintf(err, errlen, "cannot restore %s to %s: %s; it stays in the archive",
-			 e->apath, target, strerror(-r));
+		int dl = strrchr(target, '/') > target ? (int)(strrchr(target, '/') - target) : 1;
+
+		snprintf(err, errlen,
+			 r == -ENOSPC || r == -EDQUOT
+				 ? "cannot restore %s to %s: %s; it stays in the archive: free room "
+				   "on the filesystem of %.*s (or give \"to\" a path on another), "
+				   "then restore again"
+				 : "cannot restore %s to %s: %s; it stays in the archive: set that "
+				   "right in %.*s (or give \"to\" another path), then restore again",
+			 e->apath, target, strerror(-r), dl, target);
 	}
 out:
 	free(target);

@@ -184,9 +184,16 @@ static int restore_dest(struct daemon *d, const char *target, const struct contr
 				       d->cfg->zones[zone].path,
 				       clean + strlen(d->cfg->zones[zone].path) + 1, true };
 	if (dest->base < 0)
-		snprintf(msg, msglen, "cannot restore to %s: zone \"%s\" (%s) cannot be opened: %s",
+		snprintf(msg, msglen,
+			 "cannot restore to %s: zone \"%s\" (%s) cannot be opened: %s; %s, then "
+			 "restore again",
 			 clean, d->cfg->zones[zone].name, d->cfg->zones[zone].path,
-			 strerror(-dest->base));
+			 strerror(-dest->base),
+			 dest->base == -ENOENT
+				 ? "make the zone's directory again (sweepd takes it back up), or "
+				   "give \"to\" a path in another zone"
+				 : "make the zone's directory one sweepd can open (sweepctl status "
+				   "shows the zone's state)");
 	return dest->base < 0 ? -1 : 0;
 }
 

@@ -386,7 +386,11 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	}
 	if (r < 0) {
 		d->counters.errors++;
-		log_err("%s: cannot %s it: %s", path, del ? "delete" : "archive", strerror(-r));
+		log_err("%s: cannot %s it: %s; it stays where it is and is tried again at the "
+			"next pass: set that right in the zone%s%s",
+			path, del ? "delete" : "archive", strerror(-r),
+			del || !d->archive ? "" : " or in the archive ",
+			del || !d->archive ? "" : archive_path(d->archive));
 		return ACT_FAILED;
 	}
 	if (!del) {

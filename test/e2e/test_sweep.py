@@ -1211,5 +1211,57 @@ def forged_size_in_a_mark():
                 shutil.rmtree(root, ignore_errors=True)
 
 
+@case
+def restore_errors_say_what_to_do():
+    """Issue 11: a restore that fails for want of room, or because the zone's directory
+    is gone, names the path and says what to do; the entry stays in the archive."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "zt"), "1M")
+    try:
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "z", "path": "zt/z", "max_age": '"7d"'}],
+                   extra='archive = { path = "archive"; compress = "off"; };')
+        conf = open(d.conf).read().replace(
+            'path = "%s"; }' % d.sock,
+            'path = "%s"; mode = "0666"; admin_group = "daemon"; }' % d.sock)
+        with open(d.conf, "w") as f:
+            f.write(conf)
+        try:
+            os.chmod(root, 0o755)
+            src = d.path("z", "big.bin")
+            data = os.urandom(600 * 1024)
+            write(src, data)
+            old(src)
+            d.start()
+            d.settle()
+            (e,) = entries_of(d)
+            filler = os.path.join(fs.path, "filler")
+            write(filler, b"\0" * (700 * 1024))
+            r = d.ctl("restore", str(e["id"]))
+            err = r.stderr.decode()
+            equal(r.returncode, 1, f"no room: {err}")
+            check(src in err and "stays in the archive" in err
+                  and f"free room on the filesystem of {d.path()}" in err
+                  and "restore again" in err, f"says where and what to do: {err!r}")
+            os.unlink(filler)
+            os.rmdir(d.path())
+            d.settle()
+            member = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=daemon",
+                      SWEEPCTL, "-s", d.sock]
+            p = subprocess.run(member + ["restore", str(e["id"])], capture_output=True,
+                               text=True, timeout=WAIT)
+            equal(p.returncode, 1, f"zone gone: {p.stderr}")
+            check(d.path() in p.stderr and "make the zone's directory again" in p.stderr
+                  and "restore again" in p.stderr, f"says what to do: {p.stderr!r}")
+            equal([x["id"] for x in entries_of(d)], [e["id"]], "still in the archive")
+            os.makedirs(d.path())
+            ok(d.request({"cmd": "restore", "id": e["id"]}), "restore once there is room")
+            equal(open(src, "rb").read(), data, "restored whole")
+        finally:
+            d.close()
+    finally:
+        fs.close(root)
+
+
 if __name__ == "__main__":
     main()
