@@ -976,6 +976,15 @@ def link_in_a_shared_archive():
         shutil.rmtree(target, ignore_errors=True)
 
 
+def open_to_admins(d):
+    """Opens d's socket to everyone, the group daemon being its admin_group."""
+    conf = open(d.conf).read().replace(
+        'path = "%s"; }' % d.sock,
+        'path = "%s"; mode = "0666"; admin_group = "daemon"; }' % d.sock)
+    with open(d.conf, "w") as f:
+        f.write(conf)
+
+
 @case
 def restore_destination_checks():
     """A non-root admin_group member restores only inside a zone, beneath it through no
@@ -986,11 +995,7 @@ def restore_destination_checks():
                f"/etc/sweepd-e2e-{tag}"]
     d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
                extra='archive = { path = "archive"; };', start=False)
-    conf = open(d.conf).read().replace(
-        'path = "%s"; }' % d.sock,
-        'path = "%s"; mode = "0666"; admin_group = "daemon"; }' % d.sock)
-    with open(d.conf, "w") as f:
-        f.write(conf)
+    open_to_admins(d)
     try:
         z = d.path()
         os.chmod(d.root, 0o755)
@@ -1221,11 +1226,7 @@ def restore_errors_say_what_to_do():
         d = Daemon(root=root, start=False,
                    zones=[{"name": "z", "path": "zt/z", "max_age": '"7d"'}],
                    extra='archive = { path = "archive"; compress = "off"; };')
-        conf = open(d.conf).read().replace(
-            'path = "%s"; }' % d.sock,
-            'path = "%s"; mode = "0666"; admin_group = "daemon"; }' % d.sock)
-        with open(d.conf, "w") as f:
-            f.write(conf)
+        open_to_admins(d)
         try:
             os.chmod(root, 0o755)
             src = d.path("z", "big.bin")
