@@ -949,20 +949,64 @@ static void dest_error(int r, const char *path, char *err, size_t errlen)
 }
 
 /*
- * Opens the directory that is to hold the destination, one component at a
- * time beneath to->base, through no symbolic link (nor, inside a zone, onto
- * another mount), making the missing ones owned like the file they are for.
+ * sweepd's own directories, by identity: a restore reaches neither under any
+ * name. mnt: a descriptor in the mount each is reached through (not O_PATH:
+ * open_by_handle_at refuses one).
  */
-/* sweepd's own directories, by identity: a restore reaches neither under any name. */
 struct own_dirs {
 	const char *what[2], *path[2];
 	struct stat st[2];
+	int mnt[2];
 	int n;
 };
 
 /*
- * Whether the open directory fd is the archive or state_dir, however it was
- * reached (a bind mount, another name): -EPERM with err naming at and which.
+ * Whether the directory open as fd lies inside own (st, reached in the mount
+ * of mnt) in the filesystem's own tree, whatever name it was reached by: the
+ * same directory opened again by its handle in own's mount and walked up
+ * there through "..". A bind mount of a directory below own has its own root,
+ * whose ".." leads elsewhere; the handle does not. false where the filesystem
+ * gives no handles, or the directory is outside that mount.
+ */
+static bool below_by_handle(int mnt, const struct stat *own, int fd)
+{
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	int mount_id, cur = -1;
+	bool below = false;
+
+	if (!h)
+		return false;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", h, &mount_id, AT_EMPTY_PATH) == 0)
+		cur = open_by_handle_at(mnt, h, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(h);
+	for (int depth = 0; cur >= 0 && depth < PATH_MAX / 2; depth++) {
+		struct stat st, up_st;
+		int up;
+
+		if (fstat(cur, &st) < 0)
+			break;
+		if (st.st_dev == own->st_dev && st.st_ino == own->st_ino) {
+			below = true;
+			break;
+		}
+		up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			break;
+		close(cur);
+		cur = up;
+		if (fstat(up, &up_st) < 0 || (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino))
+			break; /* the top of the mount */
+	}
+	if (cur >= 0)
+		close(cur);
+	return below;
+}
+
+/*
+ * Whether the open directory fd is, or lies inside, the archive or
+ * state_dir, however it was reached (a bind mount, another name): -EPERM
+ * with err naming at and which.
  */
 static int own_dir_reached(const struct own_dirs *own, int fd, const char *at, char *err,
 			   size_t errlen)
@@ -972,18 +1016,26 @@ static int own_dir_reached(const struct own_dirs *own, int fd, const char *at, c
 	if (!own || fstat(fd, &st) < 0)
 		return 0;
 	for (int i = 0; i < own->n; i++) {
-		if (st.st_dev == own->st[i].st_dev && st.st_ino == own->st[i].st_ino) {
+		if (st.st_dev != own->st[i].st_dev)
+			continue;
+		if (st.st_ino == own->st[i].st_ino || below_by_handle(own->mnt[i], &own->st[i], fd)) {
 			snprintf(err, errlen,
-				 "restore under %s refused: it is %s %s (reached by another name, "
-				 "such as a bind mount), so the path lies inside %s, which belongs "
-				 "to sweepd; restore into a zone",
-				 at, own->what[i], own->path[i], own->what[i]);
+				 "restore under %s refused: it is, or lies inside, %s %s (reached "
+				 "by another name, such as a bind mount), which belongs to sweepd; "
+				 "restore into a zone",
+				 at, own->what[i], own->path[i]);
 			return -EPERM;
 		}
 	}
 	return 0;
 }
 
+/*
+ * Opens the directory that is to hold the destination, one component at a
+ * time beneath to->base, through no symbolic link (nor, inside a zone, onto
+ * another mount), making the missing ones owned like the file they are for,
+ * and refusing any that is (or lies inside) one of own.
+ */
 static int dest_dir(const struct archive_dest *to, const struct stat *st, bool make,
 		    const struct own_dirs *own, const char **base, char *err, size_t errlen)
 {
@@ -1070,6 +1122,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 	int adir = -1, tdir = -1, src = -1, r;
 	struct stat st, tst;
 	struct own_dirs own;
+	int state = -1;
 
 	if (!rel || asprintf(&target, "%s/%s", to->base_abs, to->rel) < 0) {
 		snprintf(err, errlen, "out of memory restoring %s", e->apath);
@@ -1088,11 +1141,13 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 		goto out;
 	}
 	own = (struct own_dirs){ { "the archive", "state_dir" },
-				 { a->root, a->cfg->state_dir }, { { 0 } }, 0 };
+				 { a->root, a->cfg->state_dir }, { { 0 } }, { a->root_fd, -1 }, 0 };
 	if (fstat(a->root_fd, &own.st[0]) == 0)
 		own.n = 1;
-	if (stat(a->cfg->state_dir, &own.st[own.n]) == 0) {
+	state = open(a->cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (state >= 0 && fstat(state, &own.st[own.n]) == 0) {
 		own.what[own.n] = "state_dir";
+		own.mnt[own.n] = state;
 		own.path[own.n++] = a->cfg->state_dir;
 	}
 	tdir = dest_dir(to, &st, true, &own, &tbase, err, errlen);
@@ -1151,5 +1206,7 @@ out:
 		close(adir);
 	if (tdir >= 0)
 		close(tdir);
+	if (state >= 0)
+		close(state);
 	return r;
 }

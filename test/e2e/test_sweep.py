@@ -1125,8 +1125,9 @@ def archive_without_xattrs():
 @case
 def restore_through_a_bind_mount_refused():
     """Issue 11: root's restore never lands in state_dir or the archive reached by another
-    name (a bind mount): every directory on the way is compared, by device and inode,
-    with sweepd's own; the refusal names the path and creates nothing."""
+    name (a bind mount of either, or of a directory below them): every directory on the
+    way is compared, by device and inode, with sweepd's own and walked up in its
+    filesystem's tree; the refusal names the path and creates nothing."""
     d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
                extra='archive = { path = "archive"; };', start=False)
     mounts = []
@@ -1137,8 +1138,11 @@ def restore_through_a_bind_mount_refused():
         d.start()
         d.settle()
         (e,) = entries_of(d)
-        for name, what in (("state", "state_dir"), ("archive", "the archive")):
-            x = os.path.join(d.root, "x" + name)
+        os.makedirs(os.path.join(d.root, "state", "below"))
+        for name, what in (("state", "state_dir"), ("archive", "the archive"),
+                           ("state/below", "state_dir"), ("archive/z", "the archive")):
+            # the directory itself, or one below it (whose mount's ".." leads elsewhere)
+            x = os.path.join(d.root, "x" + name.replace("/", "-"))
             os.makedirs(x)
             subprocess.run(["mount", "--bind", os.path.join(d.root, name), x], check=True)
             mounts.append(x)
