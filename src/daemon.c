@@ -168,10 +168,19 @@ void daemon_alarms_update(struct daemon *d)
 		if (!(ep = sweep_fs_at(d->sweep, k, &probe))->active)
 			continue;
 		/* Only while the alarm holds: statfs and the mount table. */
-		if (fsinfo_get(probe, &fi) < 0)
+		if (fsinfo_get(probe, &fi) < 0) {
 			snprintf(fi.mount, sizeof(fi.mount), "%s", probe);
-		snprintf(msg, sizeof(msg), "the disk of %s is above its high mark: %s", fi.mount,
-			 ep->why ? ep->why : "");
+			fi.used_pct = 100;
+		}
+		/* Once under high, the episode holds until low: say which phase it is in. */
+		if (fi.used_pct > d->cfg->disk_high)
+			snprintf(msg, sizeof(msg), "the disk of %s is above its high mark: %s",
+				 fi.mount, ep->why ? ep->why : "");
+		else
+			snprintf(msg, sizeof(msg),
+				 "the disk of %s is still above its low mark (%.1f%% used, low %g%%) "
+				 "after sweeping: %s",
+				 fi.mount, fi.used_pct, d->cfg->disk_low, ep->why ? ep->why : "");
 		alarms_hold(a, "disk_high", (const char *const[]){ "mount", fi.mount, NULL }, msg, 0, now);
 	}
 	for (size_t i = 0; d->sweep && i < d->cfg->n_zones; i++) {
@@ -225,7 +234,7 @@ static void status_line(struct daemon *d, char *buf, size_t len)
 			snprintf(alarms + used, sizeof(alarms) - used, "%szone %s over its limits",
 				 i ? ", " : "", zone ? zone : "");
 		else if (!strcmp(al->name, "disk_high"))
-			snprintf(alarms + used, sizeof(alarms) - used, "%sdisk of %s above its high mark",
+			snprintf(alarms + used, sizeof(alarms) - used, "%sdisk of %s over its marks",
 				 i ? ", " : "", mount ? mount : "");
 		else if (!strcmp(al->name, "archive_full"))
 			snprintf(alarms + used, sizeof(alarms) - used, "%sarchive %s full",

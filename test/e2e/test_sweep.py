@@ -280,6 +280,42 @@ def disk_watermarks_on_tmpfs():
 
 
 @case
+def disk_alarm_says_which_mark():
+    """Swept from above its high mark to between the marks, with only young files left:
+    the disk_high alarm says it is still above its low mark, not above its high mark."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "fs"), "8M")
+    try:
+        os.makedirs(os.path.join(fs.path, "z"))
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "z", "path": "fs/z", "min_age": '"1h"'}],
+                   extra='archive = { path = "archive"; compress = "off"; };\n'
+                         'disk = { high = "60%"; low = "40%"; };')
+        try:
+            for i in range(3):  # 1.5M old: swept
+                p = os.path.join(fs.path, "z", f"old{i}.bin")
+                write(p, os.urandom(512 * 1024))
+                old(p, OLD + i)
+            for i in range(8):  # 4M young: under min_age, kept
+                write(os.path.join(fs.path, "z", f"young{i}.bin"), os.urandom(512 * 1024))
+            d.start()
+            d.settle()
+            st = os.statvfs(fs.path)
+            used = (st.f_blocks - st.f_bfree) / st.f_blocks * 100
+            check(40 < used < 60, f"between the marks after sweeping: {used:.1f}%")
+            equal(len(files_under(os.path.join(root, "archive"))), 3, "the old files archived")
+            al = [a for a in d.status()["alarms"] if a["name"] == "disk_high"]
+            check(len(al) == 1, f"one disk_high alarm: {d.status()['alarms']}")
+            msg = json.dumps(al[0])
+            check("still above its low mark" in msg and "above its high mark" not in msg,
+                  f"the alarm says which mark: {msg}")
+        finally:
+            d.close()
+    finally:
+        fs.close(root)
+
+
+@case
 def kill9_during_cross_fs_archive():
     """kill -9 at random instants while large files move from a tmpfs zone to an archive
     on disk, then restarts: every checksum exactly once, no partial copy left."""
