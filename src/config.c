@@ -513,13 +513,17 @@ static char *dir_realpath(struct loader *ld, const config_setting_t *s, const ch
 	/* There, yet not found: a link to nothing, which nothing will resolve later. */
 	if (out && *missing) {
 		char *first = strndup(out, strlen(out) - strlen(rest) + 1 + strcspn(rest + 1, "/"));
+		char target[PATH_MAX];
+		ssize_t n;
 
 		if (first && lstat(first, &st) == 0) {
+			n = readlink(first, target, sizeof(target) - 1);
+			target[n < 0 ? 0 : n] = '\0';
 			add_error(ld, s,
-				  "%s %s: %s is a symbolic link to something that "
-				  "does not exist: sweepd follows links only when it loads the "
-				  "configuration, so name the directory it should point to",
-				  what, path, first);
+				  "%s %s: %s is a symbolic link to %s, which does not exist: "
+				  "sweepd follows links only when it loads the configuration, so "
+				  "name the directory it should point to (and create it)",
+				  what, path, first, n < 0 ? "something" : target);
 			free(out);
 			out = NULL;
 		}
@@ -545,6 +549,33 @@ static char *get_own_dir(struct loader *ld, const config_setting_t *grp, const c
 		return path;
 	free(path);
 	return real;
+}
+
+/*
+ * A file of sweepd's own (the socket, the metrics file): its directory
+ * resolved as get_own_dir's, its name kept, so that "..", links to nothing
+ * and -t judge it as the start will.
+ */
+static char *get_own_file(struct loader *ld, const config_setting_t *grp, const char *key,
+			  const char *what, const char *def)
+{
+	char *path = get_path(ld, grp, key, def), *slash, *real, *out = NULL;
+	bool missing = false;
+
+	slash = path ? strrchr(path, '/') : NULL;
+	if (!slash)
+		return path;
+	*slash = '\0';
+	real = dir_realpath(ld, config_setting_get_member(grp, key), what,
+			    slash == path ? "/" : path, &missing);
+	*slash = '/';
+	if (real && asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", slash + 1) < 0)
+		out = NULL;
+	free(real);
+	if (!out)
+		return path;
+	free(path);
+	return out;
 }
 
 static void load_zone(struct loader *ld, const config_setting_t *s, struct zone_config *z)
@@ -809,7 +840,7 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 	cfg->max_clients = 512;
 	cfg->max_clients_per_user = 16;
 	cfg->admin_reserve = 32;
-	cfg->metrics_file = get_path(ld, root, "metrics_file", NULL);
+	cfg->metrics_file = get_own_file(ld, root, "metrics_file", "metrics_file", NULL);
 	s = config_setting_get_member(root, "socket");
 	if (s && !config_setting_is_group(s)) {
 		add_error(ld, s, "'socket' must be a group: socket = { path = \"...\"; }");
@@ -818,7 +849,7 @@ static void load_top(struct loader *ld, const config_t *cf, struct config *cfg)
 	if (s) {
 		const char *mode;
 		check_keys(ld, s, "socket", socket_keys);
-		cfg->socket_path = get_path(ld, s, "path", NULL);
+		cfg->socket_path = get_own_file(ld, s, "path", "socket path", NULL);
 		mode = get_string(ld, s, "mode");
 		if (mode) {
 			char *end;

@@ -540,6 +540,24 @@ def check_config():
         # Starting on a bad config fails the same way, with no socket left.
         r = subprocess.run([SWEEPD, "-c", conf], capture_output=True, text=True, timeout=WAIT)
         equal(r.returncode, 1, "start on a bad config")
+        # An archive reached through ".." in a directory not there would land in the zone
+        # (and archive itself forever); a state_dir that is a link to nothing in the zone:
+        # refused by -t and by the start alike, before anything is made.
+        for text, want in (
+                ('archive = { path = "zone2/../z/ar"; };\n',
+                 '".." in zone2/../z/ar, a part that does not exist yet'),
+                ('archive = { path = "ar"; };\nstate_dir = "st";\n',
+                 f"{root}/st is a symbolic link to {root}/z/st, which does not exist")):
+            if "state_dir" in text:
+                os.symlink(os.path.join(root, "z", "st"), os.path.join(root, "st"))
+            with open(conf, "w") as f:
+                f.write(text + 'zones = ( { name = "z"; path = "z"; max_age = 1; min_age = 0; } );\n')
+            r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True)
+            equal(r.returncode, 1, f"-t refuses {text!r}: {r.stdout}")
+            check(want in r.stderr, f"{want!r} in\n{r.stderr}")
+            r = subprocess.run([SWEEPD, "-c", conf], capture_output=True, text=True, timeout=WAIT)
+            equal(r.returncode, 1, f"the start refuses {text!r} too")
+            equal(sorted(os.listdir(os.path.join(root, "z"))), [], "nothing made in the zone")
         r = subprocess.run([SWEEPD, "-c", os.path.join(root, "missing.conf")],
                            capture_output=True, text=True)
         equal(r.returncode, 1, "missing config")

@@ -290,9 +290,36 @@ static void own_dirs_resolved(void **state)
 		   &errs);
 	assert_null(cfg);
 	dump(&errs);
-	assert_true(has_error(&errs, 2, "is a symbolic link to something that does not exist"));
+	snprintf(target, sizeof(target), "is a symbolic link to %s/outputs/ar, which does not exist",
+		 dir);
+	assert_true(has_error(&errs, 2, target));
+	assert_true(has_error(&errs, 2, "name the directory it should point to (and create it)"));
 	config_errors_clear(&errs);
 	unlink(link);
+
+	/* The socket's and the metrics file's directories too, their names kept. */
+	cfg = load("metrics_file = \"nodir/../m.prom\";\n"				/* 1 */
+		   "socket = { path = \"gone/../s.sock\"; };\n"				/* 2 */
+		   "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+		   &errs);
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 1, "metrics_file"));
+	assert_true(has_error(&errs, 1, "\"..\" in nodir/.., a part that does not exist yet"));
+	assert_true(has_error(&errs, 2, "socket path"));
+	assert_true(has_error(&errs, 2, "\"..\" in gone/.., a part that does not exist yet"));
+	config_errors_clear(&errs);
+	cfg = load("metrics_file = \"outputs/../m.prom\";\n"
+		   "socket = { path = \"./uploads//../s.sock\"; };\n"
+		   "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",
+		   &errs);
+	dump(&errs);
+	assert_non_null(cfg);
+	snprintf(target, sizeof(target), "%s/m.prom", dir);
+	assert_string_equal(cfg->metrics_file, target);
+	snprintf(target, sizeof(target), "%s/s.sock", dir);
+	assert_string_equal(cfg->socket_path, target);
+	config_free(cfg);
 }
 
 static void syntax_error(void **state)
@@ -540,7 +567,7 @@ static void missing_zone_paths(void **state)
 	dump(&errs);
 	assert_true(has_error(&errs, 2, "Not a directory"));
 	assert_true(has_error(&errs, 3, "\"..\" in new/../x, a part that does not exist yet"));
-	snprintf(q, sizeof(q), "%s/dangling is a symbolic link to something that does not exist", dir);
+	snprintf(q, sizeof(q), "%s/dangling is a symbolic link to nowhere, which does not exist", dir);
 	assert_true(has_error(&errs, 4, q));
 	assert_true(has_error(&errs, 5, "is not a directory"));
 	assert_true(has_error(&errs, 7, "overlaps zone \"e\""));
