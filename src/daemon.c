@@ -324,6 +324,32 @@ static void log_archive_report(const char *path, const struct archive_report *re
 			 path);
 }
 
+/*
+ * Belt and braces after the configuration's checks: the archive and state_dir
+ * as they now are on disk (links resolved) must lie in no zone, or sweepd would
+ * sweep its own archive into itself, forever. -ELOOP (said) when one does.
+ */
+static int refuse_own_in_zone(const struct daemon *d, const char *what, const char *path)
+{
+	char *real = path ? realpath(path, NULL) : NULL;
+	int r = 0;
+
+	for (size_t i = 0; real && !r && i < d->cfg->n_zones; i++) {
+		const char *zp = d->cfg->zones[i].path;
+		char *zr = zp ? realpath(zp, NULL) : NULL;
+
+		if (zr && config_path_within(real, zr)) {
+			log_err("cannot start: the %s %s is %s, inside zone \"%s\" (%s): sweepd would "
+				"sweep its own %s; put it outside every zone",
+				what, path, real, d->cfg->zones[i].name, zr, what);
+			r = -ELOOP;
+		}
+		free(zr);
+	}
+	free(real);
+	return r;
+}
+
 int daemon_start(struct daemon *d)
 {
 	uint64_t wd;
@@ -367,6 +393,11 @@ int daemon_start(struct daemon *d)
 		}
 		log_archive_report(d->cfg->archive_path, &rep);
 	}
+	r = refuse_own_in_zone(d, "archive", d->cfg->archive_path);
+	if (!r)
+		r = refuse_own_in_zone(d, "state_dir", d->cfg->state_dir);
+	if (r < 0)
+		return r;
 	r = watch_start(d->watch);
 	if (r < 0)
 		return r;
