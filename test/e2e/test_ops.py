@@ -1216,5 +1216,80 @@ def sweepctl_timeout_on_a_stopped_daemon():
         d.close()
 
 
+def vmrss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+@case
+def large_archive_listing_and_a_reader_that_does_not_read():
+    """Issue 11: an archive whose listing is over 16 MiB is listed in full by sweepctl
+    archive (human and --json) and purge prints its sentence; a client that pipelines 50
+    archive requests and reads nothing holds at most one reply (RSS bounded), is dropped
+    at its idle_timeout, and another client's status answers meanwhile."""
+    d = Daemon(zones=[{"name": "z1", "path": "z1", "max_age": '"1h"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    n = 30000
+    try:
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(f'socket = {{ path = "{d.sock}"; }};',
+                                 f'socket = {{ path = "{d.sock}"; idle_timeout = "5s"; }};'))
+        long = "n" * 200
+        t = time.time() - 7200
+        for i in range(n):
+            p = d.path("z1", f"{i:06d}{long}")
+            with open(p, "wb"):
+                pass
+            os.utime(p, (t, t))
+        d.start()
+        deadline = time.monotonic() + 120
+        while d.status()["archive"]["files"] < n and time.monotonic() < deadline:
+            d.settle()
+        equal(d.status()["archive"]["files"], n, "everything archived")
+        r = subprocess.run([SWEEPCTL, "-s", d.sock, "--json", "archive"], capture_output=True,
+                           timeout=WAIT)
+        equal(r.returncode, 0, f"--json archive: {r.stderr}")
+        check(len(r.stdout) > 16 << 20, f"the reply is over 16 MiB: {len(r.stdout)}")
+        listing = json.loads(r.stdout)
+        entries = listing["entries"]
+        equal(len(entries), n, "every entry in the --json listing")
+        for args in (["archive"], ["archive", "z1"]):
+            r = subprocess.run([SWEEPCTL, "-s", d.sock, *args], capture_output=True,
+                               timeout=WAIT)
+            equal(r.returncode, 0, f"{args}: {r.stderr}")
+            equal(r.stdout.count(long.encode()), n, f"{args} lists every entry")
+
+        # A hostile reader: 50 archive requests in one write, then it reads nothing.
+        base = vmrss_kib(d.proc.pid)
+        hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        hostile.connect(d.sock)
+        hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hostile.sendall(b'{"cmd":"archive"}\n' * 50)
+        peak = 0
+        for i in range(5):
+            st = d.status()  # another client is answered meanwhile
+            check(st["archive"]["files"] == n, f"status {i} answered")
+            peak = max(peak, vmrss_kib(d.proc.pid))
+        check(peak - base < 200 << 10, f"RSS grew by {peak - base} KiB (from {base})")
+        # It is dropped once it has taken nothing for idle_timeout.
+        deadline = time.monotonic() + WAIT
+        while "reads no replies: dropped" not in d.logtext() and time.monotonic() < deadline:
+            d.status()
+            peak = max(peak, vmrss_kib(d.proc.pid))
+        check("reads no replies: dropped" in d.logtext(), "the non-reader was dropped")
+        check(peak - base < 200 << 10, f"RSS grew by {peak - base} KiB (from {base})")
+        hostile.close()
+
+        r = subprocess.run([SWEEPCTL, "-s", d.sock, "purge", "--older-than", "0"],
+                           capture_output=True, timeout=WAIT)
+        equal(r.returncode, 0, f"purge: {r.stderr}")
+        check(b"purged" in r.stdout, f"purge says what it did: {r.stdout[:300]}")
+        equal(d.status()["archive"]["files"], 0, "archive empty")
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()
