@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -20,6 +21,7 @@
 #include "table.h"
 #include "u64map.h"
 #include "units.h"
+#include "vec.h"
 #include "watch.h"
 
 /* Files acted on between two drains of our own events: well under inotify's queue. */
@@ -54,6 +56,7 @@ struct sweep {
 	size_t n_fs;
 	uint64_t roots_gen; /* the watcher's, when fs was made */
 	struct u64map *held; /* (dev, ino) of restored files -> until when */
+	struct u64map *dirs; /* watch descriptor -> struct dir_age, of dirs sweepd emptied from */
 	struct sweep_episode archive_full;
 	int64_t archive_retry_at;
 	char full_why[PATH_MAX + 300]; /* what blocks files, while the archive is full */
@@ -187,22 +190,158 @@ int sweep_file_path(const struct zone_config *zc, const struct table_file *f, ch
 	return 0;
 }
 
-/* Removes the directories our sweep emptied, up to (never including) the zone root. */
-static void prune_dirs(struct sweep *s, struct table_dir *d)
+/*
+ * A directory's age as its users left it: sweepd's own removals bump its mtime,
+ * so the mtime they left (ours) is remembered with the one before (user). young:
+ * emptied but not old enough to prune, to be looked at again.
+ */
+struct dir_age {
+	int64_t user;
+	struct timespec ours;
+	bool young;
+};
+
+/* The mtime of d (whose stat is st) before sweepd's own removals in it. */
+static int64_t dir_user_mtime(struct sweep *s, const struct table_dir *d, const struct stat *st)
+{
+	struct dir_age *a = d->wd >= 0 ? u64map_get(s->dirs, (uint64_t)d->wd) : NULL;
+
+	if (a && a->ours.tv_sec == st->st_mtim.tv_sec && a->ours.tv_nsec == st->st_mtim.tv_nsec)
+		return a->user;
+	return st->st_mtim.tv_sec;
+}
+
+/* After a removal in d (open as fd): the mtime sweepd left, and the one before it. */
+static void dir_removed_in(struct sweep *s, const struct table_dir *d, int fd, int64_t user)
+{
+	struct dir_age *a;
+	struct stat st;
+
+	if (d->wd < 0 || fstat(fd, &st) < 0)
+		return;
+	a = u64map_get(s->dirs, (uint64_t)d->wd);
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a || u64map_put(s->dirs, (uint64_t)d->wd, a) < 0) {
+			free(a);
+			return;
+		}
+	}
+	a->user = user;
+	a->ours = st.st_mtim;
+}
+
+static void dir_forget(struct sweep *s, const struct table_dir *d)
+{
+	if (d->wd >= 0) {
+		free(u64map_get(s->dirs, (uint64_t)d->wd));
+		u64map_del(s->dirs, (uint64_t)d->wd);
+	}
+}
+
+/*
+ * Removes the directories our sweep emptied, up to (never including) the zone
+ * root, as systemd-tmpfiles does: only one whose own mtime, as its users left it
+ * (sweepd's removals in it do not count), is older than the zone's min_age, so a
+ * directory something is still filling is left alone. A younger one is marked
+ * and looked at again at each pass (housekeeping runs one) until it is old enough.
+ */
+static void prune_dirs(struct sweep *s, struct table_dir *d, int64_t now)
 {
 	while (d->parent && !d->nfiles && !d->first_child) {
+		const struct zone_config *zc = &s->d->cfg->zones[d->zone];
 		struct table_dir *p = d->parent;
 		int pfd = watch_dir_open(s->d->watch, p), r;
+		struct dir_age *a;
+		struct stat st;
+		int64_t user;
 
 		if (pfd < 0)
 			return;
+		if (fstatat(pfd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+			close(pfd);
+			return;
+		}
+		if (dir_user_mtime(s, d, &st) > now - zc->min_age) {
+			close(pfd);
+			a = d->wd >= 0 ? u64map_get(s->dirs, (uint64_t)d->wd) : NULL;
+			if (a)
+				a->young = true;
+			return;
+		}
+		r = fstat(pfd, &st);
+		user = r == 0 ? dir_user_mtime(s, p, &st) : now;
 		r = unlinkat(pfd, d->name, AT_REMOVEDIR);
+		if (r == 0)
+			dir_removed_in(s, p, pfd, user);
 		close(pfd);
 		if (r < 0)
 			return;
+		dir_forget(s, d);
 		watch_dir_gone(s->d->watch, d);
 		d = p;
 	}
+}
+
+struct dir_keys {
+	uint64_t *v;
+	size_t n, cap;
+	int64_t before; /* also collects those sweepd last touched before this */
+};
+
+static void dir_key(uint64_t key, void *val, void *ud)
+{
+	struct dir_keys *keys = ud;
+	struct dir_age *a = val;
+	uint64_t *g;
+
+	if (!a->young && a->ours.tv_sec >= keys->before)
+		return;
+	g = vec_grow(keys->v, &keys->cap, keys->n + 1, sizeof(*g));
+	if (!g)
+		return;
+	keys->v = g;
+	keys->v[keys->n++] = key;
+}
+
+/*
+ * The emptied directories left for being young: those now old enough go. Ages
+ * sweepd set longer ago than any min_age are forgotten: the mtime says as much.
+ */
+static void prune_young_dirs(struct sweep *s, int64_t now)
+{
+	struct dir_keys keys = { .before = now - 1 };
+
+	if (!u64map_len(s->dirs))
+		return;
+	for (size_t i = 0; i < s->d->cfg->n_zones; i++)
+		if (now - s->d->cfg->zones[i].min_age - 1 < keys.before)
+			keys.before = now - s->d->cfg->zones[i].min_age - 1;
+	u64map_foreach(s->dirs, dir_key, &keys);
+	for (size_t i = 0; i < keys.n; i++) {
+		struct table_dir *d = table_dir_by_wd(s->d->table, (int)keys.v[i]);
+		struct dir_age *a = u64map_get(s->dirs, keys.v[i]);
+
+		if (a->young) {
+			a->young = false; /* marked again if still too young */
+			if (d && d->zone < s->d->cfg->n_zones &&
+			    s->d->cfg->zones[d->zone].prune_empty_dirs)
+				prune_dirs(s, d, now);
+		}
+		a = u64map_get(s->dirs, keys.v[i]);
+		if (a && !a->young && a->ours.tv_sec < keys.before) {
+			free(a);
+			u64map_del(s->dirs, keys.v[i]);
+		}
+	}
+	free(keys.v);
+}
+
+static void dir_age_free(uint64_t key, void *val, void *ud)
+{
+	(void)key;
+	(void)ud;
+	free(val);
 }
 
 /*
@@ -317,7 +456,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	struct table_dir *dir = f->dir;
 	struct lease_held h;
 	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
-	int64_t written;
+	int64_t written, dir_mtime;
 	int dfd, r;
 
 	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
@@ -360,6 +499,12 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		close(dfd);
 		return ACT_YOUNG;
 	}
+	/* The directory's age before this removal: what pruning it goes by. */
+	{
+		struct stat dst;
+
+		dir_mtime = fstat(dfd, &dst) == 0 ? dir_user_mtime(s, dir, &dst) : now;
+	}
 	if (del) {
 		r = unlinkat(dfd, f->name, 0) < 0 ? -errno : 0;
 		if (r == 0 && lease_broken(&h))
@@ -368,6 +513,8 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		r = archive_store(d->archive, zc->name, rel, path, dfd, f->name, &h, why, now, &ae);
 	}
 	lease_release(&h);
+	if (r == 0)
+		dir_removed_in(s, dir, dfd, dir_mtime);
 	close(dfd);
 	if (r == -EBUSY) {
 		table_file_set_writing(d->table, f, true);
@@ -408,7 +555,7 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes, why,
 				   false, ae ? ae->apath : NULL));
 	if (zc->prune_empty_dirs)
-		prune_dirs(s, dir);
+		prune_dirs(s, dir, now);
 	return ACT_DONE;
 }
 
@@ -1020,6 +1167,8 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 	if (s->running)
 		return;
 	s->running = true;
+	if (!run->dry)
+		prune_young_dirs(s, now);
 	fs_current(s);
 	do {
 		uint64_t done = run->count;
@@ -1183,7 +1332,8 @@ struct sweep *sweep_create(struct daemon *d)
 		return NULL;
 	s->d = d;
 	s->held = u64map_create();
-	if (!s->held || sweep_reconfigure(s, NULL) < 0) {
+	s->dirs = u64map_create();
+	if (!s->held || !s->dirs || sweep_reconfigure(s, NULL) < 0) {
 		sweep_destroy(s);
 		return NULL;
 	}
@@ -1202,5 +1352,8 @@ void sweep_destroy(struct sweep *s)
 	free(s->dry);
 	free(s->fs);
 	u64map_destroy(s->held);
+	if (s->dirs)
+		u64map_foreach(s->dirs, dir_age_free, NULL);
+	u64map_destroy(s->dirs);
 	free(s);
 }

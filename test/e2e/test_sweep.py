@@ -94,6 +94,9 @@ def age_archive_and_restore():
             old(p, OLD - i)
             sums[p] = sha(p)
             mtimes[p] = int(OLD - i)
+        for j in range(4):  # directories are pruned only once older than min_age
+            old(os.path.join(z, f"job{j}", "out"))
+            old(os.path.join(z, f"job{j}"))
         write(os.path.join(z, "fresh.mp4"), b"new")
         d.start()
         d.settle()
@@ -1303,6 +1306,43 @@ def restore_errors_say_what_to_do():
     finally:
         fs.close(root)
 
+
+@case
+def young_emptied_directory_stays():
+    """Issue 11: prune_empty_dirs removes a directory the sweep emptied only once its own
+    mtime (as its users left it) is older than min_age: one just made, that a loop is
+    filling, stays and takes new files; set older, it goes at the next pass."""
+    d = Daemon(zones=[{"name": "z1", "path": "z1", "max_age": '"1h"', "min_age": '"1m"',
+                       "action": '"delete"'}], start=False)
+    try:
+        z = d.path("z1")
+        for name in ("many", "later", "aged"):
+            write(os.path.join(z, name, "sub", "f0"), b"x")
+            old(os.path.join(z, name, "sub", "f0"))
+        for p in ("aged/sub", "aged"):
+            old(os.path.join(z, p))
+        d.start()
+        d.settle()
+        for name in ("many", "later"):
+            check(not os.path.exists(os.path.join(z, name, "sub", "f0")), "old file swept")
+            check(os.path.isdir(os.path.join(z, name, "sub")), "a young emptied directory stays")
+        check(not os.path.exists(os.path.join(z, "aged")), "an old emptied directory goes")
+        # The loop that is filling one goes on without ENOENT, sweeps in between.
+        for i in range(1, 50):
+            write(os.path.join(z, "many", "sub", f"f{i}"), b"y")
+            if i % 10 == 0:
+                ok(d.request({"cmd": "sweep"}), "sweep while the loop writes")
+        equal(len(os.listdir(os.path.join(z, "many", "sub"))), 49, "the loop's files")
+        # Once its directories are older than min_age, the next pass prunes them.
+        ok(d.request({"cmd": "sweep"}), "sweep")
+        check(os.path.isdir(os.path.join(z, "later", "sub")), "still young: still there")
+        old(os.path.join(z, "later", "sub"))
+        old(os.path.join(z, "later"))
+        ok(d.request({"cmd": "sweep"}), "sweep")
+        check(not os.path.exists(os.path.join(z, "later")), "the aged emptied directories go")
+        equal(os.listdir(z), ["many"], "the zone root and the filled directory stay")
+    finally:
+        d.close()
 
 if __name__ == "__main__":
     main()
