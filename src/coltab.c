@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 /* A flex column gives up its width down to this before any column goes. */
 #define COLTAB_SOFT 16
@@ -78,13 +79,41 @@ int coltab_add(struct coltab *t, const char *const *cells)
 	return 0;
 }
 
+/*
+ * The character at s (at most len bytes): returns its bytes (at least 1) and
+ * puts its columns in *w, as wcwidth(3) says in the current locale (2 for
+ * CJK, 0 for a combining mark). A byte that starts no valid UTF-8 sequence,
+ * and a character the locale cannot measure, take one column each.
+ */
+static size_t char_at(const char *s, size_t len, int *w)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = u[0] < 0x80 ? 1 : u[0] >= 0xc2 && u[0] < 0xe0 ? 2 : u[0] >= 0xe0 && u[0] < 0xf0 ? 3
+		 : u[0] >= 0xf0 && u[0] < 0xf5 ? 4 : 0;
+	wchar_t c;
+	int cw;
+
+	*w = 1;
+	if (n == 0 || n > len)
+		return 1;
+	c = n == 1 ? u[0] : u[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 1;
+		c = (c << 6) | (u[i] & 0x3f);
+	}
+	cw = wcwidth(c);
+	*w = cw >= 0 ? cw : 1;
+	return n;
+}
+
 /* Columns taken by the first len bytes of s. */
 static int span_width(const char *s, size_t len)
 {
-	int n = 0;
+	int n = 0, w;
 
-	for (size_t i = 0; i < len && s[i]; i++)
-		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	for (size_t i = 0; i < len && s[i]; n += w)
+		i += char_at(s + i, len - i, &w);
 	return n;
 }
 
@@ -93,16 +122,36 @@ int coltab_width(const char *s)
 	return span_width(s, strlen(s));
 }
 
-/* Bytes taken by the first n characters of s (all of it when shorter). */
+/* Bytes of the longest start of s that takes at most n columns (with its marks). */
 static size_t prefix_bytes(const char *s, int n)
 {
-	size_t b = 0;
+	size_t b = 0, len = strlen(s);
+	int w;
 
-	while (s[b] && n > 0) {
-		b++;
-		while (((unsigned char)s[b] & 0xc0) == 0x80)
-			b++;
-		n--;
+	while (s[b]) {
+		size_t c = char_at(s + b, len - b, &w);
+
+		if (w > n)
+			break;
+		n -= w;
+		b += c;
+	}
+	return b;
+}
+
+/* Bytes of the shortest start of s that takes at least n columns (with its marks). */
+static size_t prefix_past(const char *s, int n)
+{
+	size_t b = 0, len = strlen(s);
+	int w;
+
+	while (s[b]) {
+		size_t c = char_at(s + b, len - b, &w);
+
+		if (n <= 0 && w > 0)
+			break;
+		n -= w;
+		b += c;
 	}
 	return b;
 }
@@ -120,7 +169,7 @@ void coltab_cut(const char *s, int w, const char *ellipsis, char *buf, size_t le
 	/* The end of a path names the file: it keeps the larger half. */
 	head = (w - el) / 2;
 	tail = w - el - head;
-	end = s + prefix_bytes(s, have - tail);
+	end = s + prefix_past(s, have - tail); /* a wide character never straddles the cut */
 	snprintf(buf, len, "%.*s%s%s", (int)prefix_bytes(s, head), s, ellipsis, end);
 }
 
@@ -288,12 +337,22 @@ void coltab_wrap(FILE *out, const char *text, int width, int indent)
 		}
 		/* A word longer than a line: broken where the line ends. */
 		while (done < len) {
-			int left = span_width(p + done, len - done), room = width - col;
+			int left = span_width(p + done, len - done), room = width - col, w;
 			int n = left < room ? left : room;
 			size_t b = prefix_bytes(p + done, n);
 
+			if (b > len - done)
+				b = len - done;
+			if (!b && col > indent) {
+				/* A wide character with one column left: it starts the next line. */
+				fprintf(out, "\n%*s", indent, "");
+				col = indent;
+				continue;
+			}
+			if (!b)
+				b = char_at(p + done, len - done, &w);
 			fprintf(out, "%.*s", (int)b, p + done);
-			col += n;
+			col += span_width(p + done, b);
 			done += b;
 			if (done < len) {
 				fprintf(out, "\n%*s", indent, "");

@@ -1291,5 +1291,35 @@ def large_archive_listing_and_a_reader_that_does_not_read():
         d.close()
 
 
+def display_width(line):
+    """Columns a line takes on a terminal: East Asian wide characters two, marks none."""
+    import unicodedata
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+@case
+def wide_characters_fit_the_terminal():
+    """Issue 11: CJK zone paths and file names count two columns each, so
+    sweepctl status and top fit COLUMNS=80 in a UTF-8 locale, cut in the middle."""
+    name = "render"
+    deep = os.path.join("\u6df1" * 30, "outputs")  # 30 characters, 60 columns
+    d = Daemon(zones=[{"name": name, "path": deep, "max_size": '"10M"', "action": '"delete"'}])
+    try:
+        fname = "\u955c\u5934" * 30 + "-e\u0301.exr"
+        write(d.path(name, fname), b"a" * 4096)
+        d.settle()
+        for args in (["status"], ["top", name]):
+            out = ctl_env(d, *args, COLUMNS="80", LC_ALL="C.UTF-8")
+            lines = out.splitlines()
+            widest = max(display_width(line) for line in lines)
+            check(widest <= 80, f"{args}: {widest} columns wide:\n{out}")
+            check("\u2026" in out, f"{args}: cut in the middle:\n{out}")
+        out = ctl_env(d, "top", name, COLUMNS="80", LC_ALL="C.UTF-8")
+        check(".exr" in out, f"the file name's end is kept:\n{out}")
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <locale.h>
 
 #include "coltab.h"
 
@@ -171,6 +172,56 @@ static void wrap_breaks_at_spaces(void **state)
 	free(buf);
 }
 
+/* In a UTF-8 locale, a CJK character takes two columns and a combining mark none. */
+static void wide_and_combining_characters(void **state)
+{
+	static const char *const rows[][4] = {
+		{ "\xe6\xbc\xa2\xe5\xad\x97\xe6\xbc\xa2\xe5\xad\x97\xe6\xbc\xa2\xe5\xad\x97", "1.0K",
+		  "x", "/srv/\xe6\xbc\xa2\xe5\xad\x97\xe6\xbc\xa2\xe5\xad\x97\xe6\xbc\xa2\xe5\xad\x97"
+		       "\xe6\xbc\xa2\xe5\xad\x97\xe6\xbc\xa2\xe5\xad\x97.txt" },
+	};
+	const char *kanji = "\xe6\xbc\xa2\xe5\xad\x97"; /* two characters, four columns */
+	const char *e_acute = "e\xcc\x81";                   /* e and a combining acute */
+	char buf[128], word[64];
+	size_t len = 0;
+	char *out = NULL;
+	FILE *m;
+
+	(void)state;
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		skip();
+	assert_int_equal(coltab_width(kanji), 4);
+	assert_int_equal(coltab_width(e_acute), 1);
+	/* Cut by columns, never inside a character, marks kept with their letter. */
+	snprintf(word, sizeof(word), "%s%s%s%s%s.txt", kanji, kanji, kanji, kanji, kanji);
+	coltab_cut(word, 11, "...", buf, sizeof(buf));
+	assert_string_equal(buf, "\xe6\xbc\xa2\xe5\xad\x97....txt");
+	assert_int_equal(coltab_width(buf), 11);
+	coltab_cut(word, 10, "...", buf, sizeof(buf));
+	assert_string_equal(buf, "\xe6\xbc\xa2....txt"); /* a wide one does not straddle */
+	assert_true(coltab_width(buf) <= 10);
+	snprintf(word, sizeof(word), "%s%s%s%s%s%s", e_acute, e_acute, e_acute, e_acute, e_acute,
+		 e_acute);
+	assert_int_equal(coltab_width(word), 6);
+	coltab_cut(word, 5, "\xe2\x80\xa6", buf, sizeof(buf));
+	assert_string_equal(buf, "e\xcc\x81" "e\xcc\x81" "\xe2\x80\xa6" "e\xcc\x81" "e\xcc\x81");
+	/* A table of CJK names fits its width. */
+	out = render(30, rows, 1);
+	assert_true(widest_line(out) <= 30);
+	assert_non_null(strstr(out, ".txt"));
+	free(out);
+	/* Wrapping: a wide character with one column left starts the next line. */
+	m = open_memstream(&out, &len);
+	assert_non_null(m);
+	snprintf(word, sizeof(word), "%s%s%s", kanji, kanji, kanji);
+	coltab_wrap(m, word, 5, 0);
+	fclose(m);
+	assert_string_equal(out, "\xe6\xbc\xa2\xe5\xad\x97\n\xe6\xbc\xa2\xe5\xad\x97\n"
+				 "\xe6\xbc\xa2\xe5\xad\x97\n");
+	free(out);
+	setlocale(LC_CTYPE, "C");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +231,7 @@ int main(void)
 		cmocka_unit_test(least_needed_goes_first_then_paths_are_cut),
 		cmocka_unit_test(long_cells_are_never_truncated_by_a_buffer),
 		cmocka_unit_test(wrap_breaks_at_spaces),
+		cmocka_unit_test(wide_and_combining_characters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
