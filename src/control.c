@@ -116,9 +116,17 @@ static void client_destroy(struct control_client *cl)
 	}
 }
 
-/* Writes what is queued; returns false when the client is gone. */
+static void client_active(struct control_client *cl);
+
+/*
+ * Writes what is queued as far as the socket takes it; returns false when the
+ * client is gone. Bytes taken count as activity: a steady reader of a reply
+ * larger than it can take in idle_timeout is not idle.
+ */
 static bool client_flush(struct control_client *cl)
 {
+	size_t before = cl->out_off;
+
 	while (cl->out_off < cl->out_len) {
 		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -130,6 +138,8 @@ static bool client_flush(struct control_client *cl)
 		}
 		cl->out_off += (size_t)n;
 	}
+	if (cl->out_off > before)
+		client_active(cl);
 	if (cl->out_off == cl->out_len) {
 		cl->out_off = cl->out_len = 0;
 		ev_io_stop(cl->ctl->loop, &cl->wio);
@@ -205,13 +215,19 @@ static bool client_close_with(struct control_client *cl, const char *why)
 	return client_queue(cl, reply_error(why));
 }
 
-/* A request answered, or a reply sent: the client is busy, not idle. */
+/*
+ * A request answered, or a reply sent: the client is busy, not idle. The
+ * clock is read afresh: building a large reply may have taken longer than
+ * idle_timeout, and the loop's time is still that of before it.
+ */
 static void client_active(struct control_client *cl)
 {
-	if (cl->waiting)
+	if (cl->waiting) {
 		ev_timer_stop(cl->ctl->loop, &cl->idle);
-	else
+	} else {
+		ev_now_update(cl->ctl->loop);
 		ev_timer_again(cl->ctl->loop, &cl->idle);
+	}
 }
 
 static void client_on_idle(struct ev_loop *loop, ev_timer *t, int revents)

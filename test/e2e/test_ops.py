@@ -1261,6 +1261,19 @@ def large_archive_listing_and_a_reader_that_does_not_read():
             equal(r.returncode, 0, f"{args}: {r.stderr}")
             equal(r.stdout.count(long.encode()), n, f"{args} lists every entry")
 
+        # A steady but slow reader (2 MiB a second, past idle_timeout) gets it all.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(WAIT)
+            s.connect(d.sock)
+            s.sendall(b'{"cmd":"archive"}\n')
+            got = b""
+            while not got.endswith(b"\n"):
+                chunk = s.recv(1 << 20)
+                check(chunk, f"the slow reader was cut off after {len(got)} bytes")
+                got += chunk
+                time.sleep(0.5)  # the reader's pace, not a synchronisation
+            equal(len(json.loads(got)["entries"]), n, "the slow reader's listing")
+
         # A hostile reader: 50 archive requests in one write, then it reads nothing.
         base = vmrss_kib(d.proc.pid)
         hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
