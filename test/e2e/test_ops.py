@@ -473,17 +473,22 @@ def reserve_under_the_disk_high_mark():
         fs.close(root)
 
 
+def socket_options(d, sock_extra):
+    """Adds settings to the socket group of a daemon not started yet."""
+    with open(d.conf) as f:
+        conf = f.read()
+    with open(d.conf, "w") as f:
+        f.write(conf.replace(f'socket = {{ path = "{d.sock}"; }};',
+                             f'socket = {{ path = "{d.sock}"; {sock_extra} }};'))
+
+
 @case
 def many_idle_clients_and_a_slow_one():
     """500 idle connections and a client that sends a byte a second do not delay status
     for others; the idle timeout then closes them, with a line that says why."""
     d = Daemon(extra="", start=False)
     try:
-        with open(d.conf) as f:
-            conf = f.read()
-        with open(d.conf, "w") as f:
-            f.write(conf.replace(f'socket = {{ path = "{d.sock}"; }};',
-                                 f'socket = {{ path = "{d.sock}"; idle_timeout = "5s"; }};'))
+        socket_options(d, 'idle_timeout = "5s";')
         d.start()
         idle = []
         for _ in range(500):
@@ -1231,11 +1236,7 @@ def large_archive_listing_and_a_reader_that_does_not_read():
                extra='archive = { path = "archive"; };', start=False)
     n = 30000
     try:
-        with open(d.conf) as f:
-            conf = f.read()
-        with open(d.conf, "w") as f:
-            f.write(conf.replace(f'socket = {{ path = "{d.sock}"; }};',
-                                 f'socket = {{ path = "{d.sock}"; idle_timeout = "5s"; }};'))
+        socket_options(d, 'idle_timeout = "5s";')
         long = "n" * 200
         t = time.time() - 7200
         for i in range(n):
