@@ -1232,15 +1232,20 @@ def large_archive_listing_and_a_reader_that_does_not_read():
     archive (human and --json) and purge prints its sentence; a client that pipelines 50
     archive requests and reads nothing holds at most one reply (RSS bounded), is dropped
     at its idle_timeout, and another client's status answers meanwhile."""
-    d = Daemon(zones=[{"name": "z1", "path": "z1", "max_age": '"1h"'}],
-               extra='archive = { path = "archive"; };', start=False)
-    n = 30000
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "t"), "256m")  # its own filesystem: archiving is quick
+    d = Daemon(zones=[{"name": "z1", "path": "t/z1", "max_age": '"1h"'}],
+               extra='archive = { path = "t/archive"; compress = "off"; };', root=root,
+               start=False)
+    n = 2700
     try:
         socket_options(d, 'idle_timeout = "5s";')
         long = "n" * 200
         t = time.time() - 7200
+        deep = d.path("z1", *(["d" * 250] * 12))  # paths of about 3,200 bytes: 17 MB
+        os.makedirs(deep)
         for i in range(n):
-            p = d.path("z1", f"{i:06d}{long}")
+            p = os.path.join(deep, f"{i:06d}{long}")
             with open(p, "wb"):
                 pass
             os.utime(p, (t, t))
@@ -1262,7 +1267,7 @@ def large_archive_listing_and_a_reader_that_does_not_read():
             equal(r.returncode, 0, f"{args}: {r.stderr}")
             equal(r.stdout.count(long.encode()), n, f"{args} lists every entry")
 
-        # A steady but slow reader (2 MiB a second, past idle_timeout) gets it all.
+        # A steady but slow reader (taking longer than idle_timeout in all) gets it all.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(WAIT)
             s.connect(d.sock)
@@ -1272,7 +1277,8 @@ def large_archive_listing_and_a_reader_that_does_not_read():
                 chunk = s.recv(1 << 20)
                 check(chunk, f"the slow reader was cut off after {len(got)} bytes")
                 got += chunk
-                time.sleep(0.5)  # the reader's pace, not a synchronisation
+                time.sleep(0.1)  # the reader's pace (a socket buffer a tenth of a second,
+                # past idle_timeout in all), not a synchronisation
             equal(len(json.loads(got)["entries"]), n, "the slow reader's listing")
 
         # A hostile reader: 50 archive requests in one write, then it reads nothing.
@@ -1303,6 +1309,7 @@ def large_archive_listing_and_a_reader_that_does_not_read():
         equal(d.status()["archive"]["files"], 0, "archive empty")
     finally:
         d.close()
+        fs.close(root)
 
 
 def display_width(line):
