@@ -821,8 +821,15 @@ static int rotate_one(struct job *j)
 		r = tail_cut(j, dfd, &cut);
 	} else if ((cdir = open_copy_dir(j->r, j->zone, j->f, j->copy_rel, true)) < 0) {
 		r = cdir;
-		snprintf(j->err, sizeof(j->err), "%s: cannot open the copies' directory %s: %s",
-			 j->path, rc->olddir ? rc->olddir : ".", strerror(-r));
+		if (r == -ELOOP && rc->olddir)
+			snprintf(j->err, sizeof(j->err),
+				 "%s: not rotated: olddir %s is a symbolic link (or one is on its "
+				 "way): sweepd never follows one; make it a directory",
+				 j->path, rc->olddir);
+		else
+			snprintf(j->err, sizeof(j->err),
+				 "%s: cannot open the copies' directory %s: %s", j->path,
+				 rc->olddir ? rc->olddir : ".", strerror(-r));
 	} else if (rc->method == ROTATE_RENAME) {
 		r = move_aside(j, dfd, cdir, copy, sizeof(copy), &cut);
 	} else {

@@ -138,17 +138,18 @@ static int read_small(const char *path, char *buf, size_t len)
  */
 static void writers_comm(int pid, char *comm, size_t len)
 {
-	char path[64];
+	char path[64], buf[18]; /* 15 bytes at most, the kernel's newline, NUL: all of it read */
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small(path, comm, len) < 0 || !comm[0]) {
+	if (read_small(path, buf, sizeof(buf)) < 0 || !buf[0]) {
 		snprintf(comm, len, "?");
 		return;
 	}
-	n = strlen(comm);
-	if (comm[n - 1] == '\n')
-		comm[n - 1] = '\0';
+	n = strlen(buf);
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	snprintf(comm, len, "%.15s", buf);
 }
 
 struct finding {

@@ -1000,5 +1000,58 @@ def hostile_log_name_in_the_alarm():
         d.close()
 
 
+@case
+def olddir_symlink_is_named():
+    """A zone user makes olddir a symbolic link: rotation stops with a sentence naming
+    olddir, saying sweepd never follows one and what to do; nothing is written through it."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    d = Daemon([logs_zone('size = "1M"; olddir = "old"; compress = "off";')], root=root)
+    try:
+        logs = d.zones["logs"]
+        elsewhere = os.path.join(root, "elsewhere")
+        os.mkdir(elsewhere)
+        os.symlink(elsewhere, os.path.join(logs, "old"))
+        with open(os.path.join(logs, "app.log"), "wb") as f:
+            f.write(b"line\n" * 100)
+        d.settle()
+        r = d.request({"cmd": "rotate", "zone": "logs"})
+        text = json.dumps(r)
+        for words in ("olddir old is a symbolic link", "never follows one",
+                      "make it a directory"):
+            check(words in text, f"the reply says {words!r}: {text[:500]}")
+        equal(os.listdir(elsewhere), [], "nothing written through the link")
+    finally:
+        d.close()
+
+
+@case
+def writer_comm_with_a_newline():
+    """A writer whose command name starts and ends with a newline of its own (15 bytes, the
+    most a name holds): the alarm's comm label keeps the whole name, only the newline the
+    kernel adds goes."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
+    d = Daemon([logs_zone('size = "4K"; compress = "off";')], root=root)
+    w = None
+    try:
+        live = os.path.join(d.zones["logs"], "app.log")
+        w = subprocess.Popen([sys.executable, "-c",
+                              "import sys\nopen('/proc/self/comm','w').write('\\nabcdefghijklm\\n')\n"
+                              f"f = open({live!r}, 'wb'); f.write(b'x' * 8000); f.flush()\n"
+                              "print('held', flush=True); sys.stdin.readline()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        equal(w.stdout.readline().strip(), "held", "the writer holds the log")
+        d.settle()
+        d.request({"cmd": "rotate", "zone": "logs"})
+        al = blocked_alarms(d)
+        equal(len(al), 1, f"blocked: {d.status()['alarms']}")
+        equal(al[0]["labels"]["comm"], "\nabcdefghijklm\n", "the whole command name")
+    finally:
+        if w:
+            w.stdin.close()
+            w.wait(WAIT)
+            w.stdout.close()
+        d.close()
+
+
 if __name__ == "__main__":
     main()
