@@ -102,6 +102,9 @@ void table_dir_remove(struct table *t, struct table_dir *d,
 /* The path relative to the zone root ("" for the root) into buf; -ENAMETOOLONG. */
 int table_dir_relpath(const struct table_dir *d, char *buf, size_t len);
 int table_file_relpath(const struct table_file *f, char *buf, size_t len);
+/* The same on the heap, whatever its length (past PATH_MAX too); NULL when out of memory. */
+char *table_dir_relpath_dup(const struct table_dir *d);
+char *table_file_relpath_dup(const struct table_file *f);
 
 /* Files. */
 struct table_file *table_file_get(struct table *t, struct table_dir *d, const char *name);

@@ -856,6 +856,32 @@ int table_file_relpath(const struct table_file *f, char *buf, size_t len)
 	return build_relpath(f->dir, f->name, buf, len);
 }
 
+/* The relative path of d (and leaf) on the heap, of any length: a tree may go past PATH_MAX. */
+static char *relpath_dup(const struct table_dir *d, const char *leaf)
+{
+	size_t len = (leaf ? strlen(leaf) + 1 : 1) + 1; /* prepend() keeps a byte spare */
+	char *buf;
+
+	for (const struct table_dir *p = d; p && p->parent; p = p->parent)
+		len += strlen(p->name) + 1;
+	buf = malloc(len);
+	if (buf && build_relpath(d, leaf, buf, len) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
+char *table_dir_relpath_dup(const struct table_dir *d)
+{
+	return relpath_dup(d, NULL);
+}
+
+char *table_file_relpath_dup(const struct table_file *f)
+{
+	return relpath_dup(f->dir, f->name);
+}
+
 /* ---- top ---- */
 
 static bool ranks_before(const struct table_file *a, const struct table_file *b,

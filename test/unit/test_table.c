@@ -173,6 +173,38 @@ static void dirs_and_paths(void **state)
 	table_destroy(t);
 }
 
+/* Paths past PATH_MAX: the heap forms build them whole, the fixed ones refuse them. */
+static void relpath_of_any_length(void **state)
+{
+	struct table *t = table_create(1);
+	struct table_dir *d = table_dir_add(t, NULL, 0, "", 1, 2), *root = d;
+	char name[251], want[20 * 251 + 16] = "", buf[4096], *got;
+	struct table_stat s = st(10, 1, 9, 1, 1);
+	struct table_file *f;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "%02d%0248d", i, 0);
+		d = table_dir_add(t, d, 0, name, 1, 3 + (uint64_t)i);
+		strcat(want, name);
+		strcat(want, "/");
+	}
+	f = table_file_put(t, d, "bottom.bin", &s);
+	assert_int_equal(table_file_relpath(f, buf, sizeof(buf)), -36);
+	got = table_file_relpath_dup(f);
+	strcat(want, "bottom.bin");
+	assert_string_equal(got, want);
+	free(got);
+	got = table_dir_relpath_dup(d);
+	want[strlen(want) - strlen("/bottom.bin")] = '\0';
+	assert_string_equal(got, want);
+	free(got);
+	got = table_dir_relpath_dup(root);
+	assert_string_equal(got, "");
+	free(got);
+	table_destroy(t);
+}
+
 static int dropped;
 static void count_dropped(struct table_dir *d, void *ud)
 {
@@ -410,6 +442,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(put_update_remove),
+		cmocka_unit_test(relpath_of_any_length),
 		cmocka_unit_test(hard_links_counted_once),
 		cmocka_unit_test(links_settled_at_batch_end),
 		cmocka_unit_test(oldest_is_heap_top),
