@@ -75,14 +75,59 @@ static int open_beneath(const struct watch_zone *z, const char *rel, int flags)
 				RESOLVE_BENEATH | RESOLVE_NO_XDEV);
 }
 
+/*
+ * rel opened beneath z's root, a piece of fewer than PATH_MAX bytes at a time
+ * (cut at slashes) from the directory the last piece opened: a tree may go
+ * deeper than any one path can say, and what is below must still be seen.
+ */
+static int open_beneath_long(const struct watch_zone *z, char *rel, int flags)
+{
+	int fd = -1;
+
+	if (z->root_fd < 0)
+		return -ENOENT;
+	for (char *piece = rel; fd < 0 || *piece;) {
+		size_t n = strlen(piece);
+		char *end = piece + n;
+		int next;
+
+		if (n >= PATH_MAX) {
+			end = piece + PATH_MAX - 1;
+			while (end > piece && *end != '/')
+				end--;
+			if (end == piece) {
+				if (fd >= 0)
+					close(fd);
+				return -ENAMETOOLONG; /* no name is that long */
+			}
+			*end = '\0';
+		}
+		next = open_dir_nolinks(fd >= 0 ? fd : z->root_fd, piece[0] ? piece : ".",
+					end != piece + n ? O_PATH : flags,
+					RESOLVE_BENEATH | RESOLVE_NO_XDEV);
+		if (end != piece + n)
+			*end = '/';
+		if (fd >= 0)
+			close(fd);
+		if (next < 0)
+			return next;
+		fd = next;
+		piece = end == piece + n ? end : end + 1;
+	}
+	return fd;
+}
+
 int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
 {
-	char rel[PATH_MAX];
+	char *rel = table_dir_relpath_dup(d);
+	int fd;
 
 	(void)w;
-	if (table_dir_relpath(d, rel, sizeof(rel)) < 0)
-		return -ENAMETOOLONG;
-	return open_beneath(z, rel, flags);
+	if (!rel)
+		return -ENOMEM;
+	fd = open_beneath_long(z, rel, flags);
+	free(rel);
+	return fd;
 }
 
 int watch_open_beneath(struct watch *w, size_t zone, const char *rel, int flags)
@@ -141,43 +186,47 @@ void watch_note_wd(struct watch *w, struct table_dir *d, int wd)
 	table_dir_set_wd(w->table, d, wd);
 }
 
+/* The path of name in d relative to the zone root, on the heap (of any length). */
+static char *rel_join(struct table_dir *d, const char *name)
+{
+	char *dir = table_dir_relpath_dup(d), *rel = NULL;
+
+	if (dir && asprintf(&rel, "%s%s%s", dir, dir[0] ? "/" : "", name) < 0)
+		rel = NULL;
+	free(dir);
+	return rel;
+}
+
 static bool zone_file_wanted(struct watch_zone *z, struct table_dir *d, const char *name)
 {
-	char rel[PATH_MAX] = "";
-	const char *relp = name;
+	char *rel = NULL;
+	bool wanted;
 
 	if (!z->cfg->include.n && !z->cfg->exclude.n)
 		return true;
-	if (z->slash_patterns) {
-		if (table_dir_relpath(d, rel, sizeof(rel)) < 0)
-			return false;
-		if (rel[0] && strlen(rel) + strlen(name) + 2 <= sizeof(rel)) {
-			strcat(rel, "/");
-			strcat(rel, name);
-		} else if (!rel[0]) {
-			snprintf(rel, sizeof(rel), "%s", name);
-		}
-		relp = rel;
-	}
-	if (z->cfg->include.n && !glob_match_any(&z->cfg->include, name, relp))
+	if (z->slash_patterns && !(rel = rel_join(d, name)))
 		return false;
-	return !glob_match_any(&z->cfg->exclude, name, relp);
+	wanted = (!z->cfg->include.n || glob_match_any(&z->cfg->include, name, rel ? rel : name)) &&
+		 !glob_match_any(&z->cfg->exclude, name, rel ? rel : name);
+	free(rel);
+	return wanted;
 }
 
 bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
 		     const char *name)
 {
-	char rel[PATH_MAX];
-	size_t n;
+	char *rel;
+	bool wanted;
 
 	(void)w;
 	if (!z->cfg->exclude.n)
 		return true;
-	if (table_dir_relpath(parent, rel, sizeof(rel)) < 0)
+	rel = rel_join(parent, name);
+	if (!rel)
 		return false;
-	n = strlen(rel);
-	snprintf(rel + n, sizeof(rel) - n, "%s%s", n ? "/" : "", name);
-	return !glob_match_any(&z->cfg->exclude, name, rel);
+	wanted = !glob_match_any(&z->cfg->exclude, name, rel);
+	free(rel);
+	return wanted;
 }
 
 static void check_queue(struct watch *w, struct table_file *f)
