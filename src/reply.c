@@ -83,14 +83,16 @@ static void fs_id(uint64_t dev, char *buf, size_t len)
 /* An absolute path for a table file, encoded for JSON. */
 static json_object *file_path(const struct zone_config *zc, const struct table_file *f)
 {
-	char rel[PATH_MAX], *abs = NULL;
+	char *rel = table_file_relpath_dup(f), *abs = NULL;
 	json_object *s;
 
-	if (table_file_relpath(f, rel, sizeof(rel)) < 0 ||
-	    asprintf(&abs, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) < 0)
+	if (!rel || asprintf(&abs, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) < 0) {
+		free(rel);
 		return json_object_new_null();
+	}
 	s = pathenc_json(abs);
 	free(abs);
+	free(rel);
 	return s;
 }
 

@@ -83,9 +83,10 @@ struct plan {
 
 /*
  * Done, or why not: a writer, a recent write, a full archive, an archive
- * directory that is not sweepd's, gone, an error.
+ * directory that is not sweepd's, gone, an error, a path too long to archive.
  */
-enum act_result { ACT_DONE, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_MISDIR, ACT_GONE, ACT_FAILED };
+enum act_result { ACT_DONE, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_MISDIR, ACT_GONE, ACT_FAILED,
+		  ACT_TOO_DEEP };
 
 static int64_t now_s(void)
 {
@@ -445,13 +446,13 @@ const char *sweep_archive_blocked(const struct sweep *s, size_t zone)
  * open for writing, not written within min_age) under a read lease, then
  * archives or deletes it.
  */
-static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_file *f,
-			   uint32_t zi, enum policy_reason why, int64_t now)
+static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct table_file *f,
+			      uint32_t zi, enum policy_reason why, int64_t now, const char *path,
+			      const char *rel)
 {
 	struct daemon *d = s->d;
 	const struct zone_config *zc = &d->cfg->zones[zi];
 	bool del = zc->action == ACTION_DELETE;
-	char path[PATH_MAX + 256], rel[PATH_MAX];
 	struct archive_entry *ae = NULL;
 	struct table_dir *dir = f->dir;
 	struct lease_held h;
@@ -459,8 +460,6 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	int64_t written, dir_mtime;
 	int dfd, r;
 
-	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
-		return ACT_FAILED;
 	if (run->dry) {
 		report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
 					   why, true, NULL));
@@ -531,6 +530,14 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 		archive_misdir(s, zi, r, now);
 		return ACT_MISDIR;
 	}
+	if (r == -ENAMETOOLONG && !del) {
+		d->counters.errors++;
+		log_err("%s: cannot archive it: its path in the archive %s/%s would be longer than "
+			"PATH_MAX (%d bytes); it stays in its zone, counted; move it higher up or give "
+			"the zone action = \"delete\"",
+			path, archive_path(d->archive), zc->name, PATH_MAX);
+		return ACT_TOO_DEEP;
+	}
 	if (r < 0) {
 		d->counters.errors++;
 		log_err("%s: cannot %s it: %s; it stays where it is and is tried again at the "
@@ -559,6 +566,22 @@ static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_
 	return ACT_DONE;
 }
 
+/* act_on() with the file's paths on the heap: a tree may be deeper than PATH_MAX. */
+static enum act_result act(struct sweep *s, struct sweep_run *run, struct table_file *f,
+			   uint32_t zi, enum policy_reason why, int64_t now)
+{
+	const struct zone_config *zc = &s->d->cfg->zones[zi];
+	char *rel = table_file_relpath_dup(f), *path = NULL;
+	enum act_result r = ACT_FAILED;
+
+	if (rel && asprintf(&path, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) >= 0) {
+		r = act_on(s, run, f, zi, why, now, path, rel);
+		free(path);
+	}
+	free(rel);
+	return r;
+}
+
 /* A dry run's choices stay chosen until it ends: later passes count them as gone. */
 static void dry_keep(struct sweep *s, struct table_file *f)
 {
@@ -579,6 +602,7 @@ static void dry_keep(struct sweep *s, struct table_file *f)
 /* What kept files from going, in bytes, by cause. */
 struct tally {
 	uint64_t writing, young, held, full, misdir;
+	uint64_t deep; /* too deep for the archive to mirror */
 };
 
 /*
@@ -592,6 +616,10 @@ static const char *tally_why(const struct sweep *s, const struct tally *t)
 		return s->misdir_why;
 	if (t->full)
 		return s->full_why;
+	if (t->deep && t->deep >= t->writing && t->deep >= t->young && t->deep >= t->held)
+		return "files whose path is too long for the archive to mirror (past PATH_MAX), "
+		       "which stay in their zone: move them higher up, or give the zone action = "
+		       "\"delete\"";
 	if (!t->writing && !t->young && !t->held)
 		return "nothing left to sweep: what is over the limit lies outside the zones' "
 		       "files; free room by hand or raise the limit (max_size, max_files, disk.high)";
@@ -638,6 +666,8 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p,
 			t->full += size;
 		else if (t && r == ACT_MISDIR)
 			t->misdir += size;
+		else if (t && r == ACT_TOO_DEEP)
+			t->deep += size;
 	}
 	p->n = 0;
 	return gone;
