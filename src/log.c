@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,18 +52,30 @@ void log_msg(int priority, const char *fmt, ...)
 	static const char *const words[] = {"emerg", "alert", "crit",  "error",
 					    "warning", "notice", "info", "debug"};
 	char line[8192], prefix[32]; /* room for an action's two paths */
+	char *whole = NULL; /* a message longer than line (a path past PATH_MAX), on the heap */
 	va_list ap;
+	int n;
 
 	if (priority > log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(line)) {
+		va_start(ap, fmt);
+		if (vasprintf(&whole, fmt, ap) < 0)
+			whole = NULL;
+		va_end(ap);
+		/* Out of memory: cut, and said to be. */
+		if (!whole)
+			memcpy(line + sizeof(line) - 16, " [cut: no room]", 16);
+	}
 	if (log_journal)
 		snprintf(prefix, sizeof(prefix), "<%d>", priority);
 	else
 		snprintf(prefix, sizeof(prefix), "sweepd: %s: ", words[priority & 7]);
-	emit(prefix, line);
+	emit(prefix, whole ? whole : line);
+	free(whole);
 }
 
 void log_plain(const char *text)
