@@ -1047,5 +1047,137 @@ def zone_appears_on_a_fresh_tmpfs():
         d.close()
 
 
+
+LONG_LEVELS, LONG_NAME = 20, 250
+LONG_OLD = time.time() - 10 * 86400
+
+
+def open_long(path):
+    """A directory of any path length, opened one component at a time."""
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    for part in path.strip("/").split("/"):
+        nfd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    return fd
+
+
+def long_tree(base, tag, levels=LONG_LEVELS):
+    """The reviewer's tree: LONG_LEVELS directories of LONG_NAME bytes below base, made
+    through directory descriptors (its full path is past PATH_MAX), a small file every
+    five levels and a 20 MB one at the bottom; all ten days old. Returns the bottom
+    file's full path and how many files were made."""
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    path, made = base, 0
+    try:
+        for level in range(1, levels + 1):
+            name = f"{tag}{level:02d}".ljust(LONG_NAME, "x")
+            os.mkdir(name, dir_fd=fd)
+            nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd, path = nfd, os.path.join(path, name)
+            if level % 5 == 0:
+                small = os.open(f"small{level}", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(small, b"s" * (100 * level))
+                os.close(small)
+                # Newer than the bottom file: a sweep takes that one first.
+                os.utime(f"small{level}", (LONG_OLD + 3600, LONG_OLD + 3600), dir_fd=fd)
+                made += 1
+        big = os.open("bottom.bin", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        chunk = b"b" * (1 << 20)
+        for _ in range(20):
+            os.write(big, chunk)
+        os.close(big)
+        os.utime("bottom.bin", (LONG_OLD, LONG_OLD), dir_fd=fd)
+        made += 1
+    finally:
+        os.close(fd)
+    return os.path.join(path, "bottom.bin"), made
+
+
+@case
+def paths_past_path_max():
+    """Files below a path longer than PATH_MAX are counted and watched like any other:
+    present at the start, made while the daemon runs, and after a restart; top names
+    them by their full path."""
+    d = Daemon(start=False)
+    try:
+        z = d.path()
+        write(os.path.join(z, "top.txt"), b"t" * 10)
+        first, n1 = long_tree(z, "a")
+        check(len(first) > 4096, "the test tree is past PATH_MAX")
+        d.start()
+        equal(d.expect_matches_disk(what="deep tree at start")["files"], 1 + n1, "files")
+        second, n2 = long_tree(z, "b")
+        equal(d.expect_matches_disk(what="deep tree made while running")["files"],
+              1 + n1 + n2, "files")
+        top = d.request({"cmd": "top", "zone": "z", "n": 1})
+        check(top.get("ok"), f"top: {str(top)[:300]}")
+        equal(top["files"][0]["path"], first, "top names the deepest, largest file whole")
+        human = d.ctl("top", "z", "-n", "1", "--wide")
+        equal(human.returncode, 0, "sweepctl top")
+        check(first in human.stdout.decode(), "sweepctl top --wide prints the whole path")
+        # A file written (and grown) down there later is seen through its watch.
+        fd = open_long(os.path.dirname(second))
+        try:
+            late = os.open("late.bin", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+            os.write(late, b"l" * 12345)
+            os.close(late)
+        finally:
+            os.close(fd)
+        equal(d.expect_matches_disk(what="file added deep down")["files"], 2 + n1 + n2,
+              "files")
+        d.stop()
+        d.start()
+        d.expect_matches_disk(what="deep trees after a restart")
+    finally:
+        d.close()
+
+
+@case
+def paths_past_path_max_swept():
+    """With max_size, the 20 MB file below a path past PATH_MAX is deleted (a delete
+    zone), its full path in the audit log; in an archive zone, whose
+    archive cannot mirror such a path, it stays counted and a named error says why."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_size": '"1M"', "min_age": "0",
+                       "action": '"delete"'},
+                      {"name": "a", "path": "azone", "max_size": '"1M"', "min_age": "0",
+                       "action": '"archive"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        deep, n = long_tree(d.path("z"), "a")
+        d.start()
+        d.settle()
+        got = d.expect_matches_disk(what="after the sweep at start")
+        equal(got["files"], n - 1, "the bottom file went")
+        fd = open_long(os.path.dirname(deep))
+        try:
+            check("bottom.bin" not in os.listdir(fd), "the deep file is still there")
+        finally:
+            os.close(fd)
+        with open(os.path.join(d.root, "state", "audit.log")) as f:
+            entries = [json.loads(line) for line in f]
+        equal([e["path"] for e in entries if e["zone"] == "z"], [deep],
+              "the audit names the deep file whole")
+        # Made while running, in the archive zone: counted, and the failure named; 34
+        # levels, so that the log's line is longer than its 8 KiB buffer.
+        adeep, an = long_tree(d.path("a"), "c", 34)
+        got = d.expect_matches_disk(name="a", what="archive zone")
+        # The shallower ones fit in the archive and went; the deeper ones cannot.
+        equal(got["files"], 4, "files left in the archive zone")
+        r = d.request({"cmd": "sweep", "zone": "a"})
+        log = d.logtext()
+        check(len(adeep) > 8192, "the path is longer than the log's buffer")
+        check("longer than PATH_MAX" in log and f"{adeep}: cannot archive it" in log,
+              f"no named error with the full path in the log:\n{log[-3000:]}")
+        blocked = d.zone("a")["blocked"]
+        check(blocked and "too long for the archive" in blocked["why"],
+              f"the blocked cause does not say why: {blocked}")
+        check(r.get("ok"), f"sweep: {str(r)[:300]}")
+        d.expect_matches_disk(name="a", what="archive zone after the refused archive")
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()
