@@ -533,9 +533,13 @@ void control_answer(struct control_client *handle, char *line)
 	}
 	cl->waiting = false;
 	client_active(cl);
-	/* Then its next lines; a half-closed peer still reads its answer first. */
+	/*
+	 * Its next lines at the next turn of the loop (through the writable
+	 * watcher), never from here: the caller may be half-way through a reload
+	 * that ends every reservation, and a pipelined reload must not run inside it.
+	 */
 	if (client_queue(cl, line) && !cl->closing)
-		client_lines(cl);
+		ev_io_start(cl->ctl->loop, &cl->wio);
 }
 
 /*
