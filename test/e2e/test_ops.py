@@ -1221,11 +1221,6 @@ def sweepctl_timeout_on_a_stopped_daemon():
         d.close()
 
 
-def vmrss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
-
-
 @case
 def large_archive_listing_and_a_reader_that_does_not_read():
     """Issue 11: an archive whose listing is over 16 MiB is listed in full by sweepctl
@@ -1282,7 +1277,7 @@ def large_archive_listing_and_a_reader_that_does_not_read():
             equal(len(json.loads(got)["entries"]), n, "the slow reader's listing")
 
         # A hostile reader: 50 archive requests in one write, then it reads nothing.
-        base = vmrss_kib(d.proc.pid)
+        base = rss_kb(d.proc.pid)
         hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         hostile.connect(d.sock)
         hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -1291,13 +1286,13 @@ def large_archive_listing_and_a_reader_that_does_not_read():
         for i in range(5):
             st = d.status()  # another client is answered meanwhile
             check(st["archive"]["files"] == n, f"status {i} answered")
-            peak = max(peak, vmrss_kib(d.proc.pid))
+            peak = max(peak, rss_kb(d.proc.pid))
         check(peak - base < 200 << 10, f"RSS grew by {peak - base} KiB (from {base})")
         # It is dropped once it has taken nothing for idle_timeout.
         deadline = time.monotonic() + WAIT
         while "reads no replies: dropped" not in d.logtext() and time.monotonic() < deadline:
             d.status()
-            peak = max(peak, vmrss_kib(d.proc.pid))
+            peak = max(peak, rss_kb(d.proc.pid))
         check("reads no replies: dropped" in d.logtext(), "the non-reader was dropped")
         check(peak - base < 200 << 10, f"RSS grew by {peak - base} KiB (from {base})")
         hostile.close()

@@ -527,11 +527,6 @@ def purge_after_keep_and_max_size():
         d.close()
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(next(l.split()[1] for l in f if l.startswith("VmRSS:")))
-
-
 @case
 def archive_full_loses_nothing():
     """A tiny archive filesystem fills: files stay in the zone, the error is counted."""
