@@ -1,0 +1,336 @@
+#include "mover.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "u64map.h"
+
+struct lane {
+	struct mover *m;
+	pthread_t thread;
+	bool started;
+	struct mover_job *head, *tail; /* queued */
+	struct mover_job *running;
+	size_t queued;
+};
+
+struct mover {
+	struct ev_loop *loop;
+	ev_async wake;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct lane lanes[MOVER_LANES];
+	struct mover_job *results, *results_tail; /* done by a worker, to apply on the loop */
+	atomic_bool stopping;
+	bool paused;
+	struct u64map *busy; /* (dev, ino) key -> how many jobs on it */
+	size_t pending;
+	struct mover_totals totals;
+	void (*on_idle)(void *ud);
+	void *idle_ud;
+};
+
+static uint64_t busy_key(uint64_t dev, uint64_t ino)
+{
+	return ino * 0x9e3779b97f4a7c15ULL ^ (dev + 1);
+}
+
+static void busy_add(struct mover *m, const struct mover_job *j, int by)
+{
+	uint64_t k = busy_key(j->dev, j->ino);
+	uintptr_t n = (uintptr_t)u64map_get(m->busy, k) + (uintptr_t)(intptr_t)by;
+
+	if (!j->ino)
+		return;
+	if (n)
+		u64map_put(m->busy, k, (void *)n);
+	else
+		u64map_del(m->busy, k);
+}
+
+static void push(struct mover_job **head, struct mover_job **tail, struct mover_job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static struct mover_job *pop(struct mover_job **head, struct mover_job **tail)
+{
+	struct mover_job *j = *head;
+
+	if (j) {
+		*head = j->next;
+		if (!*head)
+			*tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
+
+static void *worker(void *arg)
+{
+	struct lane *l = arg;
+	struct mover *m = l->m;
+	sigset_t all;
+
+	/* Signals are the loop's (libev's signal handling): none here. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		struct mover_job *j;
+
+		while (!atomic_load(&m->stopping) && (m->paused || !l->head))
+			pthread_cond_wait(&m->work, &m->lock);
+		if (atomic_load(&m->stopping))
+			break;
+		j = pop(&l->head, &l->tail);
+		l->queued--;
+		l->running = j;
+		j->running = true;
+		j->started = (int64_t)time(NULL);
+		pthread_mutex_unlock(&m->lock);
+		j->run(j);
+		pthread_mutex_lock(&m->lock);
+		l->running = NULL;
+		j->running = false;
+		push(&m->results, &m->results_tail, j);
+		ev_async_send(m->loop, &m->wake);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* On the loop: a job's result applied, its file free again. */
+static void finish(struct mover *m, struct mover_job *j, bool cancelled)
+{
+	busy_add(m, j, -1);
+	m->pending--;
+	if (cancelled) {
+		m->totals.cancelled++;
+	} else {
+		m->totals.jobs++;
+		m->totals.bytes += atomic_load(&j->moved);
+	}
+	j->done(j, cancelled);
+}
+
+static void idle_check(struct mover *m)
+{
+	if (!m->pending && m->on_idle)
+		m->on_idle(m->idle_ud);
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct mover *m = w->data;
+	struct mover_job *j, *list;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&m->lock);
+	list = m->results;
+	m->results = m->results_tail = NULL;
+	pthread_mutex_unlock(&m->lock);
+	while ((j = list)) {
+		list = j->next;
+		finish(m, j, j->started < 0);
+	}
+	idle_check(m);
+}
+
+struct mover *mover_create(struct ev_loop *loop)
+{
+	struct mover *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->loop = loop;
+	m->busy = u64map_create();
+	if (!m->busy) {
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->work, NULL);
+	ev_async_init(&m->wake, on_wake);
+	m->wake.data = m;
+	ev_async_start(loop, &m->wake);
+	ev_unref(loop); /* the loop does not run on for the mover's sake */
+	for (int i = 0; i < MOVER_LANES; i++) {
+		struct lane *l = &m->lanes[i];
+		int r;
+
+		l->m = m;
+		r = pthread_create(&l->thread, NULL, worker, l);
+		if (r) {
+			mover_destroy(m);
+			errno = r;
+			return NULL;
+		}
+		l->started = true;
+	}
+	return m;
+}
+
+/* Every queued job of every lane taken out, to be done as cancelled. */
+static struct mover_job *take_queued(struct mover *m)
+{
+	struct mover_job *head = NULL, *tail = NULL, *j;
+
+	for (int i = 0; i < MOVER_LANES; i++) {
+		struct lane *l = &m->lanes[i];
+
+		while ((j = pop(&l->head, &l->tail)))
+			push(&head, &tail, j);
+		l->queued = 0;
+	}
+	return head;
+}
+
+static void cancel_list(struct mover *m, struct mover_job *list)
+{
+	struct mover_job *j;
+
+	while ((j = list)) {
+		list = j->next;
+		finish(m, j, true);
+	}
+}
+
+void mover_destroy(struct mover *m)
+{
+	struct mover_job *queued;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	atomic_store(&m->stopping, true);
+	queued = take_queued(m);
+	pthread_cond_broadcast(&m->work);
+	pthread_mutex_unlock(&m->lock);
+	for (int i = 0; i < MOVER_LANES; i++)
+		if (m->lanes[i].started)
+			pthread_join(m->lanes[i].thread, NULL);
+	/* What ran to its end (or gave up) is applied; what never ran is cancelled. */
+	m->on_idle = NULL;
+	on_wake(m->loop, &m->wake, 0);
+	cancel_list(m, queued);
+	ev_ref(m->loop);
+	ev_async_stop(m->loop, &m->wake);
+	u64map_destroy(m->busy);
+	pthread_cond_destroy(&m->work);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void mover_submit(struct mover *m, struct mover_job *j)
+{
+	struct lane *l = &m->lanes[j->lane];
+
+	j->m = m;
+	j->running = false;
+	atomic_store(&j->moved, 0);
+	busy_add(m, j, 1);
+	m->pending++;
+	pthread_mutex_lock(&m->lock);
+	push(&l->head, &l->tail, j);
+	l->queued++;
+	if (m->paused || atomic_load(&m->stopping)) {
+		/* Never started: done as cancelled at the next turn of the loop. */
+		pop(&l->head, &l->tail);
+		l->queued--;
+		push(&m->results, &m->results_tail, j);
+		j->started = -1;
+		ev_async_send(m->loop, &m->wake);
+	} else {
+		pthread_cond_broadcast(&m->work);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino)
+{
+	return m && u64map_get(m->busy, busy_key(dev, ino));
+}
+
+size_t mover_pending(const struct mover *m)
+{
+	return m ? m->pending : 0;
+}
+
+size_t mover_queued(const struct mover *m, enum mover_lane lane)
+{
+	struct mover *mm = (struct mover *)m;
+	size_t n;
+
+	pthread_mutex_lock(&mm->lock);
+	n = m->lanes[lane].queued;
+	pthread_mutex_unlock(&mm->lock);
+	return n;
+}
+
+void mover_pause(struct mover *m, bool paused)
+{
+	struct mover_job *queued = NULL;
+
+	pthread_mutex_lock(&m->lock);
+	m->paused = paused;
+	if (paused)
+		queued = take_queued(m);
+	else
+		pthread_cond_broadcast(&m->work);
+	pthread_mutex_unlock(&m->lock);
+	cancel_list(m, queued);
+	idle_check(m);
+}
+
+void mover_on_idle(struct mover *m, void (*fn)(void *ud), void *ud)
+{
+	m->on_idle = fn;
+	m->idle_ud = ud;
+}
+
+bool mover_stopping(const struct mover_job *j)
+{
+	return atomic_load(&j->m->stopping);
+}
+
+void mover_progress(struct mover_job *j, uint64_t moved)
+{
+	atomic_store(&j->moved, moved);
+}
+
+void mover_job_free(struct mover_job *j)
+{
+	if (j) {
+		free(j->path);
+		free(j);
+	}
+}
+
+void mover_foreach(struct mover *m, void (*fn)(const struct mover_job *j, bool running, void *ud),
+		   void *ud)
+{
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < MOVER_LANES; i++)
+		if (m->lanes[i].running)
+			fn(m->lanes[i].running, true, ud);
+	for (int i = 0; i < MOVER_LANES; i++)
+		for (struct mover_job *j = m->lanes[i].head; j; j = j->next)
+			fn(j, false, ud);
+	pthread_mutex_unlock(&m->lock);
+}
+
+struct mover_totals mover_totals(const struct mover *m)
+{
+	return m ? m->totals : (struct mover_totals){ 0 };
+}
