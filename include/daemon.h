@@ -24,6 +24,7 @@ struct daemon {
 	struct audit *audit;
 	struct sweep *sweep;
 	struct rotate *rotate;
+	struct mover *mover; /* file work, off the loop */
 	struct reserve_wait *reserves; /* clients waiting for room */
 	struct history *history;
 	struct alarms *alarms; /* what holds now: daemon_alarms_update */

@@ -27,6 +27,7 @@
 #include "reply.h"
 #include "reserve.h"
 #include "rotate.h"
+#include "mover.h"
 #include "request.h"
 #include "sweep.h"
 #include "table.h"
@@ -401,6 +402,11 @@ int daemon_start(struct daemon *d)
 	r = watch_start(d->watch);
 	if (r < 0)
 		return r;
+	d->mover = mover_create(d->loop);
+	if (!d->mover) {
+		log_err("cannot start the mover's threads: %s", strerror(errno));
+		return -ENOMEM;
+	}
 	d->sweep = sweep_create(d);
 	d->rotate = d->sweep ? rotate_create(d) : NULL;
 	if (!d->rotate) {
@@ -453,6 +459,9 @@ void daemon_stop(struct daemon *d)
 		ev_timer_stop(d->loop, &d->housekeeping);
 		ev_timer_stop(d->loop, &d->watchdog);
 	}
+	/* First: the running jobs stop (undone) and every result is applied while all is here. */
+	mover_destroy(d->mover);
+	d->mover = NULL;
 	daemon_reserves_end(d, "sweepd is stopping");
 	control_destroy(d->control);
 	history_close(d->history);
