@@ -44,18 +44,30 @@ struct archive_index *archive_entries(struct archive *a);
 uint64_t archive_dev(const struct archive *a);
 const char *archive_path(const struct archive *a);
 
-/*
- * Moves the file held open and leased in h (named name in dirfd, at orig in
- * zone) into the archive. 0 and *out; -EBUSY when a writer opened it
- * meanwhile (it stays where it was); -ENOSPC or -EDQUOT when the archive is
- * full; -ENOENT when it vanished; -EACCES when a directory it would go
- * into is not sweepd's (someone else's, or writable by others); other
- * -errno. Nothing is lost either way.
- */
-int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
-		  int dirfd, const char *name, struct lease_held *h, enum policy_reason why,
-		  int64_t now, struct archive_entry **out);
+/* What a move into the archive is told, copied out of the config (a reload may free it). */
+struct archive_opts {
+	int compress; /* COMPRESS_* */
+	int level;
+	/* Asked between chunks of a copy; false: give up (the move is undone). NULL: go on. */
+	bool (*keep_going)(void *ud);
+	void *ud;
+};
 
+/*
+ * Moves the file held open and leased in h (named name in dirfd, rel in its
+ * zone) into the archive, off the loop (it touches no shared state but the
+ * journal, kept by one thread). e comes in with zone, path (where it was),
+ * reason and archived_at; 0 with e filled in (apath malloc'd), to be
+ * committed by archive_commit(); -EBUSY when a writer opened it meanwhile
+ * (it stays where it was); -ENOSPC or -EDQUOT when the archive is full;
+ * -ENOENT when it vanished; -EACCES when a directory it would go into is not
+ * sweepd's (someone else's, or writable by others); -ECANCELED when
+ * keep_going said stop; other -errno. Nothing is lost either way.
+ */
+int archive_store_io(struct archive *a, const struct archive_opts *o, const char *rel,
+		     int dirfd, const char *name, struct lease_held *h, struct archive_entry *e);
+/* On the loop: a stored file into the index (a copy of e); NULL when out of memory. */
+struct archive_entry *archive_commit(struct archive *a, const struct archive_entry *e);
 /*
  * Where a restore puts a file: rel beneath the directory base (a zone's
  * root, or / for root's own choice), whose path is base_abs ("" for /).

@@ -45,6 +45,8 @@ enum policy_block {
 	POLICY_WRITING,	 /* open for writing */
 	POLICY_TOO_YOUNG, /* written within min_age */
 	POLICY_HELD,	 /* restored by an operator: left alone for a while */
+	POLICY_FAILING,	 /* its move failed lately: tried again later (the sweeper's) */
+	POLICY_TOO_DEEP, /* its path is too long for the archive to mirror (the sweeper's) */
 };
 /* Whether a file may be touched now; a reason it may not, else POLICY_FREE. */
 enum policy_block policy_block(const struct zone_config *z, bool writing, bool held,

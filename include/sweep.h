@@ -32,6 +32,7 @@ struct sweep_run {
 	bool unaudited; /* a reader's dry run: actions in the reply, not in the audit log */
 	struct json_object *actions; /* NULL, or an array that gets each action */
 	uint64_t count, freed;
+	bool more; /* a full batch went to the mover: more may be due once it is in */
 	/*
 	 * A run someone waits on (made by sweep_run_new) is held by each job it
 	 * queued: finished runs on the loop once the last is done. A run on the

@@ -108,6 +108,10 @@ char *table_file_relpath_dup(const struct table_file *f);
 
 /* Files. */
 struct table_file *table_file_get(struct table *t, struct table_dir *d, const char *name);
+/* By path relative to the zone's root ("" for the root), or NULL. */
+struct table_dir *table_dir_find(struct table *t, size_t zone, const char *rel);
+/* The file at rel in zone, if it is still inode ino; else NULL. */
+struct table_file *table_file_find(struct table *t, size_t zone, const char *rel, uint64_t ino);
 /* Inserts or updates; returns the file or NULL when out of memory. */
 /*
  * Counts once, with the rest of their inode, the names that were counted alone

@@ -15,7 +15,6 @@
 
 #include "fcopy.h"
 #include "lease.h"
-#include "notify.h"
 #include "u64map.h"
 #include "zcodec.h"
 
@@ -668,27 +667,35 @@ static int clash_name(char *buf, size_t len, const char *name, unsigned k, bool 
 	return n < 0 || (size_t)n >= len || n > NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
-/* Between two chunks of a copy: still ours (when a lease is held), and alive for systemd. */
-static bool lease_holds(void *ud)
+/* Between two chunks of a copy: still ours (when a lease is held), and not told to stop. */
+struct chunk_check {
+	struct lease_held *h;
+	const struct archive_opts *o;
+};
+
+static bool still_going(void *ud)
 {
-	notify_watchdog_kick();
-	return !ud || !lease_broken(ud);
+	const struct chunk_check *c = ud;
+
+	if (c->h && lease_broken(c->h))
+		return false;
+	return !c->o || !c->o->keep_going || c->o->keep_going(c->o->ud);
 }
 
-static bool should_compress(const struct archive *a, const char *name, int fd)
+static bool should_compress(const struct archive_opts *o, const char *name, int fd)
 {
 	char *sample;
 	ssize_t n;
 	bool yes;
 
-	if (a->cfg->archive_compress == COMPRESS_OFF)
+	if (o->compress == COMPRESS_OFF)
 		return false;
 	sample = malloc(ARCHIVE_SAMPLE);
 	if (!sample)
 		return false;
 	n = pread(fd, sample, ARCHIVE_SAMPLE, 0);
 	yes = n > 0 && !zcodec_incompressible(name, sample, (size_t)n) &&
-	      (a->cfg->archive_compress == COMPRESS_ZSTD || zcodec_pays(sample, (size_t)n));
+	      (o->compress == COMPRESS_ZSTD || zcodec_pays(sample, (size_t)n));
 	free(sample);
 	return yes;
 }
@@ -714,9 +721,10 @@ static int link_tmpfile(int fd, int dir, const char *name)
  * src's metadata and mark (or without a mark, when mark is NULL).
  */
 static int fill(int src, int out, const struct stat *st, int mode, int level,
-		struct lease_held *h, const struct archive_entry *mark)
+		struct lease_held *h, const struct archive_opts *o, const struct archive_entry *mark)
 {
-	struct zcodec_opts zo = { .level = level, .keep_going = lease_holds, .ud = h };
+	struct chunk_check cc = { h, o };
+	struct zcodec_opts zo = { .level = level, .keep_going = still_going, .ud = &cc };
 	int r;
 
 	if (lseek(src, 0, SEEK_SET) < 0)
@@ -726,7 +734,7 @@ static int fill(int src, int out, const struct stat *st, int mode, int level,
 	else if (mode < 0)
 		r = zcodec_decompress(src, out, &zo);
 	else
-		r = fcopy_data(src, out, lease_holds, h);
+		r = fcopy_data(src, out, still_going, &cc);
 	if (r == 0)
 		r = fcopy_meta(src, out, st);
 	/* After the source's attributes (a forged mark among them), durable with the copy. */
@@ -778,7 +786,8 @@ struct end {
  */
 static int move_across(struct archive *a, int fd, const struct stat *st, const struct end *src,
 		       const struct end *dst, int mode, int level, struct lease_held *h,
-		       const struct archive_entry *mark, uint64_t *stored)
+		       const struct archive_opts *o, const struct archive_entry *mark,
+		       uint64_t *stored)
 {
 	struct stat now;
 	int tmp, r;
@@ -788,7 +797,7 @@ static int move_across(struct archive *a, int fd, const struct stat *st, const s
 		return tmp;
 	r = journal_set(a, src->abs, st->st_ino, dst->abs);
 	if (r == 0)
-		r = fill(fd, tmp, st, mode, level, h, mark);
+		r = fill(fd, tmp, st, mode, level, h, o, mark);
 	if (r == 0 && stored && fstat(tmp, &now) == 0)
 		*stored = (uint64_t)now.st_size;
 	if (r == 0)
@@ -816,44 +825,43 @@ static int move_across(struct archive *a, int fd, const struct stat *st, const s
 	fsync_dir(src->dir);
 out:
 	journal_clear(a);
-	return r == -ECANCELED ? -EBUSY : r;
+	/* Stopped by a writer's open (the lease), or by the daemon stopping. */
+	return r == -ECANCELED && h && lease_broken(h) ? -EBUSY : r;
 }
 
 /* Into an archive on another filesystem: compressed where it pays, under a free name. */
-static int store_cross(struct archive *a, int adir, const char *adir_abs, int dirfd,
-		       const char *name, const char *orig, struct lease_held *h, char *cand,
-		       size_t cand_len, struct archive_entry *e)
+static int store_cross(struct archive *a, const struct archive_opts *o, int adir,
+		       const char *adir_abs, int dirfd, const char *name, const char *orig,
+		       struct lease_held *h, char *cand, size_t cand_len, struct archive_entry *e)
 {
 	char dst[PATH_MAX * 3];
 	struct stat st;
 	unsigned k = 0;
-	int r;
 
-	e->compressed = should_compress(a, name, h->fd);
+	e->compressed = should_compress(o, name, h->fd);
 	do {
-		if ((r = clash_name(cand, cand_len, name, k, e->compressed)) < 0)
+		int r = clash_name(cand, cand_len, name, k, e->compressed);
+		if (r < 0)
 			return r;
 	} while (fstatat(adir, cand, &st, AT_SYMLINK_NOFOLLOW) == 0 && ++k < ARCHIVE_MAX_CLASH);
 	if (snprintf(dst, sizeof(dst), "%s/%s", adir_abs, cand) >= (int)sizeof(dst))
 		return -ENAMETOOLONG;
 	return move_across(a, h->fd, &h->st, &(struct end){ dirfd, name, orig },
-			   &(struct end){ adir, cand, dst }, e->compressed ? 1 : 0,
-			   a->cfg->archive_level, h, e, &e->stored);
+			   &(struct end){ adir, cand, dst }, e->compressed ? 1 : 0, o->level, h, o,
+			   e, &e->stored);
 }
 
-int archive_store(struct archive *a, const char *zone, const char *rel, const char *orig,
-		  int dirfd, const char *name, struct lease_held *h, enum policy_reason why,
-		  int64_t now, struct archive_entry **out)
+int archive_store_io(struct archive *a, const struct archive_opts *o, const char *rel,
+		     int dirfd, const char *name, struct lease_held *h, struct archive_entry *e)
 {
 	char arel[PATH_MAX], dir[PATH_MAX], cand[NAME_MAX + 1], adir_abs[PATH_MAX * 2 + 8];
-	struct archive_entry e = { .zone = (char *)zone, .path = (char *)orig, .reason = why,
-				   .archived_at = now, .bytes = (uint64_t)h->st.st_size,
-				   .stored = (uint64_t)h->st.st_size };
 	const char *base;
 	int adir, r = -EXDEV;
 	bool marked = false;
 
-	if (snprintf(arel, sizeof(arel), "%s/%s", zone, rel) >= (int)sizeof(arel))
+	e->bytes = e->stored = (uint64_t)h->st.st_size;
+	e->apath = NULL;
+	if (snprintf(arel, sizeof(arel), "%s/%s", e->zone, rel) >= (int)sizeof(arel))
 		return -ENAMETOOLONG;
 	split(arel, dir, sizeof(dir), &base);
 	/* Only into directories of its own: nobody else can rename or swap what it keeps. */
@@ -867,8 +875,8 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 		 * an unmarked one of ours); whatever mark its owner may have set is
 		 * replaced. Unmarked again if it stays.
 		 */
-		marked = mark_set(h->fd, &e) == 0;
-		e.marked = marked;
+		marked = mark_set(h->fd, e) == 0;
+		e->marked = marked;
 
 		for (unsigned k = 0; k < ARCHIVE_MAX_CLASH; k++) {
 			if ((r = clash_name(cand, sizeof(cand), name, k, false)) < 0)
@@ -885,8 +893,8 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 		}
 	}
 	if (r == -EXDEV) {
-		e.marked = a->xattrs; /* the copy's mark is set with its attributes */
-		r = store_cross(a, adir, adir_abs, dirfd, name, orig, h, cand, sizeof(cand), &e);
+		e->marked = a->xattrs; /* the copy's mark is set with its attributes */
+		r = store_cross(a, o, adir, adir_abs, dirfd, name, e->path, h, cand, sizeof(cand), e);
 	}
 	close(adir);
 	if (r < 0 && marked)
@@ -896,14 +904,18 @@ int archive_store(struct archive *a, const char *zone, const char *rel, const ch
 			prune_archive_dirs(a, arel);
 		return r;
 	}
-	if (asprintf(&e.apath, "%s/%s", adir_abs, cand) < 0) /* after adir_abs */
+	if (asprintf(&e->apath, "%s/%s", adir_abs, cand) < 0) /* after adir_abs */
 		return -ENOMEM;
-	*out = archive_index_add(a->ix, &e);
-	free(e.apath);
-	if (!*out)
-		return -ENOMEM;
-	index_append(a, *out, true);
 	return 0;
+}
+
+struct archive_entry *archive_commit(struct archive *a, const struct archive_entry *e)
+{
+	struct archive_entry *in = archive_index_add(a->ix, e);
+
+	if (in)
+		index_append(a, in, true);
+	return in;
 }
 
 static void forget(struct archive *a, struct archive_entry *e)
@@ -1175,7 +1187,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 	}
 	r = move_across(a, src, &st, &(struct end){ adir, abase, e->apath },
 			&(struct end){ tdir, tbase, target, dest_in_place, to }, e->compressed ? -1 : 0,
-			0, NULL, NULL, NULL);
+			0, NULL, NULL, NULL, NULL);
 done:
 	if (r == 0) {
 		*where = target;

@@ -17,10 +17,12 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "mover.h"
 #include "reply.h"
 #include "reserve.h"
 #include "rotate.h"
 #include "request.h"
+#include "settle.h"
 #include "sweep.h"
 #include "watch.h"
 
@@ -60,20 +62,73 @@ static char *unknown_zone(const char *name)
 	return reply_error(msg);
 }
 
-/* An admin's sweep, or anyone's dry run (answered, but not written to the audit log). */
-static char *do_sweep(struct daemon *d, const struct request *req, bool admin)
-{
-	struct sweep_run run = { .dry = req->dry_run == 1 || d->dry_run, .zone = -1, .manual = true,
-				 .unaudited = !admin };
+/* A sweep whose files went to the mover: answered once they are in (and the batches after). */
+struct sweep_wait {
+	struct daemon *d;
+	struct control_client *client;
+};
 
-	if (req->zone && (run.zone = config_zone_index(d->cfg, req->zone)) < 0)
-		return unknown_zone(req->zone);
-	if (d->paused && !run.dry)
-		return reply_paused_dry();
+static void sweep_finished(struct sweep_run *run, void *ud)
+{
+	struct sweep_wait *w = ud;
+
+	if (run->more && w->d->sweep && !w->d->paused && w->d->mover) {
+		run->more = false;
+		run->refs = 1;
+		watch_drain(w->d->watch);
+		sweep_all(w->d->sweep, run);
+		if (sweep_run_waiting(run)) {
+			sweep_run_release(run);
+			return;
+		}
+	}
+	control_answer(w->client, reply_actions(run));
+	sweep_run_free(run);
+	free(w);
+}
+
+/* An admin's sweep, or anyone's dry run (answered, but not written to the audit log). */
+static char *do_sweep(struct daemon *d, const struct request *req,
+		      const struct control_peer *peer, bool admin)
+{
+	struct sweep_run *run = sweep_run_new();
+	struct sweep_wait *w = calloc(1, sizeof(*w));
+	char *out;
+
+	if (!run || !w) {
+		free(run);
+		free(w);
+		return reply_error("out of memory");
+	}
+	run->dry = req->dry_run == 1 || d->dry_run;
+	run->manual = true;
+	run->unaudited = !admin;
+	if (req->zone && (run->zone = config_zone_index(d->cfg, req->zone)) < 0)
+		out = unknown_zone(req->zone);
+	else if (d->paused && !run->dry)
+		out = reply_paused_dry();
+	else
+		out = NULL;
+	if (out) {
+		sweep_run_free(run);
+		free(w);
+		return out;
+	}
 	watch_drain(d->watch);
-	run.actions = json_object_new_array();
-	sweep_all(d->sweep, &run);
-	return reply_actions(&run);
+	run->actions = json_object_new_array();
+	sweep_all(d->sweep, run);
+	if (!sweep_run_waiting(run)) {
+		out = reply_actions(run);
+		sweep_run_free(run);
+		free(w);
+		return out;
+	}
+	w->d = d;
+	w->client = peer->client;
+	run->finished = sweep_finished;
+	run->ud = w;
+	sweep_run_release(run);
+	return control_later;
 }
 
 static char *do_rotate(struct daemon *d, const struct request *req)
@@ -291,15 +346,14 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = reply_status(d);
 		break;
 	case REQ_SETTLE:
-		daemon_settle(d);
-		out = reply_ok();
+		out = settle_request(d, peer->client);
 		break;
 	case REQ_TOP:
 		zone = config_zone_index(d->cfg, req.zone);
 		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
 		break;
 	case REQ_SWEEP:
-		out = do_sweep(d, &req, daemon_peer_is_admin(d, peer));
+		out = do_sweep(d, &req, peer, daemon_peer_is_admin(d, peer));
 		break;
 	case REQ_ARCHIVE:
 		if (req.zone && config_zone_index(d->cfg, req.zone) < 0)
@@ -330,6 +384,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 	case REQ_PAUSE:
 	case REQ_RESUME:
 		d->paused = req.cmd == REQ_PAUSE;
+		mover_pause(d->mover, d->paused); /* the running jobs finish, no new one starts */
 		log_info("%s by uid %u", d->paused ? "paused" : "resumed", (unsigned)peer->uid);
 		if (!d->paused)
 			daemon_settle(d);

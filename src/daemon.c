@@ -29,6 +29,7 @@
 #include "rotate.h"
 #include "mover.h"
 #include "request.h"
+#include "settle.h"
 #include "sweep.h"
 #include "table.h"
 #include "units.h"
@@ -407,6 +408,7 @@ int daemon_start(struct daemon *d)
 		log_err("cannot start the mover's threads: %s", strerror(errno));
 		return -ENOMEM;
 	}
+	mover_on_idle(d->mover, settle_on_idle, d);
 	d->sweep = sweep_create(d);
 	d->rotate = d->sweep ? rotate_create(d) : NULL;
 	if (!d->rotate) {
@@ -462,6 +464,7 @@ void daemon_stop(struct daemon *d)
 	/* First: the running jobs stop (undone) and every result is applied while all is here. */
 	mover_destroy(d->mover);
 	d->mover = NULL;
+	settle_end(d);
 	daemon_reserves_end(d, "sweepd is stopping");
 	control_destroy(d->control);
 	history_close(d->history);

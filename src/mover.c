@@ -220,10 +220,23 @@ void mover_destroy(struct mover *m)
 	for (int i = 0; i < MOVER_LANES; i++)
 		if (m->lanes[i].started)
 			pthread_join(m->lanes[i].thread, NULL);
-	/* What ran to its end (or gave up) is applied; what never ran is cancelled. */
+	/*
+	 * What ran to its end (or gave up) is applied; what never ran is cancelled,
+	 * and so is what those results queue meanwhile.
+	 */
 	m->on_idle = NULL;
-	on_wake(m->loop, &m->wake, 0);
-	cancel_list(m, queued);
+	for (;;) {
+		bool more;
+
+		on_wake(m->loop, &m->wake, 0);
+		cancel_list(m, queued);
+		pthread_mutex_lock(&m->lock);
+		queued = take_queued(m);
+		more = queued || m->results;
+		pthread_mutex_unlock(&m->lock);
+		if (!more)
+			break;
+	}
 	ev_ref(m->loop);
 	ev_async_stop(m->loop, &m->wake);
 	u64map_destroy(m->busy);

@@ -71,6 +71,10 @@ const char *policy_block_name(enum policy_block b)
 		return "younger than min_age";
 	case POLICY_HELD:
 		return "restored recently";
+	case POLICY_FAILING:
+		return "failed lately";
+	case POLICY_TOO_DEEP:
+		return "path too long for the archive";
 	default:
 		return "free";
 	}

@@ -315,7 +315,8 @@ static json_object *run_object(struct sweep_run *run, bool ok)
 
 	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
-	json_object_object_add(o, "actions", run->actions);
+	json_object_object_add(o, "actions", run->actions); /* the reply's now */
+	run->actions = NULL;
 	json_object_object_add(o, "count", u64(run->count));
 	return o;
 }

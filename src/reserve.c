@@ -27,7 +27,9 @@ struct reserve_wait {
 	struct control_client *client;
 	struct reserve_wait *next;
 	struct sweep_reserve r;
-	struct sweep_run run;
+	struct sweep_run total;	    /* what every attempt did (freed, actions) */
+	struct sweep_run *attempt;  /* the attempt whose files are with the mover, or NULL */
+	bool waits;		    /* a timeout: attempts go on until it passes */
 	ev_timer retry;
 	ev_tstamp deadline;
 };
@@ -85,24 +87,87 @@ static void wait_end(struct reserve_wait *w, char *line)
 {
 	struct reserve_wait **pp = &w->d->reserves;
 
-	while (*pp != w)
+	while (*pp && *pp != w)
 		pp = &(*pp)->next;
-	*pp = w->next;
+	if (*pp)
+		*pp = w->next;
 	ev_timer_stop(w->d->loop, &w->retry);
-	json_object_put(w->run.actions);
+	if (w->attempt)
+		w->attempt->finished = NULL; /* freed once its last file is in */
+	json_object_put(w->total.actions);
 	control_answer(w->client, line);
 	free(w);
+}
+
+/* An attempt's count, bytes and actions, added to the whole request's. */
+static void merge(struct reserve_wait *w, struct sweep_run *run)
+{
+	w->total.count += run->count;
+	w->total.freed += run->freed;
+	w->total.archive_refused |= run->archive_refused;
+	for (size_t i = 0; run->actions && i < json_object_array_length(run->actions); i++)
+		json_object_array_add(w->total.actions,
+				      json_object_get(json_object_array_get_idx(run->actions, i)));
+}
+
+static void attempt_done(struct sweep_run *run, void *ud);
+
+/* One attempt; true when its files went to the mover (attempt_done follows). */
+static bool attempt(struct reserve_wait *w)
+{
+	struct sweep_run *run = sweep_run_new();
+
+	if (!run)
+		return false;
+	run->dry = w->total.dry;
+	run->zone = w->total.zone;
+	run->manual = true;
+	run->archive_refused = w->total.archive_refused;
+	run->actions = json_object_new_array();
+	sweep_reserve(w->d->sweep, run, &w->r);
+	if (sweep_run_waiting(run)) {
+		run->finished = attempt_done;
+		run->ud = w;
+		w->attempt = run;
+		sweep_run_release(run);
+		return true;
+	}
+	merge(w, run);
+	sweep_run_free(run);
+	return false;
+}
+
+/* Answered when there is room, when the time is up, or at once without a timeout. */
+static void judge(struct reserve_wait *w)
+{
+	if (has_room(&w->r) || !w->waits || ev_now(w->d->loop) >= w->deadline)
+		wait_end(w, answer(w->d, &w->r, &w->total));
+}
+
+/* What the attempt's files freed is in the table now: measured again (more may go). */
+static void attempt_done(struct sweep_run *run, void *ud)
+{
+	struct reserve_wait *w = ud;
+
+	w->attempt = NULL;
+	merge(w, run);
+	sweep_run_free(run);
+	if (!w->d->paused && attempt(w))
+		return;
+	judge(w);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct reserve_wait *w = t->data;
 
+	(void)loop;
 	(void)revents;
-	if (!w->d->paused)
-		sweep_reserve(w->d->sweep, &w->run, &w->r);
-	if (has_room(&w->r) || ev_now(loop) >= w->deadline)
-		wait_end(w, answer(w->d, &w->r, &w->run));
+	if (w->attempt)
+		return; /* its files first */
+	if (!w->d->paused && attempt(w))
+		return;
+	judge(w);
 }
 
 /* Refuses what can never fit; NULL when the request can be tried. */
@@ -137,7 +202,6 @@ char *daemon_reserve(struct daemon *d, const struct request *req, const struct c
 		     int zone)
 {
 	struct sweep_reserve r = { .zone = (size_t)zone, .bytes = (uint64_t)req->bytes };
-	struct sweep_run run = { .dry = d->dry_run, .zone = zone, .manual = true };
 	struct reserve_wait *w;
 	char *out;
 
@@ -145,27 +209,32 @@ char *daemon_reserve(struct daemon *d, const struct request *req, const struct c
 		return out;
 	if (d->paused)
 		return reply_paused();
-	watch_drain(d->watch);
-	run.actions = json_object_new_array();
-	sweep_reserve(d->sweep, &run, &r);
-	/* A dry run frees nothing, so waiting changes nothing. */
-	if (has_room(&r) || req->timeout <= 0 || run.dry)
-		return answer(d, &r, &run);
 	w = calloc(1, sizeof(*w));
-	if (!w) {
-		json_object_put(run.actions);
+	if (!w)
 		return reply_error("out of memory");
-	}
 	w->d = d;
 	w->client = peer->client;
 	w->r = r;
-	w->run = run;
-	w->deadline = ev_now(d->loop) + (ev_tstamp)req->timeout;
+	w->total = (struct sweep_run){ .dry = d->dry_run, .zone = zone, .manual = true };
+	w->total.actions = json_object_new_array();
+	/* A dry run frees nothing, so waiting changes nothing. */
+	w->waits = req->timeout > 0 && !d->dry_run;
+	w->deadline = ev_now(d->loop) + (ev_tstamp)(req->timeout > 0 ? req->timeout : 0);
 	ev_timer_init(&w->retry, on_retry, RESERVE_RETRY_S, RESERVE_RETRY_S);
 	w->retry.data = w;
-	ev_timer_start(d->loop, &w->retry);
 	w->next = d->reserves;
 	d->reserves = w;
+	watch_drain(d->watch);
+	if (!attempt(w) && (has_room(&w->r) || !w->waits)) {
+		/* Answered now: taken off the list without a word through the client. */
+		d->reserves = w->next;
+		out = answer(d, &w->r, &w->total);
+		json_object_put(w->total.actions);
+		free(w);
+		return out;
+	}
+	if (w->waits)
+		ev_timer_start(d->loop, &w->retry);
 	return control_later;
 }
 

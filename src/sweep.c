@@ -17,7 +17,9 @@
 #include "fsinfo.h"
 #include "lease.h"
 #include "log.h"
+#include "mover.h"
 #include "policy.h"
+#include "sweep_job.h"
 #include "table.h"
 #include "u64map.h"
 #include "units.h"
@@ -37,6 +39,7 @@ struct sweep_fs {
 	uint64_t changes; /* of its zones, when last found blocked */
 	int64_t retry_at;
 	struct sweep_episode ep;
+	uint64_t inflight; /* disk bytes of its files with the mover: freed once they are in */
 };
 
 struct sweep_zone {
@@ -67,6 +70,10 @@ struct sweep {
 	int64_t last_run; /* when the last (real) pass ended */
 	struct table_file **dry; /* picked by the dry run under way */
 	size_t n_dry, cap_dry;
+	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
+	size_t inflight;    /* jobs queued and not done: passes judge episodes once they are */
+	struct u64map *failed; /* (dev, ino) of files whose move failed -> when to try again */
+	ev_timer again; /* a pass once the last job is in */
 };
 
 struct cand {
@@ -85,8 +92,8 @@ struct plan {
  * Done, or why not: a writer, a recent write, a full archive, an archive
  * directory that is not sweepd's, gone, an error, a path too long to archive.
  */
-enum act_result { ACT_DONE, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_MISDIR, ACT_GONE, ACT_FAILED,
-		  ACT_TOO_DEEP };
+enum act_result { ACT_DONE, ACT_QUEUED, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_MISDIR, ACT_GONE,
+		  ACT_FAILED, ACT_TOO_DEEP, ACT_CANCELLED };
 
 static int64_t now_s(void)
 {
@@ -176,7 +183,9 @@ static int plan_push(struct plan *p, struct table_file *f, uint32_t zone, enum p
 
 static void report(struct sweep *s, struct sweep_run *run, json_object *entry)
 {
-	if (run->unaudited && entry && run->actions)
+	if (!run)
+		audit_report(s->d->audit, NULL, entry);
+	else if (run->unaudited && entry && run->actions)
 		json_object_array_add(run->actions, entry);
 	else
 		audit_report(s->d->audit, run->actions, entry);
@@ -202,23 +211,24 @@ struct dir_age {
 	bool young;
 };
 
-/* The mtime of d (whose stat is st) before sweepd's own removals in it. */
-static int64_t dir_user_mtime(struct sweep *s, const struct table_dir *d, const struct stat *st)
+/* The mtime of d (mtim, as found) before sweepd's own removals in it. */
+static int64_t dir_user_mtime(struct sweep *s, const struct table_dir *d,
+			      const struct timespec *mtim)
 {
 	struct dir_age *a = d->wd >= 0 ? u64map_get(s->dirs, (uint64_t)d->wd) : NULL;
 
-	if (a && a->ours.tv_sec == st->st_mtim.tv_sec && a->ours.tv_nsec == st->st_mtim.tv_nsec)
+	if (a && a->ours.tv_sec == mtim->tv_sec && a->ours.tv_nsec == mtim->tv_nsec)
 		return a->user;
-	return st->st_mtim.tv_sec;
+	return mtim->tv_sec;
 }
 
-/* After a removal in d (open as fd): the mtime sweepd left, and the one before it. */
-static void dir_removed_in(struct sweep *s, const struct table_dir *d, int fd, int64_t user)
+/* After a removal in d: the mtime sweepd left (ours), and the one before it (user). */
+static void dir_removed_in(struct sweep *s, const struct table_dir *d, int64_t user,
+			   const struct timespec *ours)
 {
 	struct dir_age *a;
-	struct stat st;
 
-	if (d->wd < 0 || fstat(fd, &st) < 0)
+	if (d->wd < 0)
 		return;
 	a = u64map_get(s->dirs, (uint64_t)d->wd);
 	if (!a) {
@@ -229,7 +239,7 @@ static void dir_removed_in(struct sweep *s, const struct table_dir *d, int fd, i
 		}
 	}
 	a->user = user;
-	a->ours = st.st_mtim;
+	a->ours = *ours;
 }
 
 static void dir_forget(struct sweep *s, const struct table_dir *d)
@@ -263,7 +273,7 @@ static void prune_dirs(struct sweep *s, struct table_dir *d, int64_t now)
 			close(pfd);
 			return;
 		}
-		if (dir_user_mtime(s, d, &st) > now - zc->min_age) {
+		if (dir_user_mtime(s, d, &st.st_mtim) > now - zc->min_age) {
 			close(pfd);
 			a = d->wd >= 0 ? u64map_get(s->dirs, (uint64_t)d->wd) : NULL;
 			if (a)
@@ -271,10 +281,10 @@ static void prune_dirs(struct sweep *s, struct table_dir *d, int64_t now)
 			return;
 		}
 		r = fstat(pfd, &st);
-		user = r == 0 ? dir_user_mtime(s, p, &st) : now;
+		user = r == 0 ? dir_user_mtime(s, p, &st.st_mtim) : now;
 		r = unlinkat(pfd, d->name, AT_REMOVEDIR);
-		if (r == 0)
-			dir_removed_in(s, p, pfd, user);
+		if (r == 0 && fstat(pfd, &st) == 0)
+			dir_removed_in(s, p, user, &st.st_mtim);
 		close(pfd);
 		if (r < 0)
 			return;
@@ -441,10 +451,61 @@ const char *sweep_archive_blocked(const struct sweep *s, size_t zone)
 									   : NULL;
 }
 
+static uint64_t file_key(uint64_t dev, uint64_t ino)
+{
+	return held_key(dev, ino);
+}
+
 /*
- * Acts on one file: checks it again through its directory (same inode, not
- * open for writing, not written within min_age) under a read lease, then
- * archives or deletes it.
+ * A file whose move failed lately: left alone until its retry time, kept in
+ * s->failed as until << 1 | too_deep. POLICY_FREE once that has passed.
+ */
+static enum policy_block failing(struct sweep *s, const struct table_file *f, int64_t now)
+{
+	uintptr_t v;
+
+	if (!u64map_len(s->failed))
+		return POLICY_FREE;
+	v = (uintptr_t)u64map_get(s->failed, file_key(f->dir->dev, f->ino));
+	if (!v)
+		return POLICY_FREE;
+	if ((int64_t)(v >> 1) <= now) {
+		u64map_del(s->failed, file_key(f->dir->dev, f->ino));
+		return POLICY_FREE;
+	}
+	return v & 1 ? POLICY_TOO_DEEP : POLICY_FAILING;
+}
+
+static void fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now)
+{
+	u64map_put(s->failed, file_key(mj->dev, mj->ino),
+		   (void *)(((uintptr_t)(now + SWEEP_RETRY_S) << 1) | deep));
+}
+
+/* Chosen already: by this pass, or queued for the mover (by any pass). */
+static bool picked(const struct sweep *s, const struct sweep_run *run, const struct table_file *f);
+
+/* Why a candidate cannot go now (POLICY_FREE: it can). */
+static enum policy_block blocked(struct sweep *s, const struct zone_config *zc,
+				 const struct table_file *f, int64_t now)
+{
+	enum policy_block b = failing(s, f, now);
+
+	if (b != POLICY_FREE)
+		return b;
+	return policy_block(zc, f->flags & TF_WRITING, is_held(s, f, now),
+			    table_file_last_write(s->d->table, f), now);
+}
+
+static void act_done(struct mover_job *mj, bool cancelled);
+static struct sweep_fs *fs_of(struct sweep *s, uint64_t dev);
+static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+			enum policy_reason why, int64_t now);
+
+/*
+ * Acts on one file: a job for the mover, which checks it again through its
+ * directory (same inode, not open for writing, not written within min_age)
+ * under a read lease, then archives or deletes it. A dry run only reports.
  */
 static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct table_file *f,
 			      uint32_t zi, enum policy_reason why, int64_t now, const char *path,
@@ -453,12 +514,10 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	struct daemon *d = s->d;
 	const struct zone_config *zc = &d->cfg->zones[zi];
 	bool del = zc->action == ACTION_DELETE;
-	struct archive_entry *ae = NULL;
-	struct table_dir *dir = f->dir;
-	struct lease_held h;
 	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
-	int64_t written, dir_mtime;
-	int dfd, r;
+	struct sweep_fs *fs;
+	struct sweep_job *j;
+	int root;
 
 	if (run->dry) {
 		report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
@@ -475,59 +534,79 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 		return ACT_FULL;
 	if (!del && s->zones[zi].arch_why[0] && !run->manual && now < s->zones[zi].arch_retry_at)
 		return ACT_MISDIR;
-	dfd = watch_dir_open(d->watch, dir);
-	if (dfd < 0)
-		return ACT_GONE; /* the directory moved or went: its events follow */
-	watch_self_open(d->watch, f, true);
-	r = lease_hold(dfd, f->name, f->ino, &h);
-	if (r != 0) {
-		watch_self_open(d->watch, f, false);
-		close(dfd);
-		if (r == 1) {
-			table_file_set_writing(d->table, f, true);
-			return ACT_WRITING;
-		}
-		return r == -ENOENT || r == -ESTALE || r == -ELOOP ? ACT_GONE : ACT_FAILED;
-	}
-	/* Written since we looked (an mtime set back after a write counts from the write). */
-	written = table_file_last_write(d->table, f);
-	if (h.st.st_mtim.tv_sec > written)
-		written = h.st.st_mtim.tv_sec;
-	if (policy_block(zc, false, false, written, now) != POLICY_FREE) {
-		lease_release(&h);
-		close(dfd);
-		return ACT_YOUNG;
-	}
-	/* The directory's age before this removal: what pruning it goes by. */
-	{
-		struct stat dst;
+	root = watch_open_beneath(d->watch, zi, "", O_PATH);
+	if (root < 0)
+		return ACT_GONE; /* the zone's root moved or went: its events follow */
+	j = sweep_job_new(root, zc->name, rel, path, f->dir->dev, f->ino);
+	if (!j)
+		return ACT_FAILED;
+	j->mj.lane = MOVER_ARCHIVE;
+	j->mj.action = del ? "delete" : "archive";
+	j->mj.bytes = bytes;
+	j->mj.run = sweep_job_run;
+	j->mj.done = act_done;
+	j->archive = del ? NULL : d->archive;
+	j->aopts.compress = (int)d->cfg->archive_compress;
+	j->aopts.level = d->cfg->archive_level;
+	j->written = table_file_last_write(d->table, f);
+	j->min_age = zc->min_age;
+	j->e.reason = why;
+	j->owner = s;
+	j->run = run->refs ? run : NULL;
+	sweep_run_hold(j->run);
+	j->zone = zi;
+	j->gen = s->gen;
+	j->size = bytes;
+	j->disk = disk;
+	j->queued_at = now;
+	watch_self_open(d->watch, f, true); /* counted before the worker's open can be seen */
+	s->inflight++;
+	/* Its event may take it out of the table before its blocks are free: counted here. */
+	if ((fs = fs_of(s, f->dir->dev)))
+		fs->inflight += disk;
+	mover_submit(d->mover, &j->mj);
+	return ACT_QUEUED;
+}
 
-		dir_mtime = fstat(dfd, &dst) == 0 ? dir_user_mtime(s, dir, &dst) : now;
-	}
-	if (del) {
-		r = unlinkat(dfd, f->name, 0) < 0 ? -errno : 0;
-		if (r == 0 && lease_broken(&h))
-			log_warn("%s: a writer opened it as it was deleted", path);
-	} else {
-		r = archive_store(d->archive, zc->name, rel, path, dfd, f->name, &h, why, now, &ae);
-	}
-	lease_release(&h);
-	if (r == 0)
-		dir_removed_in(s, dir, dfd, dir_mtime);
-	close(dfd);
-	if (r == -EBUSY) {
-		table_file_set_writing(d->table, f, true);
+/* The job's zone now: its index, looked up by name after a reload; -1 when it went. */
+static int job_zone(const struct sweep *s, const struct sweep_job *j)
+{
+	return j->gen == s->gen ? (int)j->zone : config_zone_index(s->d->cfg, j->e.zone);
+}
+
+/* The mover's answer, taken in: what the table, counters, episodes and audit learn. */
+static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
+				  struct table_file *f, int64_t now)
+{
+	struct daemon *d = s->d;
+	bool del = !j->archive;
+	struct archive_entry *ae = NULL;
+	struct table_dir *dir;
+	const char *path = j->mj.path;
+	int r = j->r;
+
+	if (r == SWEEP_JOB_WRITING || r == -EBUSY) {
+		if (f)
+			table_file_set_writing(d->table, f, true);
 		return ACT_WRITING;
 	}
+	if (r == SWEEP_JOB_YOUNG) {
+		if (f)
+			table_file_note_write(d->table, f, f->mtime > now ? f->mtime : now);
+		return ACT_YOUNG;
+	}
+	if (r == -ECANCELED)
+		return ACT_CANCELLED;
 	if (r == -ENOSPC || r == -EDQUOT) {
-		run->archive_refused = true;
+		if (j->run)
+			j->run->archive_refused = true;
 		archive_room(s, r, now);
 		return ACT_FULL;
 	}
 	if (r == -ENOENT || r == -ESTALE)
 		return ACT_GONE;
-	if (!del && (r == -EACCES || r == -ENOTDIR || r == -ELOOP)) {
-		archive_misdir(s, zi, r, now);
+	if (!del && zi >= 0 && (r == -EACCES || r == -ENOTDIR || r == -ELOOP)) {
+		archive_misdir(s, (uint32_t)zi, r, now);
 		return ACT_MISDIR;
 	}
 	if (r == -ENAMETOOLONG && !del) {
@@ -535,35 +614,85 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 		log_err("%s: cannot archive it: its path in the archive %s/%s would be longer than "
 			"PATH_MAX (%d bytes); it stays in its zone, counted; move it higher up or give "
 			"the zone action = \"delete\"",
-			path, archive_path(d->archive), zc->name, PATH_MAX);
+			path, archive_path(d->archive), j->e.zone, PATH_MAX);
+		fail_for_now(s, &j->mj, true, now);
 		return ACT_TOO_DEEP;
 	}
 	if (r < 0) {
 		d->counters.errors++;
-		log_err("%s: cannot %s it: %s; it stays where it is and is tried again at the "
-			"next pass: set that right in the zone%s%s",
-			path, del ? "delete" : "archive", strerror(-r),
-			del || !d->archive ? "" : " or in the archive ",
-			del || !d->archive ? "" : archive_path(d->archive));
+		log_err("%s: cannot %s it: %s; it stays where it is and is tried again in %d s: set "
+			"that right in the zone%s%s",
+			path, del ? "delete" : "archive", strerror(-r), SWEEP_RETRY_S,
+			del ? "" : " or in the archive ", del ? "" : archive_path(d->archive));
+		fail_for_now(s, &j->mj, false, now);
 		return ACT_FAILED;
 	}
+	if (j->writer_at_delete)
+		log_warn("%s: a writer opened it as it was deleted", path);
 	if (!del) {
 		archive_room(s, 0, now);
-		archive_misdir(s, zi, 0, now);
+		if (zi >= 0)
+			archive_misdir(s, (uint32_t)zi, 0, now);
+		ae = archive_commit(d->archive, &j->e);
+		if (!ae) {
+			d->counters.errors++;
+			log_err("%s: archived as %s, but out of memory for its index entry: it is "
+				"indexed again at the next start", path, j->e.apath);
+		}
 	}
-	table_file_remove(d->table, f);
+	dir = f ? f->dir : zi >= 0 ? table_dir_find(d->table, (size_t)zi, j->dir_rel) : NULL;
+	if (dir && j->dir_known)
+		dir_removed_in(s, dir, dir_user_mtime(s, dir, &j->dir_before), &j->dir_after);
+	if (f)
+		table_file_remove(d->table, f);
 	if (del)
 		d->counters.deleted++;
 	else
 		d->counters.archived++;
-	d->counters.bytes_freed += disk;
-	run->count++;
-	run->freed += disk;
-	report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes, why,
-				   false, ae ? ae->apath : NULL));
-	if (zc->prune_empty_dirs)
+	d->counters.bytes_freed += j->disk;
+	if (j->run) {
+		j->run->count++;
+		j->run->freed += j->disk;
+	}
+	report(s, j->run, audit_entry(now, del ? "delete" : "archive", j->e.zone, path, j->size,
+				      j->e.reason, false, j->e.apath));
+	if (dir && zi >= 0 && d->cfg->zones[zi].prune_empty_dirs)
 		prune_dirs(s, dir, now);
+	/* Archived under disk pressure onto the filesystem that is short: gone at once. */
+	if (ae && j->e.reason == REASON_DISK_HIGH && archive_dev(d->archive) == j->mj.dev)
+		purge_entry(s, j->run, ae, REASON_DISK_HIGH, now);
 	return ACT_DONE;
+}
+
+static void act_done(struct mover_job *mj, bool cancelled)
+{
+	struct sweep_job *j = (struct sweep_job *)mj;
+	struct sweep *s = j->owner;
+	int64_t now = now_s();
+	int zi = job_zone(s, j);
+	struct table_file *f = zi >= 0 ? table_file_find(s->d->table, (size_t)zi, j->rel, mj->ino)
+				       : NULL;
+	struct sweep_fs *fs = fs_of(s, mj->dev);
+	enum act_result r = ACT_CANCELLED;
+
+	if (fs)
+		fs->inflight -= fs->inflight < j->disk ? fs->inflight : j->disk;
+	if (f && (cancelled || !j->opened))
+		watch_self_open(s->d->watch, f, false); /* no event of ours will come */
+	if (!cancelled)
+		r = act_result(s, j, zi, f, now);
+	sweep_run_release(j->run);
+	sweep_job_free(j);
+	s->inflight--;
+	/*
+	 * The last one in: what its results leave due (a next batch, a target still
+	 * missed, files that could not go) is looked at now, with our own events in.
+	 */
+	(void)r;
+	if (!s->inflight && !s->d->paused && !ev_is_active(&s->again)) {
+		ev_timer_set(&s->again, 0., 0.);
+		ev_timer_start(s->d->loop, &s->again);
+	}
 }
 
 /* act_on() with the file's paths on the heap: a tree may be deeper than PATH_MAX. */
@@ -603,6 +732,7 @@ static void dry_keep(struct sweep *s, struct table_file *f)
 struct tally {
 	uint64_t writing, young, held, full, misdir;
 	uint64_t deep; /* too deep for the archive to mirror */
+	uint64_t failed; /* their move failed lately (the log says why) */
 };
 
 /*
@@ -620,6 +750,8 @@ static const char *tally_why(const struct sweep *s, const struct tally *t)
 		return "files whose path is too long for the archive to mirror (past PATH_MAX), "
 		       "which stay in their zone: move them higher up, or give the zone action = "
 		       "\"delete\"";
+	if (t->failed && t->failed >= t->writing && t->failed >= t->young && t->failed >= t->held)
+		return "files sweepd failed to move lately (the log says why), tried again in 30 s";
 	if (!t->writing && !t->young && !t->held)
 		return "nothing left to sweep: what is over the limit lies outside the zones' "
 		       "files; free room by hand or raise the limit (max_size, max_files, disk.high)";
@@ -639,6 +771,10 @@ static void tally_add(struct tally *t, enum policy_block b, uint64_t bytes)
 		t->young += bytes;
 	else if (b == POLICY_HELD)
 		t->held += bytes;
+	else if (b == POLICY_FAILING)
+		t->failed += bytes;
+	else if (b == POLICY_TOO_DEEP)
+		t->deep += bytes;
 }
 
 /* Acts on a plan; returns the bytes (apparent) that left their zone. */
@@ -656,7 +792,7 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p,
 
 		if (run->dry)
 			dry_keep(s, c->f);
-		if (r == ACT_DONE)
+		if (r == ACT_DONE || r == ACT_QUEUED)
 			gone += size;
 		else if (t && r == ACT_WRITING)
 			t->writing += size;
@@ -683,6 +819,11 @@ static void drain_own(struct sweep *s)
 static uint8_t skipped(const struct sweep_run *run)
 {
 	return run->mark ? TF_PICKED | TF_REPORTED : TF_PICKED;
+}
+
+static bool picked(const struct sweep *s, const struct sweep_run *run, const struct table_file *f)
+{
+	return (f->flags & skipped(run)) || mover_busy(s->d->mover, f->dir->dev, f->ino);
 }
 
 static bool zone_wanted(const struct sweep_run *run, size_t zi)
@@ -712,10 +853,9 @@ static void pass_due(struct sweep *s, struct sweep_run *run, struct plan *p, siz
 				note_next(s, due);
 				break;
 			}
-			if (f->flags & skipped(run))
+			if (picked(s, run, f))
 				continue;
-			b = policy_block(zc, f->flags & TF_WRITING, is_held(s, f, now),
-					 table_file_last_write(s->d->table, f), now);
+			b = blocked(s, zc, f, now);
 			if (b == POLICY_TOO_YOUNG)
 				note_next(s, policy_touchable_at(zc, table_file_last_write(s->d->table, f)));
 			if (b != POLICY_FREE)
@@ -758,13 +898,12 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	while (!p->more && (bytes < ex.bytes || files < ex.files) && (f = table_iter_next(&it))) {
 		enum policy_block b;
 
-		if (f->flags & skipped(run)) {
+		if (picked(s, run, f)) {
 			bytes += f->size;
 			files++;
 			continue;
 		}
-		b = policy_block(zc, f->flags & TF_WRITING, is_held(s, f, now),
-				 table_file_last_write(s->d->table, f), now);
+		b = blocked(s, zc, f, now);
 		if (b != POLICY_FREE) {
 			tally_add(&t, b, f->size);
 			if (b == POLICY_TOO_YOUNG)
@@ -786,6 +925,9 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 		return;
 	}
 	if (run->dry && !run->mark)
+		return;
+	/* Files on their way: judged once they are in (the last one brings a pass). */
+	if (!run->dry && s->inflight)
 		return;
 	/* What is left over the limits after this pass is out of reach, for now. */
 	ex = policy_zone_excess(zc, tz->bytes, tz->files);
@@ -819,12 +961,12 @@ static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 			enum policy_reason why, int64_t now)
 {
-	json_object *entry = audit_entry(now, "purge", e->zone, e->path, e->bytes, why, run->dry,
-					 e->apath);
+	json_object *entry = audit_entry(now, "purge", e->zone, e->path, e->bytes, why,
+					 run && run->dry, e->apath);
 	uint64_t stored = e->stored;
 	int r;
 
-	if (run->dry) {
+	if (run && run->dry) {
 		report(s, run, entry);
 		run->count++;
 		return;
@@ -838,8 +980,10 @@ static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 	}
 	s->d->counters.purged++;
 	s->d->counters.bytes_freed += stored;
-	run->count++;
-	run->freed += stored;
+	if (run) {
+		run->count++;
+		run->freed += stored;
+	}
 	report(s, run, entry);
 	archive_room(s, 0, now);
 }
@@ -892,14 +1036,15 @@ static void disk_candidates(struct sweep *s, struct sweep_fs *fs, struct plan *p
 			f = peek[best];
 			peek[best] = table_iter_next(&its[best]);
 			disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
+			if (mover_busy(s->d->mover, f->dir->dev, f->ino))
+				continue; /* in fs->inflight */
 			if (f->flags & (TF_PICKED | TF_REPORTED)) {
 				*planned += disk;
 				continue;
 			}
 			if (!disk)
 				continue; /* its blocks stay with its other names: frees nothing */
-			b = policy_block(&cfg->zones[best], f->flags & TF_WRITING, is_held(s, f, now),
-					 table_file_last_write(s->d->table, f), now);
+			b = blocked(s, &cfg->zones[best], f, now);
 			if (b != POLICY_FREE) {
 				tally_add(t, b, disk);
 				continue;
@@ -919,19 +1064,6 @@ out:
 	free(peek);
 }
 
-/* Purges the entries archived since id first (archived onto the filesystem under pressure). */
-static void purge_since(struct sweep *s, struct sweep_run *run, uint64_t first, int64_t now)
-{
-	struct archive_index *ix = archive_entries(s->d->archive);
-	uint64_t last = ix->next_id;
-
-	for (uint64_t id = first; id < last; id++) {
-		struct archive_entry *e = archive_index_get(ix, id);
-		if (e)
-			purge_entry(s, run, e, REASON_DISK_HIGH, now);
-	}
-}
-
 /*
  * Frees need bytes on a filesystem, in the disk pass's order: a same-fs
  * archive's own files first, then the zones' files by priority and age.
@@ -941,7 +1073,7 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
 {
 	struct archive *a = s->d->archive;
 	bool same = a && archive_dev(a) == fs->dev;
-	uint64_t freed = 0, planned = 0, first;
+	uint64_t freed = 0, planned = 0;
 
 	for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
 	     e && freed < need && !run->dry; e = archive_index_oldest(archive_entries(a))) {
@@ -950,11 +1082,10 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
 	}
 	if (freed >= need)
 		return;
+	planned = run->dry ? 0 : fs->inflight;
 	disk_candidates(s, fs, p, need - freed, now, &planned, t);
-	first = a ? archive_entries(a)->next_id : 0;
+	/* What goes into a same-fs archive under pressure is purged as it arrives (act_result). */
 	plan_run(s, run, p, now, t);
-	if (same && !run->dry)
-		purge_since(s, run, first, now);
 }
 
 /*
@@ -994,8 +1125,8 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, in
 		    now < fs->retry_at)
 			continue;
 		free_on_fs(s, run, p, fs, need, now, &t);
-		if (p->more)
-			continue;
+		if (p->more || (!run->dry && s->inflight))
+			continue; /* judged once the files on their way are in */
 		if (fsinfo_get(fs->probe, &fi) == 0 &&
 		    policy_disk_pressure(cfg->disk_high, cfg->disk_low, fi.used + fi.free, fi.used,
 					 true, &need) &&
@@ -1221,6 +1352,10 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		if (!run->dry)
 			drain_own(s);
 		now = now_s();
+		if (more && !run->dry && s->inflight) {
+			run->more = true; /* the next batch once this one is in */
+			more = false;
+		}
 		/* A full batch of files that all changed under us: their events come first. */
 		more &= run->count > done;
 	} while (more);
@@ -1244,6 +1379,17 @@ void sweep_due(struct sweep *s)
 	if (s->d->paused)
 		return;
 	sweep_all(s, &run);
+}
+
+/* The last job is in: our own events taken in, then what is due now. */
+static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sweep *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	watch_drain(s->d->watch);
+	sweep_due(s);
 }
 
 static void on_deadline(struct ev_loop *loop, ev_periodic *w, int revents)
@@ -1348,6 +1494,7 @@ int sweep_reconfigure(struct sweep *s, const int *old_of_new)
 		goto nomem;
 	free(s->zones);
 	s->zones = zones;
+	s->gen++; /* queued jobs find their zone by name */
 	return 0;
 nomem:
 	free(zones);
@@ -1363,12 +1510,15 @@ struct sweep *sweep_create(struct daemon *d)
 	s->d = d;
 	s->held = u64map_create();
 	s->dirs = u64map_create();
-	if (!s->held || !s->dirs || sweep_reconfigure(s, NULL) < 0) {
+	s->failed = u64map_create();
+	if (!s->held || !s->dirs || !s->failed || sweep_reconfigure(s, NULL) < 0) {
 		sweep_destroy(s);
 		return NULL;
 	}
 	ev_periodic_init(&s->deadline, on_deadline, 0, 0, 0);
 	s->deadline.data = s;
+	ev_timer_init(&s->again, on_again, 0., 0.);
+	s->again.data = s;
 	return s;
 }
 
@@ -1376,8 +1526,11 @@ void sweep_destroy(struct sweep *s)
 {
 	if (!s)
 		return;
-	if (s->d->loop)
+	if (s->d->loop) {
 		ev_periodic_stop(s->d->loop, &s->deadline);
+		ev_timer_stop(s->d->loop, &s->again);
+	}
+	u64map_destroy(s->failed);
 	free(s->zones);
 	free(s->dry);
 	free(s->fs);

@@ -451,6 +451,33 @@ struct table_file *table_file_get(struct table *t, struct table_dir *d, const ch
 	return t->cap ? *slot_find(t, d, name) : NULL;
 }
 
+struct table_dir *table_dir_find(struct table *t, size_t zone, const char *rel)
+{
+	struct table_dir *d = zone < t->n_zones ? t->zones[zone].root : NULL;
+
+	while (d && *rel) {
+		const char *slash = strchr(rel, '/');
+		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
+		char *part = strndup(rel, n);
+
+		d = part ? table_dir_child(d, part) : NULL;
+		free(part);
+		rel += n + (slash ? 1 : 0);
+	}
+	return d;
+}
+
+struct table_file *table_file_find(struct table *t, size_t zone, const char *rel, uint64_t ino)
+{
+	const char *slash = strrchr(rel, '/');
+	char *dir = strndup(rel, slash ? (size_t)(slash - rel) : 0);
+	struct table_dir *d = dir ? table_dir_find(t, zone, dir) : NULL;
+	struct table_file *f = d ? table_file_get(t, d, slash ? slash + 1 : rel) : NULL;
+
+	free(dir);
+	return f && f->ino == ino ? f : NULL;
+}
+
 /* ---- zone totals ---- */
 
 /* Adds (sign 1) or takes away (sign -1) what f contributes to its zone. */

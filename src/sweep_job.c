@@ -1,0 +1,170 @@
+#include "sweep_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lease.h"
+
+struct sweep_job *sweep_job_new(int root_fd, const char *zone, const char *rel, const char *path,
+				uint64_t dev, uint64_t ino)
+{
+	struct sweep_job *j = calloc(1, sizeof(*j));
+	const char *slash = strrchr(rel, '/');
+
+	if (!j) {
+		close(root_fd);
+		return NULL;
+	}
+	j->root_fd = root_fd;
+	j->src_fd = -1;
+	j->mj.dev = dev;
+	j->mj.ino = ino;
+	j->mj.path = strdup(path);
+	j->rel = strdup(rel);
+	j->dir_rel = strndup(rel, slash ? (size_t)(slash - rel) : 0);
+	j->e.zone = strdup(zone);
+	if (!j->mj.path || !j->rel || !j->dir_rel || !j->e.zone) {
+		sweep_job_free(j);
+		return NULL;
+	}
+	j->name = slash ? j->rel + (slash - rel) + 1 : j->rel;
+	j->e.path = j->mj.path;
+	return j;
+}
+
+void sweep_job_free(struct sweep_job *j)
+{
+	if (!j)
+		return;
+	if (j->root_fd >= 0)
+		close(j->root_fd);
+	free(j->rel);
+	free(j->dir_rel);
+	free(j->e.zone);
+	free(j->e.apath);
+	mover_job_free(&j->mj);
+}
+
+static int openat2_dir(int at, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The directory rel beneath root, a piece under PATH_MAX at a time: trees go deeper. */
+static int open_dir_beneath(int root, const char *rel)
+{
+	const char *piece = rel;
+	int fd = -1;
+
+	do {
+		size_t n = strlen(piece);
+		char part[PATH_MAX];
+		int next;
+
+		if (n >= PATH_MAX) {
+			n = PATH_MAX - 1;
+			while (n && piece[n] != '/')
+				n--;
+			if (!n) {
+				if (fd >= 0)
+					close(fd);
+				return -ENAMETOOLONG;
+			}
+		}
+		memcpy(part, piece, n);
+		part[n] = '\0';
+		next = openat2_dir(fd >= 0 ? fd : root, part[0] ? part : ".", O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		if (next < 0)
+			return next;
+		fd = next;
+		piece += n;
+		if (*piece == '/')
+			piece++;
+	} while (*piece);
+	return fd;
+}
+
+/* Between chunks: how far the copy is, and whether the daemon is stopping. */
+static bool keep_going(void *ud)
+{
+	struct sweep_job *j = ud;
+	off_t at = j->src_fd >= 0 ? lseek(j->src_fd, 0, SEEK_CUR) : -1;
+
+	if (at > 0)
+		mover_progress(&j->mj, (uint64_t)at);
+	return !mover_stopping(&j->mj);
+}
+
+void sweep_job_run(struct mover_job *mj)
+{
+	struct sweep_job *j = (struct sweep_job *)mj;
+	struct zone_config age = { .min_age = j->min_age };
+	struct lease_held h;
+	struct stat dst;
+	int64_t written = j->written;
+	int dfd, r;
+
+	dfd = open_dir_beneath(j->root_fd, j->dir_rel);
+	if (dfd < 0) {
+		j->r = dfd == -ELOOP || dfd == -EXDEV ? -ENOENT : dfd; /* moved or went: events follow */
+		return;
+	}
+	r = lease_hold(dfd, j->name, mj->ino, &h);
+	j->opened = r != -ENOENT && r != -ELOOP; /* an open happened (even of another file) */
+	if (r != 0) {
+		close(dfd);
+		j->r = r == 1 ? SWEEP_JOB_WRITING : r == -ESTALE || r == -ELOOP ? -ENOENT : r;
+		return;
+	}
+	/* Written since the planner looked (an mtime set back after a write counts from the write). */
+	if (h.st.st_mtim.tv_sec > written)
+		written = h.st.st_mtim.tv_sec;
+	if (policy_touchable_at(&age, written) > (int64_t)time(NULL)) {
+		lease_release(&h);
+		close(dfd);
+		j->r = SWEEP_JOB_YOUNG;
+		return;
+	}
+	/* The directory's age before this removal: what pruning it goes by. */
+	j->dir_known = fstat(dfd, &dst) == 0;
+	j->dir_before = dst.st_mtim;
+	j->src_fd = h.fd;
+	if (!j->archive) {
+		r = unlinkat(dfd, j->name, 0) < 0 ? -errno : 0;
+		mover_progress(mj, mj->bytes);
+	} else {
+		j->e.archived_at = (int64_t)time(NULL); /* into its mark */
+		j->aopts.keep_going = keep_going;
+		j->aopts.ud = j;
+		r = archive_store_io(j->archive, &j->aopts, j->rel, dfd, j->name, &h, &j->e);
+		if (r == 0)
+			mover_progress(mj, mj->bytes);
+	}
+	j->src_fd = -1;
+	if (r == 0 && !j->archive)
+		j->writer_at_delete = lease_broken(&h); /* done; said by the loop */
+	lease_release(&h);
+	if (r == 0 && j->dir_known && fstat(dfd, &dst) == 0)
+		j->dir_after = dst.st_mtim;
+	else
+		j->dir_known = false;
+	close(dfd);
+	j->r = r;
+}
