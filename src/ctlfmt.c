@@ -352,6 +352,50 @@ static void blocked_lines(json_object *list, const char *pre, const char *key, c
 }
 
 /* The status, its tables fitted to width (0: everything); text lines as they come. */
+/*
+ * The file work under way: a progress line for each running job (how far,
+ * how fast, how long still), then how many wait and how big they are.
+ */
+static void job_lines(json_object *jobs, FILE *out)
+{
+	uint64_t queued = 0, queued_bytes = 0;
+	size_t n = json_object_array_length(jobs);
+	char a[32], b[32], c[32];
+
+	if (n)
+		fputc('\n', out);
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_array_get_idx(jobs, i), *v;
+		uint64_t bytes = jnum(j, "bytes"), done = jnum(j, "done");
+		int64_t secs = (int64_t)time(NULL) - (int64_t)jnum(j, "started");
+
+		if (!json_object_object_get_ex(j, "running", &v) || !json_object_get_boolean(v)) {
+			queued++;
+			queued_bytes += bytes;
+			continue;
+		}
+		fprintf(out, "> %s ", jstr(j, "action"));
+		ctlfmt_path(jstr(j, "path"), out);
+		if (!bytes) {
+			fputc('\n', out);
+			continue;
+		}
+		fprintf(out, ": %u%% of %s", (unsigned)(done >= bytes ? 100 : done * 100 / bytes),
+			size_str(bytes, a));
+		if (secs > 0 && done > 0) {
+			uint64_t rate = done / (uint64_t)secs;
+			fprintf(out, ", %s/s, %s left", size_str(rate, b),
+				units_format_age(rate ? (int64_t)((bytes > done ? bytes - done : 0) /
+								  rate)
+						      : 0,
+						 c, sizeof(c)));
+		}
+		fputc('\n', out);
+	}
+	if (queued)
+		fprintf(out, "> %" PRIu64 " more queued, %s\n", queued, size_str(queued_bytes, a));
+}
+
 static void status_body(json_object *r, int width, FILE *out)
 {
 	json_object *zones = member(r, "zones"), *fss = member(r, "filesystems"), *counters, *v;
@@ -389,6 +433,8 @@ static void status_body(json_object *r, int width, FILE *out)
 		if (!jnull(v, "note"))
 			fprintf(out, "note: %s\n", jstr(v, "note"));
 	}
+	if (json_object_is_type(member(r, "jobs"), json_type_array))
+		job_lines(member(r, "jobs"), out);
 	if (json_object_object_get_ex(r, "counters", &counters)) {
 		const char *sep = "\ncounters: ";
 		json_object_object_foreach(counters, key, val)

@@ -193,7 +193,32 @@ static const struct family top_families[] = {
 	{"sweepd_start_time_seconds", "gauge", "started", "When sweepd started."},
 	{"sweepd_last_sweep_timestamp_seconds", "gauge", "last_sweep",
 	 "When the last sweep pass ended."},
+	{"sweepd_mover_jobs_total", "counter", "mover.jobs",
+	 "File jobs (archive, delete, rotation, ...) the workers finished."},
+	{"sweepd_mover_bytes_total", "counter", "mover.bytes",
+	 "Bytes the workers' finished jobs moved."},
 };
+
+/* The jobs waiting in each of the mover's lanes. */
+static void mover_queues(FILE *f, json_object *status)
+{
+	static const char *const lanes[] = { "archive", "logs" };
+	char key[64];
+	double v;
+
+	if (!get(status, "mover"))
+		return;
+	head(f, "sweepd_mover_queue", "gauge",
+	     "Jobs queued (not yet running) in a lane of the workers: archive or logs.");
+	for (size_t i = 0; i < sizeof(lanes) / sizeof(*lanes); i++) {
+		snprintf(key, sizeof(key), "mover.queue.%s", lanes[i]);
+		if (!number(status, key, &v))
+			continue;
+		fputs("sweepd_mover_queue", f);
+		label(f, "lane", lanes[i]);
+		value(f, v);
+	}
+}
 
 /* A family of one unlabelled sample. */
 static void single(FILE *f, json_object *o, const struct family *fam, int64_t now)
@@ -230,6 +255,7 @@ char *metrics_render(json_object *status, int64_t now)
 		single(f, status, &top_families[i], now);
 	for (size_t i = 0; i < sizeof(counter_families) / sizeof(*counter_families); i++)
 		single(f, counters, &counter_families[i], now);
+	mover_queues(f, status);
 	/* Every alarm at once: what a single alert rule can watch. The status's list, or else its parts. */
 	if (json_object_is_type(get(status, "alarms"), json_type_array))
 		alarms = (double)json_object_array_length(get(status, "alarms"));

@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "fsinfo.h"
 #include "history.h"
+#include "mover.h"
 #include "pathenc.h"
 #include "policy.h"
 #include "request.h"
@@ -393,6 +394,38 @@ char *reply_archive(struct daemon *d, const char *zone)
 	return reply_object(o);
 }
 
+static void job_json(const struct mover_job *j, bool running, void *ud)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "action", json_object_new_string(j->action));
+	json_object_object_add(o, "path", pathenc_json(j->path));
+	json_object_object_add(o, "bytes", u64(j->bytes));
+	json_object_object_add(o, "done", u64(atomic_load(&j->moved)));
+	json_object_object_add(o, "running", json_object_new_boolean(running));
+	if (running)
+		json_object_object_add(o, "started", json_object_new_int64(j->started));
+	json_object_array_add(ud, o);
+}
+
+/* The file work under way, running first; and the mover's totals, for the metrics. */
+static void mover_json(struct mover *m, json_object *o)
+{
+	json_object *jobs = json_object_new_array(), *mv = json_object_new_object(),
+		    *queue = json_object_new_object();
+	struct mover_totals t = mover_totals(m);
+
+	if (m)
+		mover_foreach(m, job_json, jobs);
+	json_object_object_add(o, "jobs", jobs);
+	json_object_object_add(queue, "archive", u64(m ? mover_queued(m, MOVER_ARCHIVE) : 0));
+	json_object_object_add(queue, "logs", u64(m ? mover_queued(m, MOVER_LOGS) : 0));
+	json_object_object_add(mv, "jobs", u64(t.jobs));
+	json_object_object_add(mv, "bytes", u64(t.bytes));
+	json_object_object_add(mv, "queue", queue);
+	json_object_object_add(o, "mover", mv);
+}
+
 json_object *reply_status_object(struct daemon *d)
 {
 	json_object *o = json_object_new_object(), *zones = json_object_new_array(),
@@ -436,6 +469,7 @@ json_object *reply_status_object(struct daemon *d)
 	json_object_object_add(o, "archive", ar);
 	json_object_object_add(o, "counters", counters_json(&d->counters));
 	json_object_object_add(o, "alarms", alarms_json(d));
+	mover_json(d->mover, o);
 	{
 		int64_t last = d->sweep ? sweep_last_run(d->sweep) : 0;
 		json_object_object_add(o, "started", json_object_new_int64(d->started));
