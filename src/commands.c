@@ -413,7 +413,10 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		break;
 	case REQ_RELOAD:
 		log_info("reload asked by uid %u", (unsigned)peer->uid);
+		/* Answered once what the new rules made due is done: status then shows it. */
 		out = daemon_reload(d);
+		if (out && out != control_later)
+			out = settle_after_jobs(d, peer->client, out);
 		break;
 	case REQ_PAUSE:
 	case REQ_RESUME:

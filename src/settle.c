@@ -9,23 +9,30 @@
 
 struct settle_wait {
 	struct control_client *client;
+	char *reply; /* NULL: ok */
 	struct settle_wait *next;
 };
 
-char *settle_request(struct daemon *d, struct control_client *client)
+char *settle_after_jobs(struct daemon *d, struct control_client *client, char *reply)
 {
 	struct settle_wait *w;
 
-	daemon_settle(d);
 	if (!mover_pending(d->mover))
-		return reply_ok();
+		return reply ? reply : reply_ok();
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return reply_error("out of memory");
+		return reply ? reply : reply_ok(); /* out of memory: at once, as before the mover */
 	w->client = client;
+	w->reply = reply;
 	w->next = d->settles;
 	d->settles = w;
 	return control_later;
+}
+
+char *settle_request(struct daemon *d, struct control_client *client)
+{
+	daemon_settle(d);
+	return settle_after_jobs(d, client, NULL);
 }
 
 static void answer_all(struct daemon *d)
@@ -34,7 +41,7 @@ static void answer_all(struct daemon *d)
 		struct settle_wait *w = d->settles;
 
 		d->settles = w->next;
-		control_answer(w->client, reply_ok());
+		control_answer(w->client, w->reply ? w->reply : reply_ok());
 		free(w);
 	}
 }
