@@ -28,6 +28,9 @@
 
 /* Files acted on between two drains of our own events: well under inotify's queue. */
 #define SWEEP_BATCH 2048
+/* A directory mtime this much older than our removal in it is not from that removal. */
+#define DIR_MTIME_SLACK_S 2
+
 /* A blocked target is looked at again on changes, or after this long. */
 #define SWEEP_RETRY_S 30
 #define SWEEP_HOLD_DEFAULT_S 86400
@@ -222,14 +225,20 @@ static int64_t dir_user_mtime(struct sweep *s, const struct table_dir *d,
 	return mtim->tv_sec;
 }
 
-/* After a removal in d: the mtime sweepd left (ours), and the one before it (user). */
+/*
+ * After a removal in d: the mtime sweepd left (ours), and the one before it (user).
+ * An ours older than the removal was set by someone between the removal and our
+ * look at it (touch -d, a restore of times): theirs, so it is the user's mtime.
+ */
 static void dir_removed_in(struct sweep *s, const struct table_dir *d, int64_t user,
-			   const struct timespec *ours)
+			   const struct timespec *ours, int64_t now)
 {
 	struct dir_age *a;
 
 	if (d->wd < 0)
 		return;
+	if (ours->tv_sec < now - DIR_MTIME_SLACK_S)
+		user = ours->tv_sec;
 	a = u64map_get(s->dirs, (uint64_t)d->wd);
 	if (!a) {
 		a = calloc(1, sizeof(*a));
@@ -284,7 +293,7 @@ static void prune_dirs(struct sweep *s, struct table_dir *d, int64_t now)
 		user = r == 0 ? dir_user_mtime(s, p, &st.st_mtim) : now;
 		r = unlinkat(pfd, d->name, AT_REMOVEDIR);
 		if (r == 0 && fstat(pfd, &st) == 0)
-			dir_removed_in(s, p, user, &st.st_mtim);
+			dir_removed_in(s, p, user, &st.st_mtim, now);
 		close(pfd);
 		if (r < 0)
 			return;
@@ -642,7 +651,8 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	}
 	dir = f ? f->dir : zi >= 0 ? table_dir_find(d->table, (size_t)zi, j->dir_rel) : NULL;
 	if (dir && j->dir_known)
-		dir_removed_in(s, dir, dir_user_mtime(s, dir, &j->dir_before), &j->dir_after);
+		dir_removed_in(s, dir, dir_user_mtime(s, dir, &j->dir_before), &j->dir_after,
+			       now);
 	if (f)
 		table_file_remove(d->table, f);
 	if (del)

@@ -63,7 +63,8 @@ class Daemon:
     def path(self, zone="z", *parts):
         return os.path.join(self.zones[zone], *parts)
 
-    def start(self):
+    def _spawn(self, ready):
+        """Runs sweepd; with ready, returns once it sent READY=1 on a notify socket."""
         notify = os.path.join(self.root, "notify.sock")
         if os.path.exists(notify):
             os.unlink(notify)
@@ -75,7 +76,7 @@ class Daemon:
         self.proc = subprocess.Popen([SWEEPD, "-c", self.conf, *self.args], stderr=self.logf,
                                      stdout=self.logf, env=env)
         try:
-            while True:
+            while ready:
                 msg = ns.recv(4096).decode()
                 if "READY=1" in msg:
                     break
@@ -84,12 +85,15 @@ class Daemon:
         finally:
             ns.close()
 
-    def kill9_after(self, seconds):
+    def start(self):
+        self._spawn(ready=True)
+
+    def kill9_after(self, seconds, ready=False):
         """Starts sweepd and kills it with SIGKILL after seconds: a random instant the test
-        chose, never a synchronisation. The socket it leaves behind is removed."""
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([SWEEPD, "-c", self.conf, *self.args], stderr=self.logf,
-                                     stdout=self.logf)
+        chose, never a synchronisation. The seconds count from the start, or with ready
+        from READY=1, so that a loaded machine's slow start does not eat the window the
+        test meant for the daemon's work. The socket it leaves behind is removed."""
+        self._spawn(ready)
         time.sleep(seconds)
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(WAIT)
