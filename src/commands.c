@@ -62,7 +62,8 @@ static char *unknown_zone(const char *name)
 	return reply_error(msg);
 }
 
-/* A sweep whose files went to the mover: answered once they are in (and the batches after). */
+/* A sweep whose files went to the mover: answered once they are in (the sweeper adds the
+ * batches after). */
 struct sweep_wait {
 	struct daemon *d;
 	struct control_client *client;
@@ -72,16 +73,6 @@ static void sweep_finished(struct sweep_run *run, void *ud)
 {
 	struct sweep_wait *w = ud;
 
-	if (run->more && w->d->sweep && !w->d->paused && w->d->mover) {
-		run->more = false;
-		run->refs = 1;
-		watch_drain(w->d->watch);
-		sweep_all(w->d->sweep, run);
-		if (sweep_run_waiting(run)) {
-			sweep_run_release(run);
-			return;
-		}
-	}
 	control_answer(w->client, reply_actions(run));
 	sweep_run_free(run);
 	free(w);

@@ -20,14 +20,13 @@
 #include "mover.h"
 #include "policy.h"
 #include "sweep_job.h"
+#include "sweep_plan.h"
 #include "table.h"
 #include "u64map.h"
 #include "units.h"
 #include "vec.h"
 #include "watch.h"
 
-/* Files acted on between two drains of our own events: well under inotify's queue. */
-#define SWEEP_BATCH 2048
 /* A directory mtime this much older than our removal in it is not from that removal. */
 #define DIR_MTIME_SLACK_S 2
 
@@ -77,18 +76,6 @@ struct sweep {
 	size_t inflight;    /* jobs queued and not done: passes judge episodes once they are */
 	struct u64map *failed; /* (dev, ino) of files whose move failed -> when to try again */
 	ev_timer again; /* a pass once the last job is in */
-};
-
-struct cand {
-	struct table_file *f;
-	uint32_t zone;
-	enum policy_reason why;
-};
-
-struct plan {
-	struct cand *v;
-	size_t n, cap;
-	bool more; /* the batch is full: another pass follows */
 };
 
 /*
@@ -165,23 +152,6 @@ static void episode(struct sweep_episode *ep, const char *what, bool blocked, co
 			 units_format_size(bytes, sz, sizeof(sz)), why);
 	else if (r < 0)
 		log_info("%s: back within its limits", what);
-}
-
-static int plan_push(struct plan *p, struct table_file *f, uint32_t zone, enum policy_reason why)
-{
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		struct cand *v = realloc(p->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = (struct cand){ f, zone, why };
-	f->flags |= TF_PICKED;
-	if (p->n >= SWEEP_BATCH)
-		p->more = true;
-	return 0;
 }
 
 static void report(struct sweep *s, struct sweep_run *run, json_object *entry)
@@ -491,19 +461,43 @@ static void fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep,
 		   (void *)(((uintptr_t)(now + SWEEP_RETRY_S) << 1) | deep));
 }
 
-/* Chosen already: by this pass, or queued for the mover (by any pass). */
-static bool picked(const struct sweep *s, const struct sweep_run *run, const struct table_file *f);
-
-/* Why a candidate cannot go now (POLICY_FREE: it can). */
-static enum policy_block blocked(struct sweep *s, const struct zone_config *zc,
-				 const struct table_file *f, int64_t now)
+static bool held_cb(void *ud, const struct table_file *f, int64_t now)
 {
-	enum policy_block b = failing(s, f, now);
+	return is_held(ud, f, now);
+}
 
-	if (b != POLICY_FREE)
-		return b;
-	return policy_block(zc, f->flags & TF_WRITING, is_held(s, f, now),
-			    table_file_last_write(s->d->table, f), now);
+static enum policy_block failing_cb(void *ud, const struct table_file *f, int64_t now)
+{
+	return failing(ud, f, now);
+}
+
+static bool busy_cb(void *ud, const struct table_file *f)
+{
+	struct sweep *s = ud;
+
+	return mover_busy(s->d->mover, f->dir->dev, f->ino);
+}
+
+/* The planner's view of the table at now, for run (NULL: any). */
+static struct sweep_view view(struct sweep *s, const struct sweep_run *run, int64_t now)
+{
+	return (struct sweep_view){ .table = s->d->table, .cfg = s->d->cfg, .now = now,
+				    .skip = run && run->mark ? TF_PICKED | TF_REPORTED : TF_PICKED,
+				    .held = held_cb, .failing = failing_cb, .busy = busy_cb,
+				    .ud = s, .next = POLICY_NEVER };
+}
+
+/*
+ * The last job of a waited-on run whose batch was full is in: the next batch
+ * joins the run (with our own events in first), so its maker's answer has it too.
+ */
+static void next_batch(struct sweep *s, struct sweep_run *run)
+{
+	if (!run || run->refs != 1 || !run->more || s->running || s->d->paused)
+		return;
+	run->more = false;
+	watch_drain(s->d->watch);
+	sweep_all(s, run);
 }
 
 static void act_done(struct mover_job *mj, bool cancelled);
@@ -691,6 +685,7 @@ static void act_done(struct mover_job *mj, bool cancelled)
 		watch_self_open(s->d->watch, f, false); /* no event of ours will come */
 	if (!cancelled)
 		r = act_result(s, j, zi, f, now);
+	next_batch(s, j->run);
 	sweep_run_release(j->run);
 	sweep_job_free(j);
 	s->inflight--;
@@ -738,19 +733,12 @@ static void dry_keep(struct sweep *s, struct table_file *f)
 	s->dry[s->n_dry++] = f;
 }
 
-/* What kept files from going, in bytes, by cause. */
-struct tally {
-	uint64_t writing, young, held, full, misdir;
-	uint64_t deep; /* too deep for the archive to mirror */
-	uint64_t failed; /* their move failed lately (the log says why) */
-};
-
 /*
  * The cause of a blocked episode, as a sentence that says what to do. A full
  * archive comes first: the files it refused were free to go, so it alone
  * kept the target out of reach; otherwise the cause holding the most bytes.
  */
-static const char *tally_why(const struct sweep *s, const struct tally *t)
+static const char *tally_why(const struct sweep *s, const struct sweep_tally *t)
 {
 	if (t->misdir)
 		return s->misdir_why;
@@ -773,30 +761,16 @@ static const char *tally_why(const struct sweep *s, const struct tally *t)
 		       : "files restored recently, left alone for archive.keep (24h when unset)";
 }
 
-static void tally_add(struct tally *t, enum policy_block b, uint64_t bytes)
-{
-	if (b == POLICY_WRITING)
-		t->writing += bytes;
-	else if (b == POLICY_TOO_YOUNG)
-		t->young += bytes;
-	else if (b == POLICY_HELD)
-		t->held += bytes;
-	else if (b == POLICY_FAILING)
-		t->failed += bytes;
-	else if (b == POLICY_TOO_DEEP)
-		t->deep += bytes;
-}
-
 /* Acts on a plan; returns the bytes (apparent) that left their zone. */
-static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct plan *p, int64_t now,
-			 struct tally *t)
+static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct sweep_plan *p, int64_t now,
+			 struct sweep_tally *t)
 {
 	uint64_t gone = 0;
 
 	for (size_t i = 0; i < p->n && !run->dry; i++)
 		p->v[i].f->flags &= ~TF_PICKED;
 	for (size_t i = 0; i < p->n; i++) {
-		struct cand *c = &p->v[i];
+		struct sweep_cand *c = &p->v[i];
 		uint64_t size = c->f->size;
 		enum act_result r = act(s, run, c->f, c->zone, c->why, now);
 
@@ -825,55 +799,19 @@ static void drain_own(struct sweep *s)
 	watch_drain(s->d->watch);
 }
 
-/* Chosen by this pass already; for a dry daemon, reported once already. */
-static uint8_t skipped(const struct sweep_run *run)
-{
-	return run->mark ? TF_PICKED | TF_REPORTED : TF_PICKED;
-}
-
-static bool picked(const struct sweep *s, const struct sweep_run *run, const struct table_file *f)
-{
-	return (f->flags & skipped(run)) || mover_busy(s->d->mover, f->dir->dev, f->ino);
-}
-
 static bool zone_wanted(const struct sweep_run *run, size_t zi)
 {
 	return run->zone < 0 || (size_t)run->zone == zi;
 }
 
-/* Files due by max_age (oldest mtime first) and max_idle (least recently used first). */
-static void pass_due(struct sweep *s, struct sweep_run *run, struct plan *p, size_t zi,
+/* Files due by max_age and max_idle. */
+static void pass_due(struct sweep *s, struct sweep_run *run, struct sweep_plan *p, size_t zi,
 		     int64_t now)
 {
-	const struct zone_config *zc = &s->d->cfg->zones[zi];
+	struct sweep_view v = view(s, run, now);
 
-	for (int by_use = 0; by_use < 2 && !p->more; by_use++) {
-		struct table_iter it;
-		struct table_file *f;
-
-		if ((by_use ? zc->max_idle : zc->max_age) == CONFIG_UNSET)
-			continue;
-		table_iter_init(&it, s->d->table, zi, by_use);
-		while (!p->more && (f = table_iter_next(&it))) {
-			int64_t due = by_use ? policy_idle_due(zc, table_file_last_use(f))
-					     : policy_age_due(zc, f->mtime);
-			enum policy_block b;
-
-			if (due > now) {
-				note_next(s, due);
-				break;
-			}
-			if (picked(s, run, f))
-				continue;
-			b = blocked(s, zc, f, now);
-			if (b == POLICY_TOO_YOUNG)
-				note_next(s, policy_touchable_at(zc, table_file_last_write(s->d->table, f)));
-			if (b != POLICY_FREE)
-				continue; /* writing: it comes back when closed */
-			plan_push(p, f, (uint32_t)zi, by_use ? REASON_MAX_IDLE : REASON_MAX_AGE);
-		}
-		table_iter_done(&it);
-	}
+	sweep_plan_due(&v, zi, p);
+	note_next(s, v.next);
 	plan_run(s, run, p, now, NULL);
 }
 
@@ -882,18 +820,17 @@ static void pass_due(struct sweep *s, struct sweep_run *run, struct plan *p, siz
  * room for want more bytes (and one more file) when want is not NULL: a
  * reservation, which leaves the zone's episode alone and returns its tally.
  */
-static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, size_t zi,
-		       int64_t now, const uint64_t *want, struct tally *wt)
+static void pass_quota(struct sweep *s, struct sweep_run *run, struct sweep_plan *p, size_t zi,
+		       int64_t now, const uint64_t *want, struct sweep_tally *wt)
 {
 	const struct zone_config *zc = &s->d->cfg->zones[zi];
 	struct table_zone *tz = table_zone(s->d->table, zi);
 	struct sweep_zone *sz = &s->zones[zi];
 	struct policy_excess ex = want ? policy_zone_excess(zc, tz->bytes + *want, tz->files + 1)
 				       : policy_zone_excess(zc, tz->bytes, tz->files);
-	uint64_t bytes = 0, files = 0;
-	struct tally t = { 0 };
-	struct table_iter it;
-	struct table_file *f;
+	struct sweep_view v = view(s, run, now);
+	struct sweep_tally t = { 0 };
+	uint64_t bytes;
 	char what[128];
 
 	snprintf(what, sizeof(what), "zone \"%s\"", zc->name);
@@ -904,27 +841,8 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	if (!want && sz->ep.active && !run->manual && sz->changes == tz->changes &&
 	    now < sz->retry_at)
 		return;
-	table_iter_init(&it, s->d->table, zi, false);
-	while (!p->more && (bytes < ex.bytes || files < ex.files) && (f = table_iter_next(&it))) {
-		enum policy_block b;
-
-		if (picked(s, run, f)) {
-			bytes += f->size;
-			files++;
-			continue;
-		}
-		b = blocked(s, zc, f, now);
-		if (b != POLICY_FREE) {
-			tally_add(&t, b, f->size);
-			if (b == POLICY_TOO_YOUNG)
-				note_next(s, policy_touchable_at(zc, table_file_last_write(s->d->table, f)));
-			continue;
-		}
-		plan_push(p, f, (uint32_t)zi, ex.bytes ? REASON_MAX_SIZE : REASON_MAX_FILES);
-		bytes += f->size;
-		files++;
-	}
-	table_iter_done(&it);
+	bytes = sweep_plan_quota(&v, zi, ex, p, &t);
+	note_next(s, v.next);
 	if (p->more) {
 		plan_run(s, run, p, now, NULL);
 		return;
@@ -950,20 +868,12 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct plan *p, s
 	sz->retry_at = now + SWEEP_RETRY_S;
 }
 
-/* Is zone i (its root there) on the filesystem dev? */
-static bool zone_on(const struct sweep *s, size_t i, uint64_t dev)
-{
-	const struct table_dir *root = table_zone(s->d->table, i)->root;
-
-	return root && root->dev == dev;
-}
-
 static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 {
 	uint64_t c = 0;
 
 	for (size_t i = 0; i < s->d->cfg->n_zones; i++)
-		if (zone_on(s, i, fs->dev))
+		if (sweep_plan_zone_on(s->d->table, i, fs->dev))
 			c += table_zone(s->d->table, i)->changes;
 	return c;
 }
@@ -999,91 +909,16 @@ static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 }
 
 /*
- * The zones on a filesystem give up files lowest priority first and, within
- * a priority, oldest first across them: a merge of their age orders.
- */
-static void disk_candidates(struct sweep *s, struct sweep_fs *fs, struct plan *p, uint64_t need,
-			    int64_t now, uint64_t *planned, struct tally *t)
-{
-	const struct config *cfg = s->d->cfg;
-	size_t n = cfg->n_zones;
-	struct table_iter *its = calloc(n, sizeof(*its));
-	struct table_file **peek = calloc(n, sizeof(*peek));
-	int prio = INT_MIN;
-
-	if (!its || !peek)
-		goto out;
-	for (;;) {
-		int next_prio = INT_MAX;
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			if (zone_on(s, i, fs->dev) && cfg->zones[i].priority > prio &&
-			    cfg->zones[i].priority < next_prio)
-				next_prio = cfg->zones[i].priority;
-		if (next_prio == INT_MAX)
-			break;
-		prio = next_prio;
-		for (size_t i = 0; i < n; i++) {
-			peek[i] = NULL;
-			if (!zone_on(s, i, fs->dev) || cfg->zones[i].priority != prio)
-				continue;
-			table_iter_init(&its[i], s->d->table, i, false);
-			peek[i] = table_iter_next(&its[i]);
-			any = true;
-		}
-		while (any && *planned < need && !p->more) {
-			size_t best = n;
-			struct table_file *f;
-			enum policy_block b;
-			uint64_t disk;
-
-			for (size_t i = 0; i < n; i++)
-				if (peek[i] && (best == n || peek[i]->mtime < peek[best]->mtime))
-					best = i;
-			if (best == n)
-				break;
-			f = peek[best];
-			peek[best] = table_iter_next(&its[best]);
-			disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
-			if (mover_busy(s->d->mover, f->dir->dev, f->ino))
-				continue; /* in fs->inflight */
-			if (f->flags & (TF_PICKED | TF_REPORTED)) {
-				*planned += disk;
-				continue;
-			}
-			if (!disk)
-				continue; /* its blocks stay with its other names: frees nothing */
-			b = blocked(s, &cfg->zones[best], f, now);
-			if (b != POLICY_FREE) {
-				tally_add(t, b, disk);
-				continue;
-			}
-			plan_push(p, f, (uint32_t)best, REASON_DISK_HIGH);
-			*planned += disk;
-		}
-		for (size_t i = 0; i < n; i++)
-			if (its[i].h)
-				table_iter_done(&its[i]);
-		memset(its, 0, n * sizeof(*its));
-		if (*planned >= need || p->more)
-			break;
-	}
-out:
-	free(its);
-	free(peek);
-}
-
-/*
  * Frees need bytes on a filesystem, in the disk pass's order: a same-fs
  * archive's own files first, then the zones' files by priority and age.
  */
-static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
-		       struct sweep_fs *fs, uint64_t need, int64_t now, struct tally *t)
+static void free_on_fs(struct sweep *s, struct sweep_run *run, struct sweep_plan *p,
+		       struct sweep_fs *fs, uint64_t need, int64_t now, struct sweep_tally *t)
 {
 	struct archive *a = s->d->archive;
 	bool same = a && archive_dev(a) == fs->dev;
 	uint64_t freed = 0, planned = 0;
+	struct sweep_view v;
 
 	for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
 	     e && freed < need && !run->dry; e = archive_index_oldest(archive_entries(a))) {
@@ -1093,7 +928,9 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
 	if (freed >= need)
 		return;
 	planned = run->dry ? 0 : fs->inflight;
-	disk_candidates(s, fs, p, need - freed, now, &planned, t);
+	v = view(s, run, now);
+	sweep_plan_disk(&v, fs->dev, need - freed, p, &planned, t);
+	note_next(s, v.next);
 	/* What goes into a same-fs archive under pressure is purged as it arrives (act_result). */
 	plan_run(s, run, p, now, t);
 }
@@ -1104,13 +941,13 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct plan *p,
  * files go first (oldest first, even inside their review window), and a
  * file archived there under pressure is purged at once.
  */
-static void pass_disk(struct sweep *s, struct sweep_run *run, struct plan *p, int64_t now)
+static void pass_disk(struct sweep *s, struct sweep_run *run, struct sweep_plan *p, int64_t now)
 {
 	const struct config *cfg = s->d->cfg;
 
 	for (size_t k = 0; k < s->n_fs; k++) {
 		struct sweep_fs *fs = &s->fs[k];
-		struct tally t = { 0 };
+		struct sweep_tally t = { 0 };
 		uint64_t need;
 		struct fsinfo fi;
 		char what[300];
@@ -1238,8 +1075,8 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 	struct table_zone *tz = table_zone(s->d->table, r->zone);
 	struct sweep_fs *fs;
 	uint64_t start = run->freed, gone = 0;
-	struct plan p = { 0 };
-	struct tally t = { 0 };
+	struct sweep_plan p = { 0 };
+	struct sweep_tally t = { 0 };
 	int64_t now = now_s();
 	size_t picked;
 
@@ -1331,7 +1168,7 @@ static void arm(struct sweep *s, int64_t now)
 
 void sweep_all(struct sweep *s, struct sweep_run *run)
 {
-	struct plan p = { 0 };
+	struct sweep_plan p = { 0 };
 	int64_t now = now_s();
 	bool more;
 

@@ -1,6 +1,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -455,13 +456,17 @@ struct table_dir *table_dir_find(struct table *t, size_t zone, const char *rel)
 {
 	struct table_dir *d = zone < t->n_zones ? t->zones[zone].root : NULL;
 
+	char part[NAME_MAX + 1];
+
 	while (d && *rel) {
 		const char *slash = strchr(rel, '/');
 		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
-		char *part = strndup(rel, n);
 
-		d = part ? table_dir_child(d, part) : NULL;
-		free(part);
+		if (n > NAME_MAX)
+			return NULL; /* no such name in any directory */
+		memcpy(part, rel, n);
+		part[n] = '\0';
+		d = table_dir_child(d, part);
 		rel += n + (slash ? 1 : 0);
 	}
 	return d;
