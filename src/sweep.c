@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive.h"
 #include "audit.h"
 #include "daemon.h"
+#include "emptied.h"
 #include "fsinfo.h"
 #include "lease.h"
 #include "log.h"
@@ -24,11 +24,7 @@
 #include "table.h"
 #include "u64map.h"
 #include "units.h"
-#include "vec.h"
 #include "watch.h"
-
-/* A directory mtime this much older than our removal in it is not from that removal. */
-#define DIR_MTIME_SLACK_S 2
 
 /* A blocked target is looked at again on changes, or after this long. */
 #define SWEEP_RETRY_S 30
@@ -61,7 +57,7 @@ struct sweep {
 	size_t n_fs;
 	uint64_t roots_gen; /* the watcher's, when fs was made */
 	struct u64map *held; /* (dev, ino) of restored files -> until when */
-	struct u64map *dirs; /* watch descriptor -> struct dir_age, of dirs sweepd emptied from */
+	struct emptied *emptied; /* the directories sweepd emptied, and their users' mtimes */
 	struct sweep_episode archive_full;
 	int64_t archive_retry_at;
 	char full_why[PATH_MAX + 300]; /* what blocks files, while the archive is full */
@@ -171,167 +167,6 @@ int sweep_file_path(const struct zone_config *zc, const struct table_file *f, ch
 	    snprintf(buf, len, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-/*
- * A directory's age as its users left it: sweepd's own removals bump its mtime,
- * so the mtime they left (ours) is remembered with the one before (user). young:
- * emptied but not old enough to prune, to be looked at again.
- */
-struct dir_age {
-	int64_t user;
-	struct timespec ours;
-	bool young;
-};
-
-/* The mtime of d (mtim, as found) before sweepd's own removals in it. */
-static int64_t dir_user_mtime(struct sweep *s, const struct table_dir *d,
-			      const struct timespec *mtim)
-{
-	struct dir_age *a = d->wd >= 0 ? u64map_get(s->dirs, (uint64_t)d->wd) : NULL;
-
-	if (a && a->ours.tv_sec == mtim->tv_sec && a->ours.tv_nsec == mtim->tv_nsec)
-		return a->user;
-	return mtim->tv_sec;
-}
-
-/*
- * After a removal in d: the mtime sweepd left (ours), and the one before it (user).
- * An ours older than the removal was set by someone between the removal and our
- * look at it (touch -d, a restore of times): theirs, so it is the user's mtime.
- */
-static void dir_removed_in(struct sweep *s, const struct table_dir *d, int64_t user,
-			   const struct timespec *ours, int64_t now)
-{
-	struct dir_age *a;
-
-	if (d->wd < 0)
-		return;
-	if (ours->tv_sec < now - DIR_MTIME_SLACK_S)
-		user = ours->tv_sec;
-	a = u64map_get(s->dirs, (uint64_t)d->wd);
-	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a || u64map_put(s->dirs, (uint64_t)d->wd, a) < 0) {
-			free(a);
-			return;
-		}
-	}
-	a->user = user;
-	a->ours = *ours;
-}
-
-static void dir_forget(struct sweep *s, const struct table_dir *d)
-{
-	if (d->wd >= 0) {
-		free(u64map_get(s->dirs, (uint64_t)d->wd));
-		u64map_del(s->dirs, (uint64_t)d->wd);
-	}
-}
-
-/*
- * Removes the directories our sweep emptied, up to (never including) the zone
- * root, as systemd-tmpfiles does: only one whose own mtime, as its users left it
- * (sweepd's removals in it do not count), is older than the zone's min_age, so a
- * directory something is still filling is left alone. A younger one is marked
- * and looked at again at each pass (housekeeping runs one) until it is old enough.
- */
-static void prune_dirs(struct sweep *s, struct table_dir *d, int64_t now)
-{
-	while (d->parent && !d->nfiles && !d->first_child) {
-		const struct zone_config *zc = &s->d->cfg->zones[d->zone];
-		struct table_dir *p = d->parent;
-		int pfd = watch_dir_open(s->d->watch, p), r;
-		struct dir_age *a;
-		struct stat st;
-		int64_t user;
-
-		if (pfd < 0)
-			return;
-		if (fstatat(pfd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
-			close(pfd);
-			return;
-		}
-		if (dir_user_mtime(s, d, &st.st_mtim) > now - zc->min_age) {
-			close(pfd);
-			a = d->wd >= 0 ? u64map_get(s->dirs, (uint64_t)d->wd) : NULL;
-			if (a)
-				a->young = true;
-			return;
-		}
-		r = fstat(pfd, &st);
-		user = r == 0 ? dir_user_mtime(s, p, &st.st_mtim) : now;
-		r = unlinkat(pfd, d->name, AT_REMOVEDIR);
-		if (r == 0 && fstat(pfd, &st) == 0)
-			dir_removed_in(s, p, user, &st.st_mtim, now);
-		close(pfd);
-		if (r < 0)
-			return;
-		dir_forget(s, d);
-		watch_dir_gone(s->d->watch, d);
-		d = p;
-	}
-}
-
-struct dir_keys {
-	uint64_t *v;
-	size_t n, cap;
-	int64_t before; /* also collects those sweepd last touched before this */
-};
-
-static void dir_key(uint64_t key, void *val, void *ud)
-{
-	struct dir_keys *keys = ud;
-	struct dir_age *a = val;
-	uint64_t *g;
-
-	if (!a->young && a->ours.tv_sec >= keys->before)
-		return;
-	g = vec_grow(keys->v, &keys->cap, keys->n + 1, sizeof(*g));
-	if (!g)
-		return;
-	keys->v = g;
-	keys->v[keys->n++] = key;
-}
-
-/*
- * The emptied directories left for being young: those now old enough go. Ages
- * sweepd set longer ago than any min_age are forgotten: the mtime says as much.
- */
-static void prune_young_dirs(struct sweep *s, int64_t now)
-{
-	struct dir_keys keys = { .before = now - 1 };
-
-	if (!u64map_len(s->dirs))
-		return;
-	for (size_t i = 0; i < s->d->cfg->n_zones; i++)
-		if (now - s->d->cfg->zones[i].min_age - 1 < keys.before)
-			keys.before = now - s->d->cfg->zones[i].min_age - 1;
-	u64map_foreach(s->dirs, dir_key, &keys);
-	for (size_t i = 0; i < keys.n; i++) {
-		struct table_dir *d = table_dir_by_wd(s->d->table, (int)keys.v[i]);
-		struct dir_age *a = u64map_get(s->dirs, keys.v[i]);
-
-		if (a->young) {
-			a->young = false; /* marked again if still too young */
-			if (d && d->zone < s->d->cfg->n_zones &&
-			    s->d->cfg->zones[d->zone].prune_empty_dirs)
-				prune_dirs(s, d, now);
-		}
-		a = u64map_get(s->dirs, keys.v[i]);
-		if (a && !a->young && a->ours.tv_sec < keys.before) {
-			free(a);
-			u64map_del(s->dirs, keys.v[i]);
-		}
-	}
-	free(keys.v);
-}
-
-static void dir_age_free(uint64_t key, void *val, void *ud)
-{
-	(void)key;
-	(void)ud;
-	free(val);
 }
 
 /*
@@ -645,8 +480,9 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	}
 	dir = f ? f->dir : zi >= 0 ? table_dir_find(d->table, (size_t)zi, j->dir_rel) : NULL;
 	if (dir && j->dir_known)
-		dir_removed_in(s, dir, dir_user_mtime(s, dir, &j->dir_before), &j->dir_after,
-			       now);
+		emptied_removed_in(s->emptied, dir,
+				   emptied_user_mtime(s->emptied, dir, &j->dir_before), &j->dir_after,
+				   now);
 	if (f)
 		table_file_remove(d->table, f);
 	if (del)
@@ -661,7 +497,7 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	report(s, j->run, audit_entry(now, del ? "delete" : "archive", j->e.zone, path, j->size,
 				      j->e.reason, false, j->e.apath));
 	if (dir && zi >= 0 && d->cfg->zones[zi].prune_empty_dirs)
-		prune_dirs(s, dir, now);
+		emptied_prune(s->emptied, s->d->watch, &d->cfg->zones[zi], dir, now);
 	/* Archived under disk pressure onto the filesystem that is short: gone at once. */
 	if (ae && j->e.reason == REASON_DISK_HIGH && archive_dev(d->archive) == j->mj.dev)
 		purge_entry(s, j->run, ae, REASON_DISK_HIGH, now);
@@ -1176,7 +1012,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		return;
 	s->running = true;
 	if (!run->dry)
-		prune_young_dirs(s, now);
+		emptied_prune_young(s->emptied, s->d->watch, s->d->table, s->d->cfg, now);
 	fs_current(s);
 	do {
 		uint64_t done = run->count;
@@ -1356,9 +1192,9 @@ struct sweep *sweep_create(struct daemon *d)
 		return NULL;
 	s->d = d;
 	s->held = u64map_create();
-	s->dirs = u64map_create();
+	s->emptied = emptied_create();
 	s->failed = u64map_create();
-	if (!s->held || !s->dirs || !s->failed || sweep_reconfigure(s, NULL) < 0) {
+	if (!s->held || !s->emptied || !s->failed || sweep_reconfigure(s, NULL) < 0) {
 		sweep_destroy(s);
 		return NULL;
 	}
@@ -1382,8 +1218,6 @@ void sweep_destroy(struct sweep *s)
 	free(s->dry);
 	free(s->fs);
 	u64map_destroy(s->held);
-	if (s->dirs)
-		u64map_foreach(s->dirs, dir_age_free, NULL);
-	u64map_destroy(s->dirs);
+	emptied_destroy(s->emptied);
 	free(s);
 }
