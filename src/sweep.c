@@ -66,6 +66,7 @@ struct sweep {
 	bool running;
 	int64_t next; /* the earliest deadline seen by the pass under way */
 	int64_t last_run; /* when the last (real) pass ended */
+	int64_t purge_retry_at; /* a purge failed: automatic ones wait until then */
 	struct table_file **dry; /* picked by the dry run under way */
 	size_t n_dry, cap_dry;
 	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
@@ -337,7 +338,7 @@ static void next_batch(struct sweep *s, struct sweep_run *run)
 
 static void act_done(struct mover_job *mj, bool cancelled);
 static struct sweep_fs *fs_of(struct sweep *s, uint64_t dev);
-static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+static bool purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 			enum policy_reason why, int64_t now);
 
 /*
@@ -714,7 +715,12 @@ static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 	return c;
 }
 
-static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+/*
+ * An entry's file removed for good (or, dry, reported). false when it could not
+ * be (a read-only or broken archive): it stays indexed, and automatic purges
+ * wait SWEEP_RETRY_S, so that a pass never spins on the same oldest entry.
+ */
+static bool purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 			enum policy_reason why, int64_t now)
 {
 	json_object *entry = audit_entry(now, "purge", e->zone, e->path, e->bytes, why,
@@ -725,14 +731,16 @@ static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 	if (run && run->dry) {
 		report(s, run, entry);
 		run->count++;
-		return;
+		return true;
 	}
 	r = archive_purge(s->d->archive, e);
 	if (r < 0) {
 		json_object_put(entry);
 		s->d->counters.errors++;
-		log_err("archive: cannot purge %s: %s", e->apath, strerror(-r));
-		return;
+		log_err("archive: cannot purge %s: %s; it stays in the archive, and purges are tried "
+			"again in %d s", e->apath, strerror(-r), SWEEP_RETRY_S);
+		s->purge_retry_at = now + SWEEP_RETRY_S;
+		return false;
 	}
 	s->d->counters.purged++;
 	s->d->counters.bytes_freed += stored;
@@ -742,6 +750,16 @@ static void purge_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 	}
 	report(s, run, entry);
 	archive_room(s, 0, now);
+	return true;
+}
+
+/* Automatic purges wait a while after one failed; an operator's go at once. */
+static bool purges_wait(struct sweep *s, const struct sweep_run *run, int64_t now)
+{
+	if (run->manual || run->dry || now >= s->purge_retry_at)
+		return false;
+	note_next(s, s->purge_retry_at);
+	return true;
 }
 
 /*
@@ -757,9 +775,13 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct sweep_plan
 	struct sweep_view v;
 
 	for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
-	     e && freed < need && !run->dry; e = archive_index_oldest(archive_entries(a))) {
-		freed += e->stored;
-		purge_entry(s, run, e, REASON_DISK_HIGH, now);
+	     e && freed < need && !run->dry && !purges_wait(s, run, now);
+	     e = archive_index_oldest(archive_entries(a))) {
+		uint64_t stored = e->stored;
+
+		if (!purge_entry(s, run, e, REASON_DISK_HIGH, now))
+			break;
+		freed += stored;
 	}
 	if (freed >= need)
 		return;
@@ -983,12 +1005,16 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 		}
 		return;
 	}
+	if (purges_wait(s, run, now))
+		return;
 	while ((e = archive_index_oldest(ix)) &&
 	       policy_archive_due(cfg->archive_keep, e->archived_at) <= now)
-		purge_entry(s, run, e, REASON_ARCHIVE_KEEP, now);
+		if (!purge_entry(s, run, e, REASON_ARCHIVE_KEEP, now))
+			return;
 	while (cfg->archive_max_size != CONFIG_UNSET && ix->stored > (uint64_t)cfg->archive_max_size &&
 	       (e = archive_index_oldest(ix)))
-		purge_entry(s, run, e, REASON_ARCHIVE_MAX_SIZE, now);
+		if (!purge_entry(s, run, e, REASON_ARCHIVE_MAX_SIZE, now))
+			return;
 	if ((e = archive_index_oldest(ix)))
 		note_next(s, policy_archive_due(cfg->archive_keep, e->archived_at));
 }

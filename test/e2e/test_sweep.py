@@ -503,6 +503,40 @@ def idle_zips_deleted_while_read_one_stays():
 
 
 @case
+def purge_on_a_read_only_archive_does_not_spin():
+    """An archive whose filesystem went read-only: a purge that fails leaves the entry,
+    says why, and the daemon goes on answering (a pass once spun on the oldest entry for
+    ever); writable again, the next sweep purges it."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "archive"), "4M")
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
+               extra='archive = { path = "archive"; keep = "30d"; };', start=False, root=root)
+    try:
+        for i in range(3):
+            write(d.path("z", f"f{i}"), os.urandom(1024))  # stored as large
+            old(d.path("z", f"f{i}"), OLD + i)
+        d.start()
+        d.settle()
+        equal(d.status()["archive"]["files"], 3, "archived")
+        subprocess.run(["mount", "-o", "remount,ro", fs.path], check=True)
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace('keep = "30d";', 'keep = "30d"; max_size = "2K";'))
+        ok(d.request({"cmd": "reload"}), "reload with a max_size the archive is over")
+        d.settle()
+        equal(d.status()["archive"]["files"], 3, "nothing purged from a read-only archive")
+        check("cannot purge" in d.logtext(), f"the log says why: {d.logtext()}")
+        subprocess.run(["mount", "-o", "remount,rw", fs.path], check=True)
+        ok(d.request({"cmd": "sweep"}), "sweep")
+        d.settle()
+        equal(d.status()["archive"]["files"], 2, "writable again: purged down to max_size")
+    finally:
+        d.close()
+        fs.close(root)
+
+
+@case
 def purge_after_keep_and_max_size():
     d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
                extra='archive = { path = "archive"; keep = "2s"; max_size = "3K"; };',
