@@ -80,14 +80,36 @@ struct archive_dest {
 };
 
 /*
- * Puts an entry back at to, making missing parent directories, through no
- * symbolic link, never overwriting (-EEXIST), decompressing as needed, with
- * its mode, owner and times. *where gets the path (malloc'd). The entry is
- * gone from the index after success; on failure err says what, naming the
- * path it is about, and nothing was moved.
+ * A restore, as a value a worker can run: what it needs of the entry and of
+ * the request is copied in (the strings are the restore's own), and what it
+ * found comes back in r, where and err.
  */
-int archive_restore(struct archive *a, struct archive_entry *e, const struct archive_dest *to,
-		    char **where, char *err, size_t errlen);
+struct archive_restore {
+	uint64_t id;	 /* the entry's */
+	char *apath;	 /* the entry's archived copy */
+	bool compressed; /* the entry's */
+	char *state_dir; /* never written into, under any name */
+	struct archive_dest to; /* its base, base_abs and rel are the restore's own */
+	/* Asked between chunks of a copy; false: give up (the move is undone). NULL: go on. */
+	bool (*keep_going)(void *ud);
+	void *ud;
+	int src; /* the worker's, while it runs: the archived copy (for progress) */
+	char *where; /* on success, the path it went to (malloc'd) */
+	char err[3 * 4096]; /* on failure, what went wrong, naming the path, and what to do */
+};
+
+/*
+ * Off the loop: puts the archived copy back at to, making missing parent
+ * directories, through no symbolic link, never overwriting (-EEXIST),
+ * decompressing as needed, with its mode, owner and times. Touches no index:
+ * archive_restore_commit() takes the entry out after success. On failure err
+ * says what, and nothing was moved.
+ */
+int archive_restore_io(struct archive *a, struct archive_restore *rs);
+/* On the loop, after a restore that went through: its entry leaves the index. */
+void archive_restore_commit(struct archive *a, const struct archive_restore *rs);
+/* A restore's own strings and descriptor. */
+void archive_restore_clear(struct archive_restore *rs);
 
 /* Removes an entry's file for good; a file already gone counts as done. */
 int archive_purge(struct archive *a, struct archive_entry *e);

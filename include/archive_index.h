@@ -25,6 +25,7 @@ struct archive_entry {
 	bool marked; /* its file carries the mark (in the index file, not in replies) */
 	bool dead;
 	bool reported; /* a dry daemon reported its purge already */
+	bool busy; /* a restore job has its file: neither purged nor restored again meanwhile */
 };
 
 struct archive_index {

@@ -33,6 +33,7 @@ struct mover_job {
 	char *path;	    /* what status shows (malloc'd; freed with the job) */
 	uint64_t dev, ino;  /* the file it touches: no two jobs on one file at once */
 	uint64_t bytes;	    /* how many it is expected to move (0: not known) */
+	bool asked;	    /* an operator's (a restore): it runs while paused too */
 	/* On a worker; it looks at mover_stopping() between chunks. */
 	void (*run)(struct mover_job *j);
 	/*
@@ -62,7 +63,10 @@ bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino);
 size_t mover_pending(const struct mover *m);
 size_t mover_queued(const struct mover *m, enum mover_lane lane);
 
-/* Paused: the running jobs finish, the queued ones are done as cancelled, no new one starts. */
+/*
+ * Paused: the running jobs finish, the queued ones are done as cancelled, no
+ * new one starts; but an operator's (asked) run, queued or new.
+ */
 void mover_pause(struct mover *m, bool paused);
 
 /* Called on the loop each time mover_pending() comes back to 0. */

@@ -93,6 +93,13 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run);
 /* A file an operator restored is left alone for one review window. */
 void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino);
+/*
+ * A file a restore is putting at path (absolute) is held from the moment it
+ * appears, before its inode is known: until sweep_unhold_path (then
+ * sweep_hold by its inode). 0 or -ENOMEM.
+ */
+int sweep_hold_path(struct sweep *s, const char *path);
+void sweep_unhold_path(struct sweep *s, const char *path);
 
 /* Why the zone's directory in the archive cannot take its files, or NULL. */
 const char *sweep_archive_blocked(const struct sweep *s, size_t zone);

@@ -1126,41 +1126,44 @@ static int dest_in_place(const void *ctx, int dir)
 	return r;
 }
 
-int archive_restore(struct archive *a, struct archive_entry *e, const struct archive_dest *to,
-		    char **where, char *err, size_t errlen)
+int archive_restore_io(struct archive *a, struct archive_restore *rs)
 {
-	const char *rel = rel_of(a, e->apath), *abase, *tbase;
-	char adirp[PATH_MAX], *target = NULL;
+	const struct archive_dest *to = &rs->to;
+	const char *rel = rel_of(a, rs->apath), *abase, *tbase;
+	char adirp[PATH_MAX], *target = NULL, *err = rs->err;
+	size_t errlen = sizeof(rs->err);
 	int adir = -1, tdir = -1, src = -1, r;
+	struct archive_opts o = { .keep_going = rs->keep_going, .ud = rs->ud };
 	struct stat st, tst;
 	struct own_dirs own;
 	int state = -1;
 
 	if (!rel || asprintf(&target, "%s/%s", to->base_abs, to->rel) < 0) {
-		snprintf(err, errlen, "out of memory restoring %s", e->apath);
+		snprintf(err, errlen, "out of memory restoring %s", rs->apath);
 		free(target);
 		return -ENOMEM;
 	}
 	split(rel, adirp, sizeof(adirp), &abase);
 	adir = open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1, false);
 	src = adir < 0 ? -1 : openat(adir, abase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	rs->src = src;
 	if (src < 0 || fstat(src, &st) < 0) {
 		r = adir < 0 ? adir : -errno;
 		snprintf(err, errlen,
 			 "cannot restore entry %llu: its archived copy %s %s; nothing was moved",
-			 (unsigned long long)e->id, e->apath,
+			 (unsigned long long)rs->id, rs->apath,
 			 r == -ENOENT ? "is gone (removed from outside sweepd)" : strerror(-r));
 		goto out;
 	}
 	own = (struct own_dirs){ { "the archive", "state_dir" },
-				 { a->root, a->cfg->state_dir }, { { 0 } }, { a->root_fd, -1 }, 0 };
+				 { a->root, rs->state_dir }, { { 0 } }, { a->root_fd, -1 }, 0 };
 	if (fstat(a->root_fd, &own.st[0]) == 0)
 		own.n = 1;
-	state = open(a->cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	state = open(rs->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (state >= 0 && fstat(state, &own.st[own.n]) == 0) {
 		own.what[own.n] = "state_dir";
 		own.mnt[own.n] = state;
-		own.path[own.n++] = a->cfg->state_dir;
+		own.path[own.n++] = rs->state_dir;
 	}
 	tdir = dest_dir(to, &st, true, &own, &tbase, err, errlen);
 	if (tdir < 0) {
@@ -1175,7 +1178,7 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 			 target);
 		goto out;
 	}
-	if (fstat(tdir, &tst) == 0 && tst.st_dev == st.st_dev && !e->compressed) {
+	if (fstat(tdir, &tst) == 0 && tst.st_dev == st.st_dev && !rs->compressed) {
 		r = renameat2(adir, abase, tdir, tbase, RENAME_NOREPLACE) < 0 ? -errno : 0;
 		if (r == 0 && dest_in_place(to, tdir) < 0)
 			r = renameat2(tdir, tbase, adir, abase, RENAME_NOREPLACE) < 0 ? -errno
@@ -1185,19 +1188,23 @@ int archive_restore(struct archive *a, struct archive_entry *e, const struct arc
 		if (r != -EXDEV)
 			goto done;
 	}
-	r = move_across(a, src, &st, &(struct end){ adir, abase, e->apath },
-			&(struct end){ tdir, tbase, target, dest_in_place, to }, e->compressed ? -1 : 0,
-			0, NULL, NULL, NULL, NULL);
+	r = move_across(a, src, &st, &(struct end){ adir, abase, rs->apath },
+			&(struct end){ tdir, tbase, target, dest_in_place, to }, rs->compressed ? -1 : 0,
+			0, NULL, &o, NULL, NULL);
 done:
 	if (r == 0) {
-		*where = target;
+		rs->where = target;
 		target = NULL;
-		forget(a, e);
+	} else if (r == -ECANCELED) {
+		snprintf(err, errlen,
+			 "the restore of %s to %s was stopped (sweepd is stopping): nothing was "
+			 "moved, it stays in the archive; restore it again",
+			 rs->apath, target);
 	} else if (r == -ESTALE) {
 		snprintf(err, errlen,
 			 "cannot restore %s to %s: a directory on the way was moved or replaced "
 			 "while the file was restored; it stays in the archive: restore it again",
-			 e->apath, target);
+			 rs->apath, target);
 	} else {
 		int dl = strrchr(target, '/') > target ? (int)(strrchr(target, '/') - target) : 1;
 
@@ -1208,10 +1215,11 @@ done:
 				   "then restore again"
 				 : "cannot restore %s to %s: %s; it stays in the archive: set that "
 				   "right in %.*s (or give \"to\" another path), then restore again",
-			 e->apath, target, strerror(-r), dl, target);
+			 rs->apath, target, strerror(-r), dl, target);
 	}
 out:
 	free(target);
+	rs->src = -1;
 	if (src >= 0)
 		close(src);
 	if (adir >= 0)
@@ -1221,4 +1229,25 @@ out:
 	if (state >= 0)
 		close(state);
 	return r;
+}
+
+void archive_restore_commit(struct archive *a, const struct archive_restore *rs)
+{
+	struct archive_entry *e = archive_index_get(a->ix, rs->id);
+
+	if (e)
+		forget(a, e);
+}
+
+void archive_restore_clear(struct archive_restore *rs)
+{
+	free(rs->apath);
+	free(rs->state_dir);
+	free((char *)rs->to.base_abs);
+	free((char *)rs->to.rel);
+	free(rs->where);
+	if (rs->to.base >= 0)
+		close(rs->to.base);
+	rs->apath = rs->state_dir = rs->where = NULL;
+	rs->to = (struct archive_dest){ .base = -1 };
 }

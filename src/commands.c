@@ -20,6 +20,7 @@
 #include "mover.h"
 #include "reply.h"
 #include "reserve.h"
+#include "restore_job.h"
 #include "rotate.h"
 #include "request.h"
 #include "settle.h"
@@ -248,9 +249,7 @@ static char *do_restore(struct daemon *d, const struct request *req,
 {
 	struct archive_entry *e = NULL;
 	struct archive_dest dest;
-	char msg[3 * PATH_MAX], clean[PATH_MAX], *where = NULL, *out;
-	struct stat st;
-	int r;
+	char msg[3 * PATH_MAX], clean[PATH_MAX];
 
 	if (!d->archive)
 		return reply_error("no archive is configured: nothing to restore");
@@ -281,39 +280,16 @@ static char *do_restore(struct daemon *d, const struct request *req,
 			 (unsigned long long)e->id);
 		return reply_error(msg);
 	}
+	if (e->busy) {
+		snprintf(msg, sizeof(msg),
+			 "entry %llu is being restored already (sweepctl status shows the job)",
+			 (unsigned long long)e->id);
+		return reply_error(msg);
+	}
 	if (restore_dest(d, req->to ? req->to : e->path, peer, clean, sizeof(clean), &dest, msg,
 			 sizeof(msg)) < 0)
 		return reply_error(msg);
-	{
-		/* The entry goes from the index on success: keep what the audit line needs. */
-		char *zone = strdup(e->zone), *apath = strdup(e->apath);
-		uint64_t bytes = e->bytes;
-
-		r = zone && apath ? archive_restore(d->archive, e, &dest, &where, msg, sizeof(msg))
-				  : -ENOMEM;
-		if (r == -ENOMEM && !(zone && apath))
-			snprintf(msg, sizeof(msg), "out of memory restoring %s", clean);
-		if (r == 0) {
-			d->counters.restored++;
-			if (lstat(where, &st) == 0)
-				sweep_hold(d->sweep, st.st_dev, st.st_ino);
-			audit_report(d->audit, NULL,
-				     audit_entry((int64_t)time(NULL), "restore", zone, where, bytes,
-						 REASON_MANUAL, false, apath));
-		}
-		free(zone);
-		free(apath);
-	}
-	close(dest.base);
-	if (r < 0) {
-		if (r != -EEXIST)
-			d->counters.errors++;
-		return reply_error(msg);
-	}
-	watch_drain(d->watch);
-	out = reply_restored(where);
-	free(where);
-	return out;
+	return restore_job_start(d, e, &dest, clean, peer->client);
 }
 
 /* The socket's handler: one request line in, one reply line out. */

@@ -87,7 +87,8 @@ static void *worker(void *arg)
 	for (;;) {
 		struct mover_job *j;
 
-		while (!atomic_load(&m->stopping) && (m->paused || !l->head))
+		/* Paused, only an operator's jobs are queued (pause took the others). */
+		while (!atomic_load(&m->stopping) && !l->head)
 			pthread_cond_wait(&m->work, &m->lock);
 		if (atomic_load(&m->stopping))
 			break;
@@ -182,16 +183,25 @@ struct mover *mover_create(struct ev_loop *loop)
 }
 
 /* Every queued job of every lane taken out, to be done as cancelled. */
-static struct mover_job *take_queued(struct mover *m)
+/* The queued jobs, out of their lanes; with all false, an operator's stay queued. */
+static struct mover_job *take_queued(struct mover *m, bool all)
 {
 	struct mover_job *head = NULL, *tail = NULL, *j;
 
 	for (int i = 0; i < MOVER_LANES; i++) {
 		struct lane *l = &m->lanes[i];
+		struct mover_job *keep = NULL, *keep_tail = NULL;
 
-		while ((j = pop(&l->head, &l->tail)))
-			push(&head, &tail, j);
-		l->queued = 0;
+		while ((j = pop(&l->head, &l->tail))) {
+			if (j->asked && !all) {
+				push(&keep, &keep_tail, j);
+			} else {
+				push(&head, &tail, j);
+				l->queued--;
+			}
+		}
+		l->head = keep;
+		l->tail = keep_tail;
 	}
 	return head;
 }
@@ -214,7 +224,7 @@ void mover_destroy(struct mover *m)
 		return;
 	pthread_mutex_lock(&m->lock);
 	atomic_store(&m->stopping, true);
-	queued = take_queued(m);
+	queued = take_queued(m, true);
 	pthread_cond_broadcast(&m->work);
 	pthread_mutex_unlock(&m->lock);
 	for (int i = 0; i < MOVER_LANES; i++)
@@ -231,7 +241,7 @@ void mover_destroy(struct mover *m)
 		on_wake(m->loop, &m->wake, 0);
 		cancel_list(m, queued);
 		pthread_mutex_lock(&m->lock);
-		queued = take_queued(m);
+		queued = take_queued(m, true);
 		more = queued || m->results;
 		pthread_mutex_unlock(&m->lock);
 		if (!more)
@@ -257,7 +267,7 @@ void mover_submit(struct mover *m, struct mover_job *j)
 	pthread_mutex_lock(&m->lock);
 	push(&l->head, &l->tail, j);
 	l->queued++;
-	if (m->paused || atomic_load(&m->stopping)) {
+	if ((m->paused && !j->asked) || atomic_load(&m->stopping)) {
 		/* Never started: done as cancelled at the next turn of the loop. */
 		pop(&l->head, &l->tail);
 		l->queued--;
@@ -298,7 +308,7 @@ void mover_pause(struct mover *m, bool paused)
 	pthread_mutex_lock(&m->lock);
 	m->paused = paused;
 	if (paused)
-		queued = take_queued(m);
+		queued = take_queued(m, false);
 	else
 		pthread_cond_broadcast(&m->work);
 	pthread_mutex_unlock(&m->lock);

@@ -24,6 +24,7 @@
 #include "table.h"
 #include "u64map.h"
 #include "units.h"
+#include "vec.h"
 #include "watch.h"
 
 /* A blocked target is looked at again on changes, or after this long. */
@@ -67,6 +68,8 @@ struct sweep {
 	int64_t next; /* the earliest deadline seen by the pass under way */
 	int64_t last_run; /* when the last (real) pass ended */
 	int64_t purge_retry_at; /* a purge failed: automatic ones wait until then */
+	char **arriving; /* where restores are putting files: held before their inodes are known */
+	size_t n_arriving, cap_arriving;
 	struct table_file **dry; /* picked by the dry run under way */
 	size_t n_dry, cap_dry;
 	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
@@ -98,10 +101,27 @@ static uint64_t held_key(uint64_t dev, uint64_t ino)
 	return (ino * 0x9e3779b97f4a7c15ULL ^ dev) | 1;
 }
 
+/* Is f at a path a restore is putting a file at? */
+static bool arriving(const struct sweep *s, const struct table_file *f)
+{
+	const struct zone_config *zc = &s->d->cfg->zones[f->dir->zone];
+	char *rel = table_file_relpath_dup(f), *path = NULL;
+	bool yes = false;
+
+	if (rel && asprintf(&path, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) >= 0)
+		for (size_t i = 0; i < s->n_arriving && !yes; i++)
+			yes = !strcmp(s->arriving[i], path);
+	free(rel);
+	free(path);
+	return yes;
+}
+
 static bool is_held(struct sweep *s, const struct table_file *f, int64_t now)
 {
 	int64_t until;
 
+	if (s->n_arriving && arriving(s, f))
+		return true;
 	if (!u64map_len(s->held))
 		return false;
 	until = (int64_t)(uintptr_t)u64map_get(s->held, held_key(f->dir->dev, f->ino));
@@ -118,6 +138,30 @@ void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
 	int64_t until = now_s() + (keep == CONFIG_UNSET ? SWEEP_HOLD_DEFAULT_S : keep);
 
 	u64map_put(s->held, held_key(dev, ino), (void *)(uintptr_t)until);
+}
+
+int sweep_hold_path(struct sweep *s, const char *path)
+{
+	char **v = vec_grow(s->arriving, &s->cap_arriving, s->n_arriving + 1, sizeof(*v));
+	char *p = strdup(path);
+
+	if (!v || !p) {
+		free(p);
+		return -ENOMEM;
+	}
+	s->arriving = v;
+	s->arriving[s->n_arriving++] = p;
+	return 0;
+}
+
+void sweep_unhold_path(struct sweep *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_arriving; i++)
+		if (!strcmp(s->arriving[i], path)) {
+			free(s->arriving[i]);
+			s->arriving[i] = s->arriving[--s->n_arriving];
+			return;
+		}
 }
 
 /* Sets an episode; 1 when one starts (or its cause changes), -1 when it ends, else 0. */
@@ -717,8 +761,9 @@ static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 
 /*
  * An entry's file removed for good (or, dry, reported). false when it could not
- * be (a read-only or broken archive): it stays indexed, and automatic purges
- * wait SWEEP_RETRY_S, so that a pass never spins on the same oldest entry.
+ * be: being restored, or a read-only or broken archive (then it stays indexed,
+ * and automatic purges wait SWEEP_RETRY_S), so that a pass never spins on the
+ * same oldest entry.
  */
 static bool purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 			enum policy_reason why, int64_t now)
@@ -732,6 +777,10 @@ static bool purge_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 		report(s, run, entry);
 		run->count++;
 		return true;
+	}
+	if (e->busy) {
+		json_object_put(entry); /* being restored: its result brings a pass */
+		return false;
 	}
 	r = archive_purge(s->d->archive, e);
 	if (r < 0) {
@@ -1245,5 +1294,8 @@ void sweep_destroy(struct sweep *s)
 	free(s->fs);
 	u64map_destroy(s->held);
 	emptied_destroy(s->emptied);
+	for (size_t i = 0; i < s->n_arriving; i++)
+		free(s->arriving[i]);
+	free(s->arriving);
 	free(s);
 }

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import shutil
 import socket
 import stat
@@ -15,7 +16,7 @@ import tempfile
 import time
 
 from harness import (Daemon, Failure, Writer, case, check, equal, main, write, WAIT,
-                     SWEEPCTL)
+                     SWEEPCTL, readline)
 
 DAY = 86400
 OLD = time.time() - 10 * DAY
@@ -500,6 +501,106 @@ def idle_zips_deleted_while_read_one_stays():
         check(all(a["reason"] == "max_idle" for a in audit(d)), "reason max_idle")
     finally:
         d.close()
+
+
+def archived_render(mib=256):
+    """A daemon whose archive is a tmpfs of its own, holding one large render archived
+    across filesystems (uncompressed: a copy back is as long as its size): (d, fs, root,
+    path, sha)."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "archive"), f"{mib * 3}M")
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
+               extra='archive = { path = "archive"; compress = "off"; };', start=False,
+               root=root)
+    big = d.path("z", "render.mp4")
+    with open(big, "wb") as f:
+        for _ in range(mib // 4):
+            f.write(os.urandom(4 << 20))
+    old(big)
+    want = sha(big)
+    d.start()
+    d.settle()
+    check(not os.path.exists(big), "archived")
+    return d, fs, root, big, want
+
+
+def restore_asked(d, path):
+    """A restore request sent on a connection of its own, its answer not read yet."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(WAIT)
+    s.connect(d.sock)
+    s.sendall((json.dumps({"cmd": "restore", "path": path}) + "\n").encode())
+    return s
+
+
+@case
+def restore_runs_off_the_loop_and_while_paused():
+    """A restore is a job of the mover: while a large file is copied back from an archive on
+    another filesystem, status answers and lists it with its progress; it runs while sweepd
+    is paused (an operator asked for it); a second restore of the same entry meanwhile is
+    refused, not run twice."""
+    d, fs, root, big, want = archived_render()
+    try:
+        ok(d.request({"cmd": "pause"}), "pause")
+        asked = restore_asked(d, big)
+        seen, answered, again = None, 0, None
+        while True:
+            st = d.status()
+            answered += 1
+            for j in st.get("jobs", []):
+                if j["action"] == "restore":
+                    check(j["path"] == big and 0 <= j["done"] <= j["bytes"], f"job {j}")
+                    seen = j
+                    if again is None:
+                        again = d.request({"cmd": "restore", "path": big})
+            if select.select([asked], [], [], 0)[0]:
+                break
+        r = json.loads(readline(asked))
+        asked.close()
+        equal(r.get("restored"), big, f"restored while paused: {r}")
+        check(seen is not None, f"status answered {answered} times during the restore and "
+              "listed it")
+        if again is not None:
+            check(not again["ok"] and "being restored already" in again["error"],
+                  f"a second restore of it meanwhile: {again}")
+        equal(sha(big), want, "restored whole")
+        equal(d.status()["counters"]["restored"], 1, "counted once")
+        ok(d.request({"cmd": "resume"}), "resume")
+        d.settle()
+        check(os.path.exists(big), "restored: left alone for the review window")
+    finally:
+        d.close()
+        fs.close(root)
+
+
+@case
+def sigterm_during_a_restore():
+    """SIGTERM while a restore copies a large file back: sweepd stops at once, the client is
+    told nothing was moved, the file is whole in the archive and nowhere else, and the next
+    start restores it."""
+    d, fs, root, big, want = archived_render()
+    try:
+        asked = restore_asked(d, big)
+        while not any(j["action"] == "restore" and j["running"]
+                      for j in d.status().get("jobs", [])):
+            if select.select([asked], [], [], 0)[0]:
+                break  # done before it was seen running: the checks below still hold
+        d.stop()
+        r = json.loads(readline(asked) or "{}")
+        asked.close()
+        if r.get("ok"):
+            equal(sha(big), want, "restored whole before the stop")
+        else:
+            check("nothing was moved" in r.get("error", ""), f"the client is told: {r}")
+            check(not os.path.exists(big), "no partial file where it was going")
+            d.start()
+            got = ok(d.request({"cmd": "restore", "path": big}), "restore after the restart")
+            equal(got["restored"], big, "restored")
+            equal(sha(big), want, "restored whole after the restart")
+        equal(files_under(os.path.join(root, "archive")), [], "nothing left in the archive")
+    finally:
+        d.close()
+        fs.close(root)
 
 
 @case

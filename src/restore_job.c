@@ -1,0 +1,144 @@
+#include "restore_job.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive_index.h"
+#include "audit.h"
+#include "config.h"
+#include "control.h"
+#include "daemon.h"
+#include "mover.h"
+#include "reply.h"
+#include "sweep.h"
+#include "watch.h"
+
+struct restore_job {
+	struct mover_job mj; /* first: the mover's; mj.path is where it goes */
+	struct archive *archive;
+	struct archive_restore rs;
+	int r;
+	struct stat placed; /* the restored file, once in place */
+	bool placed_known;
+	/* the loop's */
+	struct daemon *d;
+	struct control_client *client;
+	char *zone;
+	uint64_t bytes;
+};
+
+static void job_free(struct restore_job *j)
+{
+	archive_restore_clear(&j->rs);
+	free(j->zone);
+	mover_job_free(&j->mj);
+}
+
+/* Between chunks: how far the copy is, and whether the daemon is stopping. */
+static bool keep_going(void *ud)
+{
+	struct restore_job *j = ud;
+	off_t at = j->rs.src >= 0 ? lseek(j->rs.src, 0, SEEK_CUR) : -1;
+
+	if (at > 0)
+		mover_progress(&j->mj, (uint64_t)at);
+	return !mover_stopping(&j->mj);
+}
+
+static void job_run(struct mover_job *mj)
+{
+	struct restore_job *j = (struct restore_job *)mj;
+
+	j->r = archive_restore_io(j->archive, &j->rs);
+	if (j->r == 0) {
+		mover_progress(mj, mj->bytes);
+		j->placed_known = lstat(j->rs.where, &j->placed) == 0;
+	}
+}
+
+static void job_done(struct mover_job *mj, bool cancelled)
+{
+	struct restore_job *j = (struct restore_job *)mj;
+	struct daemon *d = j->d;
+	struct archive_entry *e = archive_index_get(archive_entries(j->archive), j->rs.id);
+	char *out;
+
+	if (e)
+		e->busy = false;
+	if (d->sweep)
+		sweep_unhold_path(d->sweep, j->mj.path);
+	if (cancelled) {
+		out = reply_error("sweepd is stopping: nothing was moved; restore again once it is "
+				  "back");
+	} else if (j->r < 0) {
+		if (j->r != -EEXIST && j->r != -ECANCELED)
+			d->counters.errors++;
+		out = reply_error(j->rs.err);
+	} else {
+		archive_restore_commit(j->archive, &j->rs);
+		d->counters.restored++;
+		if (j->placed_known && d->sweep)
+			sweep_hold(d->sweep, j->placed.st_dev, j->placed.st_ino);
+		audit_report(d->audit, NULL,
+			     audit_entry((int64_t)time(NULL), "restore", j->zone, j->rs.where,
+					 j->bytes, REASON_MANUAL, false, j->rs.apath));
+		watch_drain(d->watch);
+		out = reply_restored(j->rs.where);
+	}
+	control_answer(j->client, out);
+	job_free(j);
+	/* What the archive holds changed: its limits and deadlines, looked at again. */
+	if (d->sweep && !cancelled)
+		sweep_due(d->sweep);
+}
+
+char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archive_dest *dest,
+			const char *target, struct control_client *client)
+{
+	struct restore_job *j = calloc(1, sizeof(*j));
+
+	if (j) {
+		j->rs.to.base = -1;
+		j->rs.src = -1;
+		j->mj.path = strdup(target);
+		j->zone = strdup(e->zone);
+		j->rs.apath = strdup(e->apath);
+		j->rs.state_dir = strdup(d->cfg->state_dir);
+		j->rs.to.base_abs = strdup(dest->base_abs);
+		j->rs.to.rel = strdup(dest->rel);
+	}
+	if (!j || !j->mj.path || !j->zone || !j->rs.apath || !j->rs.state_dir ||
+	    !j->rs.to.base_abs || !j->rs.to.rel ||
+	    (d->sweep && sweep_hold_path(d->sweep, target) < 0)) {
+		if (j)
+			job_free(j);
+		close(dest->base);
+		return reply_error("out of memory starting a restore");
+	}
+	j->rs.to.base = dest->base;
+	j->rs.to.same_mount = dest->same_mount;
+	j->rs.id = e->id;
+	j->rs.compressed = e->compressed;
+	j->rs.keep_going = keep_going;
+	j->rs.ud = j;
+	j->archive = d->archive;
+	j->d = d;
+	j->client = client;
+	j->bytes = e->bytes;
+	j->mj.lane = MOVER_ARCHIVE;
+	j->mj.action = "restore";
+	j->mj.bytes = e->stored;
+	j->mj.dev = archive_dev(d->archive);
+	j->mj.ino = 0; /* not a zone's file: the entry's busy flag keeps others off it */
+	j->mj.asked = true;
+	j->mj.run = job_run;
+	j->mj.done = job_done;
+	e->busy = true;
+	mover_submit(d->mover, &j->mj);
+	return control_later;
+}
