@@ -102,16 +102,16 @@ struct archive_restore {
  * Off the loop: puts the archived copy back at to, making missing parent
  * directories, through no symbolic link, never overwriting (-EEXIST),
  * decompressing as needed, with its mode, owner and times. Touches no index:
- * archive_restore_commit() takes the entry out after success. On failure err
+ * archive_forget() takes the entry out after success. On failure err
  * says what, and nothing was moved.
  */
 int archive_restore_io(struct archive *a, struct archive_restore *rs);
-/* On the loop, after a restore that went through: its entry leaves the index. */
-void archive_restore_commit(struct archive *a, const struct archive_restore *rs);
 /* A restore's own strings and descriptor. */
 void archive_restore_clear(struct archive_restore *rs);
 
-/* Removes an entry's file for good; a file already gone counts as done. */
-int archive_purge(struct archive *a, struct archive_entry *e);
+/* Off the loop: an entry's file removed for good; one already gone counts as done. */
+int archive_unlink(struct archive *a, const char *apath);
+/* On the loop: an entry out of the index (written to the index file), by its id. */
+void archive_forget(struct archive *a, uint64_t id);
 
 #endif

@@ -928,14 +928,21 @@ static void forget(struct archive *a, struct archive_entry *e)
 	archive_index_remove(a->ix, e);
 }
 
-int archive_purge(struct archive *a, struct archive_entry *e)
+int archive_unlink(struct archive *a, const char *apath)
 {
-	const char *rel = rel_of(a, e->apath);
+	const char *rel = rel_of(a, apath);
 
 	if (rel && unlinkat(a->root_fd, rel, 0) < 0 && errno != ENOENT)
 		return -errno;
-	forget(a, e);
 	return 0;
+}
+
+void archive_forget(struct archive *a, uint64_t id)
+{
+	struct archive_entry *e = archive_index_get(a->ix, id);
+
+	if (e)
+		forget(a, e);
 }
 
 /* What went wrong with the destination's directory at path, and what to do: into err. */
@@ -1229,14 +1236,6 @@ out:
 	if (state >= 0)
 		close(state);
 	return r;
-}
-
-void archive_restore_commit(struct archive *a, const struct archive_restore *rs)
-{
-	struct archive_entry *e = archive_index_get(a->ix, rs->id);
-
-	if (e)
-		forget(a, e);
 }
 
 void archive_restore_clear(struct archive_restore *rs)

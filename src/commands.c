@@ -63,20 +63,41 @@ static char *unknown_zone(const char *name)
 	return reply_error(msg);
 }
 
-/* A sweep whose files went to the mover: answered once they are in (the sweeper adds the
+/* A run whose files went to the mover: answered once they are in (the sweeper adds the
  * batches after). */
-struct sweep_wait {
-	struct daemon *d;
+struct run_wait {
 	struct control_client *client;
+	char *(*reply)(struct sweep_run *run);
 };
 
-static void sweep_finished(struct sweep_run *run, void *ud)
+static void run_finished(struct sweep_run *run, void *ud)
 {
-	struct sweep_wait *w = ud;
+	struct run_wait *w = ud;
 
-	control_answer(w->client, reply_actions(run));
+	control_answer(w->client, w->reply(run));
 	sweep_run_free(run);
 	free(w);
+}
+
+/* run's answer: at once, or (control_later) once the jobs it holds are in. */
+static char *run_answer(struct sweep_run *run, struct control_client *client,
+			char *(*reply)(struct sweep_run *run))
+{
+	struct run_wait *w = sweep_run_waiting(run) ? calloc(1, sizeof(*w)) : NULL;
+	char *out;
+
+	if (!w) {
+		/* Nothing out (or out of memory: answered now, the jobs' results reach the audit). */
+		out = reply(run);
+		sweep_run_release(run); /* freed now, or by its last job */
+		return out;
+	}
+	w->client = client;
+	w->reply = reply;
+	run->finished = run_finished;
+	run->ud = w;
+	sweep_run_release(run);
+	return control_later;
 }
 
 /* An admin's sweep, or anyone's dry run (answered, but not written to the audit log). */
@@ -84,14 +105,10 @@ static char *do_sweep(struct daemon *d, const struct request *req,
 		      const struct control_peer *peer, bool admin)
 {
 	struct sweep_run *run = sweep_run_new();
-	struct sweep_wait *w = calloc(1, sizeof(*w));
 	char *out;
 
-	if (!run || !w) {
-		free(run);
-		free(w);
+	if (!run)
 		return reply_error("out of memory");
-	}
 	run->dry = req->dry_run == 1 || d->dry_run;
 	run->manual = true;
 	run->unaudited = !admin;
@@ -103,24 +120,12 @@ static char *do_sweep(struct daemon *d, const struct request *req,
 		out = NULL;
 	if (out) {
 		sweep_run_free(run);
-		free(w);
 		return out;
 	}
 	watch_drain(d->watch);
 	run->actions = json_object_new_array();
 	sweep_all(d->sweep, run);
-	if (!sweep_run_waiting(run)) {
-		out = reply_actions(run);
-		sweep_run_free(run);
-		free(w);
-		return out;
-	}
-	w->d = d;
-	w->client = peer->client;
-	run->finished = sweep_finished;
-	run->ud = w;
-	sweep_run_release(run);
-	return control_later;
+	return run_answer(run, peer->client, reply_actions);
 }
 
 static char *do_rotate(struct daemon *d, const struct request *req)
@@ -154,17 +159,23 @@ static char *do_rotate(struct daemon *d, const struct request *req)
 	return reply_rotated(&run, errors);
 }
 
-static char *do_purge(struct daemon *d, const struct request *req)
+static char *do_purge(struct daemon *d, const struct request *req,
+		      const struct control_peer *peer)
 {
-	struct sweep_run run = { .dry = d->dry_run, .zone = -1, .manual = true };
+	struct sweep_run *run;
 
 	if (!d->archive)
 		return reply_error("no archive is configured: nothing to purge");
 	if (d->paused)
 		return reply_paused();
-	run.actions = json_object_new_array();
-	sweep_purge(d->sweep, req->older_than, &run);
-	return reply_purged(&run);
+	run = sweep_run_new();
+	if (!run)
+		return reply_error("out of memory");
+	run->dry = d->dry_run;
+	run->manual = true;
+	run->actions = json_object_new_array();
+	sweep_purge(d->sweep, req->older_than, run);
+	return run_answer(run, peer->client, reply_purged);
 }
 
 /*
@@ -332,7 +343,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = do_restore(d, &req, peer);
 		break;
 	case REQ_PURGE:
-		out = do_purge(d, &req);
+		out = do_purge(d, &req, peer);
 		break;
 	case REQ_ROTATE:
 		out = do_rotate(d, &req);

@@ -366,7 +366,8 @@ char *reply_purged(struct sweep_run *run)
 	json_object_object_add(o, "purged", u64(run->count));
 	json_object_object_add(o, "bytes", u64(run->freed));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(run->dry));
-	json_object_object_add(o, "actions", run->actions);
+	json_object_object_add(o, "actions", run->actions); /* the reply's now */
+	run->actions = NULL;
 	return reply_object(o);
 }
 

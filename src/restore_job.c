@@ -80,7 +80,7 @@ static void job_done(struct mover_job *mj, bool cancelled)
 			d->counters.errors++;
 		out = reply_error(j->rs.err);
 	} else {
-		archive_restore_commit(j->archive, &j->rs);
+		archive_forget(j->archive, j->rs.id);
 		d->counters.restored++;
 		if (j->placed_known && d->sweep)
 			sweep_hold(d->sweep, j->placed.st_dev, j->placed.st_ino);

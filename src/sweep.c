@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mover.h"
 #include "policy.h"
+#include "purge_job.h"
 #include "sweep_job.h"
 #include "sweep_plan.h"
 #include "table.h"
@@ -68,6 +69,7 @@ struct sweep {
 	int64_t next; /* the earliest deadline seen by the pass under way */
 	int64_t last_run; /* when the last (real) pass ended */
 	int64_t purge_retry_at; /* a purge failed: automatic ones wait until then */
+	uint64_t purging; /* stored bytes of the archive's files on their way out */
 	char **arriving; /* where restores are putting files: held before their inodes are known */
 	size_t n_arriving, cap_arriving;
 	struct table_file **dry; /* picked by the dry run under way */
@@ -384,6 +386,8 @@ static void act_done(struct mover_job *mj, bool cancelled);
 static struct sweep_fs *fs_of(struct sweep *s, uint64_t dev);
 static bool purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 			enum policy_reason why, int64_t now);
+static void purge_done(struct mover_job *mj, bool cancelled);
+static void job_in(struct sweep *s, struct sweep_run *run);
 
 /*
  * Acts on one file: a job for the mover, which checks it again through its
@@ -549,6 +553,22 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	return ACT_DONE;
 }
 
+/*
+ * A job of the sweeper's is in (its result applied). The last one in: what the
+ * results leave due (a next batch, a target still missed, files that could not
+ * go) is looked at now, with our own events in.
+ */
+static void job_in(struct sweep *s, struct sweep_run *run)
+{
+	next_batch(s, run);
+	sweep_run_release(run);
+	s->inflight--;
+	if (!s->inflight && !s->d->paused && !ev_is_active(&s->again)) {
+		ev_timer_set(&s->again, 0., 0.);
+		ev_timer_start(s->d->loop, &s->again);
+	}
+}
+
 static void act_done(struct mover_job *mj, bool cancelled)
 {
 	struct sweep_job *j = (struct sweep_job *)mj;
@@ -566,19 +586,9 @@ static void act_done(struct mover_job *mj, bool cancelled)
 		watch_self_open(s->d->watch, f, false); /* no event of ours will come */
 	if (!cancelled)
 		r = act_result(s, j, zi, f, now);
-	next_batch(s, j->run);
-	sweep_run_release(j->run);
-	sweep_job_free(j);
-	s->inflight--;
-	/*
-	 * The last one in: what its results leave due (a next batch, a target still
-	 * missed, files that could not go) is looked at now, with our own events in.
-	 */
 	(void)r;
-	if (!s->inflight && !s->d->paused && !ev_is_active(&s->again)) {
-		ev_timer_set(&s->again, 0., 0.);
-		ev_timer_start(s->d->loop, &s->again);
-	}
+	job_in(s, j->run);
+	sweep_job_free(j);
 }
 
 /* act_on() with the file's paths on the heap: a tree may be deeper than PATH_MAX. */
@@ -760,46 +770,74 @@ static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 }
 
 /*
- * An entry's file removed for good (or, dry, reported). false when it could not
- * be: being restored, or a read-only or broken archive (then it stays indexed,
- * and automatic purges wait SWEEP_RETRY_S), so that a pass never spins on the
- * same oldest entry.
+ * An entry's file to be removed for good: a job of the mover (or, dry,
+ * reported). false when it cannot go now (being restored or purged already, or
+ * out of memory): a pass skips it. Its bytes count as freed while it is out.
  */
 static bool purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 			enum policy_reason why, int64_t now)
 {
-	json_object *entry = audit_entry(now, "purge", e->zone, e->path, e->bytes, why,
-					 run && run->dry, e->apath);
-	uint64_t stored = e->stored;
-	int r;
+	struct purge_job *j;
 
 	if (run && run->dry) {
-		report(s, run, entry);
+		report(s, run, audit_entry(now, "purge", e->zone, e->path, e->bytes, why, true,
+					   e->apath));
 		run->count++;
 		return true;
 	}
-	if (e->busy) {
-		json_object_put(entry); /* being restored: its result brings a pass */
+	if (e->busy || !(j = purge_job_new(s->d->archive, e->id, e->apath, e->zone, e->path)))
 		return false;
-	}
-	r = archive_purge(s->d->archive, e);
-	if (r < 0) {
-		json_object_put(entry);
-		s->d->counters.errors++;
-		log_err("archive: cannot purge %s: %s; it stays in the archive, and purges are tried "
-			"again in %d s", e->apath, strerror(-r), SWEEP_RETRY_S);
-		s->purge_retry_at = now + SWEEP_RETRY_S;
-		return false;
-	}
-	s->d->counters.purged++;
-	s->d->counters.bytes_freed += stored;
-	if (run) {
-		run->count++;
-		run->freed += stored;
-	}
-	report(s, run, entry);
-	archive_room(s, 0, now);
+	j->mj.bytes = e->stored;
+	j->mj.done = purge_done;
+	j->bytes = e->bytes;
+	j->stored = e->stored;
+	j->why = why;
+	j->owner = s;
+	j->run = run && run->refs ? run : NULL;
+	sweep_run_hold(j->run);
+	e->busy = true;
+	s->purging += e->stored;
+	s->inflight++;
+	mover_submit(s->d->mover, &j->mj);
 	return true;
+}
+
+/*
+ * A purge's result: the entry out of the index, counted and audited; a failure
+ * (a read-only or broken archive) leaves it indexed, and automatic purges wait
+ * SWEEP_RETRY_S, so that passes do not try the same entry again and again.
+ */
+static void purge_done(struct mover_job *mj, bool cancelled)
+{
+	struct purge_job *j = (struct purge_job *)mj;
+	struct sweep *s = j->owner;
+	struct archive_entry *e = archive_index_get(archive_entries(s->d->archive), j->id);
+	int64_t now = now_s();
+
+	if (e)
+		e->busy = false;
+	s->purging -= s->purging < j->stored ? s->purging : j->stored;
+	if (!cancelled && j->r < 0) {
+		s->d->counters.errors++;
+		if (now >= s->purge_retry_at) /* once for the batch that failed */
+			log_err("archive: cannot purge %s: %s; it stays in the archive, and purges "
+				"are tried again in %d s",
+				mj->path, strerror(-j->r), SWEEP_RETRY_S);
+		s->purge_retry_at = now + SWEEP_RETRY_S;
+	} else if (!cancelled) {
+		archive_forget(s->d->archive, j->id);
+		s->d->counters.purged++;
+		s->d->counters.bytes_freed += j->stored;
+		if (j->run) {
+			j->run->count++;
+			j->run->freed += j->stored;
+		}
+		report(s, j->run, audit_entry(now, "purge", j->zone, j->origin, j->bytes, j->why,
+					      false, mj->path));
+		archive_room(s, 0, now);
+	}
+	job_in(s, j->run);
+	purge_job_free(j);
 }
 
 /* Automatic purges wait a while after one failed; an operator's go at once. */
@@ -820,18 +858,16 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct sweep_plan
 {
 	struct archive *a = s->d->archive;
 	bool same = a && archive_dev(a) == fs->dev;
-	uint64_t freed = 0, planned = 0;
+	uint64_t freed = same ? s->purging : 0, planned = 0;
+	struct archive_index *ix = a ? archive_entries(a) : NULL;
 	struct sweep_view v;
 
-	for (struct archive_entry *e = same ? archive_index_oldest(archive_entries(a)) : NULL;
-	     e && freed < need && !run->dry && !purges_wait(s, run, now);
-	     e = archive_index_oldest(archive_entries(a))) {
-		uint64_t stored = e->stored;
-
-		if (!purge_entry(s, run, e, REASON_DISK_HIGH, now))
-			break;
-		freed += stored;
-	}
+	for (struct archive_entry *e = same && !run->dry && !purges_wait(s, run, now)
+					       ? archive_index_next(ix, NULL)
+					       : NULL;
+	     e && freed < need; e = archive_index_next(ix, e))
+		if (purge_entry(s, run, e, REASON_DISK_HIGH, now))
+			freed += e->stored;
 	if (freed >= need)
 		return;
 	planned = run->dry ? 0 : fs->inflight;
@@ -1056,15 +1092,19 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 	}
 	if (purges_wait(s, run, now))
 		return;
-	while ((e = archive_index_oldest(ix)) &&
-	       policy_archive_due(cfg->archive_keep, e->archived_at) <= now)
-		if (!purge_entry(s, run, e, REASON_ARCHIVE_KEEP, now))
-			return;
-	while (cfg->archive_max_size != CONFIG_UNSET && ix->stored > (uint64_t)cfg->archive_max_size &&
-	       (e = archive_index_oldest(ix)))
-		if (!purge_entry(s, run, e, REASON_ARCHIVE_MAX_SIZE, now))
-			return;
-	if ((e = archive_index_oldest(ix)))
+	/* Oldest first; what is on its way out counts as gone (its result brings a pass). */
+	for (e = archive_index_next(ix, NULL);
+	     e && policy_archive_due(cfg->archive_keep, e->archived_at) <= now;
+	     e = archive_index_next(ix, e))
+		purge_entry(s, run, e, REASON_ARCHIVE_KEEP, now);
+	for (e = archive_index_next(ix, NULL);
+	     e && cfg->archive_max_size != CONFIG_UNSET &&
+	     ix->stored - s->purging > (uint64_t)cfg->archive_max_size;
+	     e = archive_index_next(ix, e))
+		purge_entry(s, run, e, REASON_ARCHIVE_MAX_SIZE, now);
+	for (e = archive_index_next(ix, NULL); e && e->busy; e = archive_index_next(ix, e))
+		;
+	if (e)
 		note_next(s, policy_archive_due(cfg->archive_keep, e->archived_at));
 }
 
@@ -1181,18 +1221,9 @@ void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run)
 		return;
 	ix = archive_entries(s->d->archive);
 	if (older_than >= 0) {
-		for (e = archive_index_next(ix, NULL); e;) {
-			struct archive_entry *next;
-			uint64_t next_id;
-
-			if (e->archived_at > now - older_than)
-				break;
-			next = archive_index_next(ix, e);
-			next_id = next ? next->id : 0;
+		for (e = archive_index_next(ix, NULL); e && e->archived_at <= now - older_than;
+		     e = archive_index_next(ix, e))
 			purge_entry(s, run, e, REASON_MANUAL, now);
-			/* Purging may compact the index: find the next entry again by its id. */
-			e = next_id ? archive_index_get(ix, next_id) : NULL;
-		}
 	}
 	pass_archive(s, run, now);
 	if (!run->dry)

@@ -503,7 +503,7 @@ def idle_zips_deleted_while_read_one_stays():
         d.close()
 
 
-def archived_render(mib=256):
+def archived_render(mib=256, also=()):
     """A daemon whose archive is a tmpfs of its own, holding one large render archived
     across filesystems (uncompressed: a copy back is as long as its size): (d, fs, root,
     path, sha)."""
@@ -518,6 +518,9 @@ def archived_render(mib=256):
             f.write(os.urandom(4 << 20))
     old(big)
     want = sha(big)
+    for name in also:
+        write(d.path("z", name), b"s" * 100)
+        old(d.path("z", name))
     d.start()
     d.settle()
     check(not os.path.exists(big), "archived")
@@ -568,6 +571,37 @@ def restore_runs_off_the_loop_and_while_paused():
         ok(d.request({"cmd": "resume"}), "resume")
         d.settle()
         check(os.path.exists(big), "restored: left alone for the review window")
+    finally:
+        d.close()
+        fs.close(root)
+
+
+@case
+def purge_during_a_restore_leaves_it():
+    """An operator's purge while a restore copies that entry back: the entry is not purged
+    under the restore (it is the restore's until it is in), the purge answers for the others,
+    and the restore ends whole."""
+    d, fs, root, big, want = archived_render(also=["small.txt"])
+    try:
+        small = d.path("z", "small.txt")
+        check(not os.path.exists(small), "the small file archived too")
+        asked = restore_asked(d, big)
+        purged = None
+        while not select.select([asked], [], [], 0)[0]:
+            if purged is None and any(j["action"] == "restore"
+                                      for j in d.status().get("jobs", [])):
+                purged = ok(d.request({"cmd": "purge", "older_than": 0}),
+                            "purge during the restore")
+        r = json.loads(readline(asked))
+        asked.close()
+        equal(r.get("restored"), big, f"restored: {r}")
+        equal(sha(big), want, "restored whole")
+        if purged is not None:
+            paths = [a["path"] for a in purged["actions"]]
+            equal(paths, [small], "the purge took the other entry, not the one being restored")
+        ok(d.request({"cmd": "purge", "older_than": 0}), "purge")
+        equal(d.status()["archive"]["files"], 0, "the archive is empty")
+        equal(files_under(os.path.join(root, "archive")), [], "and so is its tree")
     finally:
         d.close()
         fs.close(root)
