@@ -1,0 +1,125 @@
+#ifndef SWEEPD_SWEEP_PRIV_H
+#define SWEEPD_SWEEP_PRIV_H
+
+/*
+ * The sweeper's own state, shared by its files alone (sweep.c: the passes and
+ * their timers; sweep_state.c: what it remembers of files, episodes and the
+ * archive; sweep_result.c: jobs out to the mover and their results taken in).
+ * No other module includes this.
+ */
+#include <ev.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "policy.h"
+#include "sweep.h"
+#include "sweep_plan.h"
+
+struct archive_entry;
+struct counters;
+struct json_object;
+struct mover_job;
+struct table_file;
+struct zone_config;
+
+/* A blocked target is looked at again on changes, or after this long. */
+#define SWEEP_RETRY_S 30
+#define SWEEP_HOLD_DEFAULT_S 86400
+
+struct sweep_fs {
+	uint64_t dev;
+	const char *probe; /* a zone path on it */
+	bool pressure;
+	uint64_t changes; /* of its zones, when last found blocked */
+	int64_t retry_at;
+	struct sweep_episode ep;
+	uint64_t inflight; /* disk bytes of its files with the mover: freed once they are in */
+};
+
+struct sweep_zone {
+	uint64_t changes;
+	int64_t retry_at;
+	struct sweep_episode ep;
+	/* The zone's directory in the archive is not sweepd's own: why, and when to try again. */
+	char arch_why[PATH_MAX + 400];
+	int64_t arch_retry_at;
+};
+
+struct sweep {
+	struct daemon *d;
+	ev_periodic deadline;
+	struct sweep_zone *zones;
+	struct sweep_fs *fs;
+	size_t n_fs;
+	uint64_t roots_gen; /* the watcher's, when fs was made */
+	struct u64map *held; /* (dev, ino) of restored files -> until when */
+	struct emptied *emptied; /* the directories sweepd emptied, and their users' mtimes */
+	struct sweep_episode archive_full;
+	int64_t archive_retry_at;
+	char full_why[PATH_MAX + 300]; /* what blocks files, while the archive is full */
+	char full_self[PATH_MAX + 300]; /* the archive's own episode */
+	char misdir_why[PATH_MAX + 400]; /* the last zone whose archive directory is not ours */
+	bool running;
+	int64_t next; /* the earliest deadline seen by the pass under way */
+	int64_t last_run; /* when the last (real) pass ended */
+	int64_t purge_retry_at; /* a purge failed: automatic ones wait until then */
+	uint64_t purging; /* stored bytes of the archive's files on their way out */
+	char **arriving; /* where restores are putting files: held before their inodes are known */
+	size_t n_arriving, cap_arriving;
+	struct table_file **dry; /* picked by the dry run under way */
+	size_t n_dry, cap_dry;
+	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
+	size_t inflight;    /* jobs queued and not done: passes judge episodes once they are */
+	struct u64map *failed; /* (dev, ino) of files whose move failed -> when to try again */
+	ev_timer again; /* a pass once the last job is in */
+};
+
+/*
+ * Done, or why not: a writer, a recent write, a full archive, an archive
+ * directory that is not sweepd's, gone, an error, a path too long to archive.
+ */
+enum act_result { ACT_DONE, ACT_QUEUED, ACT_WRITING, ACT_YOUNG, ACT_FULL, ACT_MISDIR, ACT_GONE,
+		  ACT_FAILED, ACT_TOO_DEEP, ACT_CANCELLED };
+
+static inline int64_t sweep_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* The pass under way notes when something it saw becomes due. */
+static inline void sweep_note_next(struct sweep *s, int64_t when)
+{
+	if (when < s->next)
+		s->next = when;
+}
+
+/* sweep_state.c */
+/* An episode set, said in the log when it starts, changes cause or ends. */
+void sweep_say_episode(struct sweep_episode *ep, const char *what, bool blocked, const char *why,
+		       uint64_t bytes, struct counters *c);
+/* An action to the audit log, and to run's actions when someone waits on it. */
+void sweep_report(struct sweep *s, struct sweep_run *run, struct json_object *entry);
+void sweep_archive_room(struct sweep *s, int err, int64_t now);
+bool sweep_archive_may_try(const struct sweep *s, const struct sweep_run *run, int64_t now);
+void sweep_archive_misdir(struct sweep *s, uint32_t zi, int err, int64_t now);
+/* A file whose move failed: left alone for SWEEP_RETRY_S (deep: its path is too long). */
+void sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now);
+/* The planner's view of the table at now, for run (NULL: any). */
+struct sweep_view sweep_view_at(struct sweep *s, const struct sweep_run *run, int64_t now);
+
+/* sweep.c */
+struct sweep_fs *sweep_fs_of(struct sweep *s, uint64_t dev);
+
+/* sweep_result.c */
+/* Acts on one file (a job for the mover; a dry run only reports). */
+enum act_result sweep_act(struct sweep *s, struct sweep_run *run, struct table_file *f,
+			  uint32_t zi, enum policy_reason why, int64_t now);
+/* An archive entry's file out for good (a job; dry: reported); false: not now. */
+bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+		       enum policy_reason why, int64_t now);
+/* Automatic purges wait a while after one failed; an operator's go at once. */
+bool sweep_purges_wait(struct sweep *s, const struct sweep_run *run, int64_t now);
+
+#endif

@@ -1,0 +1,331 @@
+#include "sweep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "audit.h"
+#include "daemon.h"
+#include "emptied.h"
+#include "log.h"
+#include "purge_job.h"
+#include "sweep_job.h"
+#include "sweep_priv.h"
+#include "table.h"
+#include "watch.h"
+
+/*
+ * The last job of a waited-on run whose batch was full is in: the next batch
+ * joins the run (with our own events in first), so its maker's answer has it too.
+ */
+static void next_batch(struct sweep *s, struct sweep_run *run)
+{
+	if (!run || run->refs != 1 || !run->more || s->running || s->d->paused)
+		return;
+	run->more = false;
+	watch_drain(s->d->watch);
+	sweep_all(s, run);
+}
+
+static void act_done(struct mover_job *mj, bool cancelled);
+static void purge_done(struct mover_job *mj, bool cancelled);
+static void job_in(struct sweep *s, struct sweep_run *run);
+
+/*
+ * Acts on one file: a job for the mover, which checks it again through its
+ * directory (same inode, not open for writing, not written within min_age)
+ * under a read lease, then archives or deletes it. A dry run only reports.
+ */
+static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct table_file *f,
+			      uint32_t zi, enum policy_reason why, int64_t now, const char *path,
+			      const char *rel)
+{
+	struct daemon *d = s->d;
+	const struct zone_config *zc = &d->cfg->zones[zi];
+	bool del = zc->action == ACTION_DELETE;
+	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
+	struct sweep_fs *fs;
+	struct sweep_job *j;
+	int root;
+
+	if (run->dry) {
+		sweep_report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
+					   why, true, NULL));
+		if (run->mark)
+			f->flags |= TF_REPORTED;
+		run->count++;
+		run->freed += disk;
+		return ACT_DONE;
+	}
+	if (!del && !d->archive)
+		return ACT_FAILED; /* refused by the config check: no archive, no archiving */
+	if (!del && !sweep_archive_may_try(s, run, now))
+		return ACT_FULL;
+	if (!del && s->zones[zi].arch_why[0] && !run->manual && now < s->zones[zi].arch_retry_at)
+		return ACT_MISDIR;
+	root = watch_open_beneath(d->watch, zi, "", O_PATH);
+	if (root < 0)
+		return ACT_GONE; /* the zone's root moved or went: its events follow */
+	j = sweep_job_new(root, zc->name, rel, path, f->dir->dev, f->ino);
+	if (!j)
+		return ACT_FAILED;
+	j->mj.lane = MOVER_ARCHIVE;
+	j->mj.action = del ? "delete" : "archive";
+	j->mj.bytes = bytes;
+	j->mj.run = sweep_job_run;
+	j->mj.done = act_done;
+	j->archive = del ? NULL : d->archive;
+	j->aopts.compress = (int)d->cfg->archive_compress;
+	j->aopts.level = d->cfg->archive_level;
+	j->written = table_file_last_write(d->table, f);
+	j->min_age = zc->min_age;
+	j->e.reason = why;
+	j->owner = s;
+	j->run = run->refs ? run : NULL;
+	sweep_run_hold(j->run);
+	j->zone = zi;
+	j->gen = s->gen;
+	j->size = bytes;
+	j->disk = disk;
+	j->queued_at = now;
+	watch_self_open(d->watch, f, true); /* counted before the worker's open can be seen */
+	s->inflight++;
+	/* Its event may take it out of the table before its blocks are free: counted here. */
+	if ((fs = sweep_fs_of(s, f->dir->dev)))
+		fs->inflight += disk;
+	mover_submit(d->mover, &j->mj);
+	return ACT_QUEUED;
+}
+
+/* The job's zone now: its index, looked up by name after a reload; -1 when it went. */
+static int job_zone(const struct sweep *s, const struct sweep_job *j)
+{
+	return j->gen == s->gen ? (int)j->zone : config_zone_index(s->d->cfg, j->e.zone);
+}
+
+/* The mover's answer, taken in: what the table, counters, episodes and audit learn. */
+static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
+				  struct table_file *f, int64_t now)
+{
+	struct daemon *d = s->d;
+	bool del = !j->archive;
+	struct archive_entry *ae = NULL;
+	struct table_dir *dir;
+	const char *path = j->mj.path;
+	int r = j->r;
+
+	if (r == SWEEP_JOB_WRITING || r == -EBUSY) {
+		if (f)
+			table_file_set_writing(d->table, f, true);
+		return ACT_WRITING;
+	}
+	if (r == SWEEP_JOB_YOUNG) {
+		if (f)
+			table_file_note_write(d->table, f, f->mtime > now ? f->mtime : now);
+		return ACT_YOUNG;
+	}
+	if (r == -ECANCELED)
+		return ACT_CANCELLED;
+	if (r == -ENOSPC || r == -EDQUOT) {
+		if (j->run)
+			j->run->archive_refused = true;
+		sweep_archive_room(s, r, now);
+		return ACT_FULL;
+	}
+	if (r == -ENOENT || r == -ESTALE)
+		return ACT_GONE;
+	if (!del && zi >= 0 && (r == -EACCES || r == -ENOTDIR || r == -ELOOP)) {
+		sweep_archive_misdir(s, (uint32_t)zi, r, now);
+		return ACT_MISDIR;
+	}
+	if (r == -ENAMETOOLONG && !del) {
+		d->counters.errors++;
+		log_err("%s: cannot archive it: its path in the archive %s/%s would be longer than "
+			"PATH_MAX (%d bytes); it stays in its zone, counted; move it higher up or give "
+			"the zone action = \"delete\"",
+			path, archive_path(d->archive), j->e.zone, PATH_MAX);
+		sweep_fail_for_now(s, &j->mj, true, now);
+		return ACT_TOO_DEEP;
+	}
+	if (r < 0) {
+		d->counters.errors++;
+		log_err("%s: cannot %s it: %s; it stays where it is and is tried again in %d s: set "
+			"that right in the zone%s%s",
+			path, del ? "delete" : "archive", strerror(-r), SWEEP_RETRY_S,
+			del ? "" : " or in the archive ", del ? "" : archive_path(d->archive));
+		sweep_fail_for_now(s, &j->mj, false, now);
+		return ACT_FAILED;
+	}
+	if (j->writer_at_delete)
+		log_warn("%s: a writer opened it as it was deleted", path);
+	if (!del) {
+		sweep_archive_room(s, 0, now);
+		if (zi >= 0)
+			sweep_archive_misdir(s, (uint32_t)zi, 0, now);
+		ae = archive_commit(d->archive, &j->e);
+		if (!ae) {
+			d->counters.errors++;
+			log_err("%s: archived as %s, but out of memory for its index entry: it is "
+				"indexed again at the next start", path, j->e.apath);
+		}
+	}
+	dir = f ? f->dir : zi >= 0 ? table_dir_find(d->table, (size_t)zi, j->dir_rel) : NULL;
+	if (dir && j->dir_known)
+		emptied_removed_in(s->emptied, dir,
+				   emptied_user_mtime(s->emptied, dir, &j->dir_before), &j->dir_after,
+				   now);
+	if (f)
+		table_file_remove(d->table, f);
+	if (del)
+		d->counters.deleted++;
+	else
+		d->counters.archived++;
+	d->counters.bytes_freed += j->disk;
+	if (j->run) {
+		j->run->count++;
+		j->run->freed += j->disk;
+	}
+	sweep_report(s, j->run, audit_entry(now, del ? "delete" : "archive", j->e.zone, path, j->size,
+				      j->e.reason, false, j->e.apath));
+	if (dir && zi >= 0 && d->cfg->zones[zi].prune_empty_dirs)
+		emptied_prune(s->emptied, s->d->watch, &d->cfg->zones[zi], dir, now);
+	/* Archived under disk pressure onto the filesystem that is short: gone at once. */
+	if (ae && j->e.reason == REASON_DISK_HIGH && archive_dev(d->archive) == j->mj.dev)
+		sweep_purge_entry(s, j->run, ae, REASON_DISK_HIGH, now);
+	return ACT_DONE;
+}
+
+/*
+ * A job of the sweeper's is in (its result applied). The last one in: what the
+ * results leave due (a next batch, a target still missed, files that could not
+ * go) is looked at now, with our own events in.
+ */
+static void job_in(struct sweep *s, struct sweep_run *run)
+{
+	next_batch(s, run);
+	sweep_run_release(run);
+	s->inflight--;
+	if (!s->inflight && !s->d->paused && !ev_is_active(&s->again)) {
+		ev_timer_set(&s->again, 0., 0.);
+		ev_timer_start(s->d->loop, &s->again);
+	}
+}
+
+static void act_done(struct mover_job *mj, bool cancelled)
+{
+	struct sweep_job *j = (struct sweep_job *)mj;
+	struct sweep *s = j->owner;
+	int64_t now = sweep_now();
+	int zi = job_zone(s, j);
+	struct table_file *f = zi >= 0 ? table_file_find(s->d->table, (size_t)zi, j->rel, mj->ino)
+				       : NULL;
+	struct sweep_fs *fs = sweep_fs_of(s, mj->dev);
+	enum act_result r = ACT_CANCELLED;
+
+	if (fs)
+		fs->inflight -= fs->inflight < j->disk ? fs->inflight : j->disk;
+	if (f && (cancelled || !j->opened))
+		watch_self_open(s->d->watch, f, false); /* no event of ours will come */
+	if (!cancelled)
+		r = act_result(s, j, zi, f, now);
+	(void)r;
+	job_in(s, j->run);
+	sweep_job_free(j);
+}
+
+/* act_on() with the file's paths on the heap: a tree may be deeper than PATH_MAX. */
+enum act_result sweep_act(struct sweep *s, struct sweep_run *run, struct table_file *f,
+			   uint32_t zi, enum policy_reason why, int64_t now)
+{
+	const struct zone_config *zc = &s->d->cfg->zones[zi];
+	char *rel = table_file_relpath_dup(f), *path = NULL;
+	enum act_result r = ACT_FAILED;
+
+	if (rel && asprintf(&path, "%s/%s", strcmp(zc->path, "/") ? zc->path : "", rel) >= 0) {
+		r = act_on(s, run, f, zi, why, now, path, rel);
+		free(path);
+	}
+	free(rel);
+	return r;
+}
+
+/*
+ * An entry's file to be removed for good: a job of the mover (or, dry,
+ * reported). false when it cannot go now (being restored or purged already, or
+ * out of memory): a pass skips it. Its bytes count as freed while it is out.
+ */
+bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+			enum policy_reason why, int64_t now)
+{
+	struct purge_job *j;
+
+	if (run && run->dry) {
+		sweep_report(s, run, audit_entry(now, "purge", e->zone, e->path, e->bytes, why, true,
+					   e->apath));
+		run->count++;
+		return true;
+	}
+	if (e->busy || !(j = purge_job_new(s->d->archive, e->id, e->apath, e->zone, e->path)))
+		return false;
+	j->mj.bytes = e->stored;
+	j->mj.done = purge_done;
+	j->bytes = e->bytes;
+	j->stored = e->stored;
+	j->why = why;
+	j->owner = s;
+	j->run = run && run->refs ? run : NULL;
+	sweep_run_hold(j->run);
+	e->busy = true;
+	s->purging += e->stored;
+	s->inflight++;
+	mover_submit(s->d->mover, &j->mj);
+	return true;
+}
+
+/*
+ * A purge's result: the entry out of the index, counted and audited; a failure
+ * (a read-only or broken archive) leaves it indexed, and automatic purges wait
+ * SWEEP_RETRY_S, so that passes do not try the same entry again and again.
+ */
+static void purge_done(struct mover_job *mj, bool cancelled)
+{
+	struct purge_job *j = (struct purge_job *)mj;
+	struct sweep *s = j->owner;
+	struct archive_entry *e = archive_index_get(archive_entries(s->d->archive), j->id);
+	int64_t now = sweep_now();
+
+	if (e)
+		e->busy = false;
+	s->purging -= s->purging < j->stored ? s->purging : j->stored;
+	if (!cancelled && j->r < 0) {
+		s->d->counters.errors++;
+		if (now >= s->purge_retry_at) /* once for the batch that failed */
+			log_err("archive: cannot purge %s: %s; it stays in the archive, and purges "
+				"are tried again in %d s",
+				mj->path, strerror(-j->r), SWEEP_RETRY_S);
+		s->purge_retry_at = now + SWEEP_RETRY_S;
+	} else if (!cancelled) {
+		archive_forget(s->d->archive, j->id);
+		s->d->counters.purged++;
+		s->d->counters.bytes_freed += j->stored;
+		if (j->run) {
+			j->run->count++;
+			j->run->freed += j->stored;
+		}
+		sweep_report(s, j->run, audit_entry(now, "purge", j->zone, j->origin, j->bytes, j->why,
+					      false, mj->path));
+		sweep_archive_room(s, 0, now);
+	}
+	job_in(s, j->run);
+	purge_job_free(j);
+}
+
+/* Automatic purges wait a while after one failed; an operator's go at once. */
+bool sweep_purges_wait(struct sweep *s, const struct sweep_run *run, int64_t now)
+{
+	if (run->manual || run->dry || now >= s->purge_retry_at)
+		return false;
+	sweep_note_next(s, s->purge_retry_at);
+	return true;
+}
