@@ -293,7 +293,8 @@ static char *do_restore(struct daemon *d, const struct request *req,
 	}
 	if (e->busy) {
 		snprintf(msg, sizeof(msg),
-			 "entry %llu is being restored already (sweepctl status shows the job)",
+			 "entry %llu is being restored or purged right now (sweepctl status shows "
+			 "the job)",
 			 (unsigned long long)e->id);
 		return reply_error(msg);
 	}

@@ -564,7 +564,7 @@ def restore_runs_off_the_loop_and_while_paused():
         check(seen is not None, f"status answered {answered} times during the restore and "
               "listed it")
         if again is not None:
-            check(not again["ok"] and "being restored already" in again["error"],
+            check(not again["ok"] and "being restored or purged" in again["error"],
                   f"a second restore of it meanwhile: {again}")
         equal(sha(big), want, "restored whole")
         equal(d.status()["counters"]["restored"], 1, "counted once")
