@@ -19,7 +19,7 @@ import threading
 import time
 
 from harness import Daemon, Failure, case, check, equal, main, WAIT
-from test_sweep import CLAIM, Tmpfs, audit, files_under, ok, old
+from test_sweep import Tmpfs, audit, files_under, ok, old
 
 MB = 1 << 20
 POLL = 0.02  # seconds between two looks at status in a poll loop: pacing, not synchronisation
@@ -108,10 +108,14 @@ class Setup:
     def __init__(self, fs_size, zones=(), extra=""):
         self.root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
         self.fs = Tmpfs(os.path.join(self.root, "fs"), fs_size)
-        self.d = Daemon(root=self.root, start=False,
-                        zones=[{"name": "out", "path": "fs", "max_age": '"1d"'}, *zones],
-                        extra='archive = { path = "archive"; compress = "zstd"; level = 12; };\n'
-                              + extra)
+        try:
+            self.d = Daemon(root=self.root, start=False,
+                            zones=[{"name": "out", "path": "fs", "max_age": '"1d"'}, *zones],
+                            extra='archive = { path = "archive"; compress = "zstd"; '
+                                  'level = 12; };\n' + extra)
+        except BaseException:
+            self.fs.close(self.root)
+            raise
         self.archive = os.path.join(self.root, "archive")
 
     def close(self):
@@ -240,11 +244,10 @@ def status_answers_during_a_long_archive():
         d.settle()
         poller.stop()
         print(f"  {poller.summary()}")
-        print(f"  at the end of the burst: jobs {[(j['action'], j['done']) for j in busy['jobs']]}")
+        print(f"  once the burst was in and the log rotated: jobs "
+              f"{[(j['action'], j['running'], j['done'] >> 20) for j in busy['jobs']]}")
         equal(poller.errors, [], "status requests that failed")
         st = d.status()
-        equal(st["counters"]["overflows"], 0, "inotify queue overflows (status)")
-        equal(metric(d, "sweepd_overflows_total"), 0, "inotify queue overflows (metrics)")
         z = d.expect_matches_disk("new", "after 30,000 files")
         equal(z["files"], 30000, "the new zone's files")
         d.expect_matches_disk("out", "after the archive")
@@ -262,9 +265,13 @@ def status_answers_during_a_long_archive():
             r = subprocess.run(["zstd", "-tq", os.path.join(d.zones["logs"], c)],
                                capture_output=True, timeout=WAIT)
             equal(r.returncode, 0, f"zstd -t {c}: {r.stderr!r}")
+        # The loop's own promises last, together: one may fail without hiding the other.
+        overflows = (st["counters"]["overflows"], metric(d, "sweepd_overflows_total"))
         slow = [round(x, 2) for x in poller.latencies if x >= 1]
-        check(max(poller.latencies) < 5, f"each status within 5 s: {poller.summary()}; "
-              f"those of a second or more: {slow}")
+        print(f"  inotify queue overflows {overflows[0]}, status answers of 1 s or more: {slow}")
+        check(overflows == (0, 0) and max(poller.latencies) < 5,
+              f"no inotify queue overflow (status, metrics: {overflows}) and each status "
+              f"within 5 s ({poller.summary()}; those of a second or more: {slow})")
     finally:
         if poller and poller.is_alive():
             poller.stop()
