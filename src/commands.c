@@ -66,6 +66,7 @@ static char *unknown_zone(const char *name)
 struct sweep_wait {
 	struct daemon *d;
 	struct control_client *client;
+	json_object *errors; /* a rotation's: what failed */
 };
 
 static void sweep_finished(struct sweep_run *run, void *ud)
@@ -131,17 +132,30 @@ static char *do_sweep(struct daemon *d, const struct request *req,
 	return control_later;
 }
 
-static char *do_rotate(struct daemon *d, const struct request *req)
+/* A rotation whose logs went to the mover: answered once they are in. */
+static void rotate_finished(struct sweep_run *run, void *ud)
 {
-	struct sweep_run run = { .dry = d->dry_run, .zone = -1, .manual = true };
+	struct sweep_wait *w = ud;
+
+	control_answer(w->client, reply_rotated(run, w->errors)); /* errors: the reply's */
+	sweep_run_free(run);
+	free(w);
+}
+
+static char *do_rotate(struct daemon *d, const struct request *req,
+		       const struct control_peer *peer)
+{
+	struct sweep_run *run;
+	struct sweep_wait *w;
 	json_object *errors;
-	char msg[300];
+	char msg[300], *out;
+	int zone = -1;
 
 	if (req->zone) {
-		run.zone = config_zone_index(d->cfg, req->zone);
-		if (run.zone < 0)
+		zone = config_zone_index(d->cfg, req->zone);
+		if (zone < 0)
 			return unknown_zone(req->zone);
-		if (!d->cfg->zones[run.zone].rotate.enabled) {
+		if (!d->cfg->zones[zone].rotate.enabled) {
 			snprintf(msg, sizeof(msg), "zone \"%s\" has no rotate group: nothing to rotate",
 				 req->zone);
 			return reply_error(msg);
@@ -155,11 +169,31 @@ static char *do_rotate(struct daemon *d, const struct request *req)
 	}
 	if (d->paused)
 		return reply_paused();
+	run = sweep_run_new();
+	w = calloc(1, sizeof(*w));
+	if (!run || !w) {
+		free(run);
+		free(w);
+		return reply_error("out of memory");
+	}
+	run->dry = d->dry_run;
+	run->zone = zone;
+	run->manual = true;
 	watch_drain(d->watch);
-	run.actions = json_object_new_array();
+	run->actions = json_object_new_array();
 	errors = json_object_new_array();
-	rotate_now(d->rotate, run.zone, &run, errors);
-	return reply_rotated(&run, errors);
+	rotate_now(d->rotate, run->zone, run, errors);
+	if (!sweep_run_waiting(run)) {
+		out = reply_rotated(run, errors); /* errors is the reply's now */
+		sweep_run_free(run);
+		free(w);
+		return out;
+	}
+	*w = (struct sweep_wait){ d, peer->client, errors };
+	run->finished = rotate_finished;
+	run->ud = w;
+	sweep_run_release(run);
+	return control_later;
 }
 
 static char *do_purge(struct daemon *d, const struct request *req)
@@ -368,7 +402,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = do_purge(d, &req);
 		break;
 	case REQ_ROTATE:
-		out = do_rotate(d, &req);
+		out = do_rotate(d, &req, peer);
 		break;
 	case REQ_RESERVE:
 		zone = config_zone_index(d->cfg, req.zone);
