@@ -39,6 +39,12 @@ void rotate_housekeeping(struct rotate *r);
 size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, struct json_object *errors);
 
 /*
+ * For mover_on_free: no job is left on the file (dev, ino). A log put off
+ * because one was is looked at again (the rotate command's: cut now).
+ */
+void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino);
+
+/*
  * rotate_blocked, into the alarms' round under way: each log not cut in
  * place because a writer lacks O_APPEND (labels zone, path, pid, comm).
  */

@@ -71,6 +71,22 @@ struct pending {
 	uint64_t dev, ino;
 };
 
+/*
+ * A log not handed to the logs lane because a job is on it already (an
+ * archive or delete in the other lane, or a cut of ours): looked at again once
+ * the mover says the file is free. An automatic one makes a pass then; one
+ * asked for by the rotate command (run set, held) is cut then if still there,
+ * and the request answers after it.
+ */
+struct wait {
+	uint64_t dev, ino;
+	char *zone; /* by name: a reload may move it */
+	char *rel;  /* beneath the zone's root */
+	struct sweep_run *run;
+	json_object *errors;
+	struct wait *next;
+};
+
 /* A postrotate command running. */
 struct kid {
 	ev_child w;
@@ -96,6 +112,7 @@ struct rotate {
 	bool busy;
 	size_t n_blocked; /* lives with a blocked */
 	size_t inflight; /* jobs with the mover */
+	struct wait *waits;
 };
 
 static uint64_t live_key(uint32_t zone, uint64_t ino)
@@ -491,6 +508,49 @@ static struct rotate_job *job_for(struct rotate *r, enum rotate_job_kind kind, u
 	return j;
 }
 
+static void wait_free(struct wait *w)
+{
+	json_object_put(w->errors);
+	free(w->zone);
+	free(w->rel);
+	free(w);
+}
+
+/*
+ * f is put off until no job is on it (mover_on_free). run: the rotate
+ * command's, which then waits for it too; NULL: a pass looks at it again.
+ * 0, or -ENOMEM (said) for a command's.
+ */
+static int wait_for(struct rotate *r, uint32_t zone, const struct table_file *f, const char *rel,
+		    struct sweep_run *run, json_object *errors)
+{
+	struct wait *w;
+
+	if (!run || !run->refs) {
+		run = NULL;
+		for (w = r->waits; w; w = w->next)
+			if (!w->run && w->dev == f->dir->dev && w->ino == f->ino)
+				return 0; /* one pass for it is enough */
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->zone = strdup(r->d->cfg->zones[zone].name)) || !(w->rel = strdup(rel))) {
+		if (w)
+			wait_free(w);
+		if (!run)
+			return 0; /* the next trigger looks at it again (housekeeping: 30 s) */
+		log_err("%s/%s: out of memory: not rotated", r->d->cfg->zones[zone].path, rel);
+		return -ENOMEM;
+	}
+	w->dev = f->dir->dev;
+	w->ino = f->ino;
+	w->run = run;
+	sweep_run_hold(run);
+	w->errors = run && errors ? json_object_get(errors) : NULL;
+	w->next = r->waits;
+	r->waits = w;
+	return 0;
+}
+
 static void submit(struct rotate *r, struct rotate_job *j, struct sweep_run *run,
 		   json_object *errors)
 {
@@ -514,11 +574,17 @@ static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	struct live *l = live_get(r, zone, f);
 	struct rotate_job *j;
 
-	/* On its way already; asked for by hand, it goes again after (one lane: never at once). */
-	if (why != REASON_MANUAL && mover_busy(r->d->mover, f->dir->dev, f->ino))
-		return 0;
 	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
 		return -ENAMETOOLONG;
+	/*
+	 * Never two jobs on one file. An archive or delete on its way (the
+	 * other lane) puts the cut off until its result is in. A job of ours is
+	 * in this lane, which runs in order: asked for by hand, the cut goes
+	 * after it; otherwise the log is looked at again once that job is in.
+	 */
+	if (mover_busy(r->d->mover, f->dir->dev, f->ino) &&
+	    (why != REASON_MANUAL || mover_busy_in(r->d->mover, MOVER_ARCHIVE, f->dir->dev, f->ino)))
+		return wait_for(r, zone, f, rel, why == REASON_MANUAL ? run : NULL, errors);
 	if (run->dry) {
 		audit_report(r->d->audit, run->actions,
 			     audit_entry((int64_t)time(NULL), tail ? "truncate" : "rotate", zc->name,
@@ -715,10 +781,16 @@ static enum policy_reason trigger(const struct rotate_config *rc, const struct t
  * Whether a due log is tried now: a failure waits RETRY_S; a blocked log is
  * looked at again then, or at once when its writer has closed it.
  */
+/* Its job found it not due, and the table has seen no change since. */
+static bool unchanged(const struct live *l, const struct table_file *f)
+{
+	return l->idle_size && f->size == l->idle_size && f->blocks == l->idle_blocks;
+}
+
 static bool may_try(const struct live *l, const struct table_file *f, int64_t now)
 {
-	if (l->idle_size && f->size == l->idle_size && f->blocks == l->idle_blocks)
-		return false; /* its job found it not due, and the table has seen no change since */
+	if (unchanged(l, f))
+		return false;
 	return now >= l->failed_at + RETRY_S || (l->blocked && !(f->flags & TF_WRITING));
 }
 
@@ -745,6 +817,17 @@ static void arm(struct rotate *r)
 			at = l->last + rc->every;
 			if (at < l->failed_at + RETRY_S)
 				at = l->failed_at + RETRY_S;
+			/*
+			 * Due, but a job is on it: the mover says when it is free. Found
+			 * not due by its job: its next change brings a pass. Neither
+			 * needs the timer, which would fire every half second meanwhile.
+			 */
+			if (at <= now && mover_busy(r->d->mover, f->dir->dev, f->ino)) {
+				wait_for(r, zi, f, "", NULL, NULL);
+				continue;
+			}
+			if (at <= now && unchanged(l, f))
+				continue;
 			if (at < next)
 				next = at;
 		}
@@ -952,6 +1035,53 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 	return failed;
 }
 
+/* The rotate command's log, put off while a job was on it: cut now if still there. */
+static void manual_again(struct rotate *r, const struct wait *w)
+{
+	int zi = config_zone_index(r->d->cfg, w->zone);
+	struct table_file *f =
+		zi >= 0 ? table_file_find(r->d->table, (size_t)zi, w->rel, w->ino) : NULL;
+
+	/* Archived or deleted meanwhile: nothing left to rotate. */
+	if (!f || !f->size || !rotates(r, (size_t)zi) || r->d->paused || r->busy)
+		return;
+	r->busy = true;
+	act(r, (uint32_t)zi, f, REASON_MANUAL, w->run, w->errors);
+	arm(r);
+	pass_done(r);
+}
+
+void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
+{
+	struct rotate *r = rotate;
+	struct wait *mine = NULL, **p = &r->waits, *w;
+	bool again = false;
+
+	(void)dev;
+	(void)ino;
+	/* Every wait whose file is free (two files may share a key in the busy set). */
+	while ((w = *p)) {
+		if (!mover_busy(r->d->mover, w->dev, w->ino)) {
+			*p = w->next;
+			w->next = mine;
+			mine = w;
+		} else {
+			p = &w->next;
+		}
+	}
+	while ((w = mine)) {
+		mine = w->next;
+		if (w->run)
+			manual_again(r, w);
+		else
+			again = true;
+		sweep_run_release(w->run); /* the command answers once the last of its jobs is in */
+		wait_free(w);
+	}
+	if (again)
+		rotate_due(r);
+}
+
 static void drop_pending(struct rotate *r)
 {
 	for (size_t i = 0; i < r->n_pend; i++) {
@@ -1084,6 +1214,17 @@ void rotate_destroy(struct rotate *r)
 		r->kids = k->next;
 		free(k->what);
 		free(k);
+	}
+	/*
+	 * The mover stopped first and told of every file it freed, which ended
+	 * every wait; one left would hold a request whose client is gone: its
+	 * run is left, never answered.
+	 */
+	while (r->waits) {
+		struct wait *w = r->waits;
+
+		r->waits = w->next;
+		wait_free(w);
 	}
 	u64map_foreach(r->lives, free_live, NULL);
 	u64map_destroy(r->lives);
