@@ -44,6 +44,7 @@ extern char **environ;
  */
 struct blocked {
 	int64_t since;
+	bool linked; /* by its other names (hard links), not by a writer */
 	int pid; /* 0: a writer sweepd cannot see */
 	char comm[16];
 	char *path;
@@ -175,6 +176,7 @@ static void block(struct rotate *r, struct live *l, const struct rotate_job *j)
 	free(b->path);
 	b->summary = summary;
 	b->path = path;
+	b->linked = j->linked;
 	b->pid = j->pid;
 	snprintf(b->comm, sizeof(b->comm), "%s", j->comm);
 }
@@ -779,7 +781,10 @@ static enum policy_reason trigger(const struct rotate_config *rc, const struct t
 
 /*
  * Whether a due log is tried now: a failure waits RETRY_S; a blocked log is
- * looked at again then, or at once when its writer has closed it.
+ * looked at again then, or at once when its writer has closed it (blocked by
+ * its other names: once the table sees it with one). A look at it opens it,
+ * and the events of that bring a pass: a blocked log tried at every pass
+ * would be tried again and again.
  */
 /* Its job found it not due, and the table has seen no change since. */
 static bool unchanged(const struct live *l, const struct table_file *f)
@@ -791,7 +796,8 @@ static bool may_try(const struct live *l, const struct table_file *f, int64_t no
 {
 	if (unchanged(l, f))
 		return false;
-	return now >= l->failed_at + RETRY_S || (l->blocked && !(f->flags & TF_WRITING));
+	return now >= l->failed_at + RETRY_S ||
+	       (l->blocked && !(f->flags & (l->blocked->linked ? TF_LINKED : TF_WRITING)));
 }
 
 /* The every timer at the next file due; failures wait RETRY_S. */
