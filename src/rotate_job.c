@@ -17,6 +17,10 @@
 #include "vec.h"
 #include "writers.h"
 
+/* An open for writing that meets a lease is tried this many times more, this far apart. */
+#define LEASE_TRIES 50
+#define LEASE_PAUSE_NS 2000000L
+
 struct rotate_job *rotate_job_new(enum rotate_job_kind kind, int root_fd, const char *path,
 				  const char *dir_rel, const char *name, const char *copy_rel,
 				  const struct zone_config *zc)
@@ -188,12 +192,21 @@ static int writing_at(struct rotate_job *j, int dfd)
 	return r;
 }
 
-/* The live file opened for writing, still the file the table knows. */
+/*
+ * The live file opened for writing, still the file the table knows. With
+ * O_NONBLOCK an open for writing never waits on a read lease: it fails with
+ * EAGAIN. The loop takes one for an instant to ask whether anyone writes the
+ * file (after our own open's events, say): that is waited out, for a moment;
+ * a lease someone else keeps is an error, as ever.
+ */
 static int open_live(struct rotate_job *j, int dfd)
 {
 	struct stat st;
-	int fd = openat(dfd, j->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd, tries = 0;
 
+	while ((fd = openat(dfd, j->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 &&
+	       errno == EAGAIN && tries++ < LEASE_TRIES)
+		nanosleep(&(struct timespec){ 0, LEASE_PAUSE_NS }, NULL);
 	if (fd < 0)
 		return -errno;
 	j->opens++;
