@@ -34,6 +34,24 @@ struct rotate_expired {
 	bool by_age;
 };
 
+/*
+ * One walk of /proc shared by the cuts one pass queued, so that a thousand
+ * logs held by writers without O_APPEND cost one walk, not a thousand. It is
+ * taken by the first of them that finds its log open for writing; only the
+ * logs lane's one thread reads or writes taken and snap (its jobs run one
+ * after another), only the loop refs. Freed on the loop after the last job.
+ */
+struct rotate_look {
+	unsigned refs;
+	bool taken;
+	struct writers_snap *snap;
+};
+
+struct rotate_look *rotate_look_new(void);
+/* Another holder (NULL: nothing); returns look. */
+struct rotate_look *rotate_look_hold(struct rotate_look *look);
+void rotate_look_release(struct rotate_look *look);
+
 struct rotate_job {
 	struct mover_job mj; /* first; mj.path: the file's absolute path, for messages */
 	enum rotate_job_kind kind;
@@ -48,6 +66,7 @@ struct rotate_job {
 	enum policy_reason why;
 	uint64_t floor; /* keep_tail_lines: the size the last cut left */
 	int64_t now;
+	struct rotate_look *look; /* its pass's, held; NULL: /proc is asked afresh */
 	/* the rotator's, on the loop */
 	void *owner;
 	struct sweep_run *run;

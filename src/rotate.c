@@ -114,6 +114,7 @@ struct rotate {
 	size_t n_blocked; /* lives with a blocked */
 	size_t inflight; /* jobs with the mover */
 	struct wait *waits;
+	struct rotate_look *look; /* the pass under way's, once one of its cuts is queued */
 };
 
 static uint64_t live_key(uint32_t zone, uint64_t ino)
@@ -507,6 +508,11 @@ static struct rotate_job *job_for(struct rotate *r, enum rotate_job_kind kind, u
 	j->mj.done = job_done;
 	j->owner = r;
 	j->now = (int64_t)time(NULL);
+	if (kind == ROTATE_JOB_CUT) {
+		if (!r->look)
+			r->look = rotate_look_new(); /* NULL: each cut asks /proc afresh */
+		j->look = rotate_look_hold(r->look);
+	}
 	return j;
 }
 
@@ -869,9 +875,11 @@ static void pass(struct rotate *r, struct sweep_run *run)
 	}
 }
 
-/* A pass is over: its look at /proc is for that pass only. */
+/* A pass is over: its look at /proc is for that pass's cuts only. */
 static void pass_done(struct rotate *r)
 {
+	rotate_look_release(r->look);
+	r->look = NULL;
 	r->busy = false;
 }
 
@@ -1232,6 +1240,7 @@ void rotate_destroy(struct rotate *r)
 		r->waits = w->next;
 		wait_free(w);
 	}
+	rotate_look_release(r->look);
 	u64map_foreach(r->lives, free_live, NULL);
 	u64map_destroy(r->lives);
 	drop_pending(r);

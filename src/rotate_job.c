@@ -51,10 +51,35 @@ struct rotate_job *rotate_job_new(enum rotate_job_kind kind, int root_fd, const 
 	return j;
 }
 
+struct rotate_look *rotate_look_new(void)
+{
+	struct rotate_look *look = calloc(1, sizeof(*look));
+
+	if (look)
+		look->refs = 1;
+	return look;
+}
+
+struct rotate_look *rotate_look_hold(struct rotate_look *look)
+{
+	if (look)
+		look->refs++;
+	return look;
+}
+
+void rotate_look_release(struct rotate_look *look)
+{
+	if (look && !--look->refs) {
+		writers_snap_free(look->snap);
+		free(look);
+	}
+}
+
 void rotate_job_free(struct rotate_job *j)
 {
 	if (!j)
 		return;
+	rotate_look_release(j->look);
 	if (j->root_fd >= 0)
 		close(j->root_fd);
 	for (size_t i = 0; i < j->n_expired; i++)
@@ -246,15 +271,30 @@ static int check_writers(struct rotate_job *j, int dfd)
 				   "Python), or use method = \"rename\" with signal or postrotate";
 	const char *what = j->rc.keep_tail_lines > 0 ? "cut down" : "rotated";
 	const struct writers_fd *bad;
-	struct writers_fd *v = NULL;
+	struct writers_fd *v = NULL, one;
 	size_t n = 0, hidden = 0;
 	struct stat st;
 	int r;
 
 	if (fstatat(dfd, j->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	r = writers_of(st.st_dev, st.st_ino, &v, &n, &hidden);
-	bad = r == 0 ? writers_unsafe(v, n) : NULL;
+	/*
+	 * One walk of /proc serves the whole pass for the logs it shows a bad
+	 * writer of; a log it shows none for is asked about afresh, so that a
+	 * writer opened since the walk is never missed before a cut.
+	 */
+	if (j->look && !j->look->taken) {
+		j->look->snap = writers_snap_take();
+		j->look->taken = true;
+	}
+	if (j->look && j->look->snap &&
+	    writers_snap_unsafe(j->look->snap, st.st_dev, st.st_ino, &one)) {
+		bad = &one;
+		r = 0;
+	} else {
+		r = writers_of(st.st_dev, st.st_ino, &v, &n, &hidden);
+		bad = r == 0 ? writers_unsafe(v, n) : NULL;
+	}
 	if (r == 0 && !bad && (n > 0 || hidden == 0)) {
 		free(v); /* each appends, or the writer has gone meanwhile */
 		return 0;
