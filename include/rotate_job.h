@@ -87,8 +87,6 @@ struct rotate_job {
 	int opens;	    /* opens of the live log done (the watch sees each) */
 	struct rotate_expired *expired;
 	size_t n_expired;
-	/* the worker's */
-	int live_fd;
 };
 
 /* The opens of the live log a CUT job may do: what the rotator counts as its own before. */

@@ -896,12 +896,15 @@ static void compress_pending(struct rotate *r)
 			p->zone < r->d->cfg->n_zones ? &r->d->cfg->zones[p->zone] : NULL;
 		char path[PATH_MAX * 2 + 8], rel[PATH_MAX];
 		struct rotate_job *j;
+		struct stat st = { 0 };
 		int dfd, w, root;
 
 		if (!zc || mover_busy(r->d->mover, p->dev, p->ino))
 			continue;
 		dfd = watch_open_beneath(r->d->watch, p->zone, p->dir, O_RDONLY);
 		w = dfd < 0 ? dfd : lease_writing_at(dfd, p->name, p->ino);
+		if (w == 0 && fstatat(dfd, p->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			st.st_size = 0;
 		if (dfd >= 0)
 			close(dfd);
 		if (w == 1)
@@ -916,6 +919,7 @@ static void compress_pending(struct rotate *r)
 		j->mj.action = "compress";
 		j->mj.dev = p->dev;
 		j->mj.ino = p->ino;
+		j->mj.bytes = st.st_size > 0 ? (uint64_t)st.st_size : 0; /* what status shows progress of */
 		j->mj.run = rotate_job_run;
 		j->mj.done = job_done;
 		j->owner = r;

@@ -33,7 +33,6 @@ struct rotate_job *rotate_job_new(enum rotate_job_kind kind, int root_fd, const 
 	}
 	j->kind = kind;
 	j->root_fd = root_fd;
-	j->live_fd = -1;
 	j->mj.lane = MOVER_LOGS;
 	j->mj.path = strdup(path);
 	j->dir_rel = strdup(dir_rel);
@@ -188,14 +187,12 @@ static void expire(struct rotate_job *j, int dirfd, const char *base, uid_t owne
 	rotate_free_copies(v, n);
 }
 
-/* Between chunks: how far the cut is, and whether the daemon is stopping. */
-static bool keep_going(void *ud)
+/* Between chunks: how far the copy is (bytes read), and whether the daemon is stopping. */
+static bool keep_going(void *ud, uint64_t done)
 {
 	struct rotate_job *j = ud;
-	off_t at = j->live_fd >= 0 ? lseek(j->live_fd, 0, SEEK_CUR) : -1;
 
-	if (at > 0)
-		mover_progress(&j->mj, (uint64_t)at);
+	mover_progress(&j->mj, done);
 	return !mover_stopping(&j->mj);
 }
 
@@ -393,10 +390,8 @@ static int cut_copy(struct rotate_job *j, int dfd, int cdir)
 	if (r == 0) {
 		struct logcut_copy c = { cdir, j->copy, rc->compress == COMPRESS_ZSTD ? rc->level : 0,
 					 &st, keep_going, j };
-		j->live_fd = fd;
 		r = collapse ? logcut_collapse(fd, &c, &j->cut)
 			     : logcut_copytruncate(fd, &c, writing == 1, &j->cut);
-		j->live_fd = -1;
 	}
 	close(fd);
 	if (r < 0)
@@ -512,9 +507,7 @@ static int run_compress(struct rotate_job *j, int dfd)
 	}
 	{
 		struct logcut_copy c = { dfd, zname, j->rc.level, &h.st, keep_going, j };
-		j->live_fd = h.fd;
 		r = logcut_compress(h.fd, j->name, &c);
-		j->live_fd = -1;
 	}
 	if (r == 0) {
 		snprintf(base, sizeof(base), "%.*s", (int)(strlen(j->name) - ROTPLAN_STAMP_LEN),
