@@ -547,6 +547,15 @@ def every_clock_survives_a_restart():
         cs = copies(d.zones["logs"], "app.log")
         equal(len(cs), 1, "keep = 2 now: the copy stays")
         equal(content(cs[0]), b"after the reload\n", "its content")
+        # A reload that makes the log due answers once its rotation (a job) is in.
+        write(live, b"a longer line after the second reload\n" * 2000, "ab")
+        with open(d.conf, "w") as f:
+            f.write(text.replace("keep = 0;", 'keep = 2; size = "64K";'))
+        ok(d.request({"cmd": "reload"}), "reload")
+        st = d.status()
+        equal((st["jobs"], st["counters"]["rotated"]), ([], 3),
+              "the rotation the reload made due is done when it answers")
+        equal(len(copies(d.zones["logs"], "app.log")), 2, "its copy is there")
     finally:
         d.close()
 
