@@ -1069,7 +1069,9 @@ def writer_comm_with_a_newline():
 class LaneHold:
     """One lane of the daemon's mover held still: its worker thread (sweepd-archive or
     sweepd-logs) stopped with ptrace while the loop and the other lane run on. Jobs queued
-    for the lane wait, in order, until release(): a synchronisation, not a timing."""
+    for the lane wait, in order, until release(): a synchronisation, not a timing. It
+    needs each lane to wait on a condition variable of its own: glibc makes a wake-up on
+    one shared with another waiter wait for the stopped thread (the daemon would hang)."""
 
     SEIZE, INTERRUPT, DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
 
