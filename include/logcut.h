@@ -17,7 +17,8 @@ struct logcut_copy {
 	const char *name; /* its name there */
 	int level;	/* zstd level; 0: a plain copy */
 	const struct stat *like; /* the live file: the copy gets its mode and owner */
-	bool (*keep_going)(void *ud); /* between chunks: the watchdog is fed here */
+	/* Between chunks, with the bytes read so far (each copy reads from 0): false stops it. */
+	bool (*keep_going)(void *ud, uint64_t done);
 	void *ud;
 };
 

@@ -50,7 +50,7 @@ struct mover_job {
 	int64_t started; /* Unix s, when run() began */
 };
 
-/* Starts one thread per lane; NULL with errno. */
+/* Starts one thread per lane (named sweepd-archive, sweepd-logs); NULL with errno. */
 struct mover *mover_create(struct ev_loop *loop);
 /* Stops: the running jobs are told to stop and waited for, the queued ones done as cancelled. */
 void mover_destroy(struct mover *m);
@@ -59,6 +59,8 @@ void mover_destroy(struct mover *m);
 void mover_submit(struct mover *m, struct mover_job *j);
 /* Is a job queued or running on (dev, ino)? */
 bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino);
+/* Is a job of lane queued or running on (dev, ino)? */
+bool mover_busy_in(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino);
 /* Jobs queued or running, and results not applied yet. */
 size_t mover_pending(const struct mover *m);
 size_t mover_queued(const struct mover *m, enum mover_lane lane);
@@ -71,6 +73,12 @@ void mover_pause(struct mover *m, bool paused);
 
 /* Called on the loop each time mover_pending() comes back to 0. */
 void mover_on_idle(struct mover *m, void (*fn)(void *ud), void *ud);
+/*
+ * Called on the loop once a job's result is applied (its done() has run) and
+ * no other job is left on its file: work put off because the file was busy
+ * may go now. Also while the mover stops, for the jobs it cancels.
+ */
+void mover_on_free(struct mover *m, void (*fn)(void *ud, uint64_t dev, uint64_t ino), void *ud);
 
 /* For run(): the daemon is stopping; give up at the next chunk (what is half done is undone). */
 bool mover_stopping(const struct mover_job *j);

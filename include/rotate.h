@@ -31,10 +31,18 @@ void rotate_due(struct rotate *r);
 void rotate_housekeeping(struct rotate *r);
 /*
  * The rotate command: every non-empty live log of zone (-1: every zone that
- * rotates), now. Actions go to run; what failed, one sentence each, to
- * errors. Returns how many failed.
+ * rotates), now: a job each for the mover's logs lane. Actions go to run
+ * and what failed, one sentence each, to errors, as the jobs come back (run
+ * held by each: its finished() says when all are in). Returns how many
+ * could not even be queued.
  */
 size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, struct json_object *errors);
+
+/*
+ * For mover_on_free: no job is left on the file (dev, ino). A log put off
+ * because one was is looked at again (the rotate command's: cut now).
+ */
+void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino);
 
 /*
  * rotate_blocked, into the alarms' round under way: each log not cut in

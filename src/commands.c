@@ -68,32 +68,42 @@ static char *unknown_zone(const char *name)
 struct run_wait {
 	struct control_client *client;
 	char *(*reply)(struct sweep_run *run);
+	json_object *errors; /* a rotation's: what failed (the reply's) */
 };
+
+/* A run's reply line; a rotation's carries what failed (errors, then the reply's). */
+static char *run_reply(struct sweep_run *run, char *(*reply)(struct sweep_run *run),
+		       json_object *errors)
+{
+	return reply ? reply(run) : reply_rotated(run, errors);
+}
 
 static void run_finished(struct sweep_run *run, void *ud)
 {
 	struct run_wait *w = ud;
 
-	control_answer(w->client, w->reply(run));
+	control_answer(w->client, run_reply(run, w->reply, w->errors));
 	sweep_run_free(run);
 	free(w);
 }
 
-/* run's answer: at once, or (control_later) once the jobs it holds are in. */
+/*
+ * run's answer: at once, or (control_later) once the jobs it holds are in.
+ * reply NULL: a rotation's, with errors.
+ */
 static char *run_answer(struct sweep_run *run, struct control_client *client,
-			char *(*reply)(struct sweep_run *run))
+			char *(*reply)(struct sweep_run *run), json_object *errors)
 {
 	struct run_wait *w = sweep_run_waiting(run) ? calloc(1, sizeof(*w)) : NULL;
 	char *out;
 
 	if (!w) {
 		/* Nothing out (or out of memory: answered now, the jobs' results reach the audit). */
-		out = reply(run);
+		out = run_reply(run, reply, errors);
 		sweep_run_release(run); /* freed now, or by its last job */
 		return out;
 	}
-	w->client = client;
-	w->reply = reply;
+	*w = (struct run_wait){ client, reply, errors };
 	run->finished = run_finished;
 	run->ud = w;
 	sweep_run_release(run);
@@ -125,20 +135,22 @@ static char *do_sweep(struct daemon *d, const struct request *req,
 	watch_drain(d->watch);
 	run->actions = json_object_new_array();
 	sweep_all(d->sweep, run);
-	return run_answer(run, peer->client, reply_actions);
+	return run_answer(run, peer->client, reply_actions, NULL);
 }
 
-static char *do_rotate(struct daemon *d, const struct request *req)
+static char *do_rotate(struct daemon *d, const struct request *req,
+		       const struct control_peer *peer)
 {
-	struct sweep_run run = { .dry = d->dry_run, .zone = -1, .manual = true };
+	struct sweep_run *run;
 	json_object *errors;
 	char msg[300];
+	int zone = -1;
 
 	if (req->zone) {
-		run.zone = config_zone_index(d->cfg, req->zone);
-		if (run.zone < 0)
+		zone = config_zone_index(d->cfg, req->zone);
+		if (zone < 0)
 			return unknown_zone(req->zone);
-		if (!d->cfg->zones[run.zone].rotate.enabled) {
+		if (!d->cfg->zones[zone].rotate.enabled) {
 			snprintf(msg, sizeof(msg), "zone \"%s\" has no rotate group: nothing to rotate",
 				 req->zone);
 			return reply_error(msg);
@@ -152,11 +164,17 @@ static char *do_rotate(struct daemon *d, const struct request *req)
 	}
 	if (d->paused)
 		return reply_paused();
+	run = sweep_run_new();
+	if (!run)
+		return reply_error("out of memory");
+	run->dry = d->dry_run;
+	run->zone = zone;
+	run->manual = true;
 	watch_drain(d->watch);
-	run.actions = json_object_new_array();
+	run->actions = json_object_new_array();
 	errors = json_object_new_array();
-	rotate_now(d->rotate, run.zone, &run, errors);
-	return reply_rotated(&run, errors);
+	rotate_now(d->rotate, run->zone, run, errors);
+	return run_answer(run, peer->client, NULL, errors);
 }
 
 static char *do_purge(struct daemon *d, const struct request *req,
@@ -175,7 +193,7 @@ static char *do_purge(struct daemon *d, const struct request *req,
 	run->manual = true;
 	run->actions = json_object_new_array();
 	sweep_purge(d->sweep, req->older_than, run);
-	return run_answer(run, peer->client, reply_purged);
+	return run_answer(run, peer->client, reply_purged, NULL);
 }
 
 /*
@@ -347,7 +365,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = do_purge(d, &req, peer);
 		break;
 	case REQ_ROTATE:
-		out = do_rotate(d, &req);
+		out = do_rotate(d, &req, peer);
 		break;
 	case REQ_RESERVE:
 		zone = config_zone_index(d->cfg, req.zone);

@@ -415,6 +415,8 @@ int daemon_start(struct daemon *d)
 		log_err("cannot start: out of memory");
 		return -ENOMEM;
 	}
+	/* A log put off while a job was on it goes once the file is free. */
+	mover_on_free(d->mover, rotate_file_free, d->rotate);
 	watch_set_batch_hook(d->watch, on_batch, d);
 	d->history = history_open(d);
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode,

@@ -29,9 +29,9 @@ bool logcut_can_collapse(int fd)
 	       (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == (__fsword_t)XFS_SUPER_MAGIC);
 }
 
-static bool go_on(const struct logcut_copy *c)
+static bool go_on(const struct logcut_copy *c, uint64_t done)
 {
-	return !c->keep_going || c->keep_going(c->ud);
+	return !c->keep_going || c->keep_going(c->ud, done);
 }
 
 /* An unnamed file in the copy's directory, with the live file's mode and owner. */
@@ -77,7 +77,7 @@ static int copy_range(int in, uint64_t from, uint64_t to, struct zsink *z, char 
 			return -errno;
 		if (n == 0)
 			return -ENODATA; /* cut short under us */
-		if (!go_on(c))
+		if (!go_on(c, from))
 			return -ECANCELED;
 		if ((r = zsink_write(z, buf, (size_t)n)) < 0)
 			return r;

@@ -1,6 +1,7 @@
 #include "mover.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@ struct lane {
 	struct mover *m;
 	pthread_t thread;
 	bool started;
+	pthread_cond_t work; /* its own: a job wakes only its lane's thread */
 	struct mover_job *head, *tail; /* queued */
 	struct mover_job *running;
 	size_t queued;
@@ -21,30 +23,40 @@ struct mover {
 	struct ev_loop *loop;
 	ev_async wake;
 	pthread_mutex_t lock;
-	pthread_cond_t work;
 	struct lane lanes[MOVER_LANES];
 	struct mover_job *results, *results_tail; /* done by a worker, to apply on the loop */
 	atomic_bool stopping;
 	bool paused;
-	struct u64map *busy; /* (dev, ino) key -> how many jobs on it */
+	struct u64map *busy; /* (dev, ino) key -> how many jobs on it, a field per lane */
 	size_t pending;
 	struct mover_totals totals;
 	void (*on_idle)(void *ud);
 	void *idle_ud;
+	void (*on_free)(void *ud, uint64_t dev, uint64_t ino);
+	void *free_ud;
 };
+
+/* The busy map's value: each lane's count of jobs on the file in a field of these bits. */
+#define LANE_BITS (sizeof(uintptr_t) * CHAR_BIT / MOVER_LANES)
+#define LANE_ONE(lane) ((uintptr_t)1 << (LANE_BITS * (unsigned)(lane)))
+#define LANE_MASK(lane) ((LANE_ONE(lane) << (LANE_BITS - 1) << 1) - LANE_ONE(lane))
 
 static uint64_t busy_key(uint64_t dev, uint64_t ino)
 {
 	return ino * 0x9e3779b97f4a7c15ULL ^ (dev + 1);
 }
 
-static void busy_add(struct mover *m, const struct mover_job *j, int by)
+static void busy_add(struct mover *m, const struct mover_job *j, bool add)
 {
 	uint64_t k = busy_key(j->dev, j->ino);
-	uintptr_t n = (uintptr_t)u64map_get(m->busy, k) + (uintptr_t)(intptr_t)by;
+	uintptr_t n = (uintptr_t)u64map_get(m->busy, k);
 
 	if (!j->ino)
 		return;
+	if (add)
+		n += LANE_ONE(j->lane);
+	else
+		n -= LANE_ONE(j->lane);
 	if (n)
 		u64map_put(m->busy, k, (void *)n);
 	else
@@ -89,7 +101,7 @@ static void *worker(void *arg)
 
 		/* Paused, only an operator's jobs are queued (pause took the others). */
 		while (!atomic_load(&m->stopping) && !l->head)
-			pthread_cond_wait(&m->work, &m->lock);
+			pthread_cond_wait(&l->work, &m->lock);
 		if (atomic_load(&m->stopping))
 			break;
 		j = pop(&l->head, &l->tail);
@@ -109,10 +121,15 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* On the loop: a job's result applied, its file free again. */
+/*
+ * On the loop: a job's result applied, its file free again. Once no job is
+ * left on the file, whoever put work on it off until then is told.
+ */
 static void finish(struct mover *m, struct mover_job *j, bool cancelled)
 {
-	busy_add(m, j, -1);
+	uint64_t dev = j->dev, ino = j->ino;
+
+	busy_add(m, j, false);
 	m->pending--;
 	if (cancelled) {
 		m->totals.cancelled++;
@@ -121,6 +138,8 @@ static void finish(struct mover *m, struct mover_job *j, bool cancelled)
 		m->totals.bytes += atomic_load(&j->moved);
 	}
 	j->done(j, cancelled);
+	if (ino && m->on_free && !mover_busy(m, dev, ino))
+		m->on_free(m->free_ud, dev, ino);
 }
 
 static void idle_check(struct mover *m)
@@ -161,7 +180,8 @@ struct mover *mover_create(struct ev_loop *loop)
 		return NULL;
 	}
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->work, NULL);
+	for (int i = 0; i < MOVER_LANES; i++)
+		pthread_cond_init(&m->lanes[i].work, NULL);
 	ev_async_init(&m->wake, on_wake);
 	m->wake.data = m;
 	ev_async_start(loop, &m->wake);
@@ -178,12 +198,21 @@ struct mover *mover_create(struct ev_loop *loop)
 			return NULL;
 		}
 		l->started = true;
+		/* Seen in top -H and /proc/PID/task/TID/comm: which lane is busy, or stuck. */
+		pthread_setname_np(l->thread, i == MOVER_ARCHIVE ? "sweepd-archive" : "sweepd-logs");
 	}
 	return m;
 }
 
-/* Every queued job of every lane taken out, to be done as cancelled. */
-/* The queued jobs, out of their lanes; with all false, an operator's stay queued. */
+/* Every lane's thread told to look at its state again (with the lock held). */
+static void wake_all(struct mover *m)
+{
+	for (int i = 0; i < MOVER_LANES; i++)
+		pthread_cond_broadcast(&m->lanes[i].work);
+}
+
+/* The queued jobs of every lane taken out, to be done as cancelled; with all false, an
+ * operator's stay queued. */
 static struct mover_job *take_queued(struct mover *m, bool all)
 {
 	struct mover_job *head = NULL, *tail = NULL, *j;
@@ -225,7 +254,7 @@ void mover_destroy(struct mover *m)
 	pthread_mutex_lock(&m->lock);
 	atomic_store(&m->stopping, true);
 	queued = take_queued(m, true);
-	pthread_cond_broadcast(&m->work);
+	wake_all(m);
 	pthread_mutex_unlock(&m->lock);
 	for (int i = 0; i < MOVER_LANES; i++)
 		if (m->lanes[i].started)
@@ -250,7 +279,8 @@ void mover_destroy(struct mover *m)
 	ev_ref(m->loop);
 	ev_async_stop(m->loop, &m->wake);
 	u64map_destroy(m->busy);
-	pthread_cond_destroy(&m->work);
+	for (int i = 0; i < MOVER_LANES; i++)
+		pthread_cond_destroy(&m->lanes[i].work);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -262,7 +292,7 @@ void mover_submit(struct mover *m, struct mover_job *j)
 	j->m = m;
 	j->running = false;
 	atomic_store(&j->moved, 0);
-	busy_add(m, j, 1);
+	busy_add(m, j, true);
 	m->pending++;
 	pthread_mutex_lock(&m->lock);
 	push(&l->head, &l->tail, j);
@@ -275,7 +305,7 @@ void mover_submit(struct mover *m, struct mover_job *j)
 		j->started = -1;
 		ev_async_send(m->loop, &m->wake);
 	} else {
-		pthread_cond_broadcast(&m->work);
+		pthread_cond_signal(&l->work); /* the lane's one thread */
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -283,6 +313,11 @@ void mover_submit(struct mover *m, struct mover_job *j)
 bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino)
 {
 	return m && u64map_get(m->busy, busy_key(dev, ino));
+}
+
+bool mover_busy_in(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino)
+{
+	return m && ((uintptr_t)u64map_get(m->busy, busy_key(dev, ino)) & LANE_MASK(lane));
 }
 
 size_t mover_pending(const struct mover *m)
@@ -310,7 +345,7 @@ void mover_pause(struct mover *m, bool paused)
 	if (paused)
 		queued = take_queued(m, false);
 	else
-		pthread_cond_broadcast(&m->work);
+		wake_all(m);
 	pthread_mutex_unlock(&m->lock);
 	cancel_list(m, queued);
 	idle_check(m);
@@ -320,6 +355,12 @@ void mover_on_idle(struct mover *m, void (*fn)(void *ud), void *ud)
 {
 	m->on_idle = fn;
 	m->idle_ud = ud;
+}
+
+void mover_on_free(struct mover *m, void (*fn)(void *ud, uint64_t dev, uint64_t ino), void *ud)
+{
+	m->on_free = fn;
+	m->free_ud = ud;
 }
 
 bool mover_stopping(const struct mover_job *j)

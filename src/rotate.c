@@ -22,9 +22,9 @@
 #include "fileio.h"
 #include "lease.h"
 #include "log.h"
-#include "logcut.h"
-#include "notify.h"
 #include "pathenc.h"
+#include "mover.h"
+#include "rotate_job.h"
 #include "rotplan.h"
 #include "sweep.h"
 #include "table.h"
@@ -44,6 +44,7 @@ extern char **environ;
  */
 struct blocked {
 	int64_t since;
+	bool linked; /* by its other names (hard links), not by a writer */
 	int pid; /* 0: a writer sweepd cannot see */
 	char comm[16];
 	char *path;
@@ -57,6 +58,8 @@ struct live {
 	int64_t last;	   /* its last rotation, or when it was first seen */
 	int64_t failed_at; /* its last failure */
 	uint64_t floor;	   /* keep_tail_lines: its size after the last cut */
+	/* Found not due by its job at this size: not queued again until it changes. */
+	uint64_t idle_size, idle_blocks;
 	bool reported;	   /* a dry daemon has reported it */
 	struct blocked *blocked;
 };
@@ -66,7 +69,23 @@ struct pending {
 	uint32_t zone;
 	char *dir; /* relative to the zone root */
 	char *name;
-	uint64_t ino;
+	uint64_t dev, ino;
+};
+
+/*
+ * A log not handed to the logs lane because a job is on it already (an
+ * archive or delete in the other lane, or a cut of ours): looked at again once
+ * the mover says the file is free. An automatic one makes a pass then; one
+ * asked for by the rotate command (run set, held) is cut then if still there,
+ * and the request answers after it.
+ */
+struct wait {
+	uint64_t dev, ino;
+	char *zone; /* by name: a reload may move it */
+	char *rel;  /* beneath the zone's root */
+	struct sweep_run *run;
+	json_object *errors;
+	struct wait *next;
 };
 
 /* A postrotate command running. */
@@ -93,25 +112,9 @@ struct rotate {
 	ev_timer every;
 	bool busy;
 	size_t n_blocked; /* lives with a blocked */
-	struct writers_snap *snap; /* the writers seen in /proc, for the pass under way */
-};
-
-/* One file's rotation, from choice to audit. */
-struct job {
-	struct rotate *r;
-	uint32_t zone;
-	const struct zone_config *zc;
-	struct table_file *f;
-	enum policy_reason why;
-	struct sweep_run *run;
-	int64_t now;
-	char path[PATH_MAX + 256], rel[PATH_MAX];
-	char copy_rel[PATH_MAX]; /* the copies' directory, relative to the zone root */
-	char err[PATH_MAX + 1024];
-	bool blocked; /* not cut in place: a writer without O_APPEND (err says who) */
-	bool linked;  /* not cut in place: other names (hard links) */
-	int pid;      /* that writer (0: one sweepd cannot see) */
-	char comm[16];
+	size_t inflight; /* jobs with the mover */
+	struct wait *waits;
+	struct rotate_look *look; /* the pass under way's, once one of its cuts is queued */
 };
 
 static uint64_t live_key(uint32_t zone, uint64_t ino)
@@ -153,10 +156,10 @@ static void unblock(struct rotate *r, struct live *l, const char *why)
  * The rotate_blocked alarm of l starts (said once, with what to do) or goes
  * on, perhaps with another writer named.
  */
-static void block(struct rotate *r, struct live *l, const struct job *j)
+static void block(struct rotate *r, struct live *l, const struct rotate_job *j)
 {
 	struct blocked *b = l->blocked;
-	char *summary = strdup(j->err), *path = strdup(j->path);
+	char *summary = strdup(j->err), *path = strdup(j->mj.path);
 
 	if (!summary || !path || (!b && !(b = calloc(1, sizeof(*b))))) {
 		free(summary);
@@ -174,90 +177,9 @@ static void block(struct rotate *r, struct live *l, const struct job *j)
 	free(b->path);
 	b->summary = summary;
 	b->path = path;
+	b->linked = j->linked;
 	b->pid = j->pid;
 	snprintf(b->comm, sizeof(b->comm), "%s", j->comm);
-}
-
-static bool keep_alive(void *ud)
-{
-	(void)ud;
-	notify_watchdog_kick();
-	return true;
-}
-
-static int64_t now_us(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
-/* The owner of name in dirfd, or (uid_t)-1 when it is not there. */
-static uid_t owner_at(int dirfd, const char *name)
-{
-	struct stat st;
-
-	return dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_uid
-										   : (uid_t)-1;
-}
-
-/*
- * Is this copy one of ours? Anyone who can write in the directory can make a
- * file with a copy's name; counting it would make keep delete real copies (and
- * a name dated in the future would stop every). A copy is a regular file with
- * one name, owned by us or by the log's owner (owner; (uid_t)-1 when unknown),
- * who can only fool sweepd about their own log.
- */
-static bool own_copy(int dirfd, const char *name, uid_t owner)
-{
-	struct stat st;
-
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	       st.st_nlink == 1 && (st.st_uid == geteuid() || st.st_uid == owner);
-}
-
-/* Copies of base in dirfd (a real descriptor) that are sweepd's own (own_copy). */
-static int list_copies(int dirfd, const char *base, uid_t owner, struct rotplan_copy **out,
-		       size_t *n)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct rotplan_copy *v = NULL;
-	size_t cap = 0;
-	struct dirent *e;
-	DIR *dir;
-
-	*out = NULL;
-	*n = 0;
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	while ((e = readdir(dir))) {
-		struct rotplan_copy c = { 0 };
-		struct rotplan_copy *g;
-
-		if (!rotplan_parse(e->d_name, base, &c.when, &c.zst) ||
-		    !own_copy(fd, e->d_name, owner))
-			continue;
-		g = vec_grow(v, &cap, *n + 1, sizeof(*v));
-		if (g)
-			v = g;
-		if (!g || !(c.name = strdup(e->d_name)))
-			break;
-		v[(*n)++] = c;
-	}
-	closedir(dir);
-	*out = v;
-	return 0;
-}
-
-static void free_copies(struct rotplan_copy *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
 }
 
 static bool is_pending(const struct rotate *r, uint32_t zone, const char *dir, const char *name)
@@ -270,7 +192,7 @@ static bool is_pending(const struct rotate *r, uint32_t zone, const char *dir, c
 }
 
 static void add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
-			uint64_t ino)
+			uint64_t dev, uint64_t ino)
 {
 	struct pending *g, p;
 
@@ -279,7 +201,7 @@ static void add_pending(struct rotate *r, uint32_t zone, const char *dir, const 
 	g = vec_grow(r->pend, &r->cap_pend, r->n_pend + 1, sizeof(*g));
 	if (g)
 		r->pend = g;
-	p = (struct pending){ zone, strdup(dir), strdup(name), ino };
+	p = (struct pending){ zone, strdup(dir), strdup(name), dev, ino };
 	if (!g || !p.dir || !p.name) {
 		free(p.dir);
 		free(p.name);
@@ -302,78 +224,60 @@ static int zone_join(char *buf, size_t len, const struct zone_config *zc, const 
 }
 
 /*
- * The copies' directory of f, as a real descriptor, and its path relative to
- * the zone root into copy_rel (PATH_MAX bytes); with make, olddir is made
- * when missing (its parent must be there).
+ * f's directory and its copies' directory, relative to the zone root, into
+ * dir_rel and copy_rel (PATH_MAX bytes each).
  */
-static int open_copy_dir(struct rotate *r, uint32_t zone, const struct table_file *f,
-			 char *copy_rel, bool make)
+static int copy_dirs(struct rotate *r, uint32_t zone, const struct table_file *f, char *dir_rel,
+		     char *copy_rel)
 {
 	const char *old = r->d->cfg->zones[zone].rotate.olddir;
-	char dir_rel[PATH_MAX];
-	int fd;
 
-	if (table_dir_relpath(f->dir, dir_rel, sizeof(dir_rel)) < 0 ||
+	if (table_dir_relpath(f->dir, dir_rel, PATH_MAX) < 0 ||
 	    join(copy_rel, PATH_MAX, dir_rel, old ? old : "") < 0)
 		return -ENAMETOOLONG;
-	fd = watch_open_beneath(r->d->watch, zone, copy_rel, O_RDONLY);
-	if (fd == -ENOENT && old && make) {
-		int pfd = watch_open_beneath(r->d->watch, zone, dir_rel, O_PATH);
-		if (pfd < 0)
-			return pfd;
-		fd = mkdirat(pfd, old, 0750) < 0 && errno != EEXIST ? -errno : 0;
-		close(pfd);
-		if (fd == 0)
-			fd = watch_open_beneath(r->d->watch, zone, copy_rel, O_RDONLY);
-	}
-	return fd;
+	return 0;
+}
+
+/* The copies' directory of f, as a real descriptor, to look at; its path into copy_rel. */
+static int open_copy_dir(struct rotate *r, uint32_t zone, const struct table_file *f,
+			 char *copy_rel)
+{
+	char dir_rel[PATH_MAX];
+	int e = copy_dirs(r, zone, f, dir_rel, copy_rel);
+
+	return e < 0 ? e : watch_open_beneath(r->d->watch, zone, copy_rel, O_RDONLY);
 }
 
 /* The owner of the live log f, or (uid_t)-1. */
 static uid_t live_owner(struct rotate *r, const struct table_file *f)
 {
 	int dfd = watch_dir_open(r->d->watch, f->dir);
-	uid_t owner = owner_at(dfd, f->name);
+	uid_t owner = rotate_owner_at(dfd, f->name);
 
 	if (dfd >= 0)
 		close(dfd);
 	return owner;
 }
 
-/* Drops the copies of base past keep and max_age; a copy still open for writing stays. */
-static void expire(struct rotate *r, uint32_t zone, int dirfd, const char *dir_rel,
-		   const char *base, uid_t owner, struct sweep_run *run)
+/* The copies a job dropped for keep and max_age: counted and audited. */
+static void expired_in(struct rotate *r, const struct rotate_job *j, const struct zone_config *zc,
+		       const char *dir_rel)
 {
-	const struct zone_config *zc = &r->d->cfg->zones[zone];
-	struct rotplan_copy *v;
 	int64_t now = (int64_t)time(NULL);
-	size_t n;
 
-	if ((zc->rotate.keep < 0 && zc->rotate.max_age < 0) ||
-	    list_copies(dirfd, base, owner, &v, &n) < 0)
-		return;
-	rotplan_expire(v, n, zc->rotate.keep, zc->rotate.max_age, now);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < j->n_expired; i++) {
+		const struct rotate_expired *x = &j->expired[i];
 		char path[PATH_MAX + 256], rel[PATH_MAX];
-		struct stat st;
 
-		if (!v[i].drop || fstatat(dirfd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode) || join(rel, sizeof(rel), dir_rel, v[i].name) < 0 ||
+		r->d->counters.deleted++;
+		r->d->counters.bytes_freed += x->blocks * 512;
+		if (join(rel, sizeof(rel), dir_rel, x->name) < 0 ||
 		    zone_join(path, sizeof(path), zc, rel) < 0)
 			continue;
-		if (!run->dry) {
-			if (lease_writing_at(dirfd, v[i].name, st.st_ino) != 0 ||
-			    unlinkat(dirfd, v[i].name, 0) < 0)
-				continue;
-			r->d->counters.deleted++;
-			r->d->counters.bytes_freed += (uint64_t)st.st_blocks * 512;
-		}
-		audit_report(r->d->audit, run->actions,
-			     audit_entry(now, "delete", zc->name, path, (uint64_t)st.st_size,
-					 v[i].by_age ? REASON_MAX_AGE : REASON_MAX_FILES, run->dry,
-					 NULL));
+		audit_report(r->d->audit, j->run ? j->run->actions : NULL,
+			     audit_entry(now, "delete", zc->name, path, x->size,
+					 x->by_age ? REASON_MAX_AGE : REASON_MAX_FILES, false, NULL));
 	}
-	free_copies(v, n);
 }
 
 static void saved_key(const struct config *cfg, uint32_t zone, uint64_t ino, char *buf,
@@ -462,8 +366,8 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 	unblock(r, l, "another file now has its place"); /* a key shared with another inode */
 	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
 	r->dirty = true;
-	fd = open_copy_dir(r, zone, f, copy_rel, false);
-	if (fd >= 0 && list_copies(fd, f->name, live_owner(r, f), &v, &n) == 0) {
+	fd = open_copy_dir(r, zone, f, copy_rel);
+	if (fd >= 0 && rotate_list_copies(fd, f->name, live_owner(r, f), &v, &n) == 0) {
 		int64_t soon = (int64_t)time(NULL) + 60;
 
 		for (size_t i = 0; i < n; i++) {
@@ -474,9 +378,9 @@ static struct live *live_get(struct rotate *r, uint32_t zone, struct table_file 
 				l->last = v[i].when;
 			if (!v[i].zst && r->d->cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				add_pending(r, zone, copy_rel, v[i].name, st.st_ino);
+				add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino);
 		}
-		free_copies(v, n);
+		rotate_free_copies(v, n);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -556,356 +460,291 @@ static int signal_writer(const struct rotate_config *rc, char *err, size_t len)
 	return 0;
 }
 
-/* The live file opened for writing, still the file the table knows. */
-static int open_live(struct job *j, int dfd)
-{
-	struct stat st;
-	int fd;
-
-	watch_self_open(j->r->d->watch, j->f, true);
-	fd = openat(dfd, j->f->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		watch_self_open(j->r->d->watch, j->f, false);
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != j->f->ino) {
-		close(fd);
-		return -ESTALE;
-	}
-	/*
-	 * Another name of the same file may lie outside every zone (ln
-	 * /etc/app.conf logs/x.log): a cut in place would cut that file too.
-	 */
-	if (st.st_nlink > 1) {
-		close(fd);
-		j->blocked = j->linked = true;
-		j->pid = 0;
-		snprintf(j->comm, sizeof(j->comm), "-");
-		snprintf(j->err, sizeof(j->err),
-			 "%s: not cut in place: it has %ju names (hard links), and cutting it "
-			 "would cut the file under every other name too, perhaps outside the "
-			 "zone; remove the other names, or use method = \"rename\"",
-			 j->path, (uintmax_t)st.st_nlink);
-		return -EBUSY;
-	}
-	return fd;
-}
-
-/*
- * Before an in-place cut under a writer: every writer must append
- * (O_APPEND). One that writes at its own offset would go on past the new end
- * of a collapsed or truncated log and leave a hole of NUL bytes, and the log
- * would look as big as before. Returns 0 (safe to cut) or -EBUSY, blocked,
- * with j->err saying who and what to do. rename needs no such check.
- */
-static int check_writers(struct job *j, int dfd)
-{
-	static const char todo[] = "open it for appending (>> in a shell, O_APPEND, \"a\" in "
-				   "Python), or use method = \"rename\" with signal or postrotate";
-	const char *what = j->zc->rotate.keep_tail_lines > 0 ? "cut down" : "rotated";
-	const struct writers_fd *bad;
-	struct writers_fd *v, one;
-	size_t n, hidden;
-	struct stat st;
-	int r;
-
-	if (fstatat(dfd, j->f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	/*
-	 * One walk of /proc serves the whole pass for the logs it shows a bad
-	 * writer of; a log it shows none for is asked about afresh, so that a
-	 * writer opened since the walk is never missed before a cut.
-	 */
-	if (!j->r->snap)
-		j->r->snap = writers_snap_take();
-	if (j->r->snap && writers_snap_unsafe(j->r->snap, st.st_dev, st.st_ino, &one)) {
-		v = NULL;
-		n = hidden = 0;
-		bad = &one;
-		r = 0;
-	} else {
-		r = writers_of(st.st_dev, st.st_ino, &v, &n, &hidden);
-		bad = r == 0 ? writers_unsafe(v, n) : NULL;
-	}
-	if (r == 0 && !bad && (n > 0 || hidden == 0)) {
-		free(v); /* each appends, or the writer has gone meanwhile */
-		return 0;
-	}
-	j->blocked = true;
-	j->pid = bad ? bad->pid : 0;
-	snprintf(j->comm, sizeof(j->comm), "%s", bad ? bad->comm : "?");
-	if (r < 0)
-		snprintf(j->err, sizeof(j->err),
-			 "%s: not %s: it is open for writing and sweepd cannot read /proc to "
-			 "tell whether its writers append (%s); %s",
-			 j->path, what, strerror(-r), todo);
-	else if (!bad)
-		snprintf(j->err, sizeof(j->err),
-			 "%s: not %s: it is open for writing by a process whose /proc entries "
-			 "sweepd (uid %u) cannot read, so it cannot tell whether it appends: "
-			 "a cut in place could leave a hole; run sweepd as root, or %s",
-			 j->path, what, (unsigned)geteuid(), todo);
-	else if (bad->flags < 0)
-		snprintf(j->err, sizeof(j->err),
-			 "%s: not %s: pid %d (%s) holds it open for writing and its open flags "
-			 "cannot be read (/proc/%d/fdinfo/%d: %s), so a cut in place could leave "
-			 "a hole; run sweepd as root, or %s",
-			 j->path, what, bad->pid, bad->comm, bad->pid, bad->fd,
-			 strerror(-bad->flags), todo);
-	else
-		snprintf(j->err, sizeof(j->err),
-			 "%s: not %s: pid %d (%s) writes it without O_APPEND, at its own offset: "
-			 "a cut in place would leave a hole of NUL bytes that it goes on writing "
-			 "after; %s",
-			 j->path, what, bad->pid, bad->comm, todo);
-	free(v);
-	return -EBUSY;
-}
-
-/* keep_tail_lines: the live file cut down to its last lines. */
-static int tail_cut(struct job *j, int dfd, uint64_t *cut)
-{
-	struct stat st;
-	int writing, fd, r;
-
-	writing = watch_writing_at(j->r->d->watch, j->f, dfd);
-	if (writing == 1 && (r = check_writers(j, dfd)) < 0)
-		return r;
-	fd = writing < 0 ? writing : open_live(j, dfd);
-	if (fd < 0)
-		return fd;
-	r = logcut_tail(fd, j->zc->rotate.keep_tail_lines, writing == 1, cut);
-	if (r == 0 && fstat(fd, &st) == 0) {
-		struct live *l = live_get(j->r, j->zone, j->f);
-		if (l)
-			l->floor = (uint64_t)st.st_size;
-	}
-	close(fd);
-	if (r == -EOPNOTSUPP)
-		snprintf(j->err, sizeof(j->err),
-			 "%s: keep_tail_lines needs a filesystem that collapses (ext4, xfs) while "
-			 "a writer holds the file; here it waits until the writer closes it",
-			 j->path);
-	return r;
-}
-
-/*
- * Into a copy named for now: collapse under a writer (copytruncate where the
- * method or the filesystem says so); a log nobody writes to is taken whole,
- * which loses nothing either way.
- */
-static int cut_copy(struct job *j, int dfd, int cdir, char *copy, size_t len, uint64_t *cut)
-{
-	const struct rotate_config *rc = &j->zc->rotate;
-	int64_t us = now_us();
-	struct stat st;
-	int writing, fd, r;
-	bool collapse;
-
-	writing = watch_writing_at(j->r->d->watch, j->f, dfd);
-	if (writing < 0)
-		return writing;
-	if (writing == 1 && (r = check_writers(j, dfd)) < 0)
-		return r;
-	fd = open_live(j, dfd);
-	if (fd < 0)
-		return fd;
-	collapse = writing && rc->method != ROTATE_COPYTRUNCATE &&
-		   (rc->method == ROTATE_COLLAPSE || logcut_can_collapse(fd));
-	if (writing && rc->method == ROTATE_COLLAPSE && !logcut_can_collapse(fd)) {
-		snprintf(j->err, sizeof(j->err),
-			 "%s: method \"collapse\" needs ext4 or xfs; this filesystem cannot cut "
-			 "a file's head in place: use method \"auto\" or \"copytruncate\"",
-			 j->path);
-		close(fd);
-		return -EOPNOTSUPP;
-	}
-	r = fstat(fd, &st) < 0 ? -errno
-	    : rotplan_name(copy, len, j->f->name, us / 1000000, (long)(us % 1000000),
-			   rc->compress == COMPRESS_ZSTD);
-	if (r == 0) {
-		struct logcut_copy c = { cdir, copy, rc->compress == COMPRESS_ZSTD ? rc->level : 0,
-					 &st, keep_alive, NULL };
-		r = collapse ? logcut_collapse(fd, &c, cut)
-			     : logcut_copytruncate(fd, &c, writing == 1, cut);
-	}
-	close(fd);
-	return r;
-}
-
-/* rename: the live file moved aside; its writer told to reopen it. */
-static int move_aside(struct job *j, int dfd, int cdir, char *copy, size_t len, uint64_t *cut)
-{
-	const struct rotate_config *rc = &j->zc->rotate;
-	int64_t us = now_us();
-	struct stat st;
-	int r;
-
-	if (fstatat(dfd, j->f->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (st.st_ino != j->f->ino || !S_ISREG(st.st_mode))
-		return -ESTALE;
-	r = rotplan_name(copy, len, j->f->name, us / 1000000, (long)(us % 1000000), false);
-	if (r < 0)
-		return r;
-	if (renameat2(dfd, j->f->name, cdir, copy, RENAME_NOREPLACE) < 0) {
-		r = -errno;
-		if (r == -EXDEV)
-			snprintf(j->err, sizeof(j->err),
-				 "%s: method \"rename\" needs olddir on the log's own filesystem",
-				 j->path);
-		return r;
-	}
-	fsync(cdir);
-	*cut = (uint64_t)st.st_size;
-	if (rc->compress == COMPRESS_ZSTD)
-		add_pending(j->r, j->zone, j->copy_rel, copy, st.st_ino);
-	return 0;
-}
-
 /* Tells the writer of a file moved aside to reopen its log. */
-static void reopen_writer(struct job *j, const char *copy_path)
+static void reopen_writer(struct rotate *r, const struct rotate_config *rc, const char *path,
+			  const char *copy_path)
 {
-	const struct rotate_config *rc = &j->zc->rotate;
 	char err[PATH_MAX + 256];
 
 	if (rc->pidfile && rc->signal && signal_writer(rc, err, sizeof(err)) < 0) {
-		j->r->d->counters.errors++;
-		log_err("%s: rotated, but %s: its writer goes on in %s", j->path, err, copy_path);
+		r->d->counters.errors++;
+		log_err("%s: rotated, but %s: its writer goes on in %s", path, err, copy_path);
 	}
 	if (rc->postrotate)
-		run_postrotate(j->r, rc->postrotate, j->path, copy_path);
+		run_postrotate(r, rc->postrotate, path, copy_path);
 }
 
-static uint64_t live_floor(struct job *j)
+static void job_done(struct mover_job *mj, bool cancelled);
+static void arm(struct rotate *r);
+
+/* A job for f's zone, with f's directories; NULL (said) when it cannot be made. */
+static struct rotate_job *job_for(struct rotate *r, enum rotate_job_kind kind, uint32_t zone,
+				  const struct table_file *f, const char *path,
+				  const char *name)
 {
-	struct live *l = live_get(j->r, j->zone, j->f);
+	const struct zone_config *zc = &r->d->cfg->zones[zone];
+	char dir_rel[PATH_MAX], copy_rel[PATH_MAX];
+	struct rotate_job *j;
+	int root;
 
-	return l ? l->floor : 0;
+	if (copy_dirs(r, zone, f, dir_rel, copy_rel) < 0)
+		return NULL;
+	root = watch_open_beneath(r->d->watch, zone, "", O_PATH);
+	if (root < 0)
+		return NULL; /* the zone's root moved or went: its events follow */
+	j = rotate_job_new(kind, root, path, dir_rel, name ? name : f->name, copy_rel, zc);
+	if (!j) {
+		log_err("%s: out of memory: its rotation work is put off", path);
+		return NULL;
+	}
+	j->mj.action = kind == ROTATE_JOB_COMPRESS ? "compress"
+		       : kind == ROTATE_JOB_EXPIRE ? "expire"
+		       : zc->rotate.keep_tail_lines > 0 ? "truncate"
+						       : "rotate";
+	j->mj.dev = f->dir->dev;
+	j->mj.ino = f->ino;
+	j->mj.bytes = f->size;
+	j->mj.run = rotate_job_run;
+	j->mj.done = job_done;
+	j->owner = r;
+	j->now = (int64_t)time(NULL);
+	if (kind == ROTATE_JOB_CUT) {
+		if (!r->look)
+			r->look = rotate_look_new(); /* NULL: each cut asks /proc afresh */
+		j->look = rotate_look_hold(r->look);
+	}
+	return j;
 }
 
-/* One file, now. Returns 1 (done), 0 (nothing to do), or -errno with j->err said. */
-static int rotate_one(struct job *j)
+static void wait_free(struct wait *w)
 {
-	const struct rotate_config *rc = &j->zc->rotate;
-	struct daemon *d = j->r->d;
-	bool tail = rc->keep_tail_lines > 0;
-	char copy[NAME_MAX + 1] = "", copy_rel[PATH_MAX], copy_path[PATH_MAX + 256] = "";
-	uint64_t cut = 0;
-	struct stat st;
-	int dfd, cdir = -1, r;
-
-	j->err[0] = '\0';
-	if (sweep_file_path(j->zc, j->f, j->path, sizeof(j->path), j->rel, sizeof(j->rel)) < 0)
-		return -ENAMETOOLONG;
-	if (j->run->dry) {
-		audit_report(d->audit, j->run->actions,
-			     audit_entry(j->now, tail ? "truncate" : "rotate", j->zc->name, j->path,
-					 j->f->size, j->why, true, NULL));
-		j->run->count++;
-		return 1;
-	}
-	dfd = watch_dir_open(d->watch, j->f->dir);
-	if (dfd < 0)
-		return dfd;
-	/* Checked again right before it is touched: still there, still due. */
-	if (fstatat(dfd, j->f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != j->f->ino ||
-	    st.st_size == 0 ||
-	    (j->why == REASON_ROTATE_SIZE &&
-	     !rotplan_size_due(rotplan_data_bytes((uint64_t)st.st_size, (uint64_t)st.st_blocks),
-			       rc->size, tail ? live_floor(j) : 0))) {
-		close(dfd);
-		return 0;
-	}
-	if (tail) {
-		r = tail_cut(j, dfd, &cut);
-	} else if ((cdir = open_copy_dir(j->r, j->zone, j->f, j->copy_rel, true)) < 0) {
-		r = cdir;
-		if (r == -ELOOP && rc->olddir)
-			snprintf(j->err, sizeof(j->err),
-				 "%s: not rotated: olddir %s is a symbolic link (or one is on its "
-				 "way): sweepd never follows one; make it a directory",
-				 j->path, rc->olddir);
-		else
-			snprintf(j->err, sizeof(j->err),
-				 "%s: cannot open the copies' directory %s: %s", j->path,
-				 rc->olddir ? rc->olddir : ".", strerror(-r));
-	} else if (rc->method == ROTATE_RENAME) {
-		r = move_aside(j, dfd, cdir, copy, sizeof(copy), &cut);
-	} else {
-		r = cut_copy(j, dfd, cdir, copy, sizeof(copy), &cut);
-	}
-	if (r == 0 && *copy && (join(copy_rel, sizeof(copy_rel), j->copy_rel, copy) < 0 ||
-				zone_join(copy_path, sizeof(copy_path), j->zc, copy_rel) < 0))
-		copy_path[0] = '\0';
-	if (r == 0 && cut && rc->method == ROTATE_RENAME && !tail)
-		reopen_writer(j, copy_path);
-	if (r == 0 && cut) {
-		struct live *l = live_get(j->r, j->zone, j->f);
-		if (l)
-			l->last = j->now;
-		j->r->dirty = true;
-		d->counters.rotated++;
-		j->run->count++;
-		audit_report(d->audit, j->run->actions,
-			     audit_entry(j->now, tail ? "truncate" : "rotate", j->zc->name, j->path,
-					 cut, j->why, false, *copy_path ? copy_path : NULL));
-	}
-	if (r == 0 && cdir >= 0)
-		expire(j->r, j->zone, cdir, j->copy_rel, j->f->name, owner_at(dfd, j->f->name),
-		       j->run);
-	if (cdir >= 0)
-		close(cdir);
-	close(dfd);
-	if (r < 0 && !j->err[0])
-		snprintf(j->err, sizeof(j->err), "%s: cannot %s it: %s", j->path,
-			 tail ? "cut down" : "rotate", strerror(-r));
-	return r < 0 ? r : cut > 0;
+	json_object_put(w->errors);
+	free(w->zone);
+	free(w->rel);
+	free(w);
 }
 
-/* One file, chosen: rotated, or its failure said (once per retry, in errors when asked). */
+/*
+ * f is put off until no job is on it (mover_on_free). run: the rotate
+ * command's, which then waits for it too; NULL: a pass looks at it again.
+ * 0, or -ENOMEM (said) for a command's.
+ */
+static int wait_for(struct rotate *r, uint32_t zone, const struct table_file *f, const char *rel,
+		    struct sweep_run *run, json_object *errors)
+{
+	struct wait *w;
+
+	if (!run || !run->refs) {
+		run = NULL;
+		for (w = r->waits; w; w = w->next)
+			if (!w->run && w->dev == f->dir->dev && w->ino == f->ino)
+				return 0; /* one pass for it is enough */
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->zone = strdup(r->d->cfg->zones[zone].name)) || !(w->rel = strdup(rel))) {
+		if (w)
+			wait_free(w);
+		if (!run)
+			return 0; /* the next trigger looks at it again (housekeeping: 30 s) */
+		log_err("%s/%s: out of memory: not rotated", r->d->cfg->zones[zone].path, rel);
+		return -ENOMEM;
+	}
+	w->dev = f->dir->dev;
+	w->ino = f->ino;
+	w->run = run;
+	sweep_run_hold(run);
+	w->errors = run && errors ? json_object_get(errors) : NULL;
+	w->next = r->waits;
+	r->waits = w;
+	return 0;
+}
+
+static void submit(struct rotate *r, struct rotate_job *j, struct sweep_run *run,
+		   json_object *errors)
+{
+	j->run = run && run->refs ? run : NULL;
+	sweep_run_hold(j->run);
+	j->errors = j->run && errors ? json_object_get(errors) : NULL;
+	r->inflight++;
+	mover_submit(r->d->mover, &j->mj);
+}
+
+/*
+ * One file, chosen: a job for the logs lane, or, for a dry run, reported.
+ * Returns 0, or -errno when no job could be made.
+ */
 static int act(struct rotate *r, uint32_t zone, struct table_file *f, enum policy_reason why,
 	       struct sweep_run *run, json_object *errors)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	const struct zone_config *zc = &r->d->cfg->zones[zone];
+	bool tail = zc->rotate.keep_tail_lines > 0;
+	char path[PATH_MAX + 256], rel[PATH_MAX];
 	struct live *l = live_get(r, zone, f);
-	int res;
+	struct rotate_job *j;
 
-	if (!j) {
-		log_err("out of memory: rotation put off");
-		return -ENOMEM;
+	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
+		return -ENAMETOOLONG;
+	/*
+	 * Never two jobs on one file. An archive or delete on its way (the
+	 * other lane) puts the cut off until its result is in. A job of ours is
+	 * in this lane, which runs in order: asked for by hand, the cut goes
+	 * after it; otherwise the log is looked at again once that job is in.
+	 */
+	if (mover_busy(r->d->mover, f->dir->dev, f->ino) &&
+	    (why != REASON_MANUAL || mover_busy_in(r->d->mover, MOVER_ARCHIVE, f->dir->dev, f->ino)))
+		return wait_for(r, zone, f, rel, why == REASON_MANUAL ? run : NULL, errors);
+	if (run->dry) {
+		audit_report(r->d->audit, run->actions,
+			     audit_entry((int64_t)time(NULL), tail ? "truncate" : "rotate", zc->name,
+					 path, f->size, why, true, NULL));
+		run->count++;
+		if (l) {
+			/* A dry daemon reports a file once, and counts it as rotated. */
+			l->reported = true;
+			l->last = (int64_t)time(NULL);
+		}
+		return 0;
 	}
-	*j = (struct job){ .r = r, .zone = zone, .zc = &r->d->cfg->zones[zone], .f = f,
-			   .why = why, .run = run, .now = (int64_t)time(NULL) };
-	res = rotate_one(j);
-	if (res < 0 && j->blocked) {
+	j = job_for(r, ROTATE_JOB_CUT, zone, f, path, NULL);
+	if (!j)
+		return -ENOMEM;
+	j->why = why;
+	j->floor = l ? l->floor : 0;
+	/* Its opens of the live log, counted as ours before the worker's can be seen. */
+	if (tail || zc->rotate.method != ROTATE_RENAME)
+		for (int k = 0; k < ROTATE_JOB_OPENS; k++)
+			watch_self_open(r->d->watch, f, true);
+	else
+		j->opens = ROTATE_JOB_OPENS;
+	submit(r, j, run, errors);
+	return 0;
+}
+
+/* The live log a job was for, as the table and the rotator know it now; NULL when gone. */
+static struct table_file *job_file(struct rotate *r, const struct rotate_job *j, int zi)
+{
+	char rel[PATH_MAX];
+
+	if (zi < 0 || join(rel, sizeof(rel), j->dir_rel, j->name) < 0)
+		return NULL;
+	return table_file_find(r->d->table, (size_t)zi, rel, j->mj.ino);
+}
+
+/* A cut's result: the log's state, counters, audit, alarms, its writer told. */
+static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct table_file *f)
+{
+	const struct zone_config *zc = &r->d->cfg->zones[zi];
+	bool tail = zc->rotate.keep_tail_lines > 0;
+	struct live *l = u64map_get(r->lives, live_key((uint32_t)zi, j->mj.ino));
+	char copy_rel[PATH_MAX], copy_path[PATH_MAX + 256] = "";
+
+	if (j->r > 0) {
+		if (*j->copy && (join(copy_rel, sizeof(copy_rel), j->copy_rel, j->copy) < 0 ||
+				 zone_join(copy_path, sizeof(copy_path), zc, copy_rel) < 0))
+			copy_path[0] = '\0';
+		if (zc->rotate.method == ROTATE_RENAME && !tail) {
+			reopen_writer(r, &zc->rotate, j->mj.path, copy_path);
+			if (zc->rotate.compress == COMPRESS_ZSTD && *j->copy)
+				add_pending(r, (uint32_t)zi, j->copy_rel, j->copy, j->mj.dev, j->copy_ino);
+		}
+		if (l) {
+			l->last = j->now;
+			if (j->floor_set)
+				l->floor = j->new_floor;
+		}
+		r->dirty = true;
+		r->d->counters.rotated++;
+		if (j->run)
+			j->run->count++;
+		audit_report(r->d->audit, j->run ? j->run->actions : NULL,
+			     audit_entry(j->now, tail ? "truncate" : "rotate", zc->name, j->mj.path,
+					 j->cut, j->why, false, *copy_path ? copy_path : NULL));
+	}
+	expired_in(r, j, zc, j->copy_rel);
+	if (l && (l->ino != j->mj.ino || l->zone != (uint32_t)zi))
+		l = NULL; /* another log's now */
+	if (l)
+		l->idle_size = l->idle_blocks = 0;
+	if (j->r == 0 && l && f) {
+		/* Not due on disk: looked at again once the table sees it change. */
+		l->idle_size = f->size;
+		l->idle_blocks = f->blocks;
+	}
+	if (j->r < 0 && !j->err[0])
+		snprintf(j->err, sizeof(j->err), "%s: cannot %s it: %s", j->mj.path,
+			 tail ? "cut down" : "rotate", strerror(-j->r));
+	if (j->r < 0 && j->blocked) {
 		/* An alarm rather than an error: said at its start and its end. */
 		if (l) {
 			l->failed_at = j->now;
 			block(r, l, j);
 		}
 		/* Its writer's close, seen by the watch, is what makes it worth a look again. */
-		if (!j->linked)
+		if (!j->linked && f)
 			table_file_set_writing(r->d->table, f, true);
-		if (errors)
-			json_object_array_add(errors, pathenc_json(j->err));
-	} else if (res < 0 && res != -ENOENT && res != -ESTALE) {
+		if (j->errors)
+			json_object_array_add(j->errors, pathenc_json(j->err));
+	} else if (j->r < 0 && j->r != -ENOENT && j->r != -ESTALE) {
 		r->d->counters.errors++;
 		if (l)
 			l->failed_at = j->now;
 		log_err("%s", j->err);
-		if (errors)
-			json_object_array_add(errors, pathenc_json(j->err));
+		if (j->errors)
+			json_object_array_add(j->errors, pathenc_json(j->err));
 	}
 	if (!j->blocked)
-		unblock(r, l, res > 0 ? "rotated" : res == 0 ? "no longer due" : "it changed");
-	if (run->dry && l) {
-		/* A dry daemon reports a file once, and counts it as rotated. */
-		l->reported = true;
-		l->last = j->now;
+		unblock(r, l, j->r > 0 ? "rotated" : j->r == 0 ? "no longer due" : "it changed");
+}
+
+/* A pending copy's compression: done, failed, or not yet (its writer still has it). */
+static void compress_done(struct rotate *r, struct rotate_job *j, int zi)
+{
+	if (j->r < 0 && j->r != -ENOENT) {
+		r->d->counters.errors++;
+		log_err("%s: cannot compress it: %s", j->mj.path, strerror(-j->r));
 	}
-	free(j);
-	return res;
+	if (zi >= 0)
+		expired_in(r, j, &r->d->cfg->zones[zi], j->copy_rel);
+	for (size_t i = 0; zi >= 0 && !j->still_written && i < r->n_pend; i++) {
+		struct pending *p = &r->pend[i];
+
+		if (p->zone == (uint32_t)zi && p->ino == j->mj.ino && !strcmp(p->dir, j->copy_rel) &&
+		    !strcmp(p->name, j->name)) {
+			free(p->dir);
+			free(p->name);
+			*p = r->pend[--r->n_pend];
+			break;
+		}
+	}
+}
+
+/* On the loop: a job's result applied. */
+static void job_done(struct mover_job *mj, bool cancelled)
+{
+	struct rotate_job *j = (struct rotate_job *)mj;
+	struct rotate *r = j->owner;
+	int zi = config_zone_index(r->d->cfg, j->zone);
+	struct table_file *f = j->kind == ROTATE_JOB_CUT ? job_file(r, j, zi) : NULL;
+
+	/* Our opens that did not happen: no event of ours will come for them. */
+	for (int k = j->opens; f && k < ROTATE_JOB_OPENS; k++)
+		watch_self_open(r->d->watch, f, false);
+	if (!cancelled && zi >= 0) {
+		if (j->kind == ROTATE_JOB_CUT)
+			cut_done(r, j, zi, f);
+		else if (j->kind == ROTATE_JOB_COMPRESS)
+			compress_done(r, j, zi);
+		else
+			expired_in(r, j, &r->d->cfg->zones[zi], j->copy_rel);
+	}
+	json_object_put(j->errors);
+	sweep_run_release(j->run);
+	rotate_job_free(j);
+	r->inflight--;
+	if (!cancelled) {
+		arm(r);
+		save_lasts(r, r->d->cfg);
+	}
 }
 
 /* The zone's files, collected before any is touched: rotations change the table through events, taken in later. */
@@ -948,11 +787,23 @@ static enum policy_reason trigger(const struct rotate_config *rc, const struct t
 
 /*
  * Whether a due log is tried now: a failure waits RETRY_S; a blocked log is
- * looked at again then, or at once when its writer has closed it.
+ * looked at again then, or at once when its writer has closed it (blocked by
+ * its other names: once the table sees it with one). A look at it opens it,
+ * and the events of that bring a pass: a blocked log tried at every pass
+ * would be tried again and again.
  */
+/* Its job found it not due, and the table has seen no change since. */
+static bool unchanged(const struct live *l, const struct table_file *f)
+{
+	return l->idle_size && f->size == l->idle_size && f->blocks == l->idle_blocks;
+}
+
 static bool may_try(const struct live *l, const struct table_file *f, int64_t now)
 {
-	return now >= l->failed_at + RETRY_S || (l->blocked && !(f->flags & TF_WRITING));
+	if (unchanged(l, f))
+		return false;
+	return now >= l->failed_at + RETRY_S ||
+	       (l->blocked && !(f->flags & (l->blocked->linked ? TF_LINKED : TF_WRITING)));
 }
 
 /* The every timer at the next file due; failures wait RETRY_S. */
@@ -978,6 +829,17 @@ static void arm(struct rotate *r)
 			at = l->last + rc->every;
 			if (at < l->failed_at + RETRY_S)
 				at = l->failed_at + RETRY_S;
+			/*
+			 * Due, but a job is on it: the mover says when it is free. Found
+			 * not due by its job: its next change brings a pass. Neither
+			 * needs the timer, which would fire every half second meanwhile.
+			 */
+			if (at <= now && mover_busy(r->d->mover, f->dir->dev, f->ino)) {
+				wait_for(r, zi, f, "", NULL, NULL);
+				continue;
+			}
+			if (at <= now && unchanged(l, f))
+				continue;
 			if (at < next)
 				next = at;
 		}
@@ -1013,53 +875,56 @@ static void pass(struct rotate *r, struct sweep_run *run)
 	}
 }
 
-/* A pass is over: its look at /proc is for that pass only. */
+/* A pass is over: its look at /proc is for that pass's cuts only. */
 static void pass_done(struct rotate *r)
 {
-	writers_snap_free(r->snap);
-	r->snap = NULL;
+	rotate_look_release(r->look);
+	r->look = NULL;
 	r->busy = false;
 }
 
-/* Copies moved aside by "rename" whose writer has closed them: compressed now. */
+/*
+ * Copies moved aside by "rename" whose writer has closed them: compressed by
+ * a job each. Whether a writer still has one is asked here, so that a copy
+ * its writer keeps (no signal, no postrotate) is not queued again and again.
+ */
 static void compress_pending(struct rotate *r)
 {
-	struct sweep_run run = { .dry = false };
-
-	for (size_t i = r->n_pend; i-- > 0;) {
-		struct pending p = r->pend[i];
+	for (size_t i = 0; i < r->n_pend; i++) {
+		struct pending *p = &r->pend[i];
 		const struct zone_config *zc =
-			p.zone < r->d->cfg->n_zones ? &r->d->cfg->zones[p.zone] : NULL;
-		int dfd = zc ? watch_open_beneath(r->d->watch, p.zone, p.dir, O_RDONLY) : -ENOENT;
-		/* Held, not opened again by name: a fifo or another file swapped in is never read. */
-		struct lease_held h = { .fd = -1 };
-		int w = dfd < 0 ? dfd : lease_hold(dfd, p.name, p.ino, &h);
-		char zname[NAME_MAX + 1], base[NAME_MAX + 1];
+			p->zone < r->d->cfg->n_zones ? &r->d->cfg->zones[p->zone] : NULL;
+		char path[PATH_MAX * 2 + 8], rel[PATH_MAX];
+		struct rotate_job *j;
+		struct stat st = { 0 };
+		int dfd, w, root;
 
-		if (w == 1) {
-			close(dfd);
-			continue; /* lines still arrive in it */
-		}
-		if (w == 0 && snprintf(zname, sizeof(zname), "%s.zst", p.name) < (int)sizeof(zname)) {
-			struct logcut_copy c = { dfd, zname, zc->rotate.level, &h.st, keep_alive, NULL };
-			int e = logcut_compress(h.fd, p.name, &c);
-
-			if (e < 0) {
-				r->d->counters.errors++;
-				log_err("%s/%s: cannot compress it: %s", zc->path, p.name, strerror(-e));
-			} else {
-				snprintf(base, sizeof(base), "%.*s",
-					 (int)(strlen(p.name) - ROTPLAN_STAMP_LEN), p.name);
-				expire(r, p.zone, dfd, p.dir, base, h.st.st_uid, &run);
-			}
-		}
-		if (w == 0)
-			lease_release(&h);
+		if (!zc || mover_busy(r->d->mover, p->dev, p->ino))
+			continue;
+		dfd = watch_open_beneath(r->d->watch, p->zone, p->dir, O_RDONLY);
+		w = dfd < 0 ? dfd : lease_writing_at(dfd, p->name, p->ino);
+		if (w == 0 && fstatat(dfd, p->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			st.st_size = 0;
 		if (dfd >= 0)
 			close(dfd);
-		free(p.dir);
-		free(p.name);
-		r->pend[i] = r->pend[--r->n_pend];
+		if (w == 1)
+			continue; /* lines still arrive in it */
+		if (join(rel, sizeof(rel), p->dir, p->name) < 0 ||
+		    zone_join(path, sizeof(path), zc, rel) < 0 ||
+		    (root = watch_open_beneath(r->d->watch, p->zone, "", O_PATH)) < 0)
+			continue;
+		j = rotate_job_new(ROTATE_JOB_COMPRESS, root, path, p->dir, p->name, p->dir, zc);
+		if (!j)
+			continue;
+		j->mj.action = "compress";
+		j->mj.dev = p->dev;
+		j->mj.ino = p->ino;
+		j->mj.bytes = st.st_size > 0 ? (uint64_t)st.st_size : 0; /* what status shows progress of */
+		j->mj.run = rotate_job_run;
+		j->mj.done = job_done;
+		j->owner = r;
+		j->now = (int64_t)time(NULL);
+		submit(r, j, NULL, NULL);
 	}
 }
 
@@ -1132,8 +997,6 @@ out:
 
 void rotate_housekeeping(struct rotate *r)
 {
-	struct sweep_run run = { .dry = false };
-
 	if (r->busy || r->d->paused)
 		return;
 	r->busy = true;
@@ -1146,15 +1009,17 @@ void rotate_housekeeping(struct rotate *r)
 		    !(v = zone_files(r, zi, &n)))
 			continue;
 		for (size_t i = 0; i < n; i++) {
-			char copy_rel[PATH_MAX];
-			int fd;
+			char path[PATH_MAX + 256], rel[PATH_MAX];
+			struct rotate_job *j;
 
 			live_get(r, zi, v[i]); /* its last rotation, before its copies go */
-			fd = open_copy_dir(r, zi, v[i], copy_rel, false);
-			if (fd < 0)
+			if (mover_busy(r->d->mover, v[i]->dir->dev, v[i]->ino) ||
+			    sweep_file_path(&r->d->cfg->zones[zi], v[i], path, sizeof(path), rel,
+					    sizeof(rel)) < 0 ||
+			    !(j = job_for(r, ROTATE_JOB_EXPIRE, zi, v[i], path, NULL)))
 				continue;
-			expire(r, zi, fd, copy_rel, v[i]->name, live_owner(r, v[i]), &run);
-			close(fd);
+			j->mj.bytes = 0;
+			submit(r, j, NULL, NULL);
 		}
 		free(v);
 	}
@@ -1186,6 +1051,53 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 	save_lasts(r, r->d->cfg);
 	pass_done(r);
 	return failed;
+}
+
+/* The rotate command's log, put off while a job was on it: cut now if still there. */
+static void manual_again(struct rotate *r, const struct wait *w)
+{
+	int zi = config_zone_index(r->d->cfg, w->zone);
+	struct table_file *f =
+		zi >= 0 ? table_file_find(r->d->table, (size_t)zi, w->rel, w->ino) : NULL;
+
+	/* Archived or deleted meanwhile: nothing left to rotate. */
+	if (!f || !f->size || !rotates(r, (size_t)zi) || r->d->paused || r->busy)
+		return;
+	r->busy = true;
+	act(r, (uint32_t)zi, f, REASON_MANUAL, w->run, w->errors);
+	arm(r);
+	pass_done(r);
+}
+
+void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
+{
+	struct rotate *r = rotate;
+	struct wait *mine = NULL, **p = &r->waits, *w;
+	bool again = false;
+
+	(void)dev;
+	(void)ino;
+	/* Every wait whose file is free (two files may share a key in the busy set). */
+	while ((w = *p)) {
+		if (!mover_busy(r->d->mover, w->dev, w->ino)) {
+			*p = w->next;
+			w->next = mine;
+			mine = w;
+		} else {
+			p = &w->next;
+		}
+	}
+	while ((w = mine)) {
+		mine = w->next;
+		if (w->run)
+			manual_again(r, w);
+		else
+			again = true;
+		sweep_run_release(w->run); /* the command answers once the last of its jobs is in */
+		wait_free(w);
+	}
+	if (again)
+		rotate_due(r);
 }
 
 static void drop_pending(struct rotate *r)
@@ -1321,6 +1233,18 @@ void rotate_destroy(struct rotate *r)
 		free(k->what);
 		free(k);
 	}
+	/*
+	 * The mover stopped first and told of every file it freed, which ended
+	 * every wait; one left would hold a request whose client is gone: its
+	 * run is left, never answered.
+	 */
+	while (r->waits) {
+		struct wait *w = r->waits;
+
+		r->waits = w->next;
+		wait_free(w);
+	}
+	rotate_look_release(r->look);
 	u64map_foreach(r->lives, free_live, NULL);
 	u64map_destroy(r->lives);
 	drop_pending(r);

@@ -2,14 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <linux/openat2.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "config.h"
 #include "lease.h"
 
@@ -53,54 +51,6 @@ void sweep_job_free(struct sweep_job *j)
 	mover_job_free(&j->mj);
 }
 
-static int openat2_dir(int at, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : fd;
-}
-
-/* The directory rel beneath root, a piece under PATH_MAX at a time: trees go deeper. */
-static int open_dir_beneath(int root, const char *rel)
-{
-	const char *piece = rel;
-	int fd = -1;
-
-	do {
-		size_t n = strlen(piece);
-		char part[PATH_MAX];
-		int next;
-
-		if (n >= PATH_MAX) {
-			n = PATH_MAX - 1;
-			while (n && piece[n] != '/')
-				n--;
-			if (!n) {
-				if (fd >= 0)
-					close(fd);
-				return -ENAMETOOLONG;
-			}
-		}
-		memcpy(part, piece, n);
-		part[n] = '\0';
-		next = openat2_dir(fd >= 0 ? fd : root, part[0] ? part : ".", O_RDONLY);
-		if (fd >= 0)
-			close(fd);
-		if (next < 0)
-			return next;
-		fd = next;
-		piece += n;
-		if (*piece == '/')
-			piece++;
-	} while (*piece);
-	return fd;
-}
-
 /* Between chunks: how far the copy is, and whether the daemon is stopping. */
 static bool keep_going(void *ud)
 {
@@ -121,7 +71,7 @@ void sweep_job_run(struct mover_job *mj)
 	int64_t written = j->written;
 	int dfd, r;
 
-	dfd = open_dir_beneath(j->root_fd, j->dir_rel);
+	dfd = beneath_open_dir(j->root_fd, j->dir_rel, O_RDONLY);
 	if (dfd < 0) {
 		j->r = dfd == -ELOOP || dfd == -EXDEV ? -ENOENT : dfd; /* moved or went: events follow */
 		return;

@@ -1,6 +1,7 @@
 """Log rotation (issue 5), against the real daemon, real writers and real files.
 Run one: python3 test_rotate.py NAME; all: no argument."""
 
+import ctypes
 import glob
 import json
 import os
@@ -546,6 +547,15 @@ def every_clock_survives_a_restart():
         cs = copies(d.zones["logs"], "app.log")
         equal(len(cs), 1, "keep = 2 now: the copy stays")
         equal(content(cs[0]), b"after the reload\n", "its content")
+        # A reload that makes the log due answers once its rotation (a job) is in.
+        write(live, b"a longer line after the second reload\n" * 2000, "ab")
+        with open(d.conf, "w") as f:
+            f.write(text.replace("keep = 0;", 'keep = 2; size = "64K";'))
+        ok(d.request({"cmd": "reload"}), "reload")
+        st = d.status()
+        equal((st["jobs"], st["counters"]["rotated"]), ([], 3),
+              "the rotation the reload made due is done when it answers")
+        equal(len(copies(d.zones["logs"], "app.log")), 2, "its copy is there")
     finally:
         d.close()
 
@@ -1055,6 +1065,162 @@ def writer_comm_with_a_newline():
             w.stdout.close()
         d.close()
 
+
+class LaneHold:
+    """One lane of the daemon's mover held still: its worker thread (sweepd-archive or
+    sweepd-logs) stopped with ptrace while the loop and the other lane run on. Jobs queued
+    for the lane wait, in order, until release(): a synchronisation, not a timing. It
+    needs each lane to wait on a condition variable of its own: glibc makes a wake-up on
+    one shared with another waiter wait for the stopped thread (the daemon would hang)."""
+
+    SEIZE, INTERRUPT, DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+
+    def __init__(self, pid, comm):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                                     ctypes.c_void_p]
+        tids = []
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                if f.read().strip() == comm:
+                    tids.append(int(t))
+        equal(len(tids), 1, f"one thread named {comm} in sweepd")
+        self.tid = tids[0]
+        for req in (self.SEIZE, self.INTERRUPT):
+            if self.libc.ptrace(req, self.tid, None, None) < 0:
+                raise Failure(f"ptrace {req:#x} {comm}: {os.strerror(ctypes.get_errno())}")
+        status = ctypes.c_int()
+        equal(self.libc.waitpid(self.tid, ctypes.byref(status), self.WALL), self.tid,
+              f"{comm} stopped")
+
+    def release(self):
+        if self.tid:
+            self.libc.ptrace(self.DETACH, self.tid, None, None)
+            self.tid = None
+
+
+def jobs_of(d, name):
+    """status.jobs of the file name, as (action, running)."""
+    return [(j["action"], j["running"]) for j in d.status()["jobs"]
+            if j["path"].endswith("/" + name)]
+
+
+def until(what, fn):
+    """Polls fn (a look at the daemon's state, not a timing) until it is true."""
+    end = time.monotonic() + WAIT
+    while not fn():
+        check(time.monotonic() < end, f"waited {WAIT}s for {what}")
+        time.sleep(0.02)
+
+
+def request_later(d, obj):
+    """Sends a request whose answer is read later (reply_within)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.sock)
+    s.sendall((json.dumps(obj) + "\n").encode())
+    return s
+
+
+def reply_within(s, seconds):
+    """The answer on s, or None if none came within seconds."""
+    s.settimeout(seconds)
+    buf = b""
+    try:
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            check(chunk, f"connection closed after {buf!r}")
+            buf += chunk
+    except socket.timeout:
+        check(not buf, f"half an answer: {buf!r}")
+        return None
+    return json.loads(buf)
+
+
+@case
+def rotation_and_archive_never_on_one_file_at_once():
+    """A log due for the archive (max_age) is rotated by hand: two jobs never touch one file.
+    With the archive lane held still and its job on app.log queued, the rotate command cuts
+    nothing and queues nothing beside it, and answers only once the archive job is in:
+    app.log went whole to the archive, nothing is left to rotate. The other way round, with
+    the logs lane held and a rotation of b.log queued, b.log made due for the archive gets
+    no archive job; the rotation runs once the lane goes on. The held lane is what makes
+    this certain; the 2 s windows only bound how long a daemon that would wrongly act is
+    given to do it (it does in milliseconds)."""
+    zone = {"include": '[ "*.log" ]', "max_age": '"1h"',
+            "rotate": '{ every = "7d"; compress = "off"; }'}
+    d = Daemon([dict(zone, name="logs", path="logs"), dict(zone, name="more", path="more")],
+               extra='archive = { path = "archive"; compress = "off"; };', start=False)
+    hold = None
+    try:
+        # Written before the start: no write the daemon saw keeps them young once old.
+        live = os.path.join(d.zones["logs"], "app.log")
+        other = os.path.join(d.zones["more"], "b.log")
+        body = b"".join(b"%010d a line of the log\n" % i for i in range(4000))
+        write(live, body)
+        write(other, body)
+        d.start()
+        d.settle()
+        old = time.time() - 7200
+
+        # An archive job on app.log, queued in the held archive lane.
+        hold = LaneHold(d.proc.pid, "sweepd-archive")
+        os.utime(live, (old, old))
+        until("app.log's archive job", lambda: jobs_of(d, "app.log") == [("archive", False)])
+        s = request_later(d, {"cmd": "rotate", "zone": "logs"})
+        try:
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                equal(jobs_of(d, "app.log"), [("archive", False)],
+                      "only the archive job on app.log, still queued")
+                equal(copies(d.zones["logs"], "app.log"), [], "no copy of app.log")
+                equal(os.path.getsize(live), len(body), "app.log not cut")
+                time.sleep(0.1)
+            check(reply_within(s, 0.1) is None,
+                  "the rotate command waits for the archive job on app.log")
+            hold.release()
+            r = reply_within(s, WAIT)
+        finally:
+            s.close()
+        check(r and r["ok"], f"rotate: {r}")
+        equal(r["actions"], [], "app.log went to the archive: nothing rotated")
+        d.settle()
+        check(not os.path.exists(live), "app.log archived")
+        (e,) = ok(d.request({"cmd": "archive"}), "archive")["entries"]
+        equal(e["path"], live, "the archive's one entry")
+        with open(e["archive_path"], "rb") as f:
+            equal(f.read(), body, "app.log whole in the archive, never cut")
+        equal(copies(d.zones["logs"], "app.log"), [], "no copy of app.log")
+        equal([a["action"] for a in audit(d) if a["path"] == live], ["archive"],
+              "app.log: archived, never rotated")
+
+        # A rotation of b.log, queued in the held logs lane: the sweeper leaves it alone.
+        hold = LaneHold(d.proc.pid, "sweepd-logs")
+        s = request_later(d, {"cmd": "rotate", "zone": "more"})
+        try:
+            until("b.log's rotate job", lambda: jobs_of(d, "b.log") == [("rotate", False)])
+            os.utime(other, (old, old))
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                equal(jobs_of(d, "b.log"), [("rotate", False)],
+                      "no archive job on b.log beside its rotation")
+                time.sleep(0.1)
+            hold.release()
+            r = reply_within(s, WAIT)
+        finally:
+            s.close()
+        check(r and r["ok"], f"rotate: {r}")
+        equal([(a["action"], a["path"], a["bytes"]) for a in r["actions"]],
+              [("rotate", other, len(body))], "b.log rotated whole")
+        d.settle()
+        (c,) = copies(d.zones["more"], "b.log")
+        equal(content(c), body, "b.log's copy")
+        equal(os.path.getsize(other), 0, "b.log emptied by its rotation, in its zone")
+        equal([a["action"] for a in audit(d) if a["path"] == other], ["rotate"],
+              "b.log: rotated, never archived")
+    finally:
+        if hold:
+            hold.release()
+        d.close()
 
 if __name__ == "__main__":
     main()
