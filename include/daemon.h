@@ -8,11 +8,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-
-struct counters {
-	uint64_t events, overflows, rescans, archived, deleted, purged, restored, rotated,
-		bytes_freed, errors, blocked;
-};
+#include "counters.h"
 
 struct daemon {
 	struct ev_loop *loop;

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "counters.h"
 #include "glob.h"
 #include "lease.h"
 #include "log.h"

@@ -1,0 +1,15 @@
+#ifndef SWEEPD_COUNTERS_H
+#define SWEEPD_COUNTERS_H
+
+#include <stdint.h>
+
+/*
+ * What the daemon has done since it started, as status and the metrics show
+ * it. The daemon holds them; each part that counts is handed them.
+ */
+struct counters {
+	uint64_t events, overflows, rescans, archived, deleted, purged, restored, rotated,
+		bytes_freed, errors, blocked;
+};
+
+#endif
