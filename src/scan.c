@@ -14,7 +14,6 @@
 
 #include "table.h"
 #include "vec.h"
-#include "watch_priv.h"
 
 /*
  * The walk is all system calls: getdents and one fstatat per entry. With
@@ -37,8 +36,7 @@ struct scan_listing {
 };
 
 struct scan_job {
-	struct watch *w;
-	struct watch_zone *z;
+	const struct scan_zone *z;
 	bool rescan;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -79,7 +77,7 @@ static int listing_add(struct scan_listing *l, const char *name, const struct st
  */
 static int list_dir(struct scan_job *job, int dfd, struct scan_listing *l)
 {
-	struct watch_zone *z = job->z;
+	const struct scan_zone *z = job->z;
 	struct dirent *e;
 	struct stat st;
 	int wd;
@@ -89,7 +87,7 @@ static int list_dir(struct scan_job *job, int dfd, struct scan_listing *l)
 		close(dfd);
 		return -EXDEV;
 	}
-	wd = watch_add_syscall(job->w, z, dfd);
+	wd = z->ops->add_watch(z->ud, dfd);
 	dir = fdopendir(dfd);
 	if (!dir) {
 		close(dfd);
@@ -100,12 +98,12 @@ static int list_dir(struct scan_job *job, int dfd, struct scan_listing *l)
 			continue;
 		if (e->d_type != DT_REG && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
 			continue; /* links, sockets, fifos, devices */
-		if (e->d_type == DT_DIR && !z->cfg->recursive)
+		if (e->d_type == DT_DIR && !z->recursive)
 			continue;
 		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* gone since the listing: its event follows */
 		if (S_ISREG(st.st_mode) ||
-		    (S_ISDIR(st.st_mode) && z->cfg->recursive && st.st_dev == z->dev))
+		    (S_ISDIR(st.st_mode) && z->recursive && st.st_dev == z->dev))
 			listing_add(l, e->d_name, &st);
 	}
 	closedir(dir);
@@ -126,22 +124,21 @@ static int stack_push(struct scan_job *job, struct table_dir *d)
 /* Applies a listing of d to the table; called with the lock held. */
 static void apply(struct scan_job *job, struct table_dir *d, int wd, struct scan_listing *l)
 {
-	struct watch *w = job->w;
-	struct watch_zone *z = job->z;
+	const struct scan_zone *z = job->z;
 
 	if (wd == -EXDEV)
 		return; /* another filesystem, or gone: the rescan or an event drops it */
 	if (job->rescan)
 		d->flags |= TD_SEEN;
-	watch_note_wd(w, d, wd);
+	z->ops->note_wd(z->ud, d, wd);
 	for (size_t i = 0; i < l->len; i++) {
 		const struct stat *st = &l->entries[i].st;
 		const char *name = l->names + l->entries[i].name_off;
 
 		if (S_ISREG(st->st_mode)) {
-			watch_file_found(w, z, d, name, st, job->rescan);
-		} else if (watch_wants_dir(w, z, d, name)) {
-			struct table_dir *c = table_dir_add(w->table, d, z->idx, name, st->st_dev,
+			z->ops->file_found(z->ud, d, name, st, job->rescan);
+		} else if (z->ops->wants_dir(z->ud, d, name)) {
+			struct table_dir *c = table_dir_add(z->table, d, z->idx, name, st->st_dev,
 							    st->st_ino);
 			if (c)
 				stack_push(job, c);
@@ -169,7 +166,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&job->lock);
 
 		if (fd < 0)
-			fd = watch_open_dir(job->w, job->z, d, O_RDONLY);
+			fd = job->z->ops->open_dir(job->z->ud, d, O_RDONLY);
 		l.len = l.names_len = 0;
 		wd = fd < 0 ? -EXDEV : list_dir(job, fd, &l);
 
@@ -202,11 +199,10 @@ static void pump_until_done(struct scan_job *job, const struct scan_pump *pump)
 	}
 }
 
-void scan_tree(struct watch *w, struct watch_zone *z, struct table_dir *d, int dfd, bool rescan,
-	       int threads, const struct scan_pump *pump)
+void scan_tree(const struct scan_zone *z, struct table_dir *d, int dfd, bool rescan, int threads,
+	       const struct scan_pump *pump)
 {
-	struct scan_job job = {.w = w, .z = z, .rescan = rescan, .first = d, .first_fd = dfd,
-			       .done_fd = -1};
+	struct scan_job job = {.z = z, .rescan = rescan, .first = d, .first_fd = dfd, .done_fd = -1};
 	pthread_t extra[SCAN_MAX_THREADS];
 	int started = 0;
 

@@ -23,7 +23,6 @@
 #include "table.h"
 #include "u64map.h"
 #include "vec.h"
-#include "watch_priv.h"
 
 #define WATCH_BUF (64 * 1024)
 /* Why a zone root is missing, each said once until it is there (whoever can write above it may toggle it). */
@@ -38,6 +37,52 @@
 static const uint32_t watch_mask_base =
 	IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE |
 	IN_ATTRIB | IN_OPEN | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR;
+
+struct watch_zone {
+	const struct zone_config *cfg;
+	uint32_t idx;
+	int root_fd; /* the zone root, O_PATH; -1 while it is missing */
+	uint64_t dev;
+	/*
+	 * On the nearest directory above the root that is there (the root's
+	 * parent while the root is), to see the root, or its way down, appear.
+	 */
+	int anc_wd;
+	size_t anc_len; /* that directory: the first anc_len bytes of cfg->path ("/" at 0) */
+	uint8_t said;	/* why the root is missing, as logged since it was last there (WATCH_SAID_*) */
+	bool seen;	/* the root was attached once */
+	bool slash_patterns; /* include/exclude need the relative path */
+	uint32_t mask;
+};
+
+struct watch {
+	struct ev_loop *loop;
+	ev_io io;
+	ev_timer rescan_timer;
+	uint64_t overflows_pending;
+	int fd;
+	const struct config *cfg;
+	struct table *table;
+	struct counters *counters;
+	struct watch_zone *zones;
+	size_t n_zones;
+	struct u64map *writers; /* during a full scan: who holds what open for writing */
+	struct table_file **checks; /* to ask the kernel about at the end of the batch */
+	size_t n_checks, cap_checks;
+	struct table_dir *cached_dir; /* one open directory, for a batch's events */
+	int cached_fd;
+	bool need_rescan;
+	bool limit_warned;
+	uint64_t unwatched;
+	int threads; /* for the big walks */
+	uint64_t roots_gen; /* zone roots attached and detached */
+	struct scan_pump pump;
+	char *backlog; /* events read during a big walk, to apply after it */
+	size_t backlog_len, backlog_cap;
+	bool backlog_lost;
+	void (*batch_hook)(void *ud);
+	void *batch_ud;
+};
 
 static void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents);
 static void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents);
@@ -117,7 +162,8 @@ static int open_beneath_long(const struct watch_zone *z, char *rel, int flags)
 	return fd;
 }
 
-int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
+/* Opens the directory d beneath its zone root, following no link. */
+static int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, int flags)
 {
 	char *rel = table_dir_relpath_dup(d);
 	int fd;
@@ -147,7 +193,8 @@ static int dir_fd(struct watch *w, struct table_dir *d)
 	return w->cached_fd;
 }
 
-int watch_add_syscall(struct watch *w, struct watch_zone *z, int dfd)
+/* Adds the inotify watch for the directory open as dfd: the wd or -errno. Thread-safe. */
+static int watch_add_syscall(struct watch *w, struct watch_zone *z, int dfd)
 {
 	char path[64];
 	int wd;
@@ -157,7 +204,8 @@ int watch_add_syscall(struct watch *w, struct watch_zone *z, int dfd)
 	return wd < 0 ? -errno : wd;
 }
 
-void watch_note_wd(struct watch *w, struct table_dir *d, int wd)
+/* Records the outcome of watch_add_syscall() for d (a wd, or -errno). */
+static void watch_note_wd(struct watch *w, struct table_dir *d, int wd)
 {
 	if (wd < 0) {
 		if (!(d->flags & TD_UNWATCHED))
@@ -212,8 +260,8 @@ static bool zone_file_wanted(struct watch_zone *z, struct table_dir *d, const ch
 	return wanted;
 }
 
-bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
-		     const char *name)
+static bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
+			    const char *name)
 {
 	char *rel;
 	bool wanted;
@@ -374,8 +422,13 @@ static void stat_to_table(const struct stat *st, struct table_stat *ts)
 	ts->atime = st->st_atim.tv_sec;
 }
 
-struct table_file *watch_file_found(struct watch *w, struct watch_zone *z, struct table_dir *d,
-				    const char *name, const struct stat *st, bool rescan)
+/*
+ * Records a regular file found on disk and returns it; NULL when include or
+ * exclude refuse it (it is dropped) or memory runs out.
+ */
+static struct table_file *watch_file_found(struct watch *w, struct watch_zone *z,
+					   struct table_dir *d, const char *name,
+					   const struct stat *st, bool rescan)
 {
 	struct table_file *f;
 	struct table_stat ts;
@@ -398,6 +451,74 @@ struct table_file *watch_file_found(struct watch *w, struct watch_zone *z, struc
 	else
 		check_queue(w, f);
 	return f;
+}
+
+/* ---- the walks: scan_tree() reports to the watcher through these ---- */
+
+struct walk {
+	struct watch *w;
+	struct watch_zone *z;
+};
+
+static int walk_open_dir(void *ud, struct table_dir *d, int flags)
+{
+	struct walk *k = ud;
+
+	return watch_open_dir(k->w, k->z, d, flags);
+}
+
+static int walk_add_watch(void *ud, int dfd)
+{
+	struct walk *k = ud;
+
+	return watch_add_syscall(k->w, k->z, dfd);
+}
+
+static void walk_note_wd(void *ud, struct table_dir *d, int wd)
+{
+	struct walk *k = ud;
+
+	watch_note_wd(k->w, d, wd);
+}
+
+static bool walk_wants_dir(void *ud, struct table_dir *parent, const char *name)
+{
+	struct walk *k = ud;
+
+	return watch_wants_dir(k->w, k->z, parent, name);
+}
+
+static void walk_file_found(void *ud, struct table_dir *d, const char *name, const struct stat *st,
+			    bool rescan)
+{
+	struct walk *k = ud;
+
+	watch_file_found(k->w, k->z, d, name, st, rescan);
+}
+
+static const struct scan_ops walk_ops = {
+	.open_dir = walk_open_dir,
+	.add_watch = walk_add_watch,
+	.note_wd = walk_note_wd,
+	.wants_dir = walk_wants_dir,
+	.file_found = walk_file_found,
+};
+
+/* Walks d (open as fd, taken) of zone z into the table: scan_tree() on the zone's terms. */
+static void walk(struct watch *w, struct watch_zone *z, struct table_dir *d, int fd, bool rescan,
+		 int threads, const struct scan_pump *pump)
+{
+	struct walk k = {w, z};
+	struct scan_zone sz = {
+		.table = w->table,
+		.idx = z->idx,
+		.dev = z->dev,
+		.recursive = z->cfg->recursive,
+		.ops = &walk_ops,
+		.ud = &k,
+	};
+
+	scan_tree(&sz, d, fd, rescan, threads, pump);
 }
 
 static void on_dir_dropped(struct table_dir *d, void *ud)
@@ -435,7 +556,7 @@ static void rescan_subtree(struct watch *w, struct watch_zone *z, struct table_d
 	if (full)
 		w->writers = lease_writers_snapshot();
 	table_rescan_begin(w->table, d);
-	scan_tree(w, z, d, fd, true, full ? w->threads : 1, full ? &w->pump : NULL);
+	walk(w, z, d, fd, true, full ? w->threads : 1, full ? &w->pump : NULL);
 	table_rescan_end(w->table, d, on_dir_dropped, w);
 	if (full)
 		backlog_replay(w);
@@ -565,7 +686,7 @@ static int zone_attach(struct watch *w, struct watch_zone *z, bool first)
 	z->seen = true;
 	z->said = 0;
 	w->roots_gen++;
-	scan_tree(w, z, root, fd, false, first ? w->threads : 1, first ? &w->pump : NULL);
+	walk(w, z, root, fd, false, first ? w->threads : 1, first ? &w->pump : NULL);
 	if (first)
 		backlog_replay(w);
 	return 0;
@@ -938,7 +1059,7 @@ static void on_dir_event(struct watch *w, struct watch_zone *z, struct table_dir
 		close(fd);
 		return;
 	}
-	scan_tree(w, z, c, fd, false, 1, NULL);
+	walk(w, z, c, fd, false, 1, NULL);
 }
 
 static void on_event(struct watch *w, const struct inotify_event *ev)
