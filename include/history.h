@@ -3,7 +3,9 @@
 
 #include <stdint.h>
 
-struct daemon;
+struct config;
+struct ev_loop;
+struct table;
 struct trend_series;
 
 /*
@@ -13,7 +15,13 @@ struct trend_series;
  */
 struct history;
 
-struct history *history_open(struct daemon *d);
+/*
+ * Loads state_dir/trends.json and samples the table every minute on loop;
+ * NULL when out of memory.
+ */
+struct history *history_open(struct ev_loop *loop, const struct config *cfg, struct table *t);
+/* After a reload: the zones to sample (the table's are already the new ones). */
+void history_set_config(struct history *h, const struct config *cfg);
 /* Saves and frees. */
 void history_close(struct history *h);
 /* NULL when nothing was recorded under that name. */

@@ -418,7 +418,7 @@ int daemon_start(struct daemon *d)
 	/* A log put off while a job was on it goes once the file is free. */
 	mover_on_free(d->mover, rotate_file_free, d->rotate);
 	watch_set_batch_hook(d->watch, on_batch, d);
-	d->history = history_open(d);
+	d->history = history_open(d->loop, d->cfg, d->table);
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode,
 				    daemon_request, daemon_peer_is_admin, d);
 	if (!d->control) {

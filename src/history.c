@@ -1,6 +1,7 @@
 #include "history.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "config.h"
 #include "fileio.h"
 #include "fsinfo.h"
 #include "log.h"
@@ -18,7 +19,9 @@
 #define HISTORY_SAVE_S (10 * 60)
 
 struct history {
-	struct daemon *d;
+	struct ev_loop *loop;
+	const struct config *cfg;
+	struct table *table;
 	struct trends t;
 	char *path;
 	ev_periodic tick;
@@ -69,19 +72,19 @@ static void save(struct history *h)
 /* A sample of every zone and filesystem now; saved every HISTORY_SAVE_S. */
 static void history_sample(struct history *h)
 {
-	struct daemon *d = h->d;
+	const struct config *cfg = h->cfg;
 	int64_t now = (int64_t)time(NULL);
 	char name[512];
 
-	for (size_t i = 0; i < d->cfg->n_zones; i++) {
+	for (size_t i = 0; i < cfg->n_zones; i++) {
 		struct trend_series *s;
 		struct fsinfo fi;
 
-		series_name(name, sizeof(name), "zone", d->cfg->zones[i].name);
-		if ((s = trends_series(&h->t, name)) && table_zone(d->table, i)->root)
-			trend_add(s, now, table_zone(d->table, i)->bytes);
+		series_name(name, sizeof(name), "zone", cfg->zones[i].name);
+		if ((s = trends_series(&h->t, name)) && table_zone(h->table, i)->root)
+			trend_add(s, now, table_zone(h->table, i)->bytes);
 		/* Two zones on one filesystem sample it twice in the same minute: the same slot. */
-		if (!table_zone(d->table, i)->root || fsinfo_get(d->cfg->zones[i].path, &fi) < 0)
+		if (!table_zone(h->table, i)->root || fsinfo_get(cfg->zones[i].path, &fi) < 0)
 			continue;
 		series_name(name, sizeof(name), "fs", fi.mount);
 		if ((s = trends_series(&h->t, name)))
@@ -98,21 +101,23 @@ static void on_tick(struct ev_loop *loop, ev_periodic *w, int revents)
 	history_sample(w->data);
 }
 
-struct history *history_open(struct daemon *d)
+struct history *history_open(struct ev_loop *loop, const struct config *cfg, struct table *t)
 {
 	struct history *h = calloc(1, sizeof(*h));
 
-	if (!h || asprintf(&h->path, "%s/trends.json", d->cfg->state_dir) < 0) {
+	if (!h || asprintf(&h->path, "%s/trends.json", cfg->state_dir) < 0) {
 		free(h);
 		return NULL;
 	}
-	h->d = d;
+	h->loop = loop;
+	h->cfg = cfg;
+	h->table = t;
 	h->saved_at = (int64_t)time(NULL);
 	load(h);
 	/* On the minute: samples line up with the minutes they stand for. */
 	ev_periodic_init(&h->tick, on_tick, 0, 60, 0);
 	h->tick.data = h;
-	ev_periodic_start(d->loop, &h->tick);
+	ev_periodic_start(loop, &h->tick);
 	history_sample(h);
 	return h;
 }
@@ -121,11 +126,17 @@ void history_close(struct history *h)
 {
 	if (!h)
 		return;
-	ev_periodic_stop(h->d->loop, &h->tick);
+	ev_periodic_stop(h->loop, &h->tick);
 	save(h);
 	trends_clear(&h->t);
 	free(h->path);
 	free(h);
+}
+
+void history_set_config(struct history *h, const struct config *cfg)
+{
+	if (h)
+		h->cfg = cfg;
 }
 
 const struct trend_series *history_zone(const struct history *h, const char *zone)

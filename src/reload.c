@@ -6,6 +6,7 @@
 #include "archive.h"
 #include "config.h"
 #include "daemon.h"
+#include "history.h"
 #include "log.h"
 #include "notify.h"
 #include "pathenc.h"
@@ -95,6 +96,7 @@ char *daemon_reload(struct daemon *d)
 	/* Waiting reservations name zones by their old places. */
 	daemon_reserves_end(d, "the configuration was reloaded");
 	d->cfg = cfg;
+	history_set_config(d->history, cfg);
 	if (sweep_reconfigure(d->sweep, map) < 0) {
 		/* The watcher runs the new zones already: there is no going back. */
 		log_err("reload: out of memory; stopping so that systemd starts sweepd again");
