@@ -1,4 +1,4 @@
-#include "sweep.h"
+#include "sweep_run.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
