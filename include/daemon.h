@@ -49,6 +49,12 @@ char *daemon_reload(struct daemon *d);
 /* Socket owner, group, mode and client limits from the config. */
 void daemon_apply_socket(struct daemon *d);
 
+/*
+ * Where the status reply reads each part, the alarms brought up to date
+ * first (v->reservations is v's to hand on to reply_status).
+ */
+struct reply_status_view;
+void daemon_status_view(struct daemon *d, struct reply_status_view *v);
 /* The metrics text (Prometheus exposition format); malloc'd, or NULL. */
 char *daemon_metrics(struct daemon *d);
 

@@ -3,13 +3,16 @@
 
 #include <stddef.h>
 
-struct daemon;
+struct archive;
 struct request;
 struct sweep_run;
+struct table;
+struct zone_config;
 
 /*
  * Reply lines of the socket protocol, each a malloc'd JSON object with its
- * trailing newline, or NULL when out of memory.
+ * trailing newline, or NULL when out of memory. Each is made of what it is
+ * given; the status, which reads every part of the daemon, is reply_status.
  */
 struct json_object;
 
@@ -19,11 +22,9 @@ char *reply_error(const char *msg);
 char *reply_ok(void);
 /* {"text": ...}; takes text (NULL: out of memory). */
 char *reply_metrics(char *text);
-char *reply_status(struct daemon *d);
-/* The status reply as an object (metrics are drawn from it); NULL when out of memory. */
-struct json_object *reply_status_object(struct daemon *d);
-/* top, for the zone (an index into the config's zones). */
-char *reply_top(struct daemon *d, size_t zone, const struct request *req);
+/* top, for zone (zc, its config; an index into the table's zones). */
+char *reply_top(struct table *t, const struct zone_config *zc, size_t zone,
+		const struct request *req);
 
 /* A sweep's actions (the reply takes run->actions). */
 char *reply_actions(struct sweep_run *run);
@@ -34,7 +35,7 @@ char *reply_paused_dry(void);
 char *reply_rotated(struct sweep_run *run, struct json_object *errors);
 char *reply_purged(struct sweep_run *run);
 char *reply_restored(const char *where);
-/* The archive's entries, oldest first; of one zone when zone is not NULL. */
-char *reply_archive(struct daemon *d, const char *zone);
+/* The archive's entries (none when a is NULL), oldest first; of one zone when zone is not NULL. */
+char *reply_archive(struct archive *a, const char *zone);
 
 #endif

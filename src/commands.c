@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mover.h"
 #include "reply.h"
+#include "reply_status.h"
 #include "reserve.h"
 #include "restore_job.h"
 #include "rotate.h"
@@ -327,6 +328,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 			    const struct control_peer *peer)
 {
 	struct daemon *d = ud;
+	struct reply_status_view view;
 	struct request req;
 	char err[512], *out;
 	int zone;
@@ -340,14 +342,16 @@ char *daemon_request(void *ud, const char *line, size_t len,
 	}
 	switch (req.cmd) {
 	case REQ_STATUS:
-		out = reply_status(d);
+		daemon_status_view(d, &view);
+		out = reply_status(&view);
 		break;
 	case REQ_SETTLE:
 		out = settle_request(d, peer->client);
 		break;
 	case REQ_TOP:
 		zone = config_zone_index(d->cfg, req.zone);
-		out = zone < 0 ? unknown_zone(req.zone) : reply_top(d, (size_t)zone, &req);
+		out = zone < 0 ? unknown_zone(req.zone)
+			       : reply_top(d->table, &d->cfg->zones[zone], (size_t)zone, &req);
 		break;
 	case REQ_SWEEP:
 		out = do_sweep(d, &req, peer, daemon_peer_is_admin(d, peer));
@@ -356,7 +360,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		if (req.zone && config_zone_index(d->cfg, req.zone) < 0)
 			out = unknown_zone(req.zone);
 		else
-			out = reply_archive(d, req.zone);
+			out = reply_archive(d->archive, req.zone);
 		break;
 	case REQ_RESTORE:
 		out = do_restore(d, &req, peer);

@@ -24,7 +24,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pathenc.h"
-#include "reply.h"
+#include "reply_status.h"
 #include "reserve.h"
 #include "rotate.h"
 #include "mover.h"
@@ -80,10 +80,35 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	free(daemon_reload(d));
 }
 
+void daemon_status_view(struct daemon *d, struct reply_status_view *v)
+{
+	daemon_alarms_update(d);
+	*v = (struct reply_status_view){
+		.cfg = d->cfg,
+		.table = d->table,
+		.watch = d->watch,
+		.sweep = d->sweep,
+		.archive = d->archive,
+		.history = d->history,
+		.mover = d->mover,
+		.alarms = d->alarms,
+		.counters = &d->counters,
+		.started = d->started,
+		.paused = d->paused,
+		.dry_run = d->dry_run,
+		.reservations = daemon_reserves_json(d),
+	};
+}
+
 char *daemon_metrics(struct daemon *d)
 {
-	json_object *st = reply_status_object(d);
-	char *text = st ? metrics_render(st, (int64_t)time(NULL)) : NULL;
+	struct reply_status_view v;
+	json_object *st;
+	char *text;
+
+	daemon_status_view(d, &v);
+	st = reply_status_object(&v);
+	text = st ? metrics_render(st, (int64_t)time(NULL)) : NULL;
 
 	json_object_put(st);
 	return text;
