@@ -21,7 +21,7 @@ struct daemon {
 	struct sweep *sweep;
 	struct rotate *rotate;
 	struct mover *mover; /* file work, off the loop */
-	struct reserve_wait *reserves; /* clients waiting for room */
+	struct reserve *reserve; /* clients waiting for room */
 	struct settle_wait *settles;   /* clients waiting for the mover to be idle */
 	struct history *history;
 	struct alarms *alarms; /* what holds now: daemon_alarms_update */

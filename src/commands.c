@@ -373,7 +373,8 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		break;
 	case REQ_RESERVE:
 		zone = config_zone_index(d->cfg, req.zone);
-		out = zone < 0 ? unknown_zone(req.zone) : daemon_reserve(d, &req, peer, zone);
+		out = zone < 0 ? unknown_zone(req.zone)
+			       : reserve_request(d->reserve, &req, peer->client, zone);
 		break;
 	case REQ_METRICS:
 		out = reply_metrics(daemon_metrics(d));
@@ -389,6 +390,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 	case REQ_RESUME:
 		d->paused = req.cmd == REQ_PAUSE;
 		mover_pause(d->mover, d->paused); /* the running jobs finish, no new one starts */
+		reserve_pause(d->reserve, d->paused);
 		log_info("%s by uid %u", d->paused ? "paused" : "resumed", (unsigned)peer->uid);
 		if (!d->paused)
 			daemon_settle(d);

@@ -96,7 +96,7 @@ void daemon_status_view(struct daemon *d, struct reply_status_view *v)
 		.started = d->started,
 		.paused = d->paused,
 		.dry_run = d->dry_run,
-		.reservations = daemon_reserves_json(d),
+		.reservations = reserve_json(d->reserve),
 	};
 }
 
@@ -436,7 +436,10 @@ int daemon_start(struct daemon *d)
 	mover_on_idle(d->mover, settle_on_idle, d);
 	d->sweep = sweep_create(d);
 	d->rotate = d->sweep ? rotate_create(d) : NULL;
-	if (!d->rotate) {
+	d->reserve = d->rotate ? reserve_create(d->loop, d->cfg, d->table, d->watch, d->sweep,
+						d->dry_run)
+			       : NULL;
+	if (!d->reserve) {
 		log_err("cannot start: out of memory");
 		return -ENOMEM;
 	}
@@ -492,7 +495,8 @@ void daemon_stop(struct daemon *d)
 	mover_destroy(d->mover);
 	d->mover = NULL;
 	settle_end(d);
-	daemon_reserves_end(d, "sweepd is stopping");
+	reserve_destroy(d->reserve); /* its clients told sweepd is stopping */
+	d->reserve = NULL;
 	control_destroy(d->control);
 	history_close(d->history);
 	d->history = NULL;

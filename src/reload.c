@@ -94,8 +94,9 @@ char *daemon_reload(struct daemon *d)
 		return refused(&errs);
 	}
 	/* Waiting reservations name zones by their old places. */
-	daemon_reserves_end(d, "the configuration was reloaded");
+	reserve_end(d->reserve, "the configuration was reloaded");
 	d->cfg = cfg;
+	reserve_set_config(d->reserve, cfg);
 	history_set_config(d->history, cfg);
 	if (sweep_reconfigure(d->sweep, map) < 0) {
 		/* The watcher runs the new zones already: there is no going back. */

@@ -1,5 +1,6 @@
 #include "reserve.h"
 
+#include <ev.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "control.h"
-#include "daemon.h"
 #include "fsinfo.h"
 #include "log.h"
 #include "policy.h"
@@ -22,8 +23,19 @@
 /* While room is missing, look again this often, until the request's timeout. */
 #define RESERVE_RETRY_S 1.0
 
+/* What reservations need: the sweeper to free room, the table to measure it. */
+struct reserve {
+	struct ev_loop *loop;
+	const struct config *cfg;
+	struct table *table;
+	struct watch *watch;
+	struct sweep *sweep;
+	bool dry_run, paused;
+	struct reserve_wait *waiting; /* clients waiting for room */
+};
+
 struct reserve_wait {
-	struct daemon *d;
+	struct reserve *res;
 	struct control_client *client;
 	struct reserve_wait *next;
 	struct sweep_reserve r;
@@ -45,9 +57,9 @@ static uint64_t missing_bytes(const struct sweep_reserve *r)
 	return r->zone_missing > r->disk_missing ? r->zone_missing : r->disk_missing;
 }
 
-static char *answer(struct daemon *d, struct sweep_reserve *r, struct sweep_run *run)
+static char *answer(struct reserve *res, struct sweep_reserve *r, struct sweep_run *run)
 {
-	const char *zone = d->cfg->zones[r->zone].name;
+	const char *zone = res->cfg->zones[r->zone].name;
 	json_object *o = json_object_new_object();
 	char want[32], freed[32], miss[32], msg[PATH_MAX + 1024];
 	uint64_t missing = missing_bytes(r);
@@ -85,13 +97,13 @@ static char *answer(struct daemon *d, struct sweep_reserve *r, struct sweep_run 
 
 static void wait_end(struct reserve_wait *w, char *line)
 {
-	struct reserve_wait **pp = &w->d->reserves;
+	struct reserve_wait **pp = &w->res->waiting;
 
 	while (*pp && *pp != w)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = w->next;
-	ev_timer_stop(w->d->loop, &w->retry);
+	ev_timer_stop(w->res->loop, &w->retry);
 	if (w->attempt)
 		w->attempt->finished = NULL; /* freed once its last file is in */
 	json_object_put(w->total.actions);
@@ -124,7 +136,7 @@ static bool attempt(struct reserve_wait *w)
 	run->manual = true;
 	run->archive_refused = w->total.archive_refused;
 	run->actions = json_object_new_array();
-	sweep_reserve(w->d->sweep, run, &w->r);
+	sweep_reserve(w->res->sweep, run, &w->r);
 	if (sweep_run_waiting(run)) {
 		run->finished = attempt_done;
 		run->ud = w;
@@ -140,8 +152,8 @@ static bool attempt(struct reserve_wait *w)
 /* Answered when there is room, when the time is up, or at once without a timeout. */
 static void judge(struct reserve_wait *w)
 {
-	if (has_room(&w->r) || !w->waits || ev_now(w->d->loop) >= w->deadline)
-		wait_end(w, answer(w->d, &w->r, &w->total));
+	if (has_room(&w->r) || !w->waits || ev_now(w->res->loop) >= w->deadline)
+		wait_end(w, answer(w->res, &w->r, &w->total));
 }
 
 /* What the attempt's files freed is in the table now: measured again (more may go). */
@@ -152,7 +164,7 @@ static void attempt_done(struct sweep_run *run, void *ud)
 	w->attempt = NULL;
 	merge(w, run);
 	sweep_run_free(run);
-	if (!w->d->paused && attempt(w))
+	if (!w->res->paused && attempt(w))
 		return;
 	judge(w);
 }
@@ -165,16 +177,16 @@ static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (w->attempt)
 		return; /* its files first */
-	if (!w->d->paused && attempt(w))
+	if (!w->res->paused && attempt(w))
 		return;
 	judge(w);
 }
 
 /* Refuses what can never fit; NULL when the request can be tried. */
-static char *impossible(struct daemon *d, const struct sweep_reserve *r)
+static char *impossible(struct reserve *res, const struct sweep_reserve *r)
 {
-	const struct zone_config *zc = &d->cfg->zones[r->zone];
-	struct table_zone *tz = table_zone(d->table, r->zone);
+	const struct zone_config *zc = &res->cfg->zones[r->zone];
+	struct table_zone *tz = table_zone(res->table, r->zone);
 	char want[32], lim[32], msg[400];
 	struct fsinfo fi;
 
@@ -190,77 +202,106 @@ static char *impossible(struct daemon *d, const struct sweep_reserve *r)
 		return reply_error(msg);
 	}
 	if (fsinfo_get(zc->path, &fi) == 0 &&
-	    r->bytes > policy_mark_bytes(d->cfg->disk_high, fi.used + fi.free)) {
+	    r->bytes > policy_mark_bytes(res->cfg->disk_high, fi.used + fi.free)) {
 		snprintf(msg, sizeof(msg), "%s is more than %s may hold under its high mark (%g%%)",
-			 want, fi.mount, d->cfg->disk_high);
+			 want, fi.mount, res->cfg->disk_high);
 		return reply_error(msg);
 	}
 	return NULL;
 }
 
-char *daemon_reserve(struct daemon *d, const struct request *req, const struct control_peer *peer,
-		     int zone)
+struct reserve *reserve_create(struct ev_loop *loop, const struct config *cfg, struct table *t,
+			       struct watch *w, struct sweep *s, bool dry_run)
+{
+	struct reserve *res = calloc(1, sizeof(*res));
+
+	if (res)
+		*res = (struct reserve){ .loop = loop, .cfg = cfg, .table = t, .watch = w, .sweep = s,
+					 .dry_run = dry_run };
+	return res;
+}
+
+void reserve_destroy(struct reserve *res)
+{
+	if (!res)
+		return;
+	reserve_end(res, "sweepd is stopping");
+	free(res);
+}
+
+void reserve_set_config(struct reserve *res, const struct config *cfg)
+{
+	res->cfg = cfg;
+}
+
+void reserve_pause(struct reserve *res, bool paused)
+{
+	res->paused = paused;
+}
+
+char *reserve_request(struct reserve *res, const struct request *req,
+		      struct control_client *client, int zone)
 {
 	struct sweep_reserve r = { .zone = (size_t)zone, .bytes = (uint64_t)req->bytes };
 	struct reserve_wait *w;
 	char *out;
 
-	if ((out = impossible(d, &r)))
+	if ((out = impossible(res, &r)))
 		return out;
-	if (d->paused)
+	if (res->paused)
 		return reply_paused();
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return reply_error("out of memory");
-	w->d = d;
-	w->client = peer->client;
+	w->res = res;
+	w->client = client;
 	w->r = r;
-	w->total = (struct sweep_run){ .dry = d->dry_run, .zone = zone, .manual = true };
+	w->total = (struct sweep_run){ .dry = res->dry_run, .zone = zone, .manual = true };
 	w->total.actions = json_object_new_array();
 	/* A dry run frees nothing, so waiting changes nothing. */
-	w->waits = req->timeout > 0 && !d->dry_run;
-	w->deadline = ev_now(d->loop) + (ev_tstamp)(req->timeout > 0 ? req->timeout : 0);
+	w->waits = req->timeout > 0 && !res->dry_run;
+	w->deadline = ev_now(res->loop) + (ev_tstamp)(req->timeout > 0 ? req->timeout : 0);
 	ev_timer_init(&w->retry, on_retry, RESERVE_RETRY_S, RESERVE_RETRY_S);
 	w->retry.data = w;
-	w->next = d->reserves;
-	d->reserves = w;
-	watch_drain(d->watch);
+	w->next = res->waiting;
+	res->waiting = w;
+	watch_drain(res->watch);
 	if (!attempt(w) && (has_room(&w->r) || !w->waits)) {
 		/* Answered now: taken off the list without a word through the client. */
-		d->reserves = w->next;
-		out = answer(d, &w->r, &w->total);
+		res->waiting = w->next;
+		out = answer(res, &w->r, &w->total);
 		json_object_put(w->total.actions);
 		free(w);
 		return out;
 	}
 	if (w->waits)
-		ev_timer_start(d->loop, &w->retry);
+		ev_timer_start(res->loop, &w->retry);
 	return control_later;
 }
 
-json_object *daemon_reserves_json(struct daemon *d)
+json_object *reserve_json(struct reserve *res)
 {
 	json_object *a = json_object_new_array();
 
-	for (struct reserve_wait *w = d->reserves; w; w = w->next) {
+	for (struct reserve_wait *w = res ? res->waiting : NULL; w; w = w->next) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "zone", json_object_new_string(d->cfg->zones[w->r.zone].name));
+		json_object_object_add(o, "zone", json_object_new_string(res->cfg->zones[w->r.zone].name));
 		json_object_object_add(o, "bytes", json_object_new_uint64(w->r.bytes));
 		json_object_object_add(o, "missing", json_object_new_uint64(missing_bytes(&w->r)));
 		json_object_object_add(o, "why", json_object_new_string(w->r.why ? w->r.why : ""));
-		json_object_object_add(o, "until", json_object_new_int64((int64_t)(w->deadline - ev_now(d->loop)) +
+		json_object_object_add(o, "until", json_object_new_int64((int64_t)(w->deadline - ev_now(res->loop)) +
 										 (int64_t)time(NULL)));
 		json_object_array_add(a, o);
 	}
 	return a;
 }
 
-void daemon_reserves_end(struct daemon *d, const char *why)
+void reserve_end(struct reserve *res, const char *why)
 {
 	char msg[300];
 
 	snprintf(msg, sizeof(msg), "%s: the room was not reserved; ask again", why);
-	while (d->reserves)
-		wait_end(d->reserves, reply_error(msg));
+	while (res && res->waiting)
+		wait_end(res->waiting, reply_error(msg));
 }
