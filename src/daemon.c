@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pathenc.h"
+#include "reload.h"
 #include "reply_status.h"
 #include "reserve.h"
 #include "rotate.h"
@@ -290,6 +291,49 @@ void daemon_notify_status(struct daemon *d, bool ready)
 	snprintf(d->status_sent, sizeof(d->status_sent), "%s", line);
 	snprintf(msg, sizeof(msg), "%sSTATUS=%s", ready ? "READY=1\n" : "", line);
 	notify_send(msg);
+}
+
+/*
+ * A reload: the new configuration read (reload_read), then handed to each
+ * part in turn (the watcher first: the only step that can still refuse it,
+ * with nothing changed), then its reply (reload_taken).
+ */
+char *daemon_reload(struct daemon *d)
+{
+	struct config *old = d->cfg;
+	struct reload rl;
+	json_object *ch;
+	int r;
+
+	notify_reloading();
+	r = reload_read(old, &rl);
+	/* What happened under the old configuration is taken in under it. */
+	if (r == 0)
+		watch_drain(d->watch);
+	if (r < 0 || watch_reconfigure(d->watch, rl.cfg, rl.old_of_new) < 0) {
+		daemon_notify_status(d, true);
+		return reload_refused(&rl);
+	}
+	/* Waiting reservations name zones by their old places. */
+	reserve_end(d->reserve, "the configuration was reloaded");
+	d->cfg = rl.cfg;
+	reserve_set_config(d->reserve, rl.cfg);
+	history_set_config(d->history, rl.cfg);
+	if (sweep_reconfigure(d->sweep, rl.old_of_new) < 0) {
+		/* The watcher runs the new zones already: there is no going back. */
+		log_err("reload: out of memory; stopping so that systemd starts sweepd again");
+		ev_break(d->loop, EVBREAK_ALL);
+	}
+	rotate_reconfigure(d->rotate, old);
+	if (d->archive)
+		archive_set_config(d->archive, rl.cfg);
+	daemon_apply_socket(d);
+	ch = reload_changes(old, &rl);
+	config_free(old);
+	/* New limits apply at once. */
+	daemon_settle(d);
+	daemon_notify_status(d, true);
+	return reload_taken(&rl, ch);
 }
 
 /* Owner, group, mode and client limits of the socket, from the config. */

@@ -1,20 +1,14 @@
+#include "reload.h"
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive.h"
 #include "config.h"
-#include "daemon.h"
-#include "history.h"
 #include "log.h"
-#include "notify.h"
 #include "pathenc.h"
 #include "reply.h"
-#include "reserve.h"
-#include "rotate.h"
-#include "sweep.h"
-#include "watch.h"
 
 /* Which old zone each new zone continues: the same name and the same files, or -1. */
 static int *zone_map(const struct config *old, const struct config *cfg)
@@ -74,51 +68,43 @@ static char *refused(struct config_errors *errs)
 	return out;
 }
 
-char *daemon_reload(struct daemon *d)
+int reload_read(const struct config *old, struct reload *rl)
 {
-	struct config_errors errs = {0};
-	struct config *cfg, *old = d->cfg;
-	json_object *o, *ch;
-	int *map;
+	*rl = (struct reload){0};
+	rl->cfg = config_reload(old->file, old, &rl->errs);
+	rl->old_of_new = rl->cfg ? zone_map(old, rl->cfg) : NULL;
+	return rl->old_of_new ? 0 : -1;
+}
 
-	notify_reloading();
-	cfg = config_reload(old->file, old, &errs);
-	map = cfg ? zone_map(old, cfg) : NULL;
-	/* What happened under the old configuration is taken in under it. */
-	if (map)
-		watch_drain(d->watch);
-	if (!map || watch_reconfigure(d->watch, cfg, map) < 0) {
-		config_free(cfg);
-		free(map);
-		daemon_notify_status(d, true);
-		return refused(&errs);
-	}
-	/* Waiting reservations name zones by their old places. */
-	reserve_end(d->reserve, "the configuration was reloaded");
-	d->cfg = cfg;
-	reserve_set_config(d->reserve, cfg);
-	history_set_config(d->history, cfg);
-	if (sweep_reconfigure(d->sweep, map) < 0) {
-		/* The watcher runs the new zones already: there is no going back. */
-		log_err("reload: out of memory; stopping so that systemd starts sweepd again");
-		ev_break(d->loop, EVBREAK_ALL);
-	}
-	rotate_reconfigure(d->rotate, old);
-	if (d->archive)
-		archive_set_config(d->archive, cfg);
-	daemon_apply_socket(d);
-	ch = changes(old, cfg, map);
-	log_info("reloaded %s: zones kept %s, rescanned %s, added %s, removed %s", cfg->file,
+char *reload_refused(struct reload *rl)
+{
+	config_free(rl->cfg);
+	free(rl->old_of_new);
+	rl->cfg = NULL;
+	rl->old_of_new = NULL;
+	return refused(&rl->errs);
+}
+
+json_object *reload_changes(const struct config *old, const struct reload *rl)
+{
+	json_object *ch = changes(old, rl->cfg, rl->old_of_new);
+
+	log_info("reloaded %s: zones kept %s, rescanned %s, added %s, removed %s", rl->cfg->file,
 		 json_object_to_json_string(json_object_object_get(ch, "kept")),
 		 json_object_to_json_string(json_object_object_get(ch, "rescanned")),
 		 json_object_to_json_string(json_object_object_get(ch, "added")),
 		 json_object_to_json_string(json_object_object_get(ch, "removed")));
-	config_free(old);
-	free(map);
-	/* New limits apply at once. */
-	daemon_settle(d);
-	daemon_notify_status(d, true);
-	o = json_object_new_object();
+	return ch;
+}
+
+char *reload_taken(struct reload *rl, json_object *ch)
+{
+	const struct config *cfg = rl->cfg;
+	json_object *o = json_object_new_object();
+
+	free(rl->old_of_new);
+	rl->old_of_new = NULL;
+	rl->cfg = NULL;
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "zones", ch);
 	if (cfg->warnings.n) {
