@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "control.h"
 #include "counters.h"
 
 struct daemon {
@@ -16,6 +17,9 @@ struct daemon {
 	struct table *table;
 	struct watch *watch;
 	struct control *control;
+	/* The socket's request handler and admin check (commands.c's): main sets them. */
+	control_handler handler;
+	control_admin_check is_admin;
 	struct archive *archive; /* NULL when no zone archives */
 	struct audit *audit;
 	struct sweep *sweep;

@@ -15,7 +15,6 @@
 #include "alarms.h"
 #include "archive.h"
 #include "audit.h"
-#include "commands.h"
 #include "fsinfo.h"
 #include "control.h"
 #include "fileio.h"
@@ -491,8 +490,8 @@ int daemon_start(struct daemon *d)
 	mover_on_free(d->mover, rotate_file_free, d->rotate);
 	watch_set_batch_hook(d->watch, on_batch, d);
 	d->history = history_open(d->loop, d->cfg, d->table);
-	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode,
-				    daemon_request, daemon_peer_is_admin, d);
+	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode, d->handler,
+				    d->is_admin, d);
 	if (!d->control) {
 		r = -errno;
 		log_err("cannot listen on %s: %s", d->cfg->socket_path,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 	};
 	const char *file = CONFIG_DEFAULT_PATH;
 	struct config_errors errs = {0};
-	struct daemon d = {0};
+	struct daemon d = {.handler = daemon_request, .is_admin = daemon_peer_is_admin};
 	bool check = false;
 	int verbose = 0, c, status = 0;
 
