@@ -7,6 +7,12 @@
 
 #include "glob.h"
 
+/*
+ * The configuration: loaded and checked by config_load.c (its zones by
+ * config_zone.c, each setting read by cfgread.c), asked and freed through
+ * config.c, which never looks at the disk.
+ */
+
 #define CONFIG_DEFAULT_PATH "/etc/sweepd/sweepd.conf"
 #define CONFIG_DEFAULT_SOCKET "/run/sweepd/sweepd.sock"
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/sweepd"

@@ -1,0 +1,281 @@
+#include "config_zone.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfgread.h"
+#include "config.h"
+#include "glob.h"
+#include "rotplan.h"
+
+static void load_rotate(struct cfgread *ld, const config_setting_t *s, struct rotate_config *r)
+{
+	static const char *const keys[] = {"size",	  "every",    "keep",	     "max_age",
+					   "method",	  "compress", "level",	     "keep_tail_lines",
+					   "olddir",	  "postrotate", "pidfile",   "signal",
+					   NULL};
+	static const char *const methods[] = {"auto", "collapse", "copytruncate", "rename", NULL};
+	static const char *const rotate_compress[] = {"off", "zstd", NULL};
+	const char *sig;
+
+	r->size = r->every = r->keep = r->max_age = r->keep_tail_lines = CONFIG_UNSET;
+	r->level = 3;
+	r->compress = COMPRESS_ZSTD;
+	if (!s)
+		return;
+	if (!config_setting_is_group(s)) {
+		cfgread_error(ld, s, "'rotate' must be a group: rotate = { size = \"100M\"; ... }");
+		return;
+	}
+	cfgread_keys(ld, s, "rotate", keys);
+	r->enabled = true;
+	r->size = cfgread_size(ld, s, "size");
+	r->every = cfgread_duration(ld, s, "every", CONFIG_UNSET);
+	r->keep = cfgread_int(ld, s, "keep", 0, 100000, CONFIG_UNSET);
+	r->max_age = cfgread_duration(ld, s, "max_age", CONFIG_UNSET);
+	r->method = cfgread_enum(ld, s, "method", methods, ROTATE_AUTO);
+	r->compress =
+		cfgread_enum(ld, s, "compress", rotate_compress, 1) ? COMPRESS_ZSTD : COMPRESS_OFF;
+	r->level = (int)cfgread_int(ld, s, "level", 1, 22, 3);
+	r->keep_tail_lines = cfgread_int(ld, s, "keep_tail_lines", 1, INT64_MAX, CONFIG_UNSET);
+	r->olddir =
+		cfgread_string(ld, s, "olddir") ? strdup(cfgread_string(ld, s, "olddir")) : NULL;
+	r->postrotate = cfgread_string(ld, s, "postrotate")
+				? strdup(cfgread_string(ld, s, "postrotate"))
+				: NULL;
+	r->pidfile = cfgread_path(ld, s, "pidfile", NULL);
+	sig = cfgread_string(ld, s, "signal");
+	if (sig) {
+		const char *name = strncmp(sig, "SIG", 3) ? sig : sig + 3;
+		r->signal = -1;
+		for (int i = 1; i < NSIG; i++)
+			if (sigabbrev_np(i) && !strcmp(sigabbrev_np(i), name))
+				r->signal = i;
+		if (r->signal < 0) {
+			cfgread_error(ld, config_setting_get_member(s, "signal"),
+				      "'signal' must be a signal name like \"HUP\" or \"USR1\", not \"%s\"",
+				      sig);
+			r->signal = 0;
+		}
+	}
+	if (r->size == CONFIG_UNSET && r->every == CONFIG_UNSET)
+		cfgread_error(ld, s, "'rotate' needs 'size' or 'every' (or both): when to rotate%s",
+			      r->keep_tail_lines != CONFIG_UNSET ? " (or to cut down to keep_tail_lines)"
+							      : "");
+	if (r->olddir && (r->olddir[0] == '/' || !*r->olddir || !strcmp(r->olddir, "..") ||
+			  !strncmp(r->olddir, "../", 3) || strstr(r->olddir, "/../") ||
+			  (strlen(r->olddir) >= 3 && !strcmp(r->olddir + strlen(r->olddir) - 3, "/.."))))
+		cfgread_error(
+			ld, config_setting_get_member(s, "olddir"),
+			"'olddir' must be a directory beside the log, relative to it and without "
+			"\"..\" (like \"old\"), so that copies stay inside the zone");
+	if (r->method == ROTATE_RENAME && !r->postrotate && !(r->pidfile && r->signal))
+		cfgread_error(
+			ld, s,
+			"method \"rename\" needs 'postrotate', or 'pidfile' and 'signal', so the "
+			"writer reopens its log");
+}
+
+/* Rotated copies must never be taken for live logs: include must not match their names. */
+static void check_rotated_names(struct cfgread *ld, const config_setting_t *s,
+				const struct zone_config *z)
+{
+	char example[NAME_MAX + 1] = "app.log", copy[NAME_MAX + 1], rel[PATH_MAX];
+
+	if (!z->include.n) {
+		cfgread_error(ld, s,
+			      "a zone that rotates needs 'include' patterns naming its logs (like "
+			      "[ \"*.log\" ]), which its rotated copies then never match");
+		return;
+	}
+	for (size_t i = 0; i < z->include.n; i++) {
+		const char *p = z->include.patterns[i], *slash, *base;
+
+		if (!rotplan_glob_example(p, example, sizeof(example)))
+			continue;
+		slash = strrchr(example, '/');
+		base = slash ? slash + 1 : example;
+		if (rotplan_name(copy, sizeof(copy), base, 0, 0,
+				 z->rotate.compress == COMPRESS_ZSTD) < 0)
+			continue;
+		snprintf(rel, sizeof(rel), "%.*s%s", (int)(base - example), example, copy);
+		if (glob_match_any(&z->include, copy, rel) && !glob_match_any(&z->exclude, copy, rel))
+			cfgread_error(ld, s,
+				      "rotated copies of %s would be named like %s, which include "
+				      "pattern \"%s\" matches again: narrow it (like \"*.log\") or "
+				      "exclude the copies",
+				      example, copy, p);
+	}
+}
+
+/*
+ * A limit of 0 is legal (a zone that keeps nothing once min_age has passed) but
+ * is more often a typo or a misread unit than a wish: said with its line.
+ */
+static void warn_zero_limits(struct cfgread *ld, const config_setting_t *s,
+			     const struct zone_config *z)
+{
+	static const char *const what[] = {"max_age", "max_size", "max_files"};
+	const int64_t val[] = {z->max_age, z->max_size, z->max_files};
+
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+		if (val[i] == 0)
+			cfgread_warning(
+				ld, config_setting_get_member(s, what[i]),
+				"zone \"%s\": '%s' is 0, so every file is swept (%s) as soon "
+				"as min_age has passed; leave '%s' out for no limit",
+				z->name ? z->name : "?", what[i],
+				z->action == ACTION_DELETE ? "deleted" : "archived", what[i]);
+}
+
+static bool valid_zone_name(const char *n)
+{
+	if (!*n)
+		return false;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '_' || *n == '-'))
+			return false;
+	return true;
+}
+
+void config_zone_load(struct cfgread *ld, const config_setting_t *s, struct zone_config *z)
+{
+	static const char *const keys[] = {
+		"name",	     "path",	 "recursive", "include",  "exclude",
+		"max_age",   "max_idle", "max_size",  "max_files", "min_age",
+		"action",    "priority", "prune_empty_dirs", "rotate", NULL};
+	static const char *const actions[] = {"archive", "delete", NULL};
+	const char *name;
+	char *path;
+
+	z->line = (int)config_setting_source_line(s);
+	z->max_age = z->max_idle = z->max_size = z->max_files = CONFIG_UNSET;
+	if (!config_setting_is_group(s)) {
+		cfgread_error(ld, s,
+			      "each zone must be a group: { name = \"...\"; path = \"...\"; }");
+		return;
+	}
+	cfgread_keys(ld, s, "a zone", keys);
+	name = cfgread_string(ld, s, "name");
+	if (!name && !config_setting_get_member(s, "name"))
+		cfgread_error(ld, s, "zone has no 'name'");
+	else if (name && !valid_zone_name(name))
+		cfgread_error(ld, config_setting_get_member(s, "name"),
+			      "zone name \"%s\" must match [a-z0-9_-]+", name);
+	z->name = strdup(name ? name : "");
+
+	path = cfgread_path(ld, s, "path", NULL);
+	if (!path && !config_setting_get_member(s, "path"))
+		cfgread_error(ld, s, "zone \"%s\" has no 'path'", z->name);
+	if (path) {
+		bool missing = false;
+		char what[64];
+
+		snprintf(what, sizeof(what), "zone \"%s\": path", z->name);
+		z->path = cfgread_dir(ld, config_setting_get_member(s, "path"), what, path,
+				      &missing);
+		if (missing)
+			cfgread_warning(
+				ld, config_setting_get_member(s, "path"),
+				"zone \"%s\": %s does not exist (yet): the zone shows present: "
+				"false, and is watched and scanned as soon as the directory "
+				"appears",
+				z->name, z->path);
+		if (!z->path)
+			z->path = path;
+		else
+			free(path);
+	}
+
+	z->recursive = cfgread_bool(ld, s, "recursive", true);
+	cfgread_globs(ld, s, "include", &z->include);
+	cfgread_globs(ld, s, "exclude", &z->exclude);
+	z->max_age = cfgread_duration(ld, s, "max_age", CONFIG_UNSET);
+	z->max_idle = cfgread_duration(ld, s, "max_idle", CONFIG_UNSET);
+	z->min_age = cfgread_duration(ld, s, "min_age", 60);
+	z->max_size = cfgread_size(ld, s, "max_size");
+	z->max_files = cfgread_int(ld, s, "max_files", 0, INT64_MAX, CONFIG_UNSET);
+	z->action = cfgread_enum(ld, s, "action", actions, ACTION_ARCHIVE);
+	z->priority = (int)cfgread_int(ld, s, "priority", INT32_MIN, INT32_MAX, 0);
+	z->prune_empty_dirs = cfgread_bool(ld, s, "prune_empty_dirs", true);
+	warn_zero_limits(ld, s, z);
+	load_rotate(ld, config_setting_get_member(s, "rotate"), &z->rotate);
+	if (z->rotate.enabled)
+		check_rotated_names(ld, config_setting_get_member(s, "rotate"), z);
+}
+
+/*
+ * Cross-checks: unique names, no overlapping zones, no zone on /, and
+ * nothing of sweepd's own (the archive, state_dir, the configuration file)
+ * inside a zone, nor a zone (or state_dir) inside the archive: sweepd would
+ * sweep its own state, or take live files for archived ones.
+ */
+void config_zones_check(struct cfgread *ld, const config_t *cf, struct config *cfg)
+{
+	const config_setting_t *zl = config_lookup(cf, "zones");
+	char *archive = cfg->archive_path ? cfgread_resolved(cfg->archive_path) : NULL;
+	char *state = cfg->state_dir ? cfgread_resolved(cfg->state_dir) : NULL;
+	char *file = cfg->file ? cfgread_resolved(cfg->file) : NULL;
+
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct zone_config *a = &cfg->zones[i];
+		const config_setting_t *zs = config_setting_get_elem(zl, (unsigned)i);
+		const config_setting_t *at = config_setting_get_member(zs, "path");
+
+		for (size_t j = i + 1; j < cfg->n_zones; j++) {
+			struct zone_config *b = &cfg->zones[j];
+			const config_setting_t *t = config_setting_get_elem(zl, (unsigned)j);
+
+			if (*a->name && !strcmp(a->name, b->name))
+				cfgread_error(ld, t,
+					      "zone name \"%s\" is used twice (first at line %d)",
+					      b->name, a->line);
+			if (a->path && b->path &&
+			    (config_path_within(a->path, b->path) ||
+			     config_path_within(b->path, a->path)))
+				cfgread_error(ld, t, "zone \"%s\" (%s) overlaps zone \"%s\" (%s)",
+					      b->name, b->path, a->name, a->path);
+		}
+		if (!a->path)
+			continue;
+		if (!strcmp(a->path, "/")) {
+			cfgread_error(ld, at ? at : zs,
+				      "zone \"%s\" is on /: it would hold the whole system; give it the "
+				      "directory whose files it is about",
+				      a->name);
+			continue;
+		}
+		if (archive && config_path_within(archive, a->path))
+			cfgread_error(ld, config_lookup(cf, "archive.path"),
+				      "archive path %s is inside zone \"%s\" (%s): put the archive outside "
+				      "every zone",
+				      archive, a->name, a->path);
+		else if (archive && config_path_within(a->path, archive))
+			cfgread_error(ld, at ? at : zs,
+				      "zone \"%s\" (%s) is inside the archive %s: the archive holds only "
+				      "what sweepd put there; give the zone a directory outside it",
+				      a->name, a->path, archive);
+		if (state && config_path_within(state, a->path))
+			cfgread_error(ld, config_lookup(cf, "state_dir"),
+				      "state_dir %s is inside zone \"%s\" (%s): put it outside every zone",
+				      state, a->name, a->path);
+		if (file && config_path_within(file, a->path))
+			cfgread_error(ld, at ? at : zs,
+				      "zone \"%s\" (%s) holds the configuration file %s: move the file or "
+				      "the zone",
+				      a->name, a->path, file);
+	}
+	if (archive && state && (config_path_within(state, archive) ||
+				 config_path_within(archive, state)))
+		cfgread_error(
+			ld, config_lookup(cf, "state_dir"),
+			"state_dir %s and the archive %s must not hold one another: the archive "
+			"holds only what sweepd archived; give each its own directory",
+			state, archive);
+	free(archive);
+	free(state);
+	free(file);
+}
