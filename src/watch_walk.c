@@ -108,7 +108,7 @@ static bool zone_file_wanted(struct watch_zone *z, struct table_dir *d, const ch
 }
 
 bool watch_wants_dir(struct watch *w, struct watch_zone *z, struct table_dir *parent,
-			    const char *name)
+		     const char *name)
 {
 	char *rel;
 	bool wanted;
@@ -139,8 +139,8 @@ static void stat_to_table(const struct stat *st, struct table_stat *ts)
  * exclude refuse it (it is dropped) or memory runs out.
  */
 struct table_file *watch_file_found(struct watch *w, struct watch_zone *z,
-					   struct table_dir *d, const char *name,
-					   const struct stat *st, bool rescan)
+				    struct table_dir *d, const char *name,
+				    const struct stat *st, bool rescan)
 {
 	struct table_file *f;
 	struct table_stat ts;
@@ -218,7 +218,7 @@ static const struct scan_ops walk_ops = {
 
 /* Walks d (open as fd, taken) of zone z into the table: scan_tree() on the zone's terms. */
 void watch_walk(struct watch *w, struct watch_zone *z, struct table_dir *d, int fd, bool rescan,
-		 int threads, const struct scan_pump *pump)
+		int threads, const struct scan_pump *pump)
 {
 	struct walk k = {w, z};
 	struct scan_zone sz = {
@@ -253,7 +253,7 @@ void watch_dir_remove(struct watch *w, struct table_dir *d)
 
 /* Walks a subtree again and drops what is no longer there. */
 void watch_rescan_subtree(struct watch *w, struct watch_zone *z, struct table_dir *d,
-			   bool full)
+			  bool full)
 {
 	int fd;
 
