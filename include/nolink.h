@@ -16,15 +16,10 @@
 int nolink_open_dir(int dirfd, const char *path, int flags, uint64_t resolve);
 /*
  * rel ("" for root itself) beneath the directory root, never out of it or
- * onto another mount. -ENOENT when root is -1 (not there).
+ * onto another mount, in one call (beneath_open_dir takes a rel of any
+ * length a piece at a time). -ENOENT when root is -1 (not there).
  */
 int nolink_open_beneath(int root, const char *rel, int flags);
-/*
- * The same for a rel of any length, a piece of fewer than PATH_MAX bytes at a
- * time (cut at slashes: rel is written to, and put back) from the directory
- * the last piece opened: a tree may go deeper than any one path can say.
- */
-int nolink_open_beneath_long(int root, char *rel, int flags);
 /* The first len bytes of path ("/" when 0) as a directory, through no link on the way. */
 int nolink_open_prefix(const char *path, size_t len, int flags);
 

@@ -8,7 +8,7 @@
  *   watch_event.c  reading inotify and applying each event to the table
  *   watch_root.c   zone roots: attached, watched for while missing, dropped
  *   watch_walk.c   walks (through scan.c) and rescans; include and exclude
- * Opening beneath a zone root is nolink.c's.
+ * Directories are opened through no link by nolink.c and beneath.c.
  */
 
 #include <ev.h>

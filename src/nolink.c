@@ -26,43 +26,6 @@ int nolink_open_beneath(int root, const char *rel, int flags)
 	return nolink_open_dir(root, rel[0] ? rel : ".", flags, RESOLVE_BENEATH | RESOLVE_NO_XDEV);
 }
 
-int nolink_open_beneath_long(int root, char *rel, int flags)
-{
-	int fd = -1;
-
-	if (root < 0)
-		return -ENOENT;
-	for (char *piece = rel; fd < 0 || *piece;) {
-		size_t n = strlen(piece);
-		char *end = piece + n;
-		int next;
-
-		if (n >= PATH_MAX) {
-			end = piece + PATH_MAX - 1;
-			while (end > piece && *end != '/')
-				end--;
-			if (end == piece) {
-				if (fd >= 0)
-					close(fd);
-				return -ENAMETOOLONG; /* no name is that long */
-			}
-			*end = '\0';
-		}
-		next = nolink_open_dir(fd >= 0 ? fd : root, piece[0] ? piece : ".",
-				       end != piece + n ? O_PATH : flags,
-				       RESOLVE_BENEATH | RESOLVE_NO_XDEV);
-		if (end != piece + n)
-			*end = '/';
-		if (fd >= 0)
-			close(fd);
-		if (next < 0)
-			return next;
-		fd = next;
-		piece = end == piece + n ? end : end + 1;
-	}
-	return fd;
-}
-
 int nolink_open_prefix(const char *path, size_t len, int flags)
 {
 	char buf[PATH_MAX];

@@ -8,12 +8,12 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "beneath.h"
 #include "config.h"
 #include "counters.h"
 #include "glob.h"
 #include "lease.h"
 #include "log.h"
-#include "nolink.h"
 #include "scan.h"
 #include "table.h"
 #include "u64map.h"
@@ -35,7 +35,8 @@ int watch_open_dir(struct watch *w, struct watch_zone *z, struct table_dir *d, i
 	(void)w;
 	if (!rel)
 		return -ENOMEM;
-	fd = nolink_open_beneath_long(z->root_fd, rel, flags);
+	/* A piece under PATH_MAX at a time: a tree may go deeper than one path can say. */
+	fd = z->root_fd < 0 ? -ENOENT : beneath_open_dir(z->root_fd, rel, flags);
 	free(rel);
 	return fd;
 }
