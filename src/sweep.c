@@ -1,8 +1,10 @@
 #include "sweep.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "emptied.h"
