@@ -26,7 +26,7 @@ struct daemon {
 	struct rotate *rotate;
 	struct mover *mover; /* file work, off the loop */
 	struct reserve *reserve; /* clients waiting for room */
-	struct settle_wait *settles;   /* clients waiting for the mover to be idle */
+	struct settle *settle;	       /* clients waiting for the mover to be idle */
 	struct history *history;
 	struct alarms *alarms; /* what holds now: daemon_alarms_update */
 	struct counters counters;

@@ -1,22 +1,25 @@
 #ifndef SWEEPD_SETTLE_H
 #define SWEEPD_SETTLE_H
 
-struct control_client;
-struct daemon;
-
 /*
  * settle: answers once every change made before it has been taken in and
  * acted on, the mover's jobs included (and what their results made due).
+ * Given the mover and what "taken in and acted on" is (act), not the daemon.
  */
-struct settle_wait;
+struct control_client;
+struct mover;
+struct settle;
 
-/* The reply now, or control_later: answered through control_answer when the mover is idle. */
-char *settle_request(struct daemon *d, struct control_client *client);
+/* NULL when out of memory. act(ud) takes in what is pending and acts on what is due. */
+struct settle *settle_create(struct mover *m, void (*act)(void *ud), void *ud);
+/* Every waiter answered (the daemon stops; the mover stopped first), then freed. */
+void settle_destroy(struct settle *s);
+
+/* act, then the reply now, or control_later: answered once the mover is idle. */
+char *settle_request(struct settle *s, struct control_client *client);
 /* reply (NULL: ok) now, or, while the mover has jobs, kept and sent once they are in. */
-char *settle_after_jobs(struct daemon *d, struct control_client *client, char *reply);
-/* The mover came back to idle: one more settle, and the waiters answered if it stays idle. */
-void settle_on_idle(void *daemon);
-/* Every waiter answered (the daemon stops). */
-void settle_end(struct daemon *d);
+char *settle_after_jobs(struct settle *s, struct control_client *client, char *reply);
+/* For mover_on_idle: one more act, and the waiters answered if the mover stays idle. */
+void settle_on_idle(void *settle);
 
 #endif

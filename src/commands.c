@@ -346,7 +346,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = reply_status(&view);
 		break;
 	case REQ_SETTLE:
-		out = settle_request(d, peer->client);
+		out = settle_request(d->settle, peer->client);
 		break;
 	case REQ_TOP:
 		zone = config_zone_index(d->cfg, req.zone);
@@ -384,7 +384,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		/* Answered once what the new rules made due is done: status then shows it. */
 		out = daemon_reload(d);
 		if (out && out != control_later)
-			out = settle_after_jobs(d, peer->client, out);
+			out = settle_after_jobs(d->settle, peer->client, out);
 		break;
 	case REQ_PAUSE:
 	case REQ_RESUME:

@@ -52,6 +52,12 @@ void daemon_settle(struct daemon *d)
 	daemon_alarms_update(d);
 }
 
+/* settle's act: daemon_settle, for a settle that is not handed the daemon. */
+static void settle_act(void *daemon)
+{
+	daemon_settle(daemon);
+}
+
 /* After each batch of events: what it made due. */
 static void on_batch(void *ud)
 {
@@ -476,7 +482,10 @@ int daemon_start(struct daemon *d)
 		log_err("cannot start the mover's threads: %s", strerror(errno));
 		return -ENOMEM;
 	}
-	mover_on_idle(d->mover, settle_on_idle, d);
+	d->settle = settle_create(d->mover, settle_act, d);
+	if (!d->settle)
+		return -ENOMEM;
+	mover_on_idle(d->mover, settle_on_idle, d->settle);
 	d->sweep = sweep_create(d);
 	d->rotate = d->sweep ? rotate_create(d) : NULL;
 	d->reserve = d->rotate ? reserve_create(d->loop, d->cfg, d->table, d->watch, d->sweep,
@@ -537,7 +546,8 @@ void daemon_stop(struct daemon *d)
 	/* First: the running jobs stop (undone) and every result is applied while all is here. */
 	mover_destroy(d->mover);
 	d->mover = NULL;
-	settle_end(d);
+	settle_destroy(d->settle);
+	d->settle = NULL;
 	reserve_destroy(d->reserve); /* its clients told sweepd is stopping */
 	d->reserve = NULL;
 	control_destroy(d->control);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include "control.h"
-#include "daemon.h"
 #include "mover.h"
 #include "reply.h"
 
@@ -13,52 +12,71 @@ struct settle_wait {
 	struct settle_wait *next;
 };
 
-char *settle_after_jobs(struct daemon *d, struct control_client *client, char *reply)
+struct settle {
+	struct mover *mover;
+	void (*act)(void *ud);
+	void *ud;
+	struct settle_wait *waits;
+};
+
+struct settle *settle_create(struct mover *m, void (*act)(void *ud), void *ud)
+{
+	struct settle *s = calloc(1, sizeof(*s));
+
+	if (s)
+		*s = (struct settle){ m, act, ud, NULL };
+	return s;
+}
+
+char *settle_after_jobs(struct settle *s, struct control_client *client, char *reply)
 {
 	struct settle_wait *w;
 
-	if (!mover_pending(d->mover))
+	if (!mover_pending(s->mover))
 		return reply ? reply : reply_ok();
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return reply ? reply : reply_ok(); /* out of memory: at once, as before the mover */
 	w->client = client;
 	w->reply = reply;
-	w->next = d->settles;
-	d->settles = w;
+	w->next = s->waits;
+	s->waits = w;
 	return control_later;
 }
 
-char *settle_request(struct daemon *d, struct control_client *client)
+char *settle_request(struct settle *s, struct control_client *client)
 {
-	daemon_settle(d);
-	return settle_after_jobs(d, client, NULL);
+	s->act(s->ud);
+	return settle_after_jobs(s, client, NULL);
 }
 
-static void answer_all(struct daemon *d)
+static void answer_all(struct settle *s)
 {
-	while (d->settles) {
-		struct settle_wait *w = d->settles;
+	while (s->waits) {
+		struct settle_wait *w = s->waits;
 
-		d->settles = w->next;
+		s->waits = w->next;
 		control_answer(w->client, w->reply ? w->reply : reply_ok());
 		free(w);
 	}
 }
 
-void settle_on_idle(void *daemon)
+void settle_on_idle(void *settle)
 {
-	struct daemon *d = daemon;
+	struct settle *s = settle;
 
-	if (!d->settles)
+	if (!s->waits)
 		return;
 	/* The results' own events in, and what they made due acted on: more jobs, maybe. */
-	daemon_settle(d);
-	if (!mover_pending(d->mover))
-		answer_all(d);
+	s->act(s->ud);
+	if (!mover_pending(s->mover))
+		answer_all(s);
 }
 
-void settle_end(struct daemon *d)
+void settle_destroy(struct settle *s)
 {
-	answer_all(d);
+	if (!s)
+		return;
+	answer_all(s);
+	free(s);
 }
