@@ -88,12 +88,16 @@ class Daemon:
     def start(self):
         self._spawn(ready=True)
 
-    def kill9_after(self, seconds, ready=False):
+    def kill9_after(self, seconds, ready=False, until=None):
         """Starts sweepd and kills it with SIGKILL after seconds: a random instant the test
         chose, never a synchronisation. The seconds count from the start, or with ready
-        from READY=1, so that a loaded machine's slow start does not eat the window the
-        test meant for the daemon's work. The socket it leaves behind is removed."""
-        self._spawn(ready)
+        from READY=1, or once until() holds (polled, at most WAIT), so that a loaded
+        machine's slowness does not eat the window the test meant for the daemon's work.
+        The socket it leaves behind is removed."""
+        self._spawn(ready or until is not None)
+        deadline = time.monotonic() + WAIT
+        while until is not None and not until() and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(seconds)
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(WAIT)

@@ -135,10 +135,14 @@ def kill9_during_rotation():
     writer = subprocess.Popen([APPLOG, live, str(count)], stdout=subprocess.DEVNULL)
     try:
         while writer.poll() is None and kills < 8:
-            # Every other kill counts from READY=1: those fall in the daemon's rotation
-            # work even when a loaded machine is slow to start it; the others may fall in
-            # its start and its recovery of the previous kill.
-            d.kill9_after(rnd.uniform(0.05, 0.3), ready=kills % 2 == 1)
+            # Every other kill comes at a random instant after this run's first new copy
+            # (or the writer's end): it falls in the daemon's rotation work however slow
+            # a loaded machine makes it; the others may fall in its start and its
+            # recovery of the previous kill.
+            before = len(copies(d.zones["logs"], "app.log"))
+            made = (lambda n=before: writer.poll() is not None or
+                    len(copies(d.zones["logs"], "app.log")) > n)
+            d.kill9_after(rnd.uniform(0.05, 0.3), until=made if kills % 2 else None)
             kills += 1
         equal(writer.wait(WAIT), 0, "the writer")
         d.start()
