@@ -207,6 +207,15 @@ static int store_cross(struct archive *a, const struct archive_opts *o, int adir
 				   o->level, h, o, e, &e->stored);
 }
 
+/* Is name in dir (not followed) the file st describes? */
+static bool same_file_at(int dir, const char *name, const struct stat *st)
+{
+	struct stat now;
+
+	return fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st->st_dev &&
+	       now.st_ino == st->st_ino;
+}
+
 int archive_store_io(struct archive *a, const struct archive_opts *o, const char *rel,
 		     int dirfd, const char *name, struct lease_held *h, struct archive_entry *e)
 {
@@ -240,6 +249,16 @@ int archive_store_io(struct archive *a, const struct archive_opts *o, const char
 			r = renameat2(dirfd, name, adir, cand, RENAME_NOREPLACE) < 0 ? -errno : 0;
 			if (r != -EEXIST)
 				break;
+		}
+		if (r == 0 && !same_file_at(adir, cand, &h->st)) {
+			/*
+			 * Swapped for something else (renameat2 RENAME_EXCHANGE, by whoever may
+			 * rename in the zone) between the checks and the rename: not the file
+			 * checked, never ours to keep. Put back; left where it is if its old
+			 * name was taken meanwhile (unindexed: a start says it is not sweepd's).
+			 */
+			(void)!renameat2(adir, cand, dirfd, name, RENAME_NOREPLACE);
+			r = -ESTALE;
 		}
 		if (r == 0 && lease_broken(h)) {
 			/* Someone opened it for writing as it moved: put it back. */

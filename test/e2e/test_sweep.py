@@ -638,6 +638,53 @@ def sigterm_during_a_restore():
 
 
 @case
+def exchange_attacker_never_moves_a_directory_into_the_archive():
+    """An archive on the zones' filesystem moves a file by renaming it. A user who may
+    rename in the zone swaps (renameat2 RENAME_EXCHANGE) each due file with a directory of
+    theirs as fast as they can, while passes run: only files that were checked ever go into
+    the archive, never a directory (a trial once got its own directories into the archive,
+    where they blocked those names for good)."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1h"', "min_age": '"1s"'}],
+               extra='archive = { path = "archive"; };')
+    attacker = None
+    try:
+        z = d.path()
+        code = ("import ctypes, os, sys\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "z, n = sys.argv[1], int(sys.argv[2])\n"
+                "pairs = [(os.path.join(z, f'a{i}').encode(), os.path.join(z, f'd{i}').encode())"
+                " for i in range(n)]\n"
+                "while True:\n"
+                "    for a, b in pairs:\n"
+                "        libc.renameat2(-100, a, -100, b, 2)\n")
+        n = 4
+        for i in range(n):
+            os.makedirs(os.path.join(z, f"d{i}", "inner"))
+            write(os.path.join(z, f"d{i}", "inner", "x"), b"theirs")
+            write(os.path.join(z, f"a{i}"), b"a file %d" % i)
+            old(os.path.join(z, f"a{i}"))
+        attacker = subprocess.Popen([sys.executable, "-c", code, z, str(n)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            ok(d.request({"cmd": "sweep"}), "sweep while names are swapped")
+        attacker.kill()
+        attacker.wait()
+        attacker = None
+        d.settle()
+        arch = os.path.join(d.root, "archive")
+        dirs = [os.path.join(r, x) for r, ds, _ in os.walk(arch) for x in ds]
+        equal([p for p in dirs if p != os.path.join(arch, "z")], [],
+              "no directory but sweepd's own in the archive")
+        for e in ok(d.request({"cmd": "archive"}), "archive")["entries"]:
+            check(os.path.isfile(e["archive_path"]), f"an archived entry is a file: {e}")
+    finally:
+        if attacker:
+            attacker.kill()
+            attacker.wait()
+        d.close()
+
+
+@case
 def purge_on_a_read_only_archive_does_not_spin():
     """An archive whose filesystem went read-only: a purge that fails leaves the entry,
     says why, and the daemon goes on answering (a pass once spun on the oldest entry for
