@@ -24,7 +24,9 @@ struct sweep_job {
 	/* what to do */
 	struct archive *archive; /* NULL: delete */
 	struct archive_opts aopts;
-	int root_fd;	/* the zone's root, the job's own descriptor */
+	char *root;	/* the zone's root, opened by the worker when the job runs (no
+			 * descriptor held while queued; a zone moved away meanwhile is not followed) */
+	int root_fd;	/* the worker's, while it runs */
 	char *dir_rel;	/* the file's directory beneath it ("" for the root) */
 	char *rel;	/* the file beneath it */
 	const char *name; /* the last part of rel */
@@ -48,8 +50,8 @@ struct sweep_job {
 	int src_fd;
 };
 
-/* A job with its strings copied; NULL when out of memory (root_fd is then closed). */
-struct sweep_job *sweep_job_new(int root_fd, const char *zone, const char *rel, const char *path,
+/* A job with its strings copied; NULL when out of memory. */
+struct sweep_job *sweep_job_new(const char *root, const char *zone, const char *rel, const char *path,
 				uint64_t dev, uint64_t ino);
 void sweep_job_run(struct mover_job *mj);
 void sweep_job_free(struct sweep_job *j);

@@ -30,6 +30,7 @@ struct sweep_cand {
 struct sweep_plan {
 	struct sweep_cand *v;
 	size_t n, cap;
+	size_t limit; /* the batch's size (0: SWEEP_BATCH) */
 	bool more; /* the batch is full: another pass follows */
 };
 
@@ -54,7 +55,7 @@ struct sweep_view {
 	int64_t next; /* lowered to when something seen but not due now becomes due */
 };
 
-/* Appends f (marked TF_PICKED); the batch is full at SWEEP_BATCH. 0 or -ENOMEM. */
+/* Appends f (marked TF_PICKED); the batch is full at its limit. 0 or -ENOMEM. */
 int sweep_plan_push(struct sweep_plan *p, struct table_file *f, uint32_t zone,
 		    enum policy_reason why);
 void sweep_plan_free(struct sweep_plan *p);

@@ -455,6 +455,24 @@ static void arm(struct sweep *s, int64_t now)
 	ev_periodic_start(s->d->loop, &s->deadline);
 }
 
+/*
+ * How many more files may go to the mover now: one batch (SWEEP_BATCH) out at
+ * a time, so that the queue, and what it holds, stay bounded however many
+ * files fall due at once; the last result of a batch brings a pass.
+ */
+static size_t batch_room(const struct sweep *s)
+{
+	return s->inflight < SWEEP_BATCH ? SWEEP_BATCH - s->inflight : 0;
+}
+
+/* The next pass's batch limit into p; false when no room is left (a dry run has all). */
+static bool batch_limit(const struct sweep *s, const struct sweep_run *run,
+			struct sweep_plan *p)
+{
+	p->limit = run->dry ? SWEEP_BATCH : batch_room(s);
+	return p->limit > 0;
+}
+
 void sweep_all(struct sweep *s, struct sweep_run *run)
 {
 	struct sweep_plan p = { 0 };
@@ -463,6 +481,8 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 
 	if (s->running)
 		return;
+	if (!run->dry && !batch_room(s))
+		return; /* a full batch is out: its last result brings a pass */
 	s->running = true;
 	if (!run->dry)
 		emptied_prune_young(s->emptied, s->d->watch, s->d->table, s->d->cfg, now);
@@ -471,18 +491,19 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		uint64_t done = run->count;
 
 		s->next = POLICY_NEVER;
-		p.more = false;
-		for (size_t i = 0; i < s->d->cfg->n_zones; i++)
+		p.more = !batch_limit(s, run, &p);
+		for (size_t i = 0; i < s->d->cfg->n_zones && !p.more; i++)
 			if (zone_wanted(run, i))
 				pass_due(s, run, &p, i, now);
 		more = p.more;
-		p.more = false;
+		p.more = !batch_limit(s, run, &p);
 		for (size_t i = 0; i < s->d->cfg->n_zones && !p.more; i++)
 			if (zone_wanted(run, i))
 				pass_quota(s, run, &p, i, now, NULL, NULL);
 		more |= p.more;
-		p.more = false;
-		pass_disk(s, run, &p, now);
+		p.more = !batch_limit(s, run, &p);
+		if (!p.more)
+			pass_disk(s, run, &p, now);
 		more |= p.more;
 		pass_archive(s, run, now);
 		if (!run->dry)

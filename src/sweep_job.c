@@ -10,18 +10,18 @@
 #include "beneath.h"
 #include "config.h"
 #include "lease.h"
+#include "nolink.h"
 
-struct sweep_job *sweep_job_new(int root_fd, const char *zone, const char *rel, const char *path,
+struct sweep_job *sweep_job_new(const char *root, const char *zone, const char *rel, const char *path,
 				uint64_t dev, uint64_t ino)
 {
 	struct sweep_job *j = calloc(1, sizeof(*j));
 	const char *slash = strrchr(rel, '/');
 
-	if (!j) {
-		close(root_fd);
+	if (!j)
 		return NULL;
-	}
-	j->root_fd = root_fd;
+	j->root_fd = -1;
+	j->root = strdup(root);
 	j->src_fd = -1;
 	j->mj.dev = dev;
 	j->mj.ino = ino;
@@ -29,7 +29,7 @@ struct sweep_job *sweep_job_new(int root_fd, const char *zone, const char *rel, 
 	j->rel = strdup(rel);
 	j->dir_rel = strndup(rel, slash ? (size_t)(slash - rel) : 0);
 	j->e.zone = strdup(zone);
-	if (!j->mj.path || !j->rel || !j->dir_rel || !j->e.zone) {
+	if (!j->root || !j->mj.path || !j->rel || !j->dir_rel || !j->e.zone) {
 		sweep_job_free(j);
 		return NULL;
 	}
@@ -44,6 +44,7 @@ void sweep_job_free(struct sweep_job *j)
 		return;
 	if (j->root_fd >= 0)
 		close(j->root_fd);
+	free(j->root);
 	free(j->rel);
 	free(j->dir_rel);
 	free(j->e.zone);
@@ -62,7 +63,7 @@ static bool keep_going(void *ud)
 	return !mover_stopping(&j->mj);
 }
 
-void sweep_job_run(struct mover_job *mj)
+static void run_job(struct mover_job *mj)
 {
 	struct sweep_job *j = (struct sweep_job *)mj;
 	struct zone_config age = { .min_age = j->min_age };
@@ -71,6 +72,12 @@ void sweep_job_run(struct mover_job *mj)
 	int64_t written = j->written;
 	int dfd, r;
 
+	/* The zone's root as its path says now, through no link, on the file's filesystem. */
+	j->root_fd = nolink_open_prefix(j->root, strlen(j->root), O_PATH);
+	if (j->root_fd < 0 || fstat(j->root_fd, &dst) < 0 || (uint64_t)dst.st_dev != mj->dev) {
+		j->r = -ENOENT; /* moved away, gone, or another filesystem there: events follow */
+		return;
+	}
 	dfd = beneath_open_dir(j->root_fd, j->dir_rel, O_RDONLY);
 	if (dfd < 0) {
 		j->r = dfd == -ELOOP || dfd == -EXDEV ? -ENOENT : dfd; /* moved or went: events follow */
@@ -117,4 +124,15 @@ void sweep_job_run(struct mover_job *mj)
 		j->dir_known = false;
 	close(dfd);
 	j->r = r;
+}
+
+void sweep_job_run(struct mover_job *mj)
+{
+	struct sweep_job *j = (struct sweep_job *)mj;
+
+	run_job(mj);
+	/* Its result may wait for the loop a while: no descriptor kept meanwhile. */
+	if (j->root_fd >= 0)
+		close(j->root_fd);
+	j->root_fd = -1;
 }

@@ -22,7 +22,7 @@ int sweep_plan_push(struct sweep_plan *p, struct table_file *f, uint32_t zone,
 	}
 	p->v[p->n++] = (struct sweep_cand){ f, zone, why };
 	f->flags |= TF_PICKED;
-	if (p->n >= SWEEP_BATCH)
+	if (p->n >= (p->limit ? p->limit : SWEEP_BATCH))
 		p->more = true;
 	return 0;
 }

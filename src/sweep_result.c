@@ -49,7 +49,6 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
 	struct sweep_fs *fs;
 	struct sweep_job *j;
-	int root;
 
 	if (run->dry) {
 		sweep_report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
@@ -66,10 +65,7 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 		return ACT_FULL;
 	if (!del && s->zones[zi].arch_why[0] && !run->manual && now < s->zones[zi].arch_retry_at)
 		return ACT_MISDIR;
-	root = watch_open_beneath(d->watch, zi, "", O_PATH);
-	if (root < 0)
-		return ACT_GONE; /* the zone's root moved or went: its events follow */
-	j = sweep_job_new(root, zc->name, rel, path, f->dir->dev, f->ino);
+	j = sweep_job_new(zc->path, zc->name, rel, path, f->dir->dev, f->ino);
 	if (!j)
 		return ACT_FAILED;
 	j->mj.lane = MOVER_ARCHIVE;

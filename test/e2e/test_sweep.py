@@ -685,6 +685,40 @@ def exchange_attacker_never_moves_a_directory_into_the_archive():
 
 
 @case
+def a_flood_of_due_files_keeps_the_queue_bounded():
+    """20,000 files due at once (anyone who may write in a zone can make them): the mover's
+    queue holds at most one batch (2,048 files) at a time and no job holds a descriptor
+    while it waits, so sweepd's open files stay few; every file goes."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1h"'}],
+               extra='archive = { path = "archive"; compress = "off"; };', start=False)
+    try:
+        z = d.path()
+        for i in range(20):
+            os.makedirs(os.path.join(z, f"d{i}"))
+            for k in range(1000):
+                p = os.path.join(z, f"d{i}", f"f{k}")
+                with open(p, "wb") as f:
+                    f.write(b"x")
+                os.utime(p, (OLD, OLD))
+        d.start()
+        most_queued, most_fds = 0, 0
+        while True:
+            st = d.status()
+            most_queued = max(most_queued, st["mover"]["queue"]["archive"])
+            most_fds = max(most_fds, len(os.listdir(f"/proc/{d.proc.pid}/fd")))
+            if st["counters"]["archived"] >= 20000 or not st["jobs"] and \
+                    st["zones"][0]["files"] == 0:
+                break
+        d.settle()
+        equal(d.zone()["files"], 0, "every due file went")
+        check(most_queued <= 2048, f"at most one batch queued: {most_queued}")
+        check(most_fds < 1000, f"open descriptors stay few: {most_fds}")
+        print(f"  most queued {most_queued}, most open descriptors {most_fds}")
+    finally:
+        d.close()
+
+
+@case
 def purge_on_a_read_only_archive_does_not_spin():
     """An archive whose filesystem went read-only: a purge that fails leaves the entry,
     says why, and the daemon goes on answering (a pass once spun on the oldest entry for
