@@ -404,7 +404,8 @@ def log_rotated_during_a_long_archive_queue():
             check(time.monotonic() < deadline, f"no copy of the log within {WAIT} s")
             time.sleep(POLL)
         took = time.monotonic() - t0
-        st = d.status()
+        # The copy is in place a moment before the loop takes the rotation's result in.
+        st = wait_status(d, lambda st: st["counters"]["rotated"] >= 1, "the rotation counted")
         print(f"  copy after {took:.2f} s; then jobs "
               f"{[(j['action'], j['running'], j['done'] >> 20) for j in st['jobs']]}")
         check([j for j in st["jobs"] if j["action"] == "archive"],
