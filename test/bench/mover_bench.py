@@ -28,6 +28,9 @@ import time
 
 from benchlib import request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from test_mover import compressible, log_text  # noqa: E402  (the test's own files)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
 SWEEPD = os.path.join(BUILD, "sweepd")
@@ -76,31 +79,6 @@ class Tmpfs:
 
     def close(self):
         subprocess.run(["umount", "-l", self.path])
-
-
-def compressible(path, size, fresh=512 << 10):
-    """As the e2e test makes them: each MiB a per-file random block found again by matching,
-    its first `fresh` bytes new sparse random bytes among zeros (slow for level 12)."""
-    base = os.urandom(MB)
-    with open(path, "wb") as f:
-        for _ in range(size // MB):
-            r = os.urandom(fresh // 8)
-            head = b"".join(r[i:i + 64] + bytes(448) for i in range(0, len(r), 64))
-            f.write(head + base[len(head):])
-
-
-def log_text(size):
-    """Log-like lines (timestamps, levels, ids, words), as rotate_bench makes them."""
-    words = b"request served cache miss upstream timeout retry user job render frame".split()
-    lines, n, k = [], 0, 0
-    while n < size:
-        line = b"2026-11-22T10:%02d:%02d.%06dZ %s job=%08x %s %s %d\n" % (
-            k // 60000 % 60, k // 1000 % 60, k * 7919 % 1000000, (b"INFO", b"WARN", b"DEBUG")[k % 3],
-            k * 2654435761 % 2**32, words[k % len(words)], words[k * 7 % len(words)], k * 31 % 9973)
-        lines.append(line)
-        n += len(line)
-        k += 1
-    return b"".join(lines)
 
 
 def write_log(path, size, chunk):
@@ -163,7 +141,7 @@ def latency(disk, idle_s=5.0):
         staged = []
         for i in range(3):
             p = os.path.join(fs.path, "stage", f"render{i}.bin")
-            compressible(p, 400 * MB)
+            compressible(p, 400 * MB, fresh=512 << 10)
             os.utime(p, (OLD, OLD))
             staged.append(p)
         chunk = log_text(8 * MB)
