@@ -84,6 +84,11 @@ void mover_on_free(struct mover *m, void (*fn)(void *ud, uint64_t dev, uint64_t 
 bool mover_stopping(const struct mover_job *j);
 /* For run(): how many bytes are done so far. */
 void mover_progress(struct mover_job *j, uint64_t moved);
+/*
+ * For run(), between chunks of a copy read from src (-1: not open yet): its
+ * offset as the progress; false once the daemon is stopping.
+ */
+bool mover_chunk_done(struct mover_job *j, int src);
 
 /* A job's fields freed (path), and the job itself. */
 void mover_job_free(struct mover_job *j);

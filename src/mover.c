@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "u64map.h"
 
@@ -371,6 +372,15 @@ bool mover_stopping(const struct mover_job *j)
 void mover_progress(struct mover_job *j, uint64_t moved)
 {
 	atomic_store(&j->moved, moved);
+}
+
+bool mover_chunk_done(struct mover_job *j, int src)
+{
+	off_t at = src >= 0 ? lseek(src, 0, SEEK_CUR) : -1;
+
+	if (at > 0)
+		mover_progress(j, (uint64_t)at);
+	return !mover_stopping(j);
 }
 
 void mover_job_free(struct mover_job *j)

@@ -43,11 +43,8 @@ static void job_free(struct restore_job *j)
 static bool keep_going(void *ud)
 {
 	struct restore_job *j = ud;
-	off_t at = j->rs.src >= 0 ? lseek(j->rs.src, 0, SEEK_CUR) : -1;
 
-	if (at > 0)
-		mover_progress(&j->mj, (uint64_t)at);
-	return !mover_stopping(&j->mj);
+	return mover_chunk_done(&j->mj, j->rs.src);
 }
 
 static void job_run(struct mover_job *mj)

@@ -56,11 +56,8 @@ void sweep_job_free(struct sweep_job *j)
 static bool keep_going(void *ud)
 {
 	struct sweep_job *j = ud;
-	off_t at = j->src_fd >= 0 ? lseek(j->src_fd, 0, SEEK_CUR) : -1;
 
-	if (at > 0)
-		mover_progress(&j->mj, (uint64_t)at);
-	return !mover_stopping(&j->mj);
+	return mover_chunk_done(&j->mj, j->src_fd);
 }
 
 static void run_job(struct mover_job *mj)
