@@ -26,10 +26,10 @@ import tempfile
 import threading
 import time
 
-from benchlib import request
+from benchlib import make_videos, mv_anchor, request, zstd_anchors
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from test_mover import compressible, log_text  # noqa: E402  (the test's own files)
+from test_mover import CREATOR, compressible, log_text  # noqa: E402  (the test's own)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
@@ -119,17 +119,6 @@ def spread(lat):
             s[-1] * 1e3)
 
 
-CREATOR = """
-import os, sys
-base, n, per = sys.argv[1], int(sys.argv[2]), 300
-for i in range(n):
-    if i % per == 0:
-        os.mkdir(os.path.join(base, f"job{i // per:03d}"))
-    with open(os.path.join(base, f"job{i // per:03d}", f"frame{i:05d}.png"), "wb") as f:
-        f.write(b"x" * (i % 200))
-"""
-
-
 def latency(disk, idle_s=5.0):
     """Status latency idle, then during the work. The three files wait on the tmpfs beside
     the zone and are renamed into it (old already: due at once) to start the work."""
@@ -182,12 +171,6 @@ def latency(disk, idle_s=5.0):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def timed(cmd, **kw):
-    t0 = time.monotonic()
-    subprocess.run(cmd, check=True, **kw)
-    return time.monotonic() - t0
-
-
 def rotation(disk, runs):
     """A 1 GiB log rotated and compressed by sweepd (collapse: a writer holds it) against
     the zstd CLI on the same file, all from the page cache. The log is fsynced before each
@@ -200,10 +183,7 @@ def rotation(disk, runs):
         size = os.path.getsize(master)
         out = os.path.join(work, "out.zst")
         subprocess.run(["cat", master], stdout=subprocess.DEVNULL)  # warm
-        cli1 = [timed(["zstd", "-q", "-f", "-3", master, "-o", out]) for _ in range(runs)]
-        cli2 = [timed(["zstd", "-q", "-f", "-T2", "-3", master, "-o", out]) for _ in range(runs)]
-        cli2s = [timed(["sh", "-c", f"zstd -q -f -T2 -3 '{master}' -o '{out}' && sync '{out}'"])
-                 for _ in range(runs)]
+        cli1, cli2, cli2s = zstd_anchors(master, out, runs)
         ratio = size / os.path.getsize(out)
         zone = os.path.join(work, "logs")
         os.makedirs(zone)
@@ -238,29 +218,12 @@ def archive_2g(disk, gb=2):
     work = tempfile.mkdtemp(prefix="sweepd-mover-", dir=disk)
     fs = Tmpfs(os.path.join(work, "fs"), f"{gb + 1}G")
     try:
-        chunk = os.urandom(MB)
         res = {}
         for what in ("mv", "sweepd"):
             src = os.path.join(fs.path, what)
-            os.makedirs(src)
-            for i in range(gb * 8):
-                p = os.path.join(src, f"video{i}.mp4")
-                with open(p, "wb") as f:
-                    for _ in range(128):
-                        f.write(chunk)
-                os.utime(p, (OLD, OLD))
-            subprocess.run(["sync"])
+            make_videos(src, gb * 8, OLD)
             if what == "mv":
-                dst = os.path.join(work, "mv-dst")
-                os.makedirs(dst)
-                t0 = time.monotonic()
-                subprocess.run(["mv", *[os.path.join(src, x) for x in os.listdir(src)], dst],
-                               check=True)
-                t1 = time.monotonic()
-                subprocess.run(["sync"])
-                res["mv"], res["mv_sync"] = t1 - t0, time.monotonic() - t0
-                shutil.rmtree(dst)
-                subprocess.run(["sync"])
+                res["mv"], res["mv_sync"] = mv_anchor(src, work)
             else:
                 d = Sweepd(work, f'archive = {{ path = "{work}/archive"; compress = "auto"; }};\n'
                            f'zones = ( {{ name = "z"; path = "{src}"; max_age = "7d"; }} );\n')

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import request
+from benchlib import request, zstd_anchors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
@@ -70,12 +70,6 @@ def make_log(path, size):
             i += 10000
 
 
-def timed(cmd, **kw):
-    t0 = time.monotonic()
-    subprocess.run(cmd, check=True, **kw)
-    return time.monotonic() - t0
-
-
 def throughput(disk, gb, runs=3):
     work = tempfile.mkdtemp(prefix="sweepd-rot-", dir=disk)
     try:
@@ -83,11 +77,7 @@ def throughput(disk, gb, runs=3):
         make_log(master, int(gb * (1 << 30)))
         size = os.path.getsize(master)
         out = os.path.join(work, "out.zst")
-        cli1 = [timed(["zstd", "-q", "-f", "-3", master, "-o", out]) for _ in range(runs)]
-        cli2 = [timed(["zstd", "-q", "-f", "-T2", "-3", master, "-o", out]) for _ in range(runs)]
-        # The same, made as durable as sweepd's copy (fsync of the output).
-        cli2s = [timed(["sh", "-c", f"zstd -q -f -T2 -3 '{master}' -o '{out}' && sync '{out}'"])
-                 for _ in range(runs)]
+        cli1, cli2, cli2s = zstd_anchors(master, out, runs)
         ratio = size / os.path.getsize(out)
         zone = os.path.join(work, "logs")
         os.makedirs(zone)

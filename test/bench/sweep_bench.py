@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import request
+from benchlib import make_videos, mv_anchor, request, timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
@@ -69,12 +69,6 @@ def run_sweepd(work, zone, archive, extra=""):
     return t2 - t1, t1 - t0, st["counters"]["archived"]
 
 
-def timed(cmd):
-    t = time.monotonic()
-    subprocess.run(cmd, check=True)
-    return time.monotonic() - t
-
-
 def bench_small(n, base):
     work = tempfile.mkdtemp(prefix="sweep-bench-", dir=base)
     try:
@@ -100,30 +94,12 @@ def bench_large(gb, disk):
     os.makedirs(fs)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={gb + 1}G", "tmpfs", fs], check=True)
     try:
-        n = gb * 8
-        chunk = os.urandom(1 << 20)
         results = {}
         for what in ("mv", "sweepd"):
             src = os.path.join(fs, what)
-            os.makedirs(src)
-            for i in range(n):
-                with open(os.path.join(src, f"video{i}.mp4"), "wb") as f:
-                    for _ in range(128):
-                        f.write(chunk)
-                os.utime(os.path.join(src, f"video{i}.mp4"), (OLD, OLD))
-            subprocess.run(["sync"])
+            make_videos(src, gb * 8, OLD)
             if what == "mv":
-                dst = os.path.join(work, "mv-dst")
-                os.makedirs(dst)
-                t0 = time.monotonic()
-                subprocess.run(["mv", *[os.path.join(src, x) for x in os.listdir(src)], dst],
-                               check=True)
-                t1 = time.monotonic()
-                subprocess.run(["sync"])
-                t2 = time.monotonic()
-                results["mv"] = (t1 - t0, t2 - t0)
-                shutil.rmtree(dst)
-                subprocess.run(["sync"])
+                results["mv"] = mv_anchor(src, work)
             else:
                 t, _, archived = run_sweepd(work, src, os.path.join(work, "archive"),
                                             'compress = "auto";')
