@@ -22,5 +22,12 @@ int nolink_open_dir(int dirfd, const char *path, int flags, uint64_t resolve);
 int nolink_open_beneath(int root, const char *rel, int flags);
 /* The first len bytes of path ("/" when 0) as a directory, through no link on the way. */
 int nolink_open_prefix(const char *path, size_t len, int flags);
+/*
+ * A zone's root as its path says now (O_PATH), through no link, on the
+ * filesystem dev: a job opens it when it runs, so that no descriptor is held
+ * while it waits and a zone moved away meanwhile is not followed. -ENOENT when
+ * it is gone, moved, or another filesystem is there.
+ */
+int nolink_open_root(const char *path, uint64_t dev);
 
 #endif

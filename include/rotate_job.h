@@ -14,7 +14,7 @@
 /*
  * One log's rotation work, as a job for the mover's logs lane: everything
  * rotate_one() once did on the loop, on a worker. What it needs is copied in
- * when the rotator queues it (the zone's root as its own descriptor, the
+ * when the rotator queues it (the zone's root by its path, the
  * directory and name, the inode, the rotate group's numbers); what happened
  * comes back in its out fields, applied by the rotator on the loop (the live
  * log's state, counters, audit, alarms, the writer's signal, postrotate).
@@ -56,7 +56,8 @@ struct rotate_job {
 	struct mover_job mj; /* first; mj.path: the file's absolute path, for messages */
 	enum rotate_job_kind kind;
 	/* in */
-	int root_fd;	/* the zone's root: the job's own descriptor */
+	char *root;	/* the zone's root, opened when the job runs (nolink_open_root) */
+	int root_fd;	/* the worker's, while it runs */
 	char *dir_rel;	/* the file's directory beneath it */
 	char *name;	/* the log (COMPRESS: the copy) */
 	char *copy_rel; /* the copies' directory beneath it */
@@ -92,7 +93,7 @@ struct rotate_job {
 /* The opens of the live log a CUT job may do: what the rotator counts as its own before. */
 #define ROTATE_JOB_OPENS 2
 
-struct rotate_job *rotate_job_new(enum rotate_job_kind kind, int root_fd, const char *path,
+struct rotate_job *rotate_job_new(enum rotate_job_kind kind, const char *root, const char *path,
 				  const char *dir_rel, const char *name, const char *copy_rel,
 				  const struct zone_config *zc);
 void rotate_job_run(struct mover_job *mj);

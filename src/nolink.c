@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,4 +39,18 @@ int nolink_open_prefix(const char *path, size_t len, int flags)
 		buf[len++] = '/';
 	buf[len] = '\0';
 	return nolink_open_dir(AT_FDCWD, buf, flags, 0);
+}
+
+int nolink_open_root(const char *path, uint64_t dev)
+{
+	int fd = nolink_open_prefix(path, strlen(path), O_PATH);
+	struct stat st;
+
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != dev) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
 }

@@ -166,7 +166,7 @@ static void compress_pending(struct rotate *r)
 		char path[PATH_MAX * 2 + 8], rel[PATH_MAX];
 		struct rotate_job *j;
 		struct stat st = { 0 };
-		int dfd, w, root;
+		int dfd, w;
 
 		if (!zc || mover_busy(r->d->mover, p->dev, p->ino))
 			continue;
@@ -179,10 +179,9 @@ static void compress_pending(struct rotate *r)
 		if (w == 1)
 			continue; /* lines still arrive in it */
 		if (rotate_join(rel, sizeof(rel), p->dir, p->name) < 0 ||
-		    rotate_zone_join(path, sizeof(path), zc, rel) < 0 ||
-		    (root = watch_open_beneath(r->d->watch, p->zone, "", O_PATH)) < 0)
+		    rotate_zone_join(path, sizeof(path), zc, rel) < 0)
 			continue;
-		j = rotate_job_new(ROTATE_JOB_COMPRESS, root, path, p->dir, p->name, p->dir, zc);
+		j = rotate_job_new(ROTATE_JOB_COMPRESS, zc->path, path, p->dir, p->name, p->dir, zc);
 		if (!j)
 			continue;
 		j->mj.action = "compress";

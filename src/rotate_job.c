@@ -14,6 +14,7 @@
 #include "beneath.h"
 #include "lease.h"
 #include "logcut.h"
+#include "nolink.h"
 #include "vec.h"
 #include "writers.h"
 
@@ -21,18 +22,17 @@
 #define LEASE_TRIES 50
 #define LEASE_PAUSE_NS 2000000L
 
-struct rotate_job *rotate_job_new(enum rotate_job_kind kind, int root_fd, const char *path,
+struct rotate_job *rotate_job_new(enum rotate_job_kind kind, const char *root, const char *path,
 				  const char *dir_rel, const char *name, const char *copy_rel,
 				  const struct zone_config *zc)
 {
 	struct rotate_job *j = calloc(1, sizeof(*j));
 
-	if (!j) {
-		close(root_fd);
+	if (!j)
 		return NULL;
-	}
 	j->kind = kind;
-	j->root_fd = root_fd;
+	j->root = strdup(root);
+	j->root_fd = -1;
 	j->mj.lane = MOVER_LOGS;
 	j->mj.path = strdup(path);
 	j->dir_rel = strdup(dir_rel);
@@ -42,7 +42,7 @@ struct rotate_job *rotate_job_new(enum rotate_job_kind kind, int root_fd, const 
 	j->olddir = zc->rotate.olddir ? strdup(zc->rotate.olddir) : NULL;
 	j->rc = zc->rotate;
 	j->rc.olddir = j->rc.postrotate = j->rc.pidfile = NULL;
-	if (!j->mj.path || !j->dir_rel || !j->name || !j->copy_rel || !j->zone ||
+	if (!j->root || !j->mj.path || !j->dir_rel || !j->name || !j->copy_rel || !j->zone ||
 	    (zc->rotate.olddir && !j->olddir)) {
 		rotate_job_free(j);
 		return NULL;
@@ -81,6 +81,7 @@ void rotate_job_free(struct rotate_job *j)
 	rotate_look_release(j->look);
 	if (j->root_fd >= 0)
 		close(j->root_fd);
+	free(j->root);
 	for (size_t i = 0; i < j->n_expired; i++)
 		free(j->expired[i].name);
 	free(j->expired);
@@ -518,12 +519,11 @@ static int run_compress(struct rotate_job *j, int dfd)
 	return r;
 }
 
-void rotate_job_run(struct mover_job *mj)
+static void run_job(struct rotate_job *j)
 {
-	struct rotate_job *j = (struct rotate_job *)mj;
+	struct mover_job *mj = &j->mj;
 	int dfd;
 
-	j->err[0] = '\0';
 	if (j->kind == ROTATE_JOB_EXPIRE) {
 		int ldir = beneath_open_dir(j->root_fd, j->dir_rel, O_PATH);
 		int cdir = open_copy_dir(j, false);
@@ -555,4 +555,20 @@ void rotate_job_run(struct mover_job *mj)
 	if (j->r > 0)
 		mover_progress(mj, mj->bytes);
 	close(dfd);
+}
+
+void rotate_job_run(struct mover_job *mj)
+{
+	struct rotate_job *j = (struct rotate_job *)mj;
+
+	j->err[0] = '\0';
+	j->root_fd = nolink_open_root(j->root, mj->dev);
+	if (j->root_fd < 0) {
+		j->r = -ENOENT; /* moved away, gone, or another filesystem there: events follow */
+		return;
+	}
+	run_job(j);
+	/* Its result may wait for the loop a while: no descriptor kept meanwhile. */
+	close(j->root_fd);
+	j->root_fd = -1;
 }

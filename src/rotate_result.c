@@ -95,14 +95,10 @@ struct rotate_job *rotate_new_job(struct rotate *r, enum rotate_job_kind kind, u
 	const struct zone_config *zc = &r->d->cfg->zones[zone];
 	char dir_rel[PATH_MAX], copy_rel[PATH_MAX];
 	struct rotate_job *j;
-	int root;
 
 	if (copy_dirs(r, zone, f, dir_rel, copy_rel) < 0)
 		return NULL;
-	root = watch_open_beneath(r->d->watch, zone, "", O_PATH);
-	if (root < 0)
-		return NULL; /* the zone's root moved or went: its events follow */
-	j = rotate_job_new(kind, root, path, dir_rel, name ? name : f->name, copy_rel, zc);
+	j = rotate_job_new(kind, zc->path, path, dir_rel, name ? name : f->name, copy_rel, zc);
 	if (!j) {
 		log_err("%s: out of memory: its rotation work is put off", path);
 		return NULL;

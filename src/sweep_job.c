@@ -69,9 +69,8 @@ static void run_job(struct mover_job *mj)
 	int64_t written = j->written;
 	int dfd, r;
 
-	/* The zone's root as its path says now, through no link, on the file's filesystem. */
-	j->root_fd = nolink_open_prefix(j->root, strlen(j->root), O_PATH);
-	if (j->root_fd < 0 || fstat(j->root_fd, &dst) < 0 || (uint64_t)dst.st_dev != mj->dev) {
+	j->root_fd = nolink_open_root(j->root, mj->dev);
+	if (j->root_fd < 0) {
 		j->r = -ENOENT; /* moved away, gone, or another filesystem there: events follow */
 		return;
 	}
