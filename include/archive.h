@@ -71,12 +71,17 @@ struct archive_entry *archive_commit(struct archive *a, const struct archive_ent
 /*
  * Where a restore puts a file: rel beneath the directory base (a zone's
  * root, or / for root's own choice), whose path is base_abs ("" for /).
+ * Each directory on the way below base must be safe for the file (see
+ * archive_restore_io), but for the first trusted ones of rel: the zone's
+ * root and those above it, which the configuration names, when root
+ * restores into a zone from /.
  */
 struct archive_dest {
 	int base;
 	const char *base_abs;
 	const char *rel;
 	bool same_mount; /* never onto another mount on the way (inside a zone) */
+	size_t trusted;
 };
 
 /*
@@ -100,9 +105,13 @@ struct archive_restore {
 
 /*
  * Off the loop: puts the archived copy back at to, making missing parent
- * directories, through no symbolic link, never overwriting (-EEXIST),
- * decompressing as needed, with its mode, owner and times. Touches no index:
- * archive_forget() takes the entry out after success. On failure err
+ * directories (0700, the file's owner's and group's), through no symbolic
+ * link, never overwriting (-EEXIST), decompressing as needed, with its mode,
+ * owner and times. -EPERM when a directory on the way below to's base (but
+ * the trusted ones) belongs to someone other than root, sweepd's user or the
+ * file's owner, or is writable by its group or others without the sticky
+ * bit: they could read the file there, or rename and replace it. Touches no
+ * index: archive_forget() takes the entry out after success. On failure err
  * says what, and nothing was moved.
  */
 int archive_restore_io(struct archive *a, struct archive_restore *rs);

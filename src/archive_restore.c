@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +125,70 @@ static int own_dir_reached(const struct own_dirs *own, int fd, const char *at, c
 	return 0;
 }
 
+/* "uid N (name)", or "uid N" for an id without an account: into buf. */
+static const char *user_named(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *found = NULL;
+	char rec[1024];
+
+	if (getpwuid_r(uid, &pw, rec, sizeof(rec), &found) == 0 && found)
+		snprintf(buf, len, "uid %u (%s)", (unsigned)uid, found->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+	return buf;
+}
+
+/*
+ * May the restored file (file) go below the directory open as fd, reached at
+ * at? Not when someone other than root, sweepd's user or the file's owner owns
+ * it, nor when its group or others may write in it without the sticky bit:
+ * they could read the file there (if its mode lets them) or rename and
+ * replace it, as systemd-tmpfiles refuses an "unsafe path transition". Looked
+ * at through the descriptor the restore goes on with, so a swap of names in
+ * between changes nothing. -EPERM with err naming the directory and its owner.
+ */
+static int dest_dir_safe(int fd, const struct stat *file, const char *at, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+	char who[300];
+
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		dest_error(r, at, err, errlen);
+		return r;
+	}
+	user_named(st.st_uid, who, sizeof(who));
+	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != file->st_uid) {
+		snprintf(err, errlen,
+			 "restore under %s refused: that directory's owner is %s, neither root, "
+			 "sweepd's user nor the file's owner (uid %u), and could read the file "
+			 "there or replace it; move the directory away (or give it to the file's "
+			 "owner), then restore again",
+			 at, who, (unsigned)file->st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+			 "restore under %s refused: that directory (owner %s, mode %04o) is "
+			 "writable by %s without the sticky bit, so they could rename or replace "
+			 "the file there; close it (chmod go-w) or set the sticky bit (chmod +t), "
+			 "then restore again",
+			 at, who, (unsigned)(st.st_mode & 07777),
+			 st.st_mode & S_IWOTH ? "everyone" : "its group");
+		return -EPERM;
+	}
+	return 0;
+}
+
 /*
  * Opens the directory that is to hold the destination, one component at a
  * time beneath to->base, through no symbolic link (nor, inside a zone, onto
- * another mount), making the missing ones owned like the file they are for,
- * and refusing any that is (or lies inside) one of own.
+ * another mount), making the missing ones (0700, owned like the file they
+ * are for: the directory the file lived in may have been closed, and none
+ * made is opened wider than that), refusing any that is (or lies inside) one
+ * of own and, with st, any below the trusted ones that is not safe for it.
  */
 static int dest_dir(const struct archive_dest *to, const struct stat *st, bool make,
 		    const struct own_dirs *own, const char **base, char *err, size_t errlen)
@@ -139,7 +199,7 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, bool m
 			   (to->same_mount ? RESOLVE_NO_XDEV : 0),
 	};
 	char dir[PATH_MAX], done[PATH_MAX * 2];
-	size_t used;
+	size_t used, depth = 0;
 	int fd = openat(to->base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	archive_split(to->rel, dir, sizeof(dir), base);
@@ -152,19 +212,23 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, bool m
 		used = 0;
 	for (char *save = NULL, *c = strtok_r(dir, "/", &save); fd >= 0 && c;
 	     c = strtok_r(NULL, "/", &save)) {
-		int next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
+		int next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how)), r;
 
 		if (used < sizeof(done))
 			used += (size_t)snprintf(done + used, sizeof(done) - used, "/%s", c);
 		if (next < 0 && errno == ENOENT && make) {
-			if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
-				next = -1;
-			else if ((next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how))) >= 0)
-				(void)!fchown(next, st->st_uid, st->st_gid);
+			/* Only one made here is given away: another's is looked at below. */
+			bool made = mkdirat(fd, c, 0700) == 0;
+
+			if (made || errno == EEXIST)
+				next = (int)syscall(SYS_openat2, fd, c, &how, sizeof(how));
+			if (next >= 0 && made) {
+				(void)!fchown(next, st->st_uid, st->st_gid); /* not root: sweepd's */
+				(void)!fchmod(next, 0700); /* whatever the umask, no set-gid */
+			}
 		}
 		if (next < 0) {
-			int r = -errno;
-
+			r = -errno;
 			dest_error(r, done, err, errlen);
 			close(fd);
 			return r;
@@ -174,6 +238,10 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, bool m
 		if (own_dir_reached(own, fd, done, err, errlen) < 0) {
 			close(fd);
 			return -EPERM;
+		}
+		if (st && ++depth > to->trusted && (r = dest_dir_safe(fd, st, done, err, errlen)) < 0) {
+			close(fd);
+			return r;
 		}
 	}
 	if (fd < 0) {

@@ -197,6 +197,16 @@ static char *do_purge(struct daemon *d, const struct request *req,
 	return run_answer(run, peer->client, reply_purged, NULL);
 }
 
+/* How many directories a clean absolute path names ("/a/b": 2). */
+static size_t path_depth(const char *path)
+{
+	size_t n = 0;
+
+	for (const char *p = path; *p; p++)
+		n += *p != '/' && (p == path || p[-1] == '/');
+	return n;
+}
+
 /*
  * Where a restore may put a file, decided before anything is touched: never
  * through "..", never into the archive or state_dir, and for anyone but root
@@ -241,15 +251,17 @@ static int restore_dest(struct daemon *d, const char *target, const struct contr
 			 in_state ? d->cfg->state_dir : archive);
 		return -1;
 	}
+	zone = config_zone_holding(d->cfg, clean);
 	if (peer->uid == 0) {
+		/* From /, through any mount; the zone's root and those above it as they are. */
 		*dest = (struct archive_dest){ open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "",
-					       clean + 1, false };
+					       clean + 1, false,
+					       zone < 0 ? 0 : path_depth(d->cfg->zones[zone].path) };
 		if (dest->base < 0)
 			snprintf(msg, msglen, "cannot restore to %s: cannot open /: %s", clean,
 				 strerror(errno));
 		return dest->base < 0 ? -1 : 0;
 	}
-	zone = config_zone_holding(d->cfg, clean);
 	if (zone < 0) {
 		snprintf(msg, msglen,
 			 "restore to %s refused: you are uid %u, and only root may restore outside "

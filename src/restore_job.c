@@ -119,6 +119,7 @@ char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archiv
 	}
 	j->rs.to.base = dest->base;
 	j->rs.to.same_mount = dest->same_mount;
+	j->rs.to.trusted = dest->trusted;
 	j->rs.id = e->id;
 	j->rs.compressed = e->compressed;
 	j->rs.keep_going = keep_going;
