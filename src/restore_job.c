@@ -19,7 +19,7 @@
 #include "watch.h"
 
 struct restore_job {
-	struct mover_job mj; /* first: the mover's; mj.path is where it goes */
+	struct mover_job mj; /* first: the mover's; mj.path is what status shows */
 	struct archive *archive;
 	struct archive_restore rs;
 	int r;
@@ -28,6 +28,7 @@ struct restore_job {
 	/* the loop's */
 	struct daemon *d;
 	struct control_client *client;
+	char *target; /* where it goes */
 	char *zone;
 	uint64_t bytes;
 };
@@ -35,6 +36,7 @@ struct restore_job {
 static void job_free(struct restore_job *j)
 {
 	archive_restore_clear(&j->rs);
+	free(j->target);
 	free(j->zone);
 	mover_job_free(&j->mj);
 }
@@ -68,7 +70,7 @@ static void job_done(struct mover_job *mj, bool cancelled)
 	if (e)
 		e->busy = false;
 	if (d->sweep)
-		sweep_unhold_path(d->sweep, j->mj.path);
+		sweep_unhold_path(d->sweep, j->target);
 	if (cancelled) {
 		out = reply_error("sweepd is stopping: nothing was moved; restore again once it is "
 				  "back");
@@ -94,6 +96,20 @@ static void job_done(struct mover_job *mj, bool cancelled)
 		sweep_due(d->sweep);
 }
 
+/*
+ * What status.jobs shows of a restore, which anyone who can connect reads:
+ * where it goes when that is inside a zone (whose files they may list
+ * anyway), else where the file was, as `archive` shows them; never root's
+ * destination outside the zones (/root/private/...).
+ */
+static const char *shown_path(const struct daemon *d, const struct archive_entry *e,
+			      const char *target)
+{
+	if (config_zone_holding(d->cfg, target) >= 0)
+		return target;
+	return *e->path ? e->path : e->apath;
+}
+
 char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archive_dest *dest,
 			const char *target, struct control_client *client)
 {
@@ -102,14 +118,15 @@ char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archiv
 	if (j) {
 		j->rs.to.base = -1;
 		j->rs.src = -1;
-		j->mj.path = strdup(target);
+		j->mj.path = strdup(shown_path(d, e, target));
+		j->target = strdup(target);
 		j->zone = strdup(e->zone);
 		j->rs.apath = strdup(e->apath);
 		j->rs.state_dir = strdup(d->cfg->state_dir);
 		j->rs.to.base_abs = strdup(dest->base_abs);
 		j->rs.to.rel = strdup(dest->rel);
 	}
-	if (!j || !j->mj.path || !j->zone || !j->rs.apath || !j->rs.state_dir ||
+	if (!j || !j->mj.path || !j->target || !j->zone || !j->rs.apath || !j->rs.state_dir ||
 	    !j->rs.to.base_abs || !j->rs.to.rel ||
 	    (d->sweep && sweep_hold_path(d->sweep, target) < 0)) {
 		if (j)

@@ -1,14 +1,17 @@
 """Restore against someone who may write where the file is going: parent directories
-an attacker made first, and the ones a restore makes again. Run one:
-python3 test_restore.py NAME."""
+an attacker made first, the ones a restore makes again, and what status.jobs shows of
+a restore's destination. Run one: python3 test_restore.py NAME."""
 
+import json
 import os
+import select
 import shutil
+import socket
 import stat
 import subprocess
 
-from harness import Daemon, case, check, equal, main, write, WAIT
-from test_sweep import entries_of, ok, old
+from harness import Daemon, case, check, equal, main, readline, write, WAIT, SWEEPCTL
+from test_sweep import archived_render, entries_of, ok, old, sha
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 OWNER, GROUP = 1234, 5678  # the archived file's: no account, as often on a shared disk
@@ -151,6 +154,53 @@ def restore_makes_missing_parents_closed_and_the_file_owners():
         equal([x["id"] for x in entries_of(d)], [e["id"]], "still in the archive")
     finally:
         d.close()
+
+
+@case
+def status_jobs_show_no_destination_outside_the_zones():
+    """A root restore to a path outside every zone (/root/...): while it copies, status
+    (which anyone who can connect reads) shows the job with the entry's original path,
+    which `archive` shows them anyway, never the destination."""
+    d, fs, root, big, want = archived_render()
+    secret = f"/root/sweepd-e2e-{os.urandom(4).hex()}"
+    to = os.path.join(secret, "private", "report.mp4")
+    try:
+        os.chmod(root, 0o755)
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(f'path = "{d.sock}"; }}',
+                                 f'path = "{d.sock}"; mode = "0666"; }}'))
+        ok(d.request({"cmd": "reload"}), "socket open to readers")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(WAIT)
+        s.connect(d.sock)
+        s.sendall((json.dumps({"cmd": "restore", "path": big, "to": to}) + "\n").encode())
+        seen, reader = [], []
+        while not select.select([s], [], [], 0)[0]:
+            st = d.status()
+            jobs = [j for j in st.get("jobs", []) if j["action"] == "restore"]
+            seen += jobs
+            check(secret not in json.dumps(st), f"status shows the destination: {jobs}")
+            if jobs and not reader:  # nobody's own look, through sweepctl
+                p = subprocess.run(NOBODY + [SWEEPCTL, "-s", d.sock, "--json", "status"],
+                                   capture_output=True, text=True, timeout=WAIT)
+                equal(p.returncode, 0, f"a reader's status: {p.stderr}")
+                check(secret not in p.stdout, f"a reader's status: {p.stdout}")
+                reader = [j for j in json.loads(p.stdout).get("jobs", [])
+                          if j["action"] == "restore"]
+        r = json.loads(readline(s))
+        s.close()
+        equal(r.get("restored"), to, f"restored there: {r}")
+        check(seen and reader, f"status listed the restore while it ran, to root ({len(seen)} "
+              f"times) and to nobody ({reader})")
+        for j in seen + reader:
+            equal(j["path"], big, "the job shows the entry's original path")
+        equal(sha(to), want, "restored whole")
+    finally:
+        d.close()  # first: a restore still running stops, and makes nothing after this
+        shutil.rmtree(secret, ignore_errors=True)
+        fs.close(root)
 
 
 if __name__ == "__main__":
