@@ -18,6 +18,9 @@ struct sweep_run {
 	bool archive_refused; /* the archive said it was full to this run: it backs off too */
 	bool unaudited; /* a reader's dry run: actions in the reply, not in the audit log */
 	struct json_object *actions; /* NULL, or an array that gets each action */
+	/* NULL, or an array that gets each action that failed, as in actions, with its error */
+	struct json_object *failed;
+	char *archive_full; /* the archive full, as it refused this run (dry: as it is now) */
 	uint64_t count, freed;
 	bool more; /* a full batch went to the mover: more may be due once it is in */
 	/*

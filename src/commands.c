@@ -135,6 +135,8 @@ static char *do_sweep(struct daemon *d, const struct request *req,
 	}
 	watch_drain(d->watch);
 	run->actions = json_object_new_array();
+	if (!run->dry)
+		run->failed = json_object_new_array();
 	sweep_all(d->sweep, run);
 	return run_answer(run, peer->client, reply_actions, NULL);
 }

@@ -527,11 +527,18 @@ void ctlfmt_archive(json_object *r, FILE *out)
 	}
 }
 
+/*
+ * A sweep's or rotation's actions, one a line; then those that failed (a
+ * sweep's "failed", each with why) and, for a dry run, a note that the
+ * archive is full now (an error reply says that in its own sentence).
+ */
 void ctlfmt_actions(json_object *r, FILE *out)
 {
-	json_object *as, *v;
+	json_object *as, *v, *failed = member(r, "failed");
 	char a[32];
 	bool dry = json_object_object_get_ex(r, "dry_run", &v) && json_object_get_boolean(v);
+	size_t nf = json_object_is_type(failed, json_type_array) ? json_object_array_length(failed)
+								  : 0;
 
 	if (!json_object_object_get_ex(r, "actions", &as))
 		return;
@@ -546,7 +553,24 @@ void ctlfmt_actions(json_object *r, FILE *out)
 		}
 		fputc('\n', out);
 	}
-	fprintf(out, "%s%zu action(s)\n", dry ? "dry run: " : "", json_object_array_length(as));
+	for (size_t i = 0; i < nf; i++) {
+		json_object *e = json_object_array_get_idx(failed, i);
+		fprintf(out, "failed %-8s %8s %-16s ", jstr(e, "action"),
+			size_str(jnum(e, "bytes"), a), jstr(e, "reason"));
+		ctlfmt_path(jstr(e, "path"), out);
+		fputs(": ", out);
+		ctlfmt_path(jstr(e, "error"), out);
+		fputc('\n', out);
+	}
+	fprintf(out, "%s%zu action(s)", dry ? "dry run: " : "", json_object_array_length(as));
+	if (nf)
+		fprintf(out, ", %zu failed", nf);
+	fputc('\n', out);
+	if (dry && member(r, "archive_full")) {
+		fputs("note: ", out);
+		ctlfmt_path(jstr(r, "archive_full"), out);
+		fputs("; what it would archive stays in its zone until then\n", out);
+	}
 }
 
 void ctlfmt_generic(json_object *r, FILE *out)

@@ -1,6 +1,7 @@
 #include "reply.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +88,43 @@ static json_object *run_object(struct sweep_run *run, bool ok)
 	return o;
 }
 
+/*
+ * A sweep's reply: what was done, and, when some of it could not be, not ok,
+ * with each action that failed and why (failed) and a sentence that says what
+ * to do; a full archive named (archive_full), also in a dry run, where what
+ * it would take stays in its zone for now.
+ */
 char *reply_actions(struct sweep_run *run)
 {
-	json_object *o = run_object(run, true);
+	size_t n = run->failed ? json_object_array_length(run->failed) : 0;
+	json_object *o = run_object(run, n == 0), *first;
+	char msg[PATH_MAX + 1024];
 
 	json_object_object_add(o, "freed", u64(run->freed));
+	if (run->archive_full)
+		json_object_object_add(o, "archive_full", pathenc_json(run->archive_full));
+	if (n) {
+		first = json_object_array_get_idx(run->failed, 0);
+		if (run->archive_full)
+			snprintf(msg, sizeof(msg), "%zu file(s) stay where they were: %s%s", n,
+				 run->archive_full, n > 1 ? " (each in \"failed\")" : "");
+		else {
+			/* The entry's strings are encoded (pathenc): their bytes again, for msg's. */
+			char *path = pathenc_decode(json_object_get_string(
+				     json_object_object_get(first, "path"))),
+			     *err = pathenc_decode(json_object_get_string(
+				     json_object_object_get(first, "error")));
+
+			snprintf(msg, sizeof(msg), "%zu file(s) stay where they were: %s: %s%s", n,
+				 path ? path : "?", err ? err : "?",
+				 n > 1 ? " (each in \"failed\")" : "");
+			free(path);
+			free(err);
+		}
+		json_object_object_add(o, "error", pathenc_json(msg));
+		json_object_object_add(o, "failed", run->failed); /* the reply's now */
+		run->failed = NULL;
+	}
 	return reply_object(o);
 }
 

@@ -486,6 +486,8 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 	s->running = true;
 	if (!run->dry)
 		emptied_prune_young(s->emptied, s->d->watch, s->d->table, s->d->cfg, now);
+	else if (run->manual && s->archive_full.active && !run->archive_full)
+		run->archive_full = strdup(s->full_why); /* what is due would stay, now */
 	fs_current(s);
 	do {
 		uint64_t done = run->count;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "daemon.h"
 #include "emptied.h"
 #include "log.h"
+#include "pathenc.h"
 #include "purge_job.h"
 #include "sweep_job.h"
 #include "sweep_priv.h"
@@ -28,6 +30,30 @@ static void next_batch(struct sweep *s, struct sweep_run *run)
 	run->more = false;
 	watch_drain(s->d->watch);
 	sweep_all(s, run);
+}
+
+/*
+ * An action of run's that failed, with why (a sentence, said of the file), to
+ * its failed list when someone asked for it: a sweep's reply tells what did
+ * not happen as well as what did.
+ */
+static void run_failed(struct sweep_run *run, int64_t now, const char *action, const char *zone,
+		       const char *path, uint64_t bytes, enum policy_reason why, const char *error)
+{
+	json_object *o;
+
+	if (!run || !run->failed)
+		return;
+	o = audit_entry(now, action, zone, path, bytes, why, false, NULL);
+	json_object_object_add(o, "error", pathenc_json(error));
+	json_object_array_add(run->failed, o);
+}
+
+/* The archive refused run, as the sweeper says it now: kept for its reply. */
+static void run_archive_full(const struct sweep *s, struct sweep_run *run)
+{
+	if (run && run->failed && !run->archive_full)
+		run->archive_full = strdup(s->full_why);
 }
 
 static void act_done(struct mover_job *mj, bool cancelled);
@@ -61,8 +87,13 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	}
 	if (!del && !d->archive)
 		return ACT_FAILED; /* refused by the config check: no archive, no archiving */
-	if (!del && !sweep_archive_may_try(s, run, now))
+	if (!del && !sweep_archive_may_try(s, run, now)) {
+		run_failed(run, now, "archive", zc->name, path, bytes, why,
+			   "not tried: the archive is full (it refused this sweep already); it "
+			   "stays in its zone");
+		run_archive_full(s, run);
 		return ACT_FULL;
+	}
 	if (!del && s->zones[zi].arch_why[0] && !run->manual && now < s->zones[zi].arch_retry_at)
 		return ACT_MISDIR;
 	j = sweep_job_new(zc->path, zc->name, rel, path, f->dir->dev, f->ino);
@@ -110,7 +141,8 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	bool del = !j->archive;
 	struct archive_entry *ae = NULL;
 	struct table_dir *dir;
-	const char *path = j->mj.path;
+	const char *path = j->mj.path, *action = del ? "delete" : "archive";
+	char why[300];
 	int r = j->r;
 
 	if (r == SWEEP_JOB_WRITING || r == -EBUSY) {
@@ -129,12 +161,19 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 		if (j->run)
 			j->run->archive_refused = true;
 		sweep_archive_room(s, r, now);
+		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
+			   r == -EDQUOT ? "the archive is over its owner's disk quota: it stays in "
+					  "its zone"
+					: "the archive is full: it stays in its zone");
+		run_archive_full(s, j->run);
 		return ACT_FULL;
 	}
 	if (r == -ENOENT || r == -ESTALE)
 		return ACT_GONE;
 	if (!del && zi >= 0 && (r == -EACCES || r == -ENOTDIR || r == -ELOOP)) {
 		sweep_archive_misdir(s, (uint32_t)zi, r, now);
+		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
+			   s->zones[zi].arch_why);
 		return ACT_MISDIR;
 	}
 	if (r == -ENAMETOOLONG && !del) {
@@ -144,6 +183,9 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 			"the zone action = \"delete\"",
 			path, archive_path(d->archive), j->e.zone, PATH_MAX);
 		sweep_fail_for_now(s, &j->mj, true, now);
+		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
+			   "its path in the archive would be longer than PATH_MAX: it stays in its "
+			   "zone; move it higher up or give the zone action = \"delete\"");
 		return ACT_TOO_DEEP;
 	}
 	if (r < 0) {
@@ -153,6 +195,9 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 			path, del ? "delete" : "archive", strerror(-r), SWEEP_RETRY_S,
 			del ? "" : " or in the archive ", del ? "" : archive_path(d->archive));
 		sweep_fail_for_now(s, &j->mj, false, now);
+		snprintf(why, sizeof(why), "%s: it stays where it is, tried again in %d s (the log "
+			 "says more)", strerror(-r), SWEEP_RETRY_S);
+		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason, why);
 		return ACT_FAILED;
 	}
 	if (j->writer_at_delete)
@@ -292,6 +337,7 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 	struct sweep *s = j->owner;
 	struct archive_entry *e = archive_index_get(archive_entries(s->d->archive), j->id);
 	int64_t now = sweep_now();
+	char why[300];
 
 	if (e)
 		e->busy = false;
@@ -303,6 +349,8 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 				"are tried again in %d s",
 				mj->path, strerror(-j->r), SWEEP_RETRY_S);
 		s->purge_retry_at = now + SWEEP_RETRY_S;
+		snprintf(why, sizeof(why), "%s: it stays in the archive", strerror(-j->r));
+		run_failed(j->run, now, "purge", j->zone, j->origin, j->bytes, j->why, why);
 	} else if (!cancelled) {
 		archive_forget(s->d->archive, j->id);
 		s->d->counters.purged++;

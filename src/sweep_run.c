@@ -29,6 +29,8 @@ void sweep_run_free(struct sweep_run *run)
 {
 	if (run) {
 		json_object_put(run->actions);
+		json_object_put(run->failed);
+		free(run->archive_full);
 		free(run);
 	}
 }

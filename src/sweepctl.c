@@ -519,8 +519,9 @@ int main(int argc, char **argv)
 		printf("%s\n", answer);
 	} else if (status) {
 		json_object *e;
-		/* A rotation that failed for some files: what was done still shows. */
-		if (json_object_object_get_ex(reply, "actions", &e) && json_object_array_length(e))
+		/* A rotation or sweep that failed for some files: what was done still shows. */
+		if ((json_object_object_get_ex(reply, "actions", &e) && json_object_array_length(e)) ||
+		    json_object_object_get_ex(reply, "failed", &e))
 			ctlfmt_actions(reply, stdout);
 		print_error(reply);
 	} else if (!strcmp(argv[i], "metrics")) {
