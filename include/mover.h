@@ -9,10 +9,16 @@
 
 /*
  * The mover: every action that touches a file's bytes or names runs here, on
- * a worker thread, never on the loop. Two lanes, each one thread working its
- * queue in order: the archive's (archive, delete, purge, restore) and the
- * logs' (rotation cuts, compression of rotated copies), so that a log due for
- * rotation never waits behind a queue of large copies. A job's result comes
+ * a worker thread, never on the loop. Four lanes, each one thread working its
+ * queue in order, so that nothing short waits behind something long:
+ *  - archive: copies into an archive on another filesystem (the long ones);
+ *  - quick: deletes, renames into an archive on the file's own filesystem,
+ *    purges of the archive's old entries;
+ *  - logs: rotation cuts, compression of rotated copies (a log due for
+ *    rotation never waits behind a queue of large copies);
+ *  - asked: what an operator asked for (restores, a purge by hand), which
+ *    waits for no planner's work.
+ * A job's result comes
  * back to the loop (ev_async), where its done() applies it to the table,
  * counters and audit: the table stays the loop's alone.
  *
@@ -23,7 +29,10 @@
  * result fields.
  */
 
-enum mover_lane { MOVER_ARCHIVE, MOVER_LOGS, MOVER_LANES };
+enum mover_lane { MOVER_ARCHIVE, MOVER_QUICK, MOVER_LOGS, MOVER_ASKED, MOVER_LANES };
+
+/* archive, quick, logs, asked: the names status, metrics and the threads use. */
+const char *mover_lane_name(enum mover_lane lane);
 
 struct mover;
 
@@ -47,10 +56,11 @@ struct mover_job {
 	struct mover *m;
 	struct mover_job *next;
 	bool running;
-	int64_t started; /* Unix s, when run() began */
+	int64_t started;    /* Unix s, when run() began */
+	int64_t started_ns; /* CLOCK_MONOTONIC, the same instant: how long it runs */
 };
 
-/* Starts one thread per lane (named sweepd-archive, sweepd-logs); NULL with errno. */
+/* Starts one thread per lane (named sweepd-archive, sweepd-quick, ...); NULL with errno. */
 struct mover *mover_create(struct ev_loop *loop);
 /* Stops: the running jobs are told to stop and waited for, the queued ones done as cancelled. */
 void mover_destroy(struct mover *m);
@@ -59,8 +69,10 @@ void mover_destroy(struct mover *m);
 void mover_submit(struct mover *m, struct mover_job *j);
 /* Is a job queued or running on (dev, ino)? */
 bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino);
-/* Is a job of lane queued or running on (dev, ino)? */
-bool mover_busy_in(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino);
+/* Is a job of another lane than lane queued or running on (dev, ino)? */
+bool mover_busy_beside(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino);
+/* Seconds a running job has run so far (for its rate). */
+double mover_job_elapsed(const struct mover_job *j);
 /* Jobs queued or running, and results not applied yet. */
 size_t mover_pending(const struct mover *m);
 size_t mover_queued(const struct mover *m, enum mover_lane lane);

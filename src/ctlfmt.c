@@ -27,6 +27,12 @@ static uint64_t jnum(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
 }
 
+static double jdouble(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
+}
+
 static bool jnull(json_object *o, const char *key)
 {
 	json_object *v;
@@ -367,7 +373,7 @@ static void job_lines(json_object *jobs, FILE *out)
 	for (size_t i = 0; i < n; i++) {
 		json_object *j = json_object_array_get_idx(jobs, i), *v;
 		uint64_t bytes = jnum(j, "bytes"), done = jnum(j, "done");
-		int64_t secs = (int64_t)time(NULL) - (int64_t)jnum(j, "started");
+		double secs = jdouble(j, "elapsed");
 
 		if (!json_object_object_get_ex(j, "running", &v) || !json_object_get_boolean(v)) {
 			queued++;
@@ -382,8 +388,8 @@ static void job_lines(json_object *jobs, FILE *out)
 		}
 		fprintf(out, ": %u%% of %s", (unsigned)(done >= bytes ? 100 : done * 100 / bytes),
 			size_str(bytes, a));
-		if (secs > 0 && done > 0) {
-			uint64_t rate = done / (uint64_t)secs;
+		if (secs > 0.2 && done > 0) {
+			uint64_t rate = (uint64_t)((double)done / secs);
 			fprintf(out, ", %s/s, %s left", size_str(rate, b),
 				units_format_age(rate ? (int64_t)((bytes > done ? bytes - done : 0) /
 								  rate)

@@ -202,14 +202,15 @@ static const struct family top_families[] = {
 /* The jobs waiting in each of the mover's lanes. */
 static void mover_queues(FILE *f, json_object *status)
 {
-	static const char *const lanes[] = { "archive", "logs" };
+	static const char *const lanes[] = { "archive", "quick", "logs", "asked" };
 	char key[64];
 	double v;
 
 	if (!get(status, "mover"))
 		return;
 	head(f, "sweepd_mover_queue", "gauge",
-	     "Jobs queued (not yet running) in a lane of the workers: archive or logs.");
+	     "Jobs queued (not yet running) in a lane of the workers: archive (copies "
+	     "to another filesystem), quick, logs or asked (an operator's).");
 	for (size_t i = 0; i < sizeof(lanes) / sizeof(*lanes); i++) {
 		snprintf(key, sizeof(key), "mover.queue.%s", lanes[i]);
 		if (!number(status, key, &v))

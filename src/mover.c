@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +65,14 @@ static void busy_add(struct mover *m, const struct mover_job *j, bool add)
 		u64map_del(m->busy, k);
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void push(struct mover_job **head, struct mover_job **tail, struct mover_job *j)
 {
 	j->next = NULL;
@@ -110,6 +119,7 @@ static void *worker(void *arg)
 		l->running = j;
 		j->running = true;
 		j->started = (int64_t)time(NULL);
+		j->started_ns = mono_ns();
 		pthread_mutex_unlock(&m->lock);
 		j->run(j);
 		pthread_mutex_lock(&m->lock);
@@ -200,7 +210,12 @@ struct mover *mover_create(struct ev_loop *loop)
 		}
 		l->started = true;
 		/* Seen in top -H and /proc/PID/task/TID/comm: which lane is busy, or stuck. */
-		pthread_setname_np(l->thread, i == MOVER_ARCHIVE ? "sweepd-archive" : "sweepd-logs");
+		{
+			char name[16];
+
+			snprintf(name, sizeof(name), "sweepd-%s", mover_lane_name((enum mover_lane)i));
+			pthread_setname_np(l->thread, name);
+		}
 	}
 	return m;
 }
@@ -316,9 +331,21 @@ bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino)
 	return m && u64map_get(m->busy, busy_key(dev, ino));
 }
 
-bool mover_busy_in(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino)
+bool mover_busy_beside(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino)
 {
-	return m && ((uintptr_t)u64map_get(m->busy, busy_key(dev, ino)) & LANE_MASK(lane));
+	return m && ((uintptr_t)u64map_get(m->busy, busy_key(dev, ino)) & ~LANE_MASK(lane));
+}
+
+const char *mover_lane_name(enum mover_lane lane)
+{
+	static const char *const names[MOVER_LANES] = { "archive", "quick", "logs", "asked" };
+
+	return lane < MOVER_LANES ? names[lane] : "?";
+}
+
+double mover_job_elapsed(const struct mover_job *j)
+{
+	return j->running ? (double)(mono_ns() - j->started_ns) / 1e9 : 0;
 }
 
 size_t mover_pending(const struct mover *m)

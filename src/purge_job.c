@@ -21,7 +21,7 @@ struct purge_job *purge_job_new(struct archive *a, uint64_t id, const char *apat
 		purge_job_free(j);
 		return NULL;
 	}
-	j->mj.lane = MOVER_ARCHIVE;
+	j->mj.lane = MOVER_QUICK;
 	j->mj.action = "purge";
 	j->mj.dev = archive_dev(a);
 	j->mj.ino = 0; /* not a zone's file: the entry's busy flag keeps others off it */

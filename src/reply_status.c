@@ -259,8 +259,11 @@ static void job_json(const struct mover_job *j, bool running, void *ud)
 	json_object_object_add(o, "bytes", u64(j->bytes));
 	json_object_object_add(o, "done", u64(atomic_load(&j->moved)));
 	json_object_object_add(o, "running", json_object_new_boolean(running));
-	if (running)
+	if (running) {
 		json_object_object_add(o, "started", json_object_new_int64(j->started));
+		json_object_object_add(o, "elapsed",
+				       json_object_new_double(mover_job_elapsed(j)));
+	}
 	json_object_array_add(ud, o);
 }
 
@@ -274,8 +277,9 @@ static void mover_json(struct mover *m, json_object *o)
 	if (m)
 		mover_foreach(m, job_json, jobs);
 	json_object_object_add(o, "jobs", jobs);
-	json_object_object_add(queue, "archive", u64(m ? mover_queued(m, MOVER_ARCHIVE) : 0));
-	json_object_object_add(queue, "logs", u64(m ? mover_queued(m, MOVER_LOGS) : 0));
+	for (int i = 0; i < MOVER_LANES; i++)
+		json_object_object_add(queue, mover_lane_name((enum mover_lane)i),
+				       u64(m ? mover_queued(m, (enum mover_lane)i) : 0));
 	json_object_object_add(mv, "jobs", u64(t.jobs));
 	json_object_object_add(mv, "bytes", u64(t.bytes));
 	json_object_object_add(mv, "queue", queue);

@@ -145,7 +145,7 @@ char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archiv
 	j->d = d;
 	j->client = client;
 	j->bytes = e->bytes;
-	j->mj.lane = MOVER_ARCHIVE;
+	j->mj.lane = MOVER_ASKED;
 	j->mj.action = "restore";
 	j->mj.bytes = e->stored;
 	j->mj.dev = archive_dev(d->archive);

@@ -191,13 +191,13 @@ int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
 		return -ENAMETOOLONG;
 	/*
-	 * Never two jobs on one file. An archive or delete on its way (the
-	 * other lane) puts the cut off until its result is in. A job of ours is
+	 * Never two jobs on one file. An archive or delete on its way (another
+	 * lane) puts the cut off until its result is in. A job of ours is
 	 * in this lane, which runs in order: asked for by hand, the cut goes
 	 * after it; otherwise the log is looked at again once that job is in.
 	 */
 	if (mover_busy(r->d->mover, f->dir->dev, f->ino) &&
-	    (why != REASON_MANUAL || mover_busy_in(r->d->mover, MOVER_ARCHIVE, f->dir->dev, f->ino)))
+	    (why != REASON_MANUAL || mover_busy_beside(r->d->mover, MOVER_LOGS, f->dir->dev, f->ino)))
 		return rotate_wait_for(r, zone, f, rel, why == REASON_MANUAL ? run : NULL, errors);
 	if (run->dry) {
 		audit_report(r->d->audit, run->actions,

@@ -99,7 +99,8 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	j = sweep_job_new(zc->path, zc->name, rel, path, f->dir->dev, f->ino);
 	if (!j)
 		return ACT_FAILED;
-	j->mj.lane = MOVER_ARCHIVE;
+	/* A copy to another filesystem is long; a delete or a rename is not. */
+	j->mj.lane = del || f->dir->dev == archive_dev(d->archive) ? MOVER_QUICK : MOVER_ARCHIVE;
 	j->mj.action = del ? "delete" : "archive";
 	j->mj.bytes = bytes;
 	j->mj.run = sweep_job_run;

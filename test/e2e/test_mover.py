@@ -105,12 +105,13 @@ class Setup:
     """A tmpfs zone "out" of size fs_size (max_age 1d: what is put there old goes at once)
     archived across filesystems into an archive on the disk at level 12, and more zones."""
 
-    def __init__(self, fs_size, zones=(), extra=""):
+    def __init__(self, fs_size, zones=(), extra="", out=None):
         self.root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")
         self.fs = Tmpfs(os.path.join(self.root, "fs"), fs_size)
         try:
             self.d = Daemon(root=self.root, start=False,
-                            zones=[{"name": "out", "path": "fs", "max_age": '"1d"'}, *zones],
+                            zones=[{"name": "out", "path": "fs", "max_age": '"1d"', **(out or {})},
+                                   *zones],
                             extra='archive = { path = "archive"; compress = "zstd"; '
                                   'level = 12; };\n' + extra)
         except BaseException:
@@ -253,7 +254,7 @@ def status_answers_during_a_long_archive():
         d.expect_matches_disk("out", "after the archive")
         equal(d.zone("logs")["files"], 1, "the live log alone counted (its copies match no include)")
         equal(st["jobs"], [], "no job left after settle")
-        equal(st["mover"]["queue"], {"archive": 0, "logs": 0}, "mover queues")
+        equal(st["mover"]["queue"], {"archive": 0, "quick": 0, "logs": 0, "asked": 0}, "mover queues")
         check(st["mover"]["jobs"] >= 3, f"mover jobs: {st['mover']}")
         equal(st["counters"]["archived"], 3, "archived")
         equal(st["counters"]["errors"], 0, "errors")
@@ -462,6 +463,58 @@ def pause_lets_the_running_job_finish():
         archived_whole(d, sums)
         each_whole_in_one_place(sums, s.fs.path, s.archive, "after resume")
     finally:
+        s.close()
+
+
+
+@case
+def short_work_never_waits_behind_a_copy():
+    """With the archive lane (copies to another filesystem) held still and a copy queued
+    in it, a due file of a delete zone is deleted, one of an archive zone on the archive's
+    own filesystem is renamed into the archive, and an operator's restore is answered and
+    done: each in a lane of its own (quick, asked). The held lane is what makes this
+    certain; the copy goes on once it is released."""
+    from test_rotate import LaneHold, jobs_of, until
+    now = {"max_age": '"1d"', "min_age": '"0s"'}  # what the test writes is due at once
+    s = Setup(64 * MB, out=now, zones=[dict(now, name="zips", path="zips", action='"delete"'),
+                                       dict(now, name="near", path="near")])
+    hold = None
+    try:
+        d = s.d
+        d.start()
+        kept = d.path("near", "kept.txt")
+        with open(kept, "wb") as f:
+            f.write(b"an old result, archived by a rename\n")
+        old(kept)
+        d.settle()
+        (entry,) = ok(d.request({"cmd": "archive"}), "archive")["entries"]
+        equal(entry["path"], kept, "the entry to restore")
+
+        hold = LaneHold(d.proc.pid, "sweepd-archive")
+        ((sha, render),) = big_files(d.zones["out"], 1, 8 * MB).items()
+        until("the copy queued in the held lane",
+              lambda: jobs_of(d, "render0.bin") == [("archive", False)])
+        zip_ = d.path("zips", "videos_1.zip")
+        near = d.path("near", "second.txt")
+        for p in (zip_, near):
+            with open(p, "wb") as f:
+                f.write(b"due\n")
+            old(p)
+        until("the zip deleted", lambda: not os.path.exists(zip_))
+        until("second.txt archived", lambda: not os.path.exists(near))
+        r = d.request({"cmd": "restore", "id": entry["id"]})
+        check(r.get("ok"), f"restore while the archive lane is held: {r}")
+        check(os.path.exists(kept), "kept.txt back")
+        equal(jobs_of(d, "render0.bin"), [("archive", False)], "the copy still queued")
+        hold.release()
+        hold = None
+        d.settle()
+        (e,) = [e for e in ok(d.request({"cmd": "archive"}), "archive")["entries"]
+                if e["path"] == render]
+        equal(content_sha(e["archive_path"]), sha, "the copy, once let go")
+    finally:
+        if hold:
+            hold.release()
         s.close()
 
 

@@ -1071,8 +1071,9 @@ def writer_comm_with_a_newline():
 
 
 class LaneHold:
-    """One lane of the daemon's mover held still: its worker thread (sweepd-archive or
-    sweepd-logs) stopped with ptrace while the loop and the other lane run on. Jobs queued
+    """One lane of the daemon's mover held still: its worker thread (sweepd-archive,
+    sweepd-quick, sweepd-logs or sweepd-asked) stopped with ptrace while the loop and the
+    other lanes run on. Jobs queued
     for the lane wait, in order, until release(): a synchronisation, not a timing. It
     needs each lane to wait on a condition variable of its own: glibc makes a wake-up on
     one shared with another waiter wait for the stopped thread (the daemon would hang)."""
@@ -1166,8 +1167,8 @@ def rotation_and_archive_never_on_one_file_at_once():
         d.settle()
         old = time.time() - 7200
 
-        # An archive job on app.log, queued in the held archive lane.
-        hold = LaneHold(d.proc.pid, "sweepd-archive")
+        # An archive job on app.log, queued in the held quick lane (a rename within the filesystem).
+        hold = LaneHold(d.proc.pid, "sweepd-quick")
         os.utime(live, (old, old))
         until("app.log's archive job", lambda: jobs_of(d, "app.log") == [("archive", False)])
         s = request_later(d, {"cmd": "rotate", "zone": "logs"})
