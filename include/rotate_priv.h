@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "engine.h"
 #include "policy.h"
 #include "rotate.h"
 #include "rotate_job.h"
@@ -88,7 +89,7 @@ struct kid {
 };
 
 struct rotate {
-	struct daemon *d;
+	struct engine_parts eng; /* the daemon's parts it works with */
 	struct u64map *lives;
 	/*
 	 * state_dir/rotations.json: each log's last rotation (or first sight) by
