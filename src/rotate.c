@@ -1,14 +1,12 @@
 #include "rotate.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "lease.h"
+#include "counters.h"
 #include "log.h"
 #include "rotate_priv.h"
 #include "sweep.h"
@@ -152,9 +150,21 @@ static void pass_done(struct rotate *r)
 }
 
 /*
- * Copies moved aside by "rename" whose writer has closed them: compressed by
- * a job each. Whether a writer still has one is asked here, so that a copy
- * its writer keeps (no signal, no postrotate) is not queued again and again.
+ * Moves each time the watch sees a file closed after writing, or loses events
+ * (an overflow may hide a close): a held copy's writer may have let go.
+ */
+uint64_t rotate_closes_seen(const struct rotate *r)
+{
+	return r->eng.counters->write_closes + r->eng.counters->overflows;
+}
+
+/*
+ * Copies moved aside by "rename": a compression job each, which asks the
+ * lease whether the writer still has the copy, and compresses it only when
+ * not. A copy its writer keeps (no signal, no postrotate) is held
+ * (compress_done) and queued again only once a file was closed after
+ * writing since its last job was queued: not on every event (its own job's
+ * opens are events too), which would make job after job.
  */
 static void compress_pending(struct rotate *r)
 {
@@ -164,19 +174,10 @@ static void compress_pending(struct rotate *r)
 			p->zone < r->eng.cfg->n_zones ? &r->eng.cfg->zones[p->zone] : NULL;
 		char path[PATH_MAX * 2 + 8], rel[PATH_MAX];
 		struct rotate_job *j;
-		struct stat st = { 0 };
-		int dfd, w;
 
-		if (!zc || mover_busy(r->eng.mover, p->dev, p->ino))
+		if (!zc || mover_busy(r->eng.mover, p->dev, p->ino) ||
+		    (p->held && p->closes == rotate_closes_seen(r)))
 			continue;
-		dfd = watch_open_beneath(r->eng.watch, p->zone, p->dir, O_RDONLY);
-		w = dfd < 0 ? dfd : lease_writing_at(dfd, p->name, p->ino);
-		if (w == 0 && fstatat(dfd, p->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			st.st_size = 0;
-		if (dfd >= 0)
-			close(dfd);
-		if (w == 1)
-			continue; /* lines still arrive in it */
 		if (rotate_join(rel, sizeof(rel), p->dir, p->name) < 0 ||
 		    rotate_zone_join(path, sizeof(path), zc, rel) < 0)
 			continue;
@@ -186,13 +187,25 @@ static void compress_pending(struct rotate *r)
 		j->mj.action = "compress";
 		j->mj.dev = p->dev;
 		j->mj.ino = p->ino;
-		j->mj.bytes = st.st_size > 0 ? (uint64_t)st.st_size : 0; /* what status shows progress of */
+		j->mj.bytes = p->size; /* until the job's own look (rotate_job.c) */
 		j->mj.run = rotate_job_run;
 		j->mj.done = rotate_result_in;
 		j->owner = r;
 		j->now = (int64_t)time(NULL);
+		p->closes = rotate_closes_seen(r); /* a close from now on is news */
 		rotate_submit(r, j, NULL, NULL);
 	}
+}
+
+/*
+ * Held copies asked about again at the next compress_pending, events or not:
+ * at housekeeping (a copy's directory may have no watch, and its writer's
+ * close no event) and at the rotate command.
+ */
+static void unhold_pending(struct rotate *r)
+{
+	for (size_t i = 0; i < r->n_pend; i++)
+		r->pend[i].held = false;
 }
 
 static void on_every(struct ev_loop *loop, ev_timer *t, int revents)
@@ -246,6 +259,7 @@ void rotate_housekeeping(struct rotate *r)
 		free(v);
 	}
 	rotate_prune_lives(r);
+	unhold_pending(r);
 	pass_done(r);
 	rotate_due(r);
 }
@@ -267,8 +281,10 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 				failed += rotate_act(r, zi, v[i], REASON_MANUAL, run, errors) < 0;
 		free(v);
 	}
-	if (!run->dry)
+	if (!run->dry) {
+		unhold_pending(r);
 		compress_pending(r);
+	}
 	rotate_arm(r);
 	rotate_save_lasts(r, r->eng.cfg);
 	pass_done(r);

@@ -252,7 +252,8 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		if (zc->rotate.method == ROTATE_RENAME && !tail) {
 			rotate_reopen_writer(r, &zc->rotate, j->mj.path, copy_path);
 			if (zc->rotate.compress == COMPRESS_ZSTD && *j->copy)
-				rotate_add_pending(r, (uint32_t)zi, j->copy_rel, j->copy, j->mj.dev, j->copy_ino);
+				rotate_add_pending(r, (uint32_t)zi, j->copy_rel, j->copy, j->mj.dev,
+						   j->copy_ino, j->cut);
 		}
 		if (l) {
 			l->last = j->now;
@@ -303,26 +304,35 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		rotate_unblock(r, l, j->r > 0 ? "rotated" : j->r == 0 ? "no longer due" : "it changed");
 }
 
-/* A pending copy's compression: done, failed, or not yet (its writer still has it). */
-static void compress_done(struct rotate *r, struct rotate_job *j, int zi)
+/*
+ * A pending copy's compression: done, failed, or not yet (its writer still
+ * has it: held, until a close after writing, compress_pending). True when a
+ * close came while the job was out, its pass perhaps already over: a look now.
+ */
+static bool compress_done(struct rotate *r, struct rotate_job *j, int zi)
 {
+	struct pending *p = NULL;
+
 	if (j->r < 0 && j->r != -ENOENT) {
 		r->eng.counters->errors++;
 		log_err("%s: cannot compress it: %s", j->mj.path, strerror(-j->r));
 	}
 	if (zi >= 0)
 		expired_in(r, j, &r->eng.cfg->zones[zi], j->copy_rel);
-	for (size_t i = 0; zi >= 0 && !j->still_written && i < r->n_pend; i++) {
-		struct pending *p = &r->pend[i];
-
-		if (p->zone == (uint32_t)zi && p->ino == j->mj.ino && !strcmp(p->dir, j->copy_rel) &&
-		    !strcmp(p->name, j->name)) {
-			free(p->dir);
-			free(p->name);
-			*p = r->pend[--r->n_pend];
-			break;
-		}
+	for (size_t i = 0; zi >= 0 && !p && i < r->n_pend; i++)
+		if (r->pend[i].zone == (uint32_t)zi && r->pend[i].ino == j->mj.ino &&
+		    !strcmp(r->pend[i].dir, j->copy_rel) && !strcmp(r->pend[i].name, j->name))
+			p = &r->pend[i];
+	if (p && j->still_written) {
+		p->held = true;
+		return p->closes != rotate_closes_seen(r);
 	}
+	if (p) {
+		free(p->dir);
+		free(p->name);
+		*p = r->pend[--r->n_pend];
+	}
+	return false;
 }
 
 /* On the loop: a job's result applied. */
@@ -332,6 +342,7 @@ void rotate_result_in(struct mover_job *mj, bool cancelled)
 	struct rotate *r = j->owner;
 	int zi = config_zone_index(r->eng.cfg, j->zone);
 	struct table_file *f = j->kind == ROTATE_JOB_CUT ? job_file(r, j, zi) : NULL;
+	bool again = false;
 
 	/* Our opens that did not happen: no event of ours will come for them. */
 	for (int k = j->opens; f && k < ROTATE_JOB_OPENS; k++)
@@ -340,7 +351,7 @@ void rotate_result_in(struct mover_job *mj, bool cancelled)
 		if (j->kind == ROTATE_JOB_CUT)
 			cut_done(r, j, zi, f);
 		else if (j->kind == ROTATE_JOB_COMPRESS)
-			compress_done(r, j, zi);
+			again = compress_done(r, j, zi);
 		else
 			expired_in(r, j, &r->eng.cfg->zones[zi], j->copy_rel);
 	}
@@ -352,4 +363,6 @@ void rotate_result_in(struct mover_job *mj, bool cancelled)
 		rotate_arm(r);
 		rotate_save_lasts(r, r->eng.cfg);
 	}
+	if (again)
+		rotate_due(r);
 }

@@ -91,7 +91,7 @@ static bool is_pending(const struct rotate *r, uint32_t zone, const char *dir, c
 }
 
 void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
-			uint64_t dev, uint64_t ino)
+			uint64_t dev, uint64_t ino, uint64_t size)
 {
 	struct pending *g, p;
 
@@ -100,7 +100,8 @@ void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const 
 	g = vec_grow(r->pend, &r->cap_pend, r->n_pend + 1, sizeof(*g));
 	if (g)
 		r->pend = g;
-	p = (struct pending){ zone, strdup(dir), strdup(name), dev, ino };
+	p = (struct pending){ .zone = zone, .dir = strdup(dir), .name = strdup(name), .dev = dev,
+			      .ino = ino, .size = size };
 	if (!g || !p.dir || !p.name) {
 		free(p.dir);
 		free(p.name);
@@ -208,7 +209,8 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 				l->last = v[i].when;
 			if (!v[i].zst && r->eng.cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				rotate_add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino);
+				rotate_add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino,
+						   st.st_size > 0 ? (uint64_t)st.st_size : 0);
 		}
 		rotate_free_copies(v, n);
 	}
