@@ -10,6 +10,11 @@
 struct counters {
 	uint64_t events, overflows, rescans, archived, deleted, purged, restored, rotated,
 		bytes_freed, errors, blocked;
+	/*
+	 * Not shown: the events that were a close after writing (IN_CLOSE_WRITE),
+	 * whatever the file. The rotator waits on them for a copy's writer to let go.
+	 */
+	uint64_t write_closes;
 };
 
 #endif

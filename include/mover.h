@@ -41,7 +41,8 @@ struct mover_job {
 	const char *action; /* a static string: "archive", "delete", "rotate", ... */
 	char *path;	    /* what status shows (malloc'd; freed with the job) */
 	uint64_t dev, ino;  /* the file it touches: no two jobs on one file at once */
-	uint64_t bytes;	    /* how many it is expected to move (0: not known) */
+	/* How many it is expected to move (0: not known); run() may set it once it knows. */
+	_Atomic uint64_t bytes;
 	bool asked;	    /* an operator's (a restore): it runs while paused too */
 	/* On a worker; it looks at mover_stopping() between chunks. */
 	void (*run)(struct mover_job *j);

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct daemon;
+struct engine_parts;
 struct sweep_run;
 struct json_object;
 
@@ -17,14 +17,16 @@ struct json_object;
  */
 struct rotate;
 
-struct rotate *rotate_create(struct daemon *d);
+/* The rotator of parts->cfg's zones (parts copied: see engine.h); NULL when out of memory. */
+struct rotate *rotate_create(const struct engine_parts *parts);
 void rotate_destroy(struct rotate *r);
 /*
- * After a reload (old: the configuration before it): what was known per file
- * is saved, then found again from the copies on disk and rotations.json.
+ * After a reload (cfg: the configuration from now on): what was known per
+ * file is saved under the one before, then found again from the copies on
+ * disk and rotations.json.
  */
 struct config;
-void rotate_reconfigure(struct rotate *r, const struct config *old);
+void rotate_reconfigure(struct rotate *r, const struct config *cfg);
 /* What is due now: files over their size, copies whose writer has closed them. */
 void rotate_due(struct rotate *r);
 /* The slow duties: copies past max_age, compressions still waiting. */

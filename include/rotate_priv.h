@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "engine.h"
 #include "policy.h"
 #include "rotate.h"
 #include "rotate_job.h"
@@ -56,12 +57,22 @@ struct live {
 	struct blocked *blocked;
 };
 
-/* A copy moved aside by "rename", compressed once its writer has closed it. */
+/*
+ * A copy moved aside by "rename", compressed once its writer has closed it.
+ * Its job asks whether the writer still has it; when it does, the copy is
+ * held: tried again once a file has been closed after writing since that job
+ * was queued (the watch counts each close; the writer's is one, and the job's
+ * own read-only opens never are; an overflow counts too), at housekeeping, or
+ * at the rotate command.
+ */
 struct pending {
 	uint32_t zone;
 	char *dir; /* relative to the zone root */
 	char *name;
 	uint64_t dev, ino;
+	uint64_t size;	 /* as last seen: what its job shows until it has looked */
+	bool held;	 /* its writer had it at its last job */
+	uint64_t closes; /* rotate_closes_seen() when its last job was queued */
 };
 
 /*
@@ -88,7 +99,7 @@ struct kid {
 };
 
 struct rotate {
-	struct daemon *d;
+	struct engine_parts eng; /* the daemon's parts it works with */
 	struct u64map *lives;
 	/*
 	 * state_dir/rotations.json: each log's last rotation (or first sight) by
@@ -120,7 +131,8 @@ void rotate_free_live(uint64_t key, void *val, void *ud);
 void rotate_unblock(struct rotate *r, struct live *l, const char *why);
 void rotate_block(struct rotate *r, struct live *l, const struct rotate_job *j);
 void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
-			uint64_t dev, uint64_t ino);
+			uint64_t dev, uint64_t ino, uint64_t size);
+uint64_t rotate_closes_seen(const struct rotate *r);
 int rotate_join(char *buf, size_t len, const char *a, const char *b);
 int rotate_zone_join(char *buf, size_t len, const struct zone_config *zc, const char *rel);
 int rotate_open_copy_dir(struct rotate *r, uint32_t zone, const struct table_file *f,

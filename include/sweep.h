@@ -7,7 +7,8 @@
 
 #include "sweep_run.h"
 
-struct daemon;
+struct config;
+struct engine_parts;
 struct json_object;
 
 /*
@@ -25,7 +26,8 @@ struct sweep_episode {
 	uint64_t bytes; /* out of reach */
 };
 
-struct sweep *sweep_create(struct daemon *d);
+/* The sweeper of parts->cfg's zones (parts copied: see engine.h); NULL when out of memory. */
+struct sweep *sweep_create(const struct engine_parts *parts);
 struct zone_config;
 struct table_file;
 /* f's absolute path into buf, and its path relative to the zone root into rel. */
@@ -33,10 +35,11 @@ int sweep_file_path(const struct zone_config *zc, const struct table_file *f, ch
 		    size_t len, char *rel, size_t rlen);
 void sweep_destroy(struct sweep *s);
 /*
- * After a reload (the daemon's config and table already new): zone j keeps
- * what was known of old zone old_of_new[j] (-1: a new zone). 0 or -ENOMEM.
+ * After a reload (the table already new): cfg is the configuration from now
+ * on, and zone j keeps what was known of old zone old_of_new[j] (-1: a new
+ * zone). 0 or -ENOMEM.
  */
-int sweep_reconfigure(struct sweep *s, const int *old_of_new);
+int sweep_reconfigure(struct sweep *s, const struct config *cfg, const int *old_of_new);
 
 /* What the rules say is due now, as the daemon runs (dry when it is; nothing while paused). */
 void sweep_due(struct sweep *s);

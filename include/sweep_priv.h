@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "engine.h"
 #include "policy.h"
 #include "sweep.h"
 #include "sweep_plan.h"
@@ -48,7 +49,7 @@ struct sweep_zone {
 };
 
 struct sweep {
-	struct daemon *d;
+	struct engine_parts eng; /* the daemon's parts it works with */
 	ev_periodic deadline;
 	struct sweep_zone *zones;
 	struct sweep_fs *fs;

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "fsinfo.h"
 #include "control.h"
+#include "engine.h"
 #include "fileio.h"
 #include "history.h"
 #include "log.h"
@@ -324,12 +325,12 @@ char *daemon_reload(struct daemon *d)
 	d->cfg = rl.cfg;
 	reserve_set_config(d->reserve, rl.cfg);
 	history_set_config(d->history, rl.cfg);
-	if (sweep_reconfigure(d->sweep, rl.old_of_new) < 0) {
+	if (sweep_reconfigure(d->sweep, rl.cfg, rl.old_of_new) < 0) {
 		/* The watcher runs the new zones already: there is no going back. */
 		log_err("reload: out of memory; stopping so that systemd starts sweepd again");
 		ev_break(d->loop, EVBREAK_ALL);
 	}
-	rotate_reconfigure(d->rotate, old);
+	rotate_reconfigure(d->rotate, rl.cfg);
 	if (d->archive)
 		archive_set_config(d->archive, rl.cfg);
 	daemon_apply_socket(d);
@@ -428,6 +429,7 @@ static int refuse_own_in_zone(const struct daemon *d, const char *what, const ch
 
 int daemon_start(struct daemon *d)
 {
+	struct engine_parts parts;
 	uint64_t wd;
 	int r;
 
@@ -486,8 +488,13 @@ int daemon_start(struct daemon *d)
 	if (!d->settle)
 		return -ENOMEM;
 	mover_on_idle(d->mover, settle_on_idle, d->settle);
-	d->sweep = sweep_create(d);
-	d->rotate = d->sweep ? rotate_create(d) : NULL;
+	/* The engine gets its parts, not the daemon (engine.h). */
+	parts = (struct engine_parts){ .loop = d->loop, .cfg = d->cfg, .table = d->table,
+				       .watch = d->watch, .archive = d->archive, .mover = d->mover,
+				       .audit = d->audit, .counters = &d->counters,
+				       .paused = &d->paused, .dry_run = d->dry_run };
+	d->sweep = sweep_create(&parts);
+	d->rotate = d->sweep ? rotate_create(&parts) : NULL;
 	d->reserve = d->rotate ? reserve_create(d->loop, d->cfg, d->table, d->watch, d->sweep,
 						d->dry_run)
 			       : NULL;

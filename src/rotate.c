@@ -1,15 +1,12 @@
 #include "rotate.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "lease.h"
+#include "counters.h"
 #include "log.h"
 #include "rotate_priv.h"
 #include "sweep.h"
@@ -19,7 +16,7 @@
 /* The zone's files, collected before any is touched: rotations change the table through events, taken in later. */
 static struct table_file **zone_files(struct rotate *r, uint32_t zone, size_t *n)
 {
-	struct table_zone *tz = table_zone(r->d->table, zone);
+	struct table_zone *tz = table_zone(r->eng.table, zone);
 	struct table_file **v = malloc((tz->age.len ? tz->age.len : 1) * sizeof(*v));
 
 	*n = 0;
@@ -33,7 +30,7 @@ static struct table_file **zone_files(struct rotate *r, uint32_t zone, size_t *n
 
 bool rotate_rotates(const struct rotate *r, size_t zone)
 {
-	return r->d->cfg->zones[zone].rotate.enabled && watch_zone_attached(r->d->watch, zone);
+	return r->eng.cfg->zones[zone].rotate.enabled && watch_zone_attached(r->eng.watch, zone);
 }
 
 /*
@@ -80,14 +77,14 @@ void rotate_arm(struct rotate *r)
 {
 	int64_t now = (int64_t)time(NULL), next = INT64_MAX;
 
-	ev_timer_stop(r->d->loop, &r->every);
-	for (uint32_t zi = 0; zi < r->d->cfg->n_zones; zi++) {
-		const struct rotate_config *rc = &r->d->cfg->zones[zi].rotate;
+	ev_timer_stop(r->eng.loop, &r->every);
+	for (uint32_t zi = 0; zi < r->eng.cfg->n_zones; zi++) {
+		const struct rotate_config *rc = &r->eng.cfg->zones[zi].rotate;
 		struct table_zone *tz;
 
 		if (!rotate_rotates(r, zi) || rc->every <= 0)
 			continue;
-		tz = table_zone(r->d->table, zi);
+		tz = table_zone(r->eng.table, zi);
 		for (size_t i = 0; i < tz->age.len; i++) {
 			struct table_file *f = tz->age.v[i];
 			struct live *l;
@@ -103,7 +100,7 @@ void rotate_arm(struct rotate *r)
 			 * not due by its job: its next change brings a pass. Neither
 			 * needs the timer, which would fire every half second meanwhile.
 			 */
-			if (at <= now && mover_busy(r->d->mover, f->dir->dev, f->ino)) {
+			if (at <= now && mover_busy(r->eng.mover, f->dir->dev, f->ino)) {
 				rotate_wait_for(r, zi, f, "", NULL, NULL);
 				continue;
 			}
@@ -116,7 +113,7 @@ void rotate_arm(struct rotate *r)
 	if (next == INT64_MAX)
 		return;
 	ev_timer_set(&r->every, next > now ? (double)(next - now) : 0.5, 0.);
-	ev_timer_start(r->d->loop, &r->every);
+	ev_timer_start(r->eng.loop, &r->every);
 }
 
 /* The automatic pass: every file of every rotating zone, by size and by every. */
@@ -124,8 +121,8 @@ static void pass(struct rotate *r, struct sweep_run *run)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	for (uint32_t zi = 0; zi < r->d->cfg->n_zones; zi++) {
-		const struct rotate_config *rc = &r->d->cfg->zones[zi].rotate;
+	for (uint32_t zi = 0; zi < r->eng.cfg->n_zones; zi++) {
+		const struct rotate_config *rc = &r->eng.cfg->zones[zi].rotate;
 		struct table_file **v;
 		size_t n;
 
@@ -153,31 +150,34 @@ static void pass_done(struct rotate *r)
 }
 
 /*
- * Copies moved aside by "rename" whose writer has closed them: compressed by
- * a job each. Whether a writer still has one is asked here, so that a copy
- * its writer keeps (no signal, no postrotate) is not queued again and again.
+ * Moves each time the watch sees a file closed after writing, or loses events
+ * (an overflow may hide a close): a held copy's writer may have let go.
+ */
+uint64_t rotate_closes_seen(const struct rotate *r)
+{
+	return r->eng.counters->write_closes + r->eng.counters->overflows;
+}
+
+/*
+ * Copies moved aside by "rename": a compression job each, which asks the
+ * lease whether the writer still has the copy, and compresses it only when
+ * not. A copy its writer keeps (no signal, no postrotate) is held
+ * (compress_done) and queued again only once a file was closed after
+ * writing since its last job was queued: not on every event (its own job's
+ * opens are events too), which would make job after job.
  */
 static void compress_pending(struct rotate *r)
 {
 	for (size_t i = 0; i < r->n_pend; i++) {
 		struct pending *p = &r->pend[i];
 		const struct zone_config *zc =
-			p->zone < r->d->cfg->n_zones ? &r->d->cfg->zones[p->zone] : NULL;
+			p->zone < r->eng.cfg->n_zones ? &r->eng.cfg->zones[p->zone] : NULL;
 		char path[PATH_MAX * 2 + 8], rel[PATH_MAX];
 		struct rotate_job *j;
-		struct stat st = { 0 };
-		int dfd, w;
 
-		if (!zc || mover_busy(r->d->mover, p->dev, p->ino))
+		if (!zc || mover_busy(r->eng.mover, p->dev, p->ino) ||
+		    (p->held && p->closes == rotate_closes_seen(r)))
 			continue;
-		dfd = watch_open_beneath(r->d->watch, p->zone, p->dir, O_RDONLY);
-		w = dfd < 0 ? dfd : lease_writing_at(dfd, p->name, p->ino);
-		if (w == 0 && fstatat(dfd, p->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			st.st_size = 0;
-		if (dfd >= 0)
-			close(dfd);
-		if (w == 1)
-			continue; /* lines still arrive in it */
 		if (rotate_join(rel, sizeof(rel), p->dir, p->name) < 0 ||
 		    rotate_zone_join(path, sizeof(path), zc, rel) < 0)
 			continue;
@@ -187,13 +187,25 @@ static void compress_pending(struct rotate *r)
 		j->mj.action = "compress";
 		j->mj.dev = p->dev;
 		j->mj.ino = p->ino;
-		j->mj.bytes = st.st_size > 0 ? (uint64_t)st.st_size : 0; /* what status shows progress of */
+		j->mj.bytes = p->size; /* until the job's own look (rotate_job.c) */
 		j->mj.run = rotate_job_run;
 		j->mj.done = rotate_result_in;
 		j->owner = r;
 		j->now = (int64_t)time(NULL);
+		p->closes = rotate_closes_seen(r); /* a close from now on is news */
 		rotate_submit(r, j, NULL, NULL);
 	}
+}
+
+/*
+ * Held copies asked about again at the next compress_pending, events or not:
+ * at housekeeping (a copy's directory may have no watch, and its writer's
+ * close no event) and at the rotate command.
+ */
+static void unhold_pending(struct rotate *r)
+{
+	for (size_t i = 0; i < r->n_pend; i++)
+		r->pend[i].held = false;
 }
 
 static void on_every(struct ev_loop *loop, ev_timer *t, int revents)
@@ -205,39 +217,39 @@ static void on_every(struct ev_loop *loop, ev_timer *t, int revents)
 
 void rotate_due(struct rotate *r)
 {
-	struct sweep_run run = { .dry = r->d->dry_run };
+	struct sweep_run run = { .dry = r->eng.dry_run };
 
-	if (r->busy || r->d->paused)
+	if (r->busy || *r->eng.paused)
 		return;
 	r->busy = true;
 	pass(r, &run);
-	if (!r->d->dry_run)
+	if (!r->eng.dry_run)
 		compress_pending(r);
 	rotate_arm(r);
-	rotate_save_lasts(r, r->d->cfg);
+	rotate_save_lasts(r, r->eng.cfg);
 	pass_done(r);
 }
 
 void rotate_housekeeping(struct rotate *r)
 {
-	if (r->busy || r->d->paused)
+	if (r->busy || *r->eng.paused)
 		return;
 	r->busy = true;
 	/* Copies past max_age go even when their log is quiet (a dry run reports at rotations). */
-	for (uint32_t zi = 0; zi < r->d->cfg->n_zones; zi++) {
+	for (uint32_t zi = 0; zi < r->eng.cfg->n_zones; zi++) {
 		struct table_file **v;
 		size_t n;
 
-		if (r->d->dry_run || !rotate_rotates(r, zi) || r->d->cfg->zones[zi].rotate.max_age < 0 ||
-		    !(v = zone_files(r, zi, &n)))
+		if (r->eng.dry_run || !rotate_rotates(r, zi) ||
+		    r->eng.cfg->zones[zi].rotate.max_age < 0 || !(v = zone_files(r, zi, &n)))
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			char path[PATH_MAX + 256], rel[PATH_MAX];
 			struct rotate_job *j;
 
 			rotate_live_get(r, zi, v[i]); /* its last rotation, before its copies go */
-			if (mover_busy(r->d->mover, v[i]->dir->dev, v[i]->ino) ||
-			    sweep_file_path(&r->d->cfg->zones[zi], v[i], path, sizeof(path), rel,
+			if (mover_busy(r->eng.mover, v[i]->dir->dev, v[i]->ino) ||
+			    sweep_file_path(&r->eng.cfg->zones[zi], v[i], path, sizeof(path), rel,
 					    sizeof(rel)) < 0 ||
 			    !(j = rotate_new_job(r, ROTATE_JOB_EXPIRE, zi, v[i], path, NULL)))
 				continue;
@@ -247,6 +259,7 @@ void rotate_housekeeping(struct rotate *r)
 		free(v);
 	}
 	rotate_prune_lives(r);
+	unhold_pending(r);
 	pass_done(r);
 	rotate_due(r);
 }
@@ -256,7 +269,7 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 	size_t failed = 0;
 
 	r->busy = true;
-	for (uint32_t zi = 0; zi < r->d->cfg->n_zones; zi++) {
+	for (uint32_t zi = 0; zi < r->eng.cfg->n_zones; zi++) {
 		struct table_file **v;
 		size_t n;
 
@@ -268,10 +281,12 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 				failed += rotate_act(r, zi, v[i], REASON_MANUAL, run, errors) < 0;
 		free(v);
 	}
-	if (!run->dry)
+	if (!run->dry) {
+		unhold_pending(r);
 		compress_pending(r);
+	}
 	rotate_arm(r);
-	rotate_save_lasts(r, r->d->cfg);
+	rotate_save_lasts(r, r->eng.cfg);
 	pass_done(r);
 	return failed;
 }
@@ -279,12 +294,12 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 /* The rotate command's log, put off while a job was on it: cut now if still there. */
 static void manual_again(struct rotate *r, const struct wait *w)
 {
-	int zi = config_zone_index(r->d->cfg, w->zone);
+	int zi = config_zone_index(r->eng.cfg, w->zone);
 	struct table_file *f =
-		zi >= 0 ? table_file_find(r->d->table, (size_t)zi, w->rel, w->ino) : NULL;
+		zi >= 0 ? table_file_find(r->eng.table, (size_t)zi, w->rel, w->ino) : NULL;
 
 	/* Archived or deleted meanwhile: nothing left to rotate. */
-	if (!f || !f->size || !rotate_rotates(r, (size_t)zi) || r->d->paused || r->busy)
+	if (!f || !f->size || !rotate_rotates(r, (size_t)zi) || *r->eng.paused || r->busy)
 		return;
 	r->busy = true;
 	rotate_act(r, (uint32_t)zi, f, REASON_MANUAL, w->run, w->errors);
@@ -302,7 +317,7 @@ void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
 	(void)ino;
 	/* Every wait whose file is free (two files may share a key in the busy set). */
 	while ((w = *p)) {
-		if (!mover_busy(r->d->mover, w->dev, w->ino)) {
+		if (!mover_busy(r->eng.mover, w->dev, w->ino)) {
 			*p = w->next;
 			w->next = mine;
 			mine = w;
@@ -323,14 +338,16 @@ void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
 		rotate_due(r);
 }
 
-void rotate_reconfigure(struct rotate *r, const struct config *old)
+void rotate_reconfigure(struct rotate *r, const struct config *cfg)
 {
+	const struct config *old = r->eng.cfg;
 	struct u64map *fresh = u64map_create();
 	struct carrying c = { r, old, fresh };
 
+	r->eng.cfg = cfg;
 	rotate_save_lasts(r, old); /* what is known now, under the old zone indexes */
 	rotate_drop_pending(r);
-	ev_timer_stop(r->d->loop, &r->every);
+	ev_timer_stop(r->eng.loop, &r->every);
 	if (!fresh)
 		return; /* the old entries stay: each names its zone and inode, and is checked */
 	u64map_foreach(r->lives, rotate_carry_blocked, &c);
@@ -339,13 +356,13 @@ void rotate_reconfigure(struct rotate *r, const struct config *old)
 	r->lives = fresh;
 }
 
-struct rotate *rotate_create(struct daemon *d)
+struct rotate *rotate_create(const struct engine_parts *parts)
 {
 	struct rotate *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
-	r->d = d;
+	r->eng = *parts;
 	r->lives = u64map_create();
 	if (!r->lives) {
 		free(r);
@@ -353,7 +370,7 @@ struct rotate *rotate_create(struct daemon *d)
 	}
 	ev_timer_init(&r->every, on_every, 0., 0.);
 	r->every.data = r;
-	if (asprintf(&r->saved_path, "%s/rotations.json", d->cfg->state_dir) < 0)
+	if (asprintf(&r->saved_path, "%s/rotations.json", parts->cfg->state_dir) < 0)
 		r->saved_path = NULL;
 	else if (access(r->saved_path, F_OK) == 0 &&
 		 !json_object_is_type(r->saved = json_object_from_file(r->saved_path),
@@ -370,11 +387,11 @@ void rotate_destroy(struct rotate *r)
 {
 	if (!r)
 		return;
-	ev_timer_stop(r->d->loop, &r->every);
-	rotate_save_lasts(r, r->d->cfg);
+	ev_timer_stop(r->eng.loop, &r->every);
+	rotate_save_lasts(r, r->eng.cfg);
 	while (r->kids) {
 		struct kid *k = r->kids;
-		ev_child_stop(r->d->loop, &k->w);
+		ev_child_stop(r->eng.loop, &k->w);
 		r->kids = k->next;
 		free(k->what);
 		free(k);

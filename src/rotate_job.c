@@ -502,6 +502,8 @@ static int run_compress(struct rotate_job *j, int dfd)
 	}
 	if (w != 0)
 		return w == -ESTALE || w == -ELOOP ? -ENOENT : w;
+	/* What status shows the progress of: the copy as held now (queued, its size then). */
+	atomic_store(&j->mj.bytes, h.st.st_size > 0 ? (uint64_t)h.st.st_size : 0);
 	if (snprintf(zname, sizeof(zname), "%s.zst", j->name) >= (int)sizeof(zname)) {
 		lease_release(&h);
 		return -ENAMETOOLONG;

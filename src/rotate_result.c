@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "daemon.h"
+#include "counters.h"
 #include "log.h"
 #include "pathenc.h"
 #include "rotate_priv.h"
@@ -37,7 +37,7 @@ int rotate_zone_join(char *buf, size_t len, const struct zone_config *zc, const 
 static int copy_dirs(struct rotate *r, uint32_t zone, const struct table_file *f, char *dir_rel,
 		     char *copy_rel)
 {
-	const char *old = r->d->cfg->zones[zone].rotate.olddir;
+	const char *old = r->eng.cfg->zones[zone].rotate.olddir;
 
 	if (table_dir_relpath(f->dir, dir_rel, PATH_MAX) < 0 ||
 	    rotate_join(copy_rel, PATH_MAX, dir_rel, old ? old : "") < 0)
@@ -52,13 +52,13 @@ int rotate_open_copy_dir(struct rotate *r, uint32_t zone, const struct table_fil
 	char dir_rel[PATH_MAX];
 	int e = copy_dirs(r, zone, f, dir_rel, copy_rel);
 
-	return e < 0 ? e : watch_open_beneath(r->d->watch, zone, copy_rel, O_RDONLY);
+	return e < 0 ? e : watch_open_beneath(r->eng.watch, zone, copy_rel, O_RDONLY);
 }
 
 /* The owner of the live log f, or (uid_t)-1. */
 uid_t rotate_live_owner(struct rotate *r, const struct table_file *f)
 {
-	int dfd = watch_dir_open(r->d->watch, f->dir);
+	int dfd = watch_dir_open(r->eng.watch, f->dir);
 	uid_t owner = rotate_owner_at(dfd, f->name);
 
 	if (dfd >= 0)
@@ -76,12 +76,12 @@ static void expired_in(struct rotate *r, const struct rotate_job *j, const struc
 		const struct rotate_expired *x = &j->expired[i];
 		char path[PATH_MAX + 256], rel[PATH_MAX];
 
-		r->d->counters.deleted++;
-		r->d->counters.bytes_freed += x->blocks * 512;
+		r->eng.counters->deleted++;
+		r->eng.counters->bytes_freed += x->blocks * 512;
 		if (rotate_join(rel, sizeof(rel), dir_rel, x->name) < 0 ||
 		    rotate_zone_join(path, sizeof(path), zc, rel) < 0)
 			continue;
-		audit_report(r->d->audit, j->run ? j->run->actions : NULL,
+		audit_report(r->eng.audit, j->run ? j->run->actions : NULL,
 			     audit_entry(now, "delete", zc->name, path, x->size,
 					 x->by_age ? REASON_MAX_AGE : REASON_MAX_FILES, false, NULL));
 	}
@@ -92,7 +92,7 @@ struct rotate_job *rotate_new_job(struct rotate *r, enum rotate_job_kind kind, u
 				  const struct table_file *f, const char *path,
 				  const char *name)
 {
-	const struct zone_config *zc = &r->d->cfg->zones[zone];
+	const struct zone_config *zc = &r->eng.cfg->zones[zone];
 	char dir_rel[PATH_MAX], copy_rel[PATH_MAX];
 	struct rotate_job *j;
 
@@ -147,12 +147,12 @@ int rotate_wait_for(struct rotate *r, uint32_t zone, const struct table_file *f,
 				return 0; /* one pass for it is enough */
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w || !(w->zone = strdup(r->d->cfg->zones[zone].name)) || !(w->rel = strdup(rel))) {
+	if (!w || !(w->zone = strdup(r->eng.cfg->zones[zone].name)) || !(w->rel = strdup(rel))) {
 		if (w)
 			rotate_wait_free(w);
 		if (!run)
 			return 0; /* the next trigger looks at it again (housekeeping: 30 s) */
-		log_err("%s/%s: out of memory: not rotated", r->d->cfg->zones[zone].path, rel);
+		log_err("%s/%s: out of memory: not rotated", r->eng.cfg->zones[zone].path, rel);
 		return -ENOMEM;
 	}
 	w->dev = f->dir->dev;
@@ -172,7 +172,7 @@ void rotate_submit(struct rotate *r, struct rotate_job *j, struct sweep_run *run
 	sweep_run_hold(j->run);
 	j->errors = j->run && errors ? json_object_get(errors) : NULL;
 	r->inflight++;
-	mover_submit(r->d->mover, &j->mj);
+	mover_submit(r->eng.mover, &j->mj);
 }
 
 /*
@@ -182,7 +182,7 @@ void rotate_submit(struct rotate *r, struct rotate_job *j, struct sweep_run *run
 int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum policy_reason why,
 	       struct sweep_run *run, json_object *errors)
 {
-	const struct zone_config *zc = &r->d->cfg->zones[zone];
+	const struct zone_config *zc = &r->eng.cfg->zones[zone];
 	bool tail = zc->rotate.keep_tail_lines > 0;
 	char path[PATH_MAX + 256], rel[PATH_MAX];
 	struct live *l = rotate_live_get(r, zone, f);
@@ -196,11 +196,12 @@ int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	 * in this lane, which runs in order: asked for by hand, the cut goes
 	 * after it; otherwise the log is looked at again once that job is in.
 	 */
-	if (mover_busy(r->d->mover, f->dir->dev, f->ino) &&
-	    (why != REASON_MANUAL || mover_busy_beside(r->d->mover, MOVER_LOGS, f->dir->dev, f->ino)))
+	if (mover_busy(r->eng.mover, f->dir->dev, f->ino) &&
+	    (why != REASON_MANUAL ||
+	     mover_busy_beside(r->eng.mover, MOVER_LOGS, f->dir->dev, f->ino)))
 		return rotate_wait_for(r, zone, f, rel, why == REASON_MANUAL ? run : NULL, errors);
 	if (run->dry) {
-		audit_report(r->d->audit, run->actions,
+		audit_report(r->eng.audit, run->actions,
 			     audit_entry((int64_t)time(NULL), tail ? "truncate" : "rotate", zc->name,
 					 path, f->size, why, true, NULL));
 		run->count++;
@@ -219,7 +220,7 @@ int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	/* Its opens of the live log, counted as ours before the worker's can be seen. */
 	if (tail || zc->rotate.method != ROTATE_RENAME)
 		for (int k = 0; k < ROTATE_JOB_OPENS; k++)
-			watch_self_open(r->d->watch, f, true);
+			watch_self_open(r->eng.watch, f, true);
 	else
 		j->opens = ROTATE_JOB_OPENS;
 	rotate_submit(r, j, run, errors);
@@ -233,13 +234,13 @@ static struct table_file *job_file(struct rotate *r, const struct rotate_job *j,
 
 	if (zi < 0 || rotate_join(rel, sizeof(rel), j->dir_rel, j->name) < 0)
 		return NULL;
-	return table_file_find(r->d->table, (size_t)zi, rel, j->mj.ino);
+	return table_file_find(r->eng.table, (size_t)zi, rel, j->mj.ino);
 }
 
 /* A cut's result: the log's state, counters, audit, alarms, its writer told. */
 static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct table_file *f)
 {
-	const struct zone_config *zc = &r->d->cfg->zones[zi];
+	const struct zone_config *zc = &r->eng.cfg->zones[zi];
 	bool tail = zc->rotate.keep_tail_lines > 0;
 	struct live *l = u64map_get(r->lives, rotate_live_key((uint32_t)zi, j->mj.ino));
 	char copy_rel[PATH_MAX], copy_path[PATH_MAX + 256] = "";
@@ -251,7 +252,8 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		if (zc->rotate.method == ROTATE_RENAME && !tail) {
 			rotate_reopen_writer(r, &zc->rotate, j->mj.path, copy_path);
 			if (zc->rotate.compress == COMPRESS_ZSTD && *j->copy)
-				rotate_add_pending(r, (uint32_t)zi, j->copy_rel, j->copy, j->mj.dev, j->copy_ino);
+				rotate_add_pending(r, (uint32_t)zi, j->copy_rel, j->copy, j->mj.dev,
+						   j->copy_ino, j->cut);
 		}
 		if (l) {
 			l->last = j->now;
@@ -259,10 +261,10 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 				l->floor = j->new_floor;
 		}
 		r->dirty = true;
-		r->d->counters.rotated++;
+		r->eng.counters->rotated++;
 		if (j->run)
 			j->run->count++;
-		audit_report(r->d->audit, j->run ? j->run->actions : NULL,
+		audit_report(r->eng.audit, j->run ? j->run->actions : NULL,
 			     audit_entry(j->now, tail ? "truncate" : "rotate", zc->name, j->mj.path,
 					 j->cut, j->why, false, *copy_path ? copy_path : NULL));
 	}
@@ -287,11 +289,11 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		}
 		/* Its writer's close, seen by the watch, is what makes it worth a look again. */
 		if (!j->linked && f)
-			table_file_set_writing(r->d->table, f, true);
+			table_file_set_writing(r->eng.table, f, true);
 		if (j->errors)
 			json_object_array_add(j->errors, pathenc_json(j->err));
 	} else if (j->r < 0 && j->r != -ENOENT && j->r != -ESTALE) {
-		r->d->counters.errors++;
+		r->eng.counters->errors++;
 		if (l)
 			l->failed_at = j->now;
 		log_err("%s", j->err);
@@ -302,26 +304,35 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		rotate_unblock(r, l, j->r > 0 ? "rotated" : j->r == 0 ? "no longer due" : "it changed");
 }
 
-/* A pending copy's compression: done, failed, or not yet (its writer still has it). */
-static void compress_done(struct rotate *r, struct rotate_job *j, int zi)
+/*
+ * A pending copy's compression: done, failed, or not yet (its writer still
+ * has it: held, until a close after writing, compress_pending). True when a
+ * close came while the job was out, its pass perhaps already over: a look now.
+ */
+static bool compress_done(struct rotate *r, struct rotate_job *j, int zi)
 {
+	struct pending *p = NULL;
+
 	if (j->r < 0 && j->r != -ENOENT) {
-		r->d->counters.errors++;
+		r->eng.counters->errors++;
 		log_err("%s: cannot compress it: %s", j->mj.path, strerror(-j->r));
 	}
 	if (zi >= 0)
-		expired_in(r, j, &r->d->cfg->zones[zi], j->copy_rel);
-	for (size_t i = 0; zi >= 0 && !j->still_written && i < r->n_pend; i++) {
-		struct pending *p = &r->pend[i];
-
-		if (p->zone == (uint32_t)zi && p->ino == j->mj.ino && !strcmp(p->dir, j->copy_rel) &&
-		    !strcmp(p->name, j->name)) {
-			free(p->dir);
-			free(p->name);
-			*p = r->pend[--r->n_pend];
-			break;
-		}
+		expired_in(r, j, &r->eng.cfg->zones[zi], j->copy_rel);
+	for (size_t i = 0; zi >= 0 && !p && i < r->n_pend; i++)
+		if (r->pend[i].zone == (uint32_t)zi && r->pend[i].ino == j->mj.ino &&
+		    !strcmp(r->pend[i].dir, j->copy_rel) && !strcmp(r->pend[i].name, j->name))
+			p = &r->pend[i];
+	if (p && j->still_written) {
+		p->held = true;
+		return p->closes != rotate_closes_seen(r);
 	}
+	if (p) {
+		free(p->dir);
+		free(p->name);
+		*p = r->pend[--r->n_pend];
+	}
+	return false;
 }
 
 /* On the loop: a job's result applied. */
@@ -329,19 +340,20 @@ void rotate_result_in(struct mover_job *mj, bool cancelled)
 {
 	struct rotate_job *j = (struct rotate_job *)mj;
 	struct rotate *r = j->owner;
-	int zi = config_zone_index(r->d->cfg, j->zone);
+	int zi = config_zone_index(r->eng.cfg, j->zone);
 	struct table_file *f = j->kind == ROTATE_JOB_CUT ? job_file(r, j, zi) : NULL;
+	bool again = false;
 
 	/* Our opens that did not happen: no event of ours will come for them. */
 	for (int k = j->opens; f && k < ROTATE_JOB_OPENS; k++)
-		watch_self_open(r->d->watch, f, false);
+		watch_self_open(r->eng.watch, f, false);
 	if (!cancelled && zi >= 0) {
 		if (j->kind == ROTATE_JOB_CUT)
 			cut_done(r, j, zi, f);
 		else if (j->kind == ROTATE_JOB_COMPRESS)
-			compress_done(r, j, zi);
+			again = compress_done(r, j, zi);
 		else
-			expired_in(r, j, &r->d->cfg->zones[zi], j->copy_rel);
+			expired_in(r, j, &r->eng.cfg->zones[zi], j->copy_rel);
 	}
 	json_object_put(j->errors);
 	sweep_run_release(j->run);
@@ -349,6 +361,8 @@ void rotate_result_in(struct mover_job *mj, bool cancelled)
 	r->inflight--;
 	if (!cancelled) {
 		rotate_arm(r);
-		rotate_save_lasts(r, r->d->cfg);
+		rotate_save_lasts(r, r->eng.cfg);
 	}
+	if (again)
+		rotate_due(r);
 }

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "alarms.h"
-#include "daemon.h"
 #include "fileio.h"
 #include "log.h"
 #include "rotate_priv.h"
@@ -92,7 +91,7 @@ static bool is_pending(const struct rotate *r, uint32_t zone, const char *dir, c
 }
 
 void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
-			uint64_t dev, uint64_t ino)
+			uint64_t dev, uint64_t ino, uint64_t size)
 {
 	struct pending *g, p;
 
@@ -101,7 +100,8 @@ void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const 
 	g = vec_grow(r->pend, &r->cap_pend, r->n_pend + 1, sizeof(*g));
 	if (g)
 		r->pend = g;
-	p = (struct pending){ zone, strdup(dir), strdup(name), dev, ino };
+	p = (struct pending){ .zone = zone, .dir = strdup(dir), .name = strdup(name), .dev = dev,
+			      .ino = ino, .size = size };
 	if (!g || !p.dir || !p.name) {
 		free(p.dir);
 		free(p.name);
@@ -123,7 +123,7 @@ static int64_t saved_last(const struct rotate *r, uint32_t zone, uint64_t ino)
 	json_object *v;
 	char key[128];
 
-	saved_key(r->d->cfg, zone, ino, key, sizeof(key));
+	saved_key(r->eng.cfg, zone, ino, key, sizeof(key));
 	if (r->saved && json_object_object_get_ex(r->saved, key, &v) &&
 	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
 		return json_object_get_int64(v);
@@ -160,7 +160,7 @@ void rotate_save_lasts(struct rotate *r, const struct config *cfg)
 	json_object *o;
 	int e;
 
-	if (!r->dirty || !r->saved_path || r->d->dry_run || !(o = json_object_new_object()))
+	if (!r->dirty || !r->saved_path || r->eng.dry_run || !(o = json_object_new_object()))
 		return;
 	sv.o = o;
 	u64map_foreach(r->lives, save_one, &sv);
@@ -207,9 +207,10 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 			/* A name dated in the future is no rotation of ours: it would stop every. */
 			if (v[i].when > l->last && v[i].when <= soon)
 				l->last = v[i].when;
-			if (!v[i].zst && r->d->cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
+			if (!v[i].zst && r->eng.cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				rotate_add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino);
+				rotate_add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino,
+						   st.st_size > 0 ? (uint64_t)st.st_size : 0);
 		}
 		rotate_free_copies(v, n);
 	}
@@ -243,10 +244,10 @@ void rotate_prune_lives(struct rotate *r)
 {
 	struct prune p = { .present = u64map_create() };
 
-	for (uint32_t zi = 0; p.present && zi < r->d->cfg->n_zones; zi++) {
-		struct table_zone *tz = table_zone(r->d->table, zi);
+	for (uint32_t zi = 0; p.present && zi < r->eng.cfg->n_zones; zi++) {
+		struct table_zone *tz = table_zone(r->eng.table, zi);
 
-		for (size_t i = 0; r->d->cfg->zones[zi].rotate.enabled && i < tz->age.len; i++)
+		for (size_t i = 0; r->eng.cfg->zones[zi].rotate.enabled && i < tz->age.len; i++)
 			if (u64map_put(p.present, rotate_live_key(zi, tz->age.v[i]->ino), r) < 0)
 				goto out;
 	}
@@ -281,7 +282,7 @@ void rotate_drop_pending(struct rotate *r)
 void rotate_carry_blocked(uint64_t key, void *val, void *ud)
 {
 	struct carrying *c = ud;
-	const struct config *cfg = c->r->d->cfg;
+	const struct config *cfg = c->r->eng.cfg;
 	struct live *l = val, *n = NULL;
 	uint32_t zi = 0;
 
@@ -313,7 +314,7 @@ struct alarming {
 static void alarm_one(uint64_t key, void *val, void *ud)
 {
 	struct alarming *al = ud;
-	const struct config *cfg = al->r->d->cfg;
+	const struct config *cfg = al->r->eng.cfg;
 	struct live *l = val;
 	char pid[24];
 

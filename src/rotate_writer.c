@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "daemon.h"
+#include "counters.h"
 #include "log.h"
 #include "rotate_priv.h"
 
@@ -23,7 +23,7 @@ static void on_kid(struct ev_loop *loop, ev_child *w, int revents)
 	(void)revents;
 	ev_child_stop(loop, w);
 	if (!WIFEXITED(w->rstatus) || WEXITSTATUS(w->rstatus)) {
-		r->d->counters.errors++;
+		r->eng.counters->errors++;
 		log_err("%s: postrotate failed (%s %d)", k->what,
 			WIFEXITED(w->rstatus) ? "exit status" : "signal",
 			WIFEXITED(w->rstatus) ? WEXITSTATUS(w->rstatus) : WTERMSIG(w->rstatus));
@@ -51,7 +51,7 @@ static void run_postrotate(struct rotate *r, const char *cmd, const char *path, 
 	}
 	e = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
 	if (e) {
-		r->d->counters.errors++;
+		r->eng.counters->errors++;
 		log_err("%s: cannot run postrotate: %s", path, strerror(e));
 		free(k->what);
 		free(k);
@@ -59,7 +59,7 @@ static void run_postrotate(struct rotate *r, const char *cmd, const char *path, 
 	}
 	ev_child_init(&k->w, on_kid, pid, 0);
 	k->w.data = r;
-	ev_child_start(r->d->loop, &k->w);
+	ev_child_start(r->eng.loop, &k->w);
 	k->next = r->kids;
 	r->kids = k;
 }
@@ -93,7 +93,7 @@ void rotate_reopen_writer(struct rotate *r, const struct rotate_config *rc, cons
 	char err[PATH_MAX + 256];
 
 	if (rc->pidfile && rc->signal && signal_writer(rc, err, sizeof(err)) < 0) {
-		r->d->counters.errors++;
+		r->eng.counters->errors++;
 		log_err("%s: rotated, but %s: its writer goes on in %s", path, err, copy_path);
 	}
 	if (rc->postrotate)

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "emptied.h"
 #include "fsinfo.h"
 #include "log.h"
@@ -105,7 +104,7 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct sweep_pl
 /* Our own renames and deletes come back as events: take them in between batches. */
 static void drain_own(struct sweep *s)
 {
-	watch_drain(s->d->watch);
+	watch_drain(s->eng.watch);
 }
 
 static bool zone_wanted(const struct sweep_run *run, size_t zi)
@@ -132,8 +131,8 @@ static void pass_due(struct sweep *s, struct sweep_run *run, struct sweep_plan *
 static void pass_quota(struct sweep *s, struct sweep_run *run, struct sweep_plan *p, size_t zi,
 		       int64_t now, const uint64_t *want, struct sweep_tally *wt)
 {
-	const struct zone_config *zc = &s->d->cfg->zones[zi];
-	struct table_zone *tz = table_zone(s->d->table, zi);
+	const struct zone_config *zc = &s->eng.cfg->zones[zi];
+	struct table_zone *tz = table_zone(s->eng.table, zi);
 	struct sweep_zone *sz = &s->zones[zi];
 	struct policy_excess ex = want ? policy_zone_excess(zc, tz->bytes + *want, tz->files + 1)
 				       : policy_zone_excess(zc, tz->bytes, tz->files);
@@ -144,7 +143,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct sweep_plan
 
 	snprintf(what, sizeof(what), "zone \"%s\"", zc->name);
 	if (!ex.bytes && !ex.files && !want) {
-		sweep_say_episode(&sz->ep, what, false, NULL, 0, &s->d->counters);
+		sweep_say_episode(&sz->ep, what, false, NULL, 0, s->eng.counters);
 		return;
 	}
 	if (!want && sz->ep.active && !run->manual && sz->changes == tz->changes &&
@@ -172,7 +171,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct sweep_plan
 		ex.bytes = ex.bytes > bytes ? ex.bytes - bytes : 0;
 	/* Out of reach: the bytes over max_size, or what the files over max_files hold. */
 	sweep_say_episode(&sz->ep, what, ex.bytes || (ex.files && !run->dry), tally_why(s, &t),
-		ex.bytes ? ex.bytes : t.writing + t.young + t.held, &s->d->counters);
+		ex.bytes ? ex.bytes : t.writing + t.young + t.held, s->eng.counters);
 	sz->changes = tz->changes;
 	sz->retry_at = now + SWEEP_RETRY_S;
 }
@@ -181,9 +180,9 @@ static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 {
 	uint64_t c = 0;
 
-	for (size_t i = 0; i < s->d->cfg->n_zones; i++)
-		if (sweep_plan_zone_on(s->d->table, i, fs->dev))
-			c += table_zone(s->d->table, i)->changes;
+	for (size_t i = 0; i < s->eng.cfg->n_zones; i++)
+		if (sweep_plan_zone_on(s->eng.table, i, fs->dev))
+			c += table_zone(s->eng.table, i)->changes;
 	return c;
 }
 
@@ -194,7 +193,7 @@ static uint64_t fs_changes(struct sweep *s, const struct sweep_fs *fs)
 static void free_on_fs(struct sweep *s, struct sweep_run *run, struct sweep_plan *p,
 		       struct sweep_fs *fs, uint64_t need, int64_t now, struct sweep_tally *t)
 {
-	struct archive *a = s->d->archive;
+	struct archive *a = s->eng.archive;
 	bool same = a && archive_dev(a) == fs->dev;
 	uint64_t freed = same ? s->purging : 0, planned = 0;
 	struct archive_index *ix = a ? archive_entries(a) : NULL;
@@ -224,7 +223,7 @@ static void free_on_fs(struct sweep *s, struct sweep_run *run, struct sweep_plan
  */
 static void pass_disk(struct sweep *s, struct sweep_run *run, struct sweep_plan *p, int64_t now)
 {
-	const struct config *cfg = s->d->cfg;
+	const struct config *cfg = s->eng.cfg;
 
 	for (size_t k = 0; k < s->n_fs; k++) {
 		struct sweep_fs *fs = &s->fs[k];
@@ -242,7 +241,7 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct sweep_plan 
 				log_info("%s: %.1f%% used, at or under the low mark (%g%%)", fi.mount,
 					 fi.used_pct, cfg->disk_low);
 			fs->pressure = false;
-			sweep_say_episode(&fs->ep, what, false, NULL, 0, &s->d->counters);
+			sweep_say_episode(&fs->ep, what, false, NULL, 0, s->eng.counters);
 			continue;
 		}
 		if (!fs->pressure)
@@ -259,11 +258,12 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct sweep_plan 
 		    policy_disk_pressure(cfg->disk_high, cfg->disk_low, fi.used + fi.free, fi.used,
 					 true, &need) &&
 		    !run->dry) {
-			sweep_say_episode(&fs->ep, what, true, tally_why(s, &t), need, &s->d->counters);
+			sweep_say_episode(&fs->ep, what, true, tally_why(s, &t), need,
+					  s->eng.counters);
 			fs->changes = fs_changes(s, fs);
 			fs->retry_at = now + SWEEP_RETRY_S;
 		} else if (!run->dry) {
-			sweep_say_episode(&fs->ep, what, false, NULL, 0, &s->d->counters);
+			sweep_say_episode(&fs->ep, what, false, NULL, 0, s->eng.counters);
 		}
 	}
 }
@@ -292,14 +292,14 @@ struct sweep_fs *sweep_fs_of(struct sweep *s, uint64_t dev)
  */
 static int fs_rebuild(struct sweep *s)
 {
-	const struct config *cfg = s->d->cfg;
+	const struct config *cfg = s->eng.cfg;
 	struct sweep_fs *fs = calloc(cfg->n_zones + 1, sizeof(*fs));
 	size_t n_fs = 0;
 
 	if (!fs)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_zones; i++) {
-		struct table_zone *tz = table_zone(s->d->table, i);
+		struct table_zone *tz = table_zone(s->eng.table, i);
 		bool known = false;
 
 		if (!tz->root)
@@ -317,14 +317,14 @@ static int fs_rebuild(struct sweep *s)
 	free(s->fs);
 	s->fs = fs;
 	s->n_fs = n_fs;
-	s->roots_gen = watch_roots_gen(s->d->watch);
+	s->roots_gen = watch_roots_gen(s->eng.watch);
 	return 0;
 }
 
 /* Before a pass: the filesystems as the zone roots are now. */
 static void fs_current(struct sweep *s)
 {
-	if (s->roots_gen != watch_roots_gen(s->d->watch) && fs_rebuild(s) < 0)
+	if (s->roots_gen != watch_roots_gen(s->eng.watch) && fs_rebuild(s) < 0)
 		log_err("out of memory: the disks of zones that appeared are not watched yet");
 }
 
@@ -335,8 +335,8 @@ static void fs_current(struct sweep *s)
 static void reserve_missing(struct sweep *s, struct sweep_reserve *r, uint64_t gone_bytes,
 			    uint64_t gone_files, uint64_t freed)
 {
-	const struct zone_config *zc = &s->d->cfg->zones[r->zone];
-	struct table_zone *tz = table_zone(s->d->table, r->zone);
+	const struct zone_config *zc = &s->eng.cfg->zones[r->zone];
+	struct table_zone *tz = table_zone(s->eng.table, r->zone);
 	struct sweep_fs *fs = tz->root ? sweep_fs_of(s, tz->root->dev) : NULL;
 	struct policy_excess ex = policy_zone_excess(zc, tz->bytes + r->bytes, tz->files + 1);
 	struct fsinfo fi;
@@ -345,7 +345,7 @@ static void reserve_missing(struct sweep *s, struct sweep_reserve *r, uint64_t g
 	r->files_missing = ex.files > gone_files ? ex.files - gone_files : 0;
 	r->disk_missing = 0;
 	if (fs && fsinfo_get(fs->probe, &fi) == 0 && fi.dev == fs->dev) {
-		uint64_t need = policy_disk_room(s->d->cfg->disk_high, fi.used + fi.free, fi.used,
+		uint64_t need = policy_disk_room(s->eng.cfg->disk_high, fi.used + fi.free, fi.used,
 						 r->bytes);
 		r->disk_missing = need > freed ? need - freed : 0;
 	}
@@ -353,7 +353,7 @@ static void reserve_missing(struct sweep *s, struct sweep_reserve *r, uint64_t g
 
 void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve *r)
 {
-	struct table_zone *tz = table_zone(s->d->table, r->zone);
+	struct table_zone *tz = table_zone(s->eng.table, r->zone);
 	struct sweep_fs *fs;
 	uint64_t start = run->freed, gone = 0;
 	struct sweep_plan p = { 0 };
@@ -401,14 +401,14 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 /* The review window (keep), then the archive's max_size, oldest first. */
 static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 {
-	const struct config *cfg = s->d->cfg;
+	const struct config *cfg = s->eng.cfg;
 	struct archive_index *ix;
 	struct archive_entry *e;
 	uint64_t over;
 
-	if (!s->d->archive || run->zone >= 0)
+	if (!s->eng.archive || run->zone >= 0)
 		return;
-	ix = archive_entries(s->d->archive);
+	ix = archive_entries(s->eng.archive);
 	if (run->dry) {
 		/* Nothing moves: report what would go, in order, without removing it. */
 		over = cfg->archive_max_size != CONFIG_UNSET && ix->stored > (uint64_t)cfg->archive_max_size
@@ -448,11 +448,11 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 
 static void arm(struct sweep *s, int64_t now)
 {
-	ev_periodic_stop(s->d->loop, &s->deadline);
+	ev_periodic_stop(s->eng.loop, &s->deadline);
 	if (s->next == POLICY_NEVER)
 		return;
 	ev_periodic_set(&s->deadline, (ev_tstamp)(s->next > now ? s->next : now + 1), 0, 0);
-	ev_periodic_start(s->d->loop, &s->deadline);
+	ev_periodic_start(s->eng.loop, &s->deadline);
 }
 
 /*
@@ -485,7 +485,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		return; /* a full batch is out: its last result brings a pass */
 	s->running = true;
 	if (!run->dry)
-		emptied_prune_young(s->emptied, s->d->watch, s->d->table, s->d->cfg, now);
+		emptied_prune_young(s->emptied, s->eng.watch, s->eng.table, s->eng.cfg, now);
 	else if (run->manual && s->archive_full.active && !run->archive_full)
 		run->archive_full = strdup(s->full_why); /* what is due would stay, now */
 	fs_current(s);
@@ -494,12 +494,12 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 
 		s->next = POLICY_NEVER;
 		p.more = !batch_limit(s, run, &p);
-		for (size_t i = 0; i < s->d->cfg->n_zones && !p.more; i++)
+		for (size_t i = 0; i < s->eng.cfg->n_zones && !p.more; i++)
 			if (zone_wanted(run, i))
 				pass_due(s, run, &p, i, now);
 		more = p.more;
 		p.more = !batch_limit(s, run, &p);
-		for (size_t i = 0; i < s->d->cfg->n_zones && !p.more; i++)
+		for (size_t i = 0; i < s->eng.cfg->n_zones && !p.more; i++)
 			if (zone_wanted(run, i))
 				pass_quota(s, run, &p, i, now, NULL, NULL);
 		more |= p.more;
@@ -533,9 +533,9 @@ int64_t sweep_last_run(const struct sweep *s)
 
 void sweep_due(struct sweep *s)
 {
-	struct sweep_run run = { .dry = s->d->dry_run, .mark = s->d->dry_run, .zone = -1 };
+	struct sweep_run run = { .dry = s->eng.dry_run, .mark = s->eng.dry_run, .zone = -1 };
 
-	if (s->d->paused)
+	if (*s->eng.paused)
 		return;
 	sweep_all(s, &run);
 }
@@ -547,7 +547,7 @@ static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	watch_drain(s->d->watch);
+	watch_drain(s->eng.watch);
 	sweep_due(s);
 }
 
@@ -562,13 +562,13 @@ void sweep_housekeeping(struct sweep *s)
 {
 	int64_t writes = 0, reads = 0, now = sweep_now();
 
-	for (size_t i = 0; i < s->d->cfg->n_zones; i++) {
-		if (s->d->cfg->zones[i].min_age > writes)
-			writes = s->d->cfg->zones[i].min_age;
-		if (s->d->cfg->zones[i].max_idle > reads)
-			reads = s->d->cfg->zones[i].max_idle;
+	for (size_t i = 0; i < s->eng.cfg->n_zones; i++) {
+		if (s->eng.cfg->zones[i].min_age > writes)
+			writes = s->eng.cfg->zones[i].min_age;
+		if (s->eng.cfg->zones[i].max_idle > reads)
+			reads = s->eng.cfg->zones[i].max_idle;
 	}
-	table_prune_seen(s->d->table, now - writes - 1, now - reads - 1);
+	table_prune_seen(s->eng.table, now - writes - 1, now - reads - 1);
 	sweep_due(s);
 }
 
@@ -578,9 +578,9 @@ void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run)
 	struct archive_index *ix;
 	struct archive_entry *e;
 
-	if (!s->d->archive)
+	if (!s->eng.archive)
 		return;
-	ix = archive_entries(s->d->archive);
+	ix = archive_entries(s->eng.archive);
 	if (older_than >= 0) {
 		for (e = archive_index_next(ix, NULL); e && e->archived_at <= now - older_than;
 		     e = archive_index_next(ix, e))
@@ -592,20 +592,21 @@ void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run)
 }
 
 /*
- * Per-zone and per-filesystem state for the daemon's zones: zone j keeps
+ * Per-zone and per-filesystem state for cfg's zones: zone j keeps
  * the state of old zone old_of_new[j] (none when -1, or no old state).
  */
-int sweep_reconfigure(struct sweep *s, const int *old_of_new)
+int sweep_reconfigure(struct sweep *s, const struct config *cfg, const int *old_of_new)
 {
-	const struct config *cfg = s->d->cfg;
 	struct sweep_zone *zones = calloc(cfg->n_zones + 1, sizeof(*zones));
 
+	s->eng.cfg = cfg;
 	if (!zones)
 		goto nomem;
 	for (size_t i = 0; i < cfg->n_zones; i++) {
 		if (old_of_new && old_of_new[i] >= 0)
 			zones[i] = s->zones[old_of_new[i]];
-		if (cfg->zones[i].max_idle != CONFIG_UNSET && table_zone_track_use(s->d->table, i) < 0)
+		if (cfg->zones[i].max_idle != CONFIG_UNSET &&
+		    table_zone_track_use(s->eng.table, i) < 0)
 			goto nomem;
 	}
 	if (fs_rebuild(s) < 0)
@@ -619,17 +620,17 @@ nomem:
 	return -ENOMEM;
 }
 
-struct sweep *sweep_create(struct daemon *d)
+struct sweep *sweep_create(const struct engine_parts *parts)
 {
 	struct sweep *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	s->d = d;
+	s->eng = *parts;
 	s->held = u64map_create();
 	s->emptied = emptied_create();
 	s->failed = u64map_create();
-	if (!s->held || !s->emptied || !s->failed || sweep_reconfigure(s, NULL) < 0) {
+	if (!s->held || !s->emptied || !s->failed || sweep_reconfigure(s, parts->cfg, NULL) < 0) {
 		sweep_destroy(s);
 		return NULL;
 	}
@@ -644,9 +645,9 @@ void sweep_destroy(struct sweep *s)
 {
 	if (!s)
 		return;
-	if (s->d->loop) {
-		ev_periodic_stop(s->d->loop, &s->deadline);
-		ev_timer_stop(s->d->loop, &s->again);
+	if (s->eng.loop) {
+		ev_periodic_stop(s->eng.loop, &s->deadline);
+		ev_timer_stop(s->eng.loop, &s->again);
 	}
 	u64map_destroy(s->failed);
 	free(s->zones);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "audit.h"
-#include "daemon.h"
+#include "counters.h"
 #include "emptied.h"
 #include "log.h"
 #include "pathenc.h"
@@ -25,10 +25,10 @@
  */
 static void next_batch(struct sweep *s, struct sweep_run *run)
 {
-	if (!run || run->refs != 1 || !run->more || s->running || s->d->paused)
+	if (!run || run->refs != 1 || !run->more || s->running || *s->eng.paused)
 		return;
 	run->more = false;
-	watch_drain(s->d->watch);
+	watch_drain(s->eng.watch);
 	sweep_all(s, run);
 }
 
@@ -69,8 +69,8 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 			      uint32_t zi, enum policy_reason why, int64_t now, const char *path,
 			      const char *rel)
 {
-	struct daemon *d = s->d;
-	const struct zone_config *zc = &d->cfg->zones[zi];
+	const struct engine_parts *eng = &s->eng;
+	const struct zone_config *zc = &eng->cfg->zones[zi];
 	bool del = zc->action == ACTION_DELETE;
 	uint64_t bytes = f->size, disk = (f->flags & TF_LINKED) ? 0 : f->blocks * 512;
 	struct sweep_fs *fs;
@@ -85,7 +85,7 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 		run->freed += disk;
 		return ACT_DONE;
 	}
-	if (!del && !d->archive)
+	if (!del && !eng->archive)
 		return ACT_FAILED; /* refused by the config check: no archive, no archiving */
 	if (!del && !sweep_archive_may_try(s, run, now)) {
 		run_failed(run, now, "archive", zc->name, path, bytes, why,
@@ -100,15 +100,15 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	if (!j)
 		return ACT_FAILED;
 	/* A copy to another filesystem is long; a delete or a rename is not. */
-	j->mj.lane = del || f->dir->dev == archive_dev(d->archive) ? MOVER_QUICK : MOVER_ARCHIVE;
+	j->mj.lane = del || f->dir->dev == archive_dev(s->eng.archive) ? MOVER_QUICK : MOVER_ARCHIVE;
 	j->mj.action = del ? "delete" : "archive";
 	j->mj.bytes = bytes;
 	j->mj.run = sweep_job_run;
 	j->mj.done = act_done;
-	j->archive = del ? NULL : d->archive;
-	j->aopts.compress = (int)d->cfg->archive_compress;
-	j->aopts.level = d->cfg->archive_level;
-	j->written = table_file_last_write(d->table, f);
+	j->archive = del ? NULL : eng->archive;
+	j->aopts.compress = (int)eng->cfg->archive_compress;
+	j->aopts.level = eng->cfg->archive_level;
+	j->written = table_file_last_write(eng->table, f);
 	j->min_age = zc->min_age;
 	j->e.reason = why;
 	j->owner = s;
@@ -119,26 +119,26 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	j->size = bytes;
 	j->disk = disk;
 	j->queued_at = now;
-	watch_self_open(d->watch, f, true); /* counted before the worker's open can be seen */
+	watch_self_open(eng->watch, f, true); /* counted before the worker's open can be seen */
 	s->inflight++;
 	/* Its event may take it out of the table before its blocks are free: counted here. */
 	if ((fs = sweep_fs_of(s, f->dir->dev)))
 		fs->inflight += disk;
-	mover_submit(d->mover, &j->mj);
+	mover_submit(eng->mover, &j->mj);
 	return ACT_QUEUED;
 }
 
 /* The job's zone now: its index, looked up by name after a reload; -1 when it went. */
 static int job_zone(const struct sweep *s, const struct sweep_job *j)
 {
-	return j->gen == s->gen ? (int)j->zone : config_zone_index(s->d->cfg, j->e.zone);
+	return j->gen == s->gen ? (int)j->zone : config_zone_index(s->eng.cfg, j->e.zone);
 }
 
 /* The mover's answer, taken in: what the table, counters, episodes and audit learn. */
 static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 				  struct table_file *f, int64_t now)
 {
-	struct daemon *d = s->d;
+	const struct engine_parts *eng = &s->eng;
 	bool del = !j->archive;
 	struct archive_entry *ae = NULL;
 	struct table_dir *dir;
@@ -148,12 +148,12 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 
 	if (r == SWEEP_JOB_WRITING || r == -EBUSY) {
 		if (f)
-			table_file_set_writing(d->table, f, true);
+			table_file_set_writing(eng->table, f, true);
 		return ACT_WRITING;
 	}
 	if (r == SWEEP_JOB_YOUNG) {
 		if (f)
-			table_file_note_write(d->table, f, f->mtime > now ? f->mtime : now);
+			table_file_note_write(eng->table, f, f->mtime > now ? f->mtime : now);
 		return ACT_YOUNG;
 	}
 	if (r == -ECANCELED)
@@ -178,11 +178,11 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 		return ACT_MISDIR;
 	}
 	if (r == -ENAMETOOLONG && !del) {
-		d->counters.errors++;
+		eng->counters->errors++;
 		log_err("%s: cannot archive it: its path in the archive %s/%s would be longer than "
 			"PATH_MAX (%d bytes); it stays in its zone, counted; move it higher up or give "
 			"the zone action = \"delete\"",
-			path, archive_path(d->archive), j->e.zone, PATH_MAX);
+			path, archive_path(eng->archive), j->e.zone, PATH_MAX);
 		sweep_fail_for_now(s, &j->mj, true, now);
 		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
 			   "its path in the archive would be longer than PATH_MAX: it stays in its "
@@ -190,11 +190,11 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 		return ACT_TOO_DEEP;
 	}
 	if (r < 0) {
-		d->counters.errors++;
+		eng->counters->errors++;
 		log_err("%s: cannot %s it: %s; it stays where it is and is tried again in %d s: set "
 			"that right in the zone%s%s",
 			path, del ? "delete" : "archive", strerror(-r), SWEEP_RETRY_S,
-			del ? "" : " or in the archive ", del ? "" : archive_path(d->archive));
+			del ? "" : " or in the archive ", del ? "" : archive_path(eng->archive));
 		sweep_fail_for_now(s, &j->mj, false, now);
 		snprintf(why, sizeof(why), "%s: it stays where it is, tried again in %d s (the log "
 			 "says more)", strerror(-r), SWEEP_RETRY_S);
@@ -207,35 +207,35 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 		sweep_archive_room(s, 0, now);
 		if (zi >= 0)
 			sweep_archive_misdir(s, (uint32_t)zi, 0, now);
-		ae = archive_commit(d->archive, &j->e);
+		ae = archive_commit(eng->archive, &j->e);
 		if (!ae) {
-			d->counters.errors++;
+			eng->counters->errors++;
 			log_err("%s: archived as %s, but out of memory for its index entry: it is "
 				"indexed again at the next start", path, j->e.apath);
 		}
 	}
-	dir = f ? f->dir : zi >= 0 ? table_dir_find(d->table, (size_t)zi, j->dir_rel) : NULL;
+	dir = f ? f->dir : zi >= 0 ? table_dir_find(eng->table, (size_t)zi, j->dir_rel) : NULL;
 	if (dir && j->dir_known)
 		emptied_removed_in(s->emptied, dir,
 				   emptied_user_mtime(s->emptied, dir, &j->dir_before), &j->dir_after,
 				   now);
 	if (f)
-		table_file_remove(d->table, f);
+		table_file_remove(eng->table, f);
 	if (del)
-		d->counters.deleted++;
+		eng->counters->deleted++;
 	else
-		d->counters.archived++;
-	d->counters.bytes_freed += j->disk;
+		eng->counters->archived++;
+	eng->counters->bytes_freed += j->disk;
 	if (j->run) {
 		j->run->count++;
 		j->run->freed += j->disk;
 	}
 	sweep_report(s, j->run, audit_entry(now, del ? "delete" : "archive", j->e.zone, path, j->size,
 				      j->e.reason, false, j->e.apath));
-	if (dir && zi >= 0 && d->cfg->zones[zi].prune_empty_dirs)
-		emptied_prune(s->emptied, s->d->watch, &d->cfg->zones[zi], dir, now);
+	if (dir && zi >= 0 && eng->cfg->zones[zi].prune_empty_dirs)
+		emptied_prune(s->emptied, eng->watch, &eng->cfg->zones[zi], dir, now);
 	/* Archived under disk pressure onto the filesystem that is short: gone at once. */
-	if (ae && j->e.reason == REASON_DISK_HIGH && archive_dev(d->archive) == j->mj.dev)
+	if (ae && j->e.reason == REASON_DISK_HIGH && archive_dev(eng->archive) == j->mj.dev)
 		sweep_purge_entry(s, j->run, ae, REASON_DISK_HIGH, now);
 	return ACT_DONE;
 }
@@ -250,9 +250,9 @@ static void job_in(struct sweep *s, struct sweep_run *run)
 	next_batch(s, run);
 	sweep_run_release(run);
 	s->inflight--;
-	if (!s->inflight && !s->d->paused && !ev_is_active(&s->again)) {
+	if (!s->inflight && !*s->eng.paused && !ev_is_active(&s->again)) {
 		ev_timer_set(&s->again, 0., 0.);
-		ev_timer_start(s->d->loop, &s->again);
+		ev_timer_start(s->eng.loop, &s->again);
 	}
 }
 
@@ -262,7 +262,7 @@ static void act_done(struct mover_job *mj, bool cancelled)
 	struct sweep *s = j->owner;
 	int64_t now = sweep_now();
 	int zi = job_zone(s, j);
-	struct table_file *f = zi >= 0 ? table_file_find(s->d->table, (size_t)zi, j->rel, mj->ino)
+	struct table_file *f = zi >= 0 ? table_file_find(s->eng.table, (size_t)zi, j->rel, mj->ino)
 				       : NULL;
 	struct sweep_fs *fs = sweep_fs_of(s, mj->dev);
 	enum act_result r = ACT_CANCELLED;
@@ -270,7 +270,7 @@ static void act_done(struct mover_job *mj, bool cancelled)
 	if (fs)
 		fs->inflight -= fs->inflight < j->disk ? fs->inflight : j->disk;
 	if (f && (cancelled || !j->opened))
-		watch_self_open(s->d->watch, f, false); /* no event of ours will come */
+		watch_self_open(s->eng.watch, f, false); /* no event of ours will come */
 	if (!cancelled)
 		r = act_result(s, j, zi, f, now);
 	(void)r;
@@ -282,7 +282,7 @@ static void act_done(struct mover_job *mj, bool cancelled)
 enum act_result sweep_act(struct sweep *s, struct sweep_run *run, struct table_file *f,
 			   uint32_t zi, enum policy_reason why, int64_t now)
 {
-	const struct zone_config *zc = &s->d->cfg->zones[zi];
+	const struct zone_config *zc = &s->eng.cfg->zones[zi];
 	char *rel = table_file_relpath_dup(f), *path = NULL;
 	enum act_result r = ACT_FAILED;
 
@@ -310,7 +310,7 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 		run->count++;
 		return true;
 	}
-	if (e->busy || !(j = purge_job_new(s->d->archive, e->id, e->apath, e->zone, e->path)))
+	if (e->busy || !(j = purge_job_new(s->eng.archive, e->id, e->apath, e->zone, e->path)))
 		return false;
 	j->mj.bytes = e->stored;
 	j->mj.done = purge_done;
@@ -323,7 +323,7 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 	e->busy = true;
 	s->purging += e->stored;
 	s->inflight++;
-	mover_submit(s->d->mover, &j->mj);
+	mover_submit(s->eng.mover, &j->mj);
 	return true;
 }
 
@@ -336,7 +336,7 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 {
 	struct purge_job *j = (struct purge_job *)mj;
 	struct sweep *s = j->owner;
-	struct archive_entry *e = archive_index_get(archive_entries(s->d->archive), j->id);
+	struct archive_entry *e = archive_index_get(archive_entries(s->eng.archive), j->id);
 	int64_t now = sweep_now();
 	char why[300];
 
@@ -344,7 +344,7 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 		e->busy = false;
 	s->purging -= s->purging < j->stored ? s->purging : j->stored;
 	if (!cancelled && j->r < 0) {
-		s->d->counters.errors++;
+		s->eng.counters->errors++;
 		if (now >= s->purge_retry_at) /* once for the batch that failed */
 			log_err("archive: cannot purge %s: %s; it stays in the archive, and purges "
 				"are tried again in %d s",
@@ -353,9 +353,9 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 		snprintf(why, sizeof(why), "%s: it stays in the archive", strerror(-j->r));
 		run_failed(j->run, now, "purge", j->zone, j->origin, j->bytes, j->why, why);
 	} else if (!cancelled) {
-		archive_forget(s->d->archive, j->id);
-		s->d->counters.purged++;
-		s->d->counters.bytes_freed += j->stored;
+		archive_forget(s->eng.archive, j->id);
+		s->eng.counters->purged++;
+		s->eng.counters->bytes_freed += j->stored;
 		if (j->run) {
 			j->run->count++;
 			j->run->freed += j->stored;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
-#include "daemon.h"
+#include "counters.h"
 #include "fsinfo.h"
 #include "log.h"
 #include "sweep_job.h"
@@ -26,7 +26,7 @@ static uint64_t held_key(uint64_t dev, uint64_t ino)
 /* Is f at a path a restore is putting a file at? */
 static bool arriving(const struct sweep *s, const struct table_file *f)
 {
-	const struct zone_config *zc = &s->d->cfg->zones[f->dir->zone];
+	const struct zone_config *zc = &s->eng.cfg->zones[f->dir->zone];
 	char *rel = table_file_relpath_dup(f), *path = NULL;
 	bool yes = false;
 
@@ -56,7 +56,7 @@ static bool is_held(struct sweep *s, const struct table_file *f, int64_t now)
 
 void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
 {
-	int64_t keep = s->d->cfg->archive_keep;
+	int64_t keep = s->eng.cfg->archive_keep;
 	int64_t until = sweep_now() + (keep == CONFIG_UNSET ? SWEEP_HOLD_DEFAULT_S : keep);
 
 	u64map_put(s->held, held_key(dev, ino), (void *)(uintptr_t)until);
@@ -120,11 +120,11 @@ void sweep_say_episode(struct sweep_episode *ep, const char *what, bool blocked,
 void sweep_report(struct sweep *s, struct sweep_run *run, json_object *entry)
 {
 	if (!run)
-		audit_report(s->d->audit, NULL, entry);
+		audit_report(s->eng.audit, NULL, entry);
 	else if (run->unaudited && entry && run->actions)
 		json_object_array_add(run->actions, entry);
 	else
-		audit_report(s->d->audit, run->actions, entry);
+		audit_report(s->eng.audit, run->actions, entry);
 }
 
 /*
@@ -135,7 +135,7 @@ void sweep_report(struct sweep *s, struct sweep_run *run, json_object *entry)
  */
 void sweep_archive_room(struct sweep *s, int err, int64_t now)
 {
-	const char *path = s->d->cfg->archive_path, *todo;
+	const char *path = s->eng.cfg->archive_path, *todo;
 	char where[PATH_MAX + 64], sz[32];
 	struct fsinfo fi;
 	int r;
@@ -144,7 +144,7 @@ void sweep_archive_room(struct sweep *s, int err, int64_t now)
 		return;
 	if (err) {
 		s->archive_retry_at = now + SWEEP_RETRY_S;
-		s->d->counters.errors++;
+		s->eng.counters->errors++;
 		if (fsinfo_get(path, &fi) == 0)
 			snprintf(where, sizeof(where), "its filesystem %s has %s free", fi.mount,
 				 units_format_size(fi.free, sz, sizeof(sz)));
@@ -161,7 +161,7 @@ void sweep_archive_room(struct sweep *s, int err, int64_t now)
 			 "is %s (%s): files stay in their zones; %s",
 			 err == -EDQUOT ? "over its owner's disk quota" : "full", where, todo);
 	}
-	r = episode_set(&s->archive_full, err != 0, s->full_self, 0, &s->d->counters);
+	r = episode_set(&s->archive_full, err != 0, s->full_self, 0, s->eng.counters);
 	if (r > 0)
 		log_warn("archive %s %s", path, s->full_self);
 	else if (r < 0)
@@ -192,7 +192,7 @@ bool sweep_archive_may_try(const struct sweep *s, const struct sweep_run *run, i
 void sweep_archive_misdir(struct sweep *s, uint32_t zi, int err, int64_t now)
 {
 	struct sweep_zone *sz = &s->zones[zi];
-	const char *zone = s->d->cfg->zones[zi].name, *apath = s->d->cfg->archive_path;
+	const char *zone = s->eng.cfg->zones[zi].name, *apath = s->eng.cfg->archive_path;
 
 	if (!err) {
 		if (sz->arch_why[0])
@@ -213,13 +213,13 @@ void sweep_archive_misdir(struct sweep *s, uint32_t zi, int err, int64_t now)
 				: "a symbolic link, or not a directory",
 		 zone);
 	snprintf(s->misdir_why, sizeof(s->misdir_why), "%s", sz->arch_why);
-	s->d->counters.blocked++;
+	s->eng.counters->blocked++;
 	log_warn("%s", sz->arch_why);
 }
 
 const char *sweep_archive_blocked(const struct sweep *s, size_t zone)
 {
-	return zone < s->d->cfg->n_zones && s->zones[zone].arch_why[0] ? s->zones[zone].arch_why
+	return zone < s->eng.cfg->n_zones && s->zones[zone].arch_why[0] ? s->zones[zone].arch_why
 									   : NULL;
 }
 
@@ -268,13 +268,13 @@ static bool busy_cb(void *ud, const struct table_file *f)
 {
 	struct sweep *s = ud;
 
-	return mover_busy(s->d->mover, f->dir->dev, f->ino);
+	return mover_busy(s->eng.mover, f->dir->dev, f->ino);
 }
 
 /* The planner's view of the table at now, for run (NULL: any). */
 struct sweep_view sweep_view_at(struct sweep *s, const struct sweep_run *run, int64_t now)
 {
-	return (struct sweep_view){ .table = s->d->table, .cfg = s->d->cfg, .now = now,
+	return (struct sweep_view){ .table = s->eng.table, .cfg = s->eng.cfg, .now = now,
 				    .skip = run && run->mark ? TF_PICKED | TF_REPORTED : TF_PICKED,
 				    .held = held_cb, .failing = failing_cb, .busy = busy_cb,
 				    .ud = s, .next = POLICY_NEVER };
@@ -282,7 +282,7 @@ struct sweep_view sweep_view_at(struct sweep *s, const struct sweep_run *run, in
 
 const struct sweep_episode *sweep_zone_episode(const struct sweep *s, size_t zone)
 {
-	return zone < s->d->cfg->n_zones ? &s->zones[zone].ep : NULL;
+	return zone < s->eng.cfg->n_zones ? &s->zones[zone].ep : NULL;
 }
 
 const struct sweep_episode *sweep_fs_episode(const struct sweep *s, uint64_t dev, bool *pressure)

@@ -266,6 +266,8 @@ static void on_event(struct watch *w, const struct inotify_event *ev)
 	struct watch_zone *z;
 
 	w->counters->events++;
+	if (ev->mask & IN_CLOSE_WRITE)
+		w->counters->write_closes++;
 	if (ev->mask & IN_Q_OVERFLOW) {
 		note_overflow(w);
 		return;
