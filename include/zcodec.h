@@ -13,8 +13,8 @@
 struct zcodec_opts {
 	int level;
 	int threads; /* 0: single-threaded */
-	/* Asked between chunks; NULL: always go on. */
-	bool (*keep_going)(void *ud);
+	/* Asked between chunks, with the bytes read from in so far; NULL: always go on. */
+	bool (*keep_going)(void *ud, uint64_t done);
 	void *ud;
 };
 

@@ -38,13 +38,13 @@ struct chunk_check {
 	const struct archive_opts *o;
 };
 
-static bool still_going(void *ud)
+static bool still_going(void *ud, uint64_t done)
 {
 	const struct chunk_check *c = ud;
 
 	if (c->h && lease_broken(c->h))
 		return false;
-	return !c->o || !c->o->keep_going || c->o->keep_going(c->o->ud);
+	return !c->o || !c->o->keep_going || c->o->keep_going(c->o->ud, done);
 }
 
 static bool should_compress(const struct archive_opts *o, const char *name, int fd)

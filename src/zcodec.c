@@ -27,9 +27,9 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static bool go_on(const struct zcodec_opts *o)
+static bool go_on(const struct zcodec_opts *o, uint64_t done)
 {
-	return !o || !o->keep_going || o->keep_going(o->ud);
+	return !o || !o->keep_going || o->keep_going(o->ud, done);
 }
 
 int zsink_open(struct zsink *z, int fd, int level, int threads)
@@ -101,6 +101,7 @@ int zcodec_compress(int in, int out, const struct zcodec_opts *o)
 	struct zsink z;
 	char *ibuf = malloc(ZCODEC_CHUNK);
 	int r = zsink_open(&z, out, o ? o->level : 3, o ? o->threads : 0);
+	uint64_t done = 0;
 
 	if (r == 0 && !ibuf)
 		r = -ENOMEM;
@@ -109,9 +110,12 @@ int zcodec_compress(int in, int out, const struct zcodec_opts *o)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
 			r = -errno;
-		else if (!go_on(o))
+			break;
+		}
+		done += (uint64_t)n;
+		if (!go_on(o, done))
 			r = -ECANCELED;
 		else if (n == 0)
 			break;
@@ -131,6 +135,7 @@ int zcodec_decompress(int in, int out, const struct zcodec_opts *o)
 	size_t in_cap = ZSTD_DStreamInSize(), out_cap = ZSTD_DStreamOutSize();
 	char *ibuf = malloc(in_cap), *obuf = malloc(out_cap);
 	size_t ret = 0;
+	uint64_t done = 0;
 	bool any = false;
 	int r = 0;
 
@@ -150,7 +155,8 @@ int zcodec_decompress(int in, int out, const struct zcodec_opts *o)
 		}
 		if (n == 0)
 			break;
-		if (!go_on(o)) {
+		done += (uint64_t)n;
+		if (!go_on(o, done)) {
 			r = -ECANCELED;
 			goto out;
 		}
