@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fcopy.h"
 #include "lease.h"
 #include "log.h"
 #include "rotate_priv.h"
@@ -187,7 +188,7 @@ static void compress_pending(struct rotate *r)
 		j->mj.action = "compress";
 		j->mj.dev = p->dev;
 		j->mj.ino = p->ino;
-		j->mj.bytes = st.st_size > 0 ? (uint64_t)st.st_size : 0; /* what status shows progress of */
+		j->mj.bytes = fcopy_disk_bytes(&st); /* what status shows progress of */
 		j->mj.run = rotate_job_run;
 		j->mj.done = rotate_result_in;
 		j->owner = r;

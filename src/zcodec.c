@@ -71,12 +71,42 @@ static int zsink_push(struct zsink *z, const void *buf, size_t n, ZSTD_EndDirect
 
 int zsink_write(struct zsink *z, const void *buf, size_t n)
 {
+	if (n)
+		z->hole_last = false;
 	return z->cc ? zsink_push(z, buf, n, ZSTD_e_continue) : write_all(z->fd, buf, n);
+}
+
+int zsink_skip(struct zsink *z, uint64_t n)
+{
+	static const char zeros[64 << 10];
+
+	if (!z->cc) {
+		if (n && lseek(z->fd, (off_t)n, SEEK_CUR) < 0)
+			return -errno;
+		z->hole_last = z->hole_last || n;
+		return 0;
+	}
+	while (n) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		int r = zsink_push(z, zeros, k, ZSTD_e_continue);
+
+		if (r < 0)
+			return r;
+		n -= k;
+	}
+	return 0;
 }
 
 int zsink_finish(struct zsink *z)
 {
-	return z->cc ? zsink_push(z, NULL, 0, ZSTD_e_end) : 0;
+	off_t end;
+
+	if (z->cc)
+		return zsink_push(z, NULL, 0, ZSTD_e_end);
+	if (!z->hole_last)
+		return 0;
+	end = lseek(z->fd, 0, SEEK_CUR);
+	return end < 0 || ftruncate(z->fd, end) < 0 ? -errno : 0;
 }
 
 void zsink_close(struct zsink *z)
