@@ -48,8 +48,11 @@ const char *archive_path(const struct archive *a);
 struct archive_opts {
 	int compress; /* COMPRESS_* */
 	int level;
-	/* Asked between chunks of a copy; false: give up (the move is undone). NULL: go on. */
-	bool (*keep_going)(void *ud);
+	/*
+	 * Asked between chunks of a copy, with the bytes done (of the source's data,
+	 * or of the stream read); false: give up (the move is undone). NULL: go on.
+	 */
+	bool (*keep_going)(void *ud, uint64_t done);
 	void *ud;
 };
 
@@ -95,10 +98,9 @@ struct archive_restore {
 	bool compressed; /* the entry's */
 	char *state_dir; /* never written into, under any name */
 	struct archive_dest to; /* its base, base_abs and rel are the restore's own */
-	/* Asked between chunks of a copy; false: give up (the move is undone). NULL: go on. */
-	bool (*keep_going)(void *ud);
+	/* As archive_opts' keep_going: between chunks, with the bytes done. */
+	bool (*keep_going)(void *ud, uint64_t done);
 	void *ud;
-	int src; /* the worker's, while it runs: the archived copy (for progress) */
 	char *where; /* on success, the path it went to (malloc'd) */
 	char err[3 * 4096]; /* on failure, what went wrong, naming the path, and what to do */
 };

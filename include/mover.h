@@ -98,10 +98,11 @@ bool mover_stopping(const struct mover_job *j);
 /* For run(): how many bytes are done so far. */
 void mover_progress(struct mover_job *j, uint64_t moved);
 /*
- * For run(), between chunks of a copy read from src (-1: not open yet): its
- * offset as the progress; false once the daemon is stopping.
+ * For run(), between chunks of a copy: done (the bytes of data copied, or of
+ * the stream read) as the progress, never past bytes; false once the daemon
+ * is stopping.
  */
-bool mover_chunk_done(struct mover_job *j, int src);
+bool mover_chunk_done(struct mover_job *j, uint64_t done);
 
 /* A job's fields freed (path), and the job itself. */
 void mover_job_free(struct mover_job *j);

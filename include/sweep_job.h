@@ -46,8 +46,6 @@ struct sweep_job {
 	uint64_t gen; /* of the sweeper's zones when queued */
 	uint64_t size, disk;
 	int64_t queued_at;
-	/* the worker's, while it runs */
-	int src_fd;
 };
 
 /* A job with its strings copied; NULL when out of memory. */

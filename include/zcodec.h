@@ -13,8 +13,8 @@
 struct zcodec_opts {
 	int level;
 	int threads; /* 0: single-threaded */
-	/* Asked between chunks; NULL: always go on. */
-	bool (*keep_going)(void *ud);
+	/* Asked between chunks, with the bytes read from in so far; NULL: always go on. */
+	bool (*keep_going)(void *ud, uint64_t done);
 	void *ud;
 };
 
@@ -29,11 +29,18 @@ struct zsink {
 	struct ZSTD_CCtx_s *cc; /* NULL: plain */
 	char *obuf;
 	size_t out_cap;
+	bool hole_last; /* plain: it ends in a hole, which needs its size set */
 };
 /* threads: zstd workers (0: none). 0 or -ENOMEM. */
 int zsink_open(struct zsink *z, int fd, int level, int threads);
 int zsink_write(struct zsink *z, const void *buf, size_t n);
-/* Ends the frame. */
+/*
+ * n zero bytes: a hole, skipped over, in a plain sink (its fd must be a
+ * regular file); fed to zstd as zeros in a compressed one (it reads each:
+ * for a few holes only).
+ */
+int zsink_skip(struct zsink *z, uint64_t n);
+/* Ends the frame (plain: sets the size past a last hole). */
 int zsink_finish(struct zsink *z);
 void zsink_close(struct zsink *z);
 /* Workers worth using for n bytes at this machine: 0 below 32 MiB, else one per CPU (at most 8). */

@@ -38,22 +38,29 @@ struct chunk_check {
 	const struct archive_opts *o;
 };
 
-static bool still_going(void *ud)
+static bool still_going(void *ud, uint64_t done)
 {
 	const struct chunk_check *c = ud;
 
 	if (c->h && lease_broken(c->h))
 		return false;
-	return !c->o || !c->o->keep_going || c->o->keep_going(c->o->ud);
+	return !c->o || !c->o->keep_going || c->o->keep_going(c->o->ud, done);
 }
 
-static bool should_compress(const struct archive_opts *o, const char *name, int fd)
+/*
+ * A file mostly of holes never is, whatever the config says: zstd has no
+ * holes, and would read and squeeze each of their zeros (a file made by
+ * truncate -s 15T would hold the lane for hours); it is copied by its data
+ * and kept sparse instead, its entry saying it is not compressed.
+ */
+static bool should_compress(const struct archive_opts *o, const char *name, int fd,
+			    const struct stat *st)
 {
 	char *sample;
 	ssize_t n;
 	bool yes;
 
-	if (o->compress == COMPRESS_OFF)
+	if (o->compress == COMPRESS_OFF || fcopy_mostly_holes(st))
 		return false;
 	sample = malloc(ARCHIVE_SAMPLE);
 	if (!sample)
@@ -136,7 +143,7 @@ const char *archive_rel_of(const struct archive *a, const char *apath)
  * dst (compressed, decompressed or copied as mode says), made durable,
  * linked in as dst (never over a file), and only then unlinked. h, when
  * given, is the lease on src: a writer breaking it undoes the copy, as does
- * src's name now holding another file. *stored gets the copy's size. The
+ * src's name now holding another file. *stored gets what the copy holds on disk. The
  * copy gets mark when going into the archive; coming out (mark NULL), it
  * loses the one its source had.
  */
@@ -155,7 +162,7 @@ int archive_move_across(struct archive *a, int fd, const struct stat *st,
 	if (r == 0)
 		r = fill(fd, tmp, st, mode, level, h, o, mark);
 	if (r == 0 && stored && fstat(tmp, &now) == 0)
-		*stored = (uint64_t)now.st_size;
+		*stored = fcopy_disk_bytes(&now);
 	if (r == 0)
 		r = link_tmpfile(tmp, dst->dir, dst->name);
 	close(tmp);
@@ -194,7 +201,7 @@ static int store_cross(struct archive *a, const struct archive_opts *o, int adir
 	struct stat st;
 	unsigned k = 0;
 
-	e->compressed = should_compress(o, name, h->fd);
+	e->compressed = should_compress(o, name, h->fd, &h->st);
 	do {
 		int r = clash_name(cand, cand_len, name, k, e->compressed);
 		if (r < 0)
@@ -224,7 +231,8 @@ int archive_store_io(struct archive *a, const struct archive_opts *o, const char
 	int adir, r = -EXDEV;
 	bool marked = false;
 
-	e->bytes = e->stored = (uint64_t)h->st.st_size;
+	e->bytes = (uint64_t)h->st.st_size;
+	e->stored = fcopy_disk_bytes(&h->st); /* a sparse file is small in the archive too */
 	e->apath = NULL;
 	if (snprintf(arel, sizeof(arel), "%s/%s", e->zone, rel) >= (int)sizeof(arel))
 		return -ENAMETOOLONG;

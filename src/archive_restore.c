@@ -296,7 +296,6 @@ int archive_restore_io(struct archive *a, struct archive_restore *rs)
 	archive_split(rel, adirp, sizeof(adirp), &abase);
 	adir = archive_open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1, false);
 	src = adir < 0 ? -1 : openat(adir, abase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	rs->src = src;
 	if (src < 0 || fstat(src, &st) < 0) {
 		r = adir < 0 ? adir : -errno;
 		snprintf(err, errlen,
@@ -369,7 +368,6 @@ done:
 	}
 out:
 	free(target);
-	rs->src = -1;
 	if (src >= 0)
 		close(src);
 	if (adir >= 0)

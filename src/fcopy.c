@@ -9,76 +9,161 @@
 #include <unistd.h>
 
 #define FCOPY_CHUNK (8u << 20)
+#define FCOPY_BUF (1u << 17)
 
-static int copy_rw(int in, int out, off_t *pos, size_t len)
+uint64_t fcopy_disk_bytes(const struct stat *st)
 {
-	static __thread char buf[1 << 17];
+	uint64_t size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
+	uint64_t blocks = st->st_blocks > 0 ? (uint64_t)st->st_blocks : 0;
+	uint64_t alloc = blocks > UINT64_MAX / 512 ? UINT64_MAX : blocks * 512;
 
-	while (len) {
-		ssize_t n = read(in, buf, len < sizeof(buf) ? len : sizeof(buf)), w;
+	return alloc < size ? alloc : size;
+}
+
+bool fcopy_mostly_holes(const struct stat *st)
+{
+	return st->st_size > FCOPY_SPARSE_FLOOR &&
+	       fcopy_disk_bytes(st) < (uint64_t)st->st_size / 2;
+}
+
+static bool all_zero(const char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/*
+ * [pos, pos + len) of in to the same offsets of out, through a buffer. blind:
+ * the filesystem shows no holes (the whole file is data to lseek) though it
+ * has few blocks; zero buffers are then skipped, left as holes in out.
+ * Returns the bytes copied (fewer: in ended), or -errno.
+ */
+static ssize_t copy_rw(int in, int out, off_t pos, size_t len, bool blind)
+{
+	static __thread char buf[FCOPY_BUF];
+	size_t done = 0;
+
+	while (done < len) {
+		size_t want = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		ssize_t n = pread(in, buf, want, pos + (off_t)done), w;
+
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
-			return errno == EINTR ? 0 : -errno;
+			return -errno;
 		if (n == 0)
-			return 1;
-		for (char *p = buf; n > 0; p += w, n -= w) {
-			w = write(out, p, (size_t)n);
-			if (w < 0) {
-				if (errno == EINTR) {
-					w = 0;
-					continue;
-				}
+			break;
+		for (ssize_t at = blind && all_zero(buf, (size_t)n) ? n : 0; at < n; at += w) {
+			w = pwrite(out, buf + at, (size_t)(n - at), pos + (off_t)done + at);
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0)
 				return -errno;
-			}
-			*pos += w;
-			len -= (size_t)w;
 		}
+		done += (size_t)n;
 	}
+	return (ssize_t)done;
+}
+
+/* One chunk at pos: copy_file_range while it works (*plain once it cannot), else read/write. */
+static ssize_t copy_chunk(int in, int out, off_t pos, size_t len, bool *plain, bool blind)
+{
+	while (!*plain && !blind) {
+		off_t from = pos, to = pos;
+		ssize_t n = copy_file_range(in, &from, out, &to, len, 0);
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -errno;
+		*plain = true;
+	}
+	return copy_rw(in, out, pos, len, blind);
+}
+
+/*
+ * Where the next data of in starts at or after pos, and where it ends: 0, or 1
+ * when only a hole is left before end. A filesystem that cannot tell (EINVAL,
+ * EOPNOTSUPP) has the rest as data, as one that reports no holes does.
+ */
+static int next_data(int in, off_t pos, off_t end, off_t *data, off_t *hole)
+{
+	*data = lseek(in, pos, SEEK_DATA);
+	if (*data < 0 && errno == ENXIO)
+		return 1;
+	if (*data < 0 && errno != EINVAL && errno != EOPNOTSUPP)
+		return -errno;
+	if (*data < 0) {
+		*data = pos;
+		*hole = end;
+		return 0;
+	}
+	if (*data >= end)
+		return 1;
+	*hole = lseek(in, *data, SEEK_HOLE);
+	if (*hole < 0 || *hole > end)
+		*hole = end;
 	return 0;
 }
 
 /*
- * Chunk by chunk, so that a lease broken mid-way (a writer opening the file)
- * stops the copy early, and so that writeback of each chunk starts at once:
- * the fsync that makes the copy durable then finds little left to write.
+ * Only what the source holds: its data extents (SEEK_DATA, SEEK_HOLE) copied to
+ * the same offsets, chunk by chunk, and the size set at the end, so that the
+ * copy has the source's holes and a file of a few blocks and a huge apparent
+ * size costs what it holds. Chunk by chunk, so that a lease broken mid-way (a
+ * writer opening the file) stops the copy early, and so that writeback of each
+ * chunk starts at once: the fsync that makes the copy durable then finds
+ * little left to write.
  */
-int fcopy_data(int in, int out, bool (*keep_going)(void *ud), void *ud)
+int fcopy_data(int in, int out, bool (*keep_going)(void *ud, uint64_t done), void *ud)
 {
-	bool plain = false;
-	off_t pos = 0, synced = 0;
+	bool plain = false, blind;
+	off_t pos = 0, synced = 0, end, data = 0, hole = 0;
+	uint64_t done = 0, unsynced = 0;
+	struct stat st;
+	int r;
 
-	for (;;) {
-		ssize_t n = 0;
-		int r;
+	if (fstat(in, &st) < 0)
+		return -errno;
+	end = st.st_size;
+	while (pos < end) {
+		r = next_data(in, pos, end, &data, &hole);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			break;
+		/* All of it one extent, yet mostly holes by its blocks: the filesystem hides them. */
+		blind = data == 0 && hole == end && fcopy_mostly_holes(&st);
+		for (pos = data; pos < hole;) {
+			size_t len = hole - pos < FCOPY_CHUNK ? (size_t)(hole - pos) : FCOPY_CHUNK;
+			ssize_t n;
 
-		if (keep_going && !keep_going(ud))
-			return -ECANCELED;
-		if (!plain) {
-			n = copy_file_range(in, NULL, out, NULL, FCOPY_CHUNK, 0);
-			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-				      errno == EOPNOTSUPP)) {
-				plain = true;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
+			if (keep_going && !keep_going(ud, done))
+				return -ECANCELED;
+			n = copy_chunk(in, out, pos, len, &plain, blind);
 			if (n < 0)
-				return -errno;
+				return (int)n;
 			if (n == 0)
-				break;
+				return -ENODATA; /* cut short under us */
 			pos += n;
-		} else {
-			r = copy_rw(in, out, &pos, FCOPY_CHUNK);
-			if (r < 0)
-				return r;
-			if (r == 1)
-				break;
-		}
-		if (pos - synced >= (off_t)FCOPY_CHUNK) {
-			sync_file_range(out, synced, pos - synced, SYNC_FILE_RANGE_WRITE);
-			synced = pos;
+			done += (uint64_t)n;
+			unsynced += (uint64_t)n;
+			if (unsynced >= FCOPY_CHUNK) {
+				sync_file_range(out, synced, pos - synced, SYNC_FILE_RANGE_WRITE);
+				synced = pos;
+				unsynced = 0;
+			}
 		}
 	}
-	return 0;
+	if (keep_going && !keep_going(ud, done))
+		return -ECANCELED;
+	if (fstat(in, &st) < 0)
+		return -errno;
+	if (st.st_size < end)
+		return -ENODATA; /* cut short under us */
+	/* The holes up to the end (a hole at the end is no extent). */
+	return ftruncate(out, end) < 0 ? -errno : 0;
 }
 
 static int copy_xattrs(int in, int out)

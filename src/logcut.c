@@ -62,36 +62,85 @@ static int copy_publish(int fd, const struct logcut_copy *c)
 	return fsync(c->dirfd) < 0 ? -errno : 0;
 }
 
-/* Bytes [from, to) of in into the sink. */
-static int copy_range(int in, uint64_t from, uint64_t to, struct zsink *z, char *buf,
-		      const struct logcut_copy *c)
-{
-	while (from < to) {
-		size_t want = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
-		ssize_t n = pread(in, buf, want, (off_t)from);
-		int r;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA; /* cut short under us */
-		if (!go_on(c, from))
-			return -ECANCELED;
-		if ((r = zsink_write(z, buf, (size_t)n)) < 0)
-			return r;
-		from += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* A copy in the making: the unnamed file, its sink, a buffer. */
+/* A copy in the making: the unnamed file, its sink, a buffer, the data bytes read into it. */
 struct making {
 	int fd;
 	struct zsink z;
 	char *buf;
+	uint64_t done;
 };
+
+static bool all_zero(const char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/*
+ * The next data of in in [from, to): *data, up to *hole; the rest a hole when
+ * *data == to. A filesystem that cannot tell has it all as data.
+ */
+static int next_data(int in, uint64_t from, uint64_t to, uint64_t *data, uint64_t *hole)
+{
+	off_t d = lseek(in, (off_t)from, SEEK_DATA), h;
+	struct stat st;
+
+	if (d < 0 && errno == ENXIO) {
+		/* Only a hole is left, or in was cut short under us. */
+		if (fstat(in, &st) < 0)
+			return -errno;
+		*data = *hole = to;
+		return (uint64_t)st.st_size < to ? -ENODATA : 0;
+	}
+	if (d < 0 && errno != EINVAL && errno != EOPNOTSUPP)
+		return -errno;
+	*data = d < 0 ? from : (uint64_t)d < to ? (uint64_t)d : to;
+	h = d < 0 ? -1 : lseek(in, d, SEEK_HOLE);
+	*hole = h < 0 || (uint64_t)h > to ? to : (uint64_t)h;
+	return 0;
+}
+
+/*
+ * Bytes [from, to) of in into the copy, by its data: a hole (from a writer
+ * without O_APPEND after a truncate, or a log made by truncate -s) is never
+ * read. A plain copy keeps it a hole, as it does a run of zeros where the
+ * filesystem shows no holes; zstd is fed its zeros (cut_copy compresses no
+ * log that is mostly holes).
+ */
+static int copy_range(int in, uint64_t from, uint64_t to, struct making *m,
+		      const struct logcut_copy *c)
+{
+	uint64_t data = 0, hole = 0;
+	int r;
+
+	while (from < to) {
+		if ((r = next_data(in, from, to, &data, &hole)) < 0)
+			return r;
+		if ((r = zsink_skip(&m->z, data - from)) < 0)
+			return r;
+		for (from = data; from < hole;) {
+			size_t want = hole - from < CHUNK ? (size_t)(hole - from) : CHUNK;
+			ssize_t n = pread(in, m->buf, want, (off_t)from);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				return -ENODATA; /* cut short under us */
+			if (!go_on(c, m->done))
+				return -ECANCELED;
+			if (!m->z.cc && all_zero(m->buf, (size_t)n))
+				r = zsink_skip(&m->z, (uint64_t)n);
+			else
+				r = zsink_write(&m->z, m->buf, (size_t)n);
+			if (r < 0)
+				return r;
+			from += (uint64_t)n;
+			m->done += (uint64_t)n;
+		}
+	}
+	return 0;
+}
 
 static int making_start(struct making *m, const struct logcut_copy *c, uint64_t size)
 {
@@ -134,7 +183,7 @@ int logcut_collapse(int fd, const struct logcut_copy *c, uint64_t *cut)
 		return 0;
 	r = making_start(&m, c, len);
 	if (r == 0)
-		r = copy_range(fd, 0, len, &m.z, m.buf, c);
+		r = copy_range(fd, 0, len, &m, c);
 	r = making_end(&m, c, r);
 	if (r < 0)
 		return r;
@@ -183,7 +232,7 @@ int logcut_copytruncate(int fd, const struct logcut_copy *c, bool writer, uint64
 			break;
 		/* Under a writer, up to a line's end: the line after it may be half written. */
 		end = writer ? line_end(fd, pos, (uint64_t)st.st_size) : (uint64_t)st.st_size;
-		r = copy_range(fd, pos, end, &m.z, m.buf, c);
+		r = copy_range(fd, pos, end, &m, c);
 		pos = end;
 	}
 	/* The last step: read to the end and truncate at once, nothing in between. */
@@ -325,7 +374,7 @@ int logcut_compress(int in, const char *plain, const struct logcut_copy *c)
 
 	r = fstat(in, &st) < 0 ? -errno : making_start(&m, c, (uint64_t)st.st_size);
 	if (r == 0)
-		r = copy_range(in, 0, (uint64_t)st.st_size, &m.z, m.buf, c);
+		r = copy_range(in, 0, (uint64_t)st.st_size, &m, c);
 	r = making_end(&m, c, r);
 	/*
 	 * The name may have been swapped for another file while we read (anyone

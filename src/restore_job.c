@@ -42,11 +42,11 @@ static void job_free(struct restore_job *j)
 }
 
 /* Between chunks: how far the copy is, and whether the daemon is stopping. */
-static bool keep_going(void *ud)
+static bool keep_going(void *ud, uint64_t done)
 {
 	struct restore_job *j = ud;
 
-	return mover_chunk_done(&j->mj, j->rs.src);
+	return mover_chunk_done(&j->mj, done);
 }
 
 static void job_run(struct mover_job *mj)
@@ -117,7 +117,6 @@ char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archiv
 
 	if (j) {
 		j->rs.to.base = -1;
-		j->rs.src = -1;
 		j->mj.path = strdup(shown_path(d, e, target));
 		j->target = strdup(target);
 		j->zone = strdup(e->zone);

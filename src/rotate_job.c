@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "fcopy.h"
 #include "lease.h"
 #include "logcut.h"
 #include "nolink.h"
@@ -193,8 +194,7 @@ static bool keep_going(void *ud, uint64_t done)
 {
 	struct rotate_job *j = ud;
 
-	mover_progress(&j->mj, done);
-	return !mover_stopping(&j->mj);
+	return mover_chunk_done(&j->mj, done);
 }
 
 static int64_t now_us(void)
@@ -357,7 +357,9 @@ static int tail_cut(struct rotate_job *j, int dfd)
 /*
  * Into a copy named for now: collapse under a writer (copytruncate where the
  * method or the filesystem says so); a log nobody writes to is taken whole,
- * which loses nothing either way.
+ * which loses nothing either way. A log that is mostly holes is copied by its
+ * data into a plain, sparse copy (no .zst), whatever compress says: zstd
+ * would read every zero of its holes.
  */
 static int cut_copy(struct rotate_job *j, int dfd, int cdir)
 {
@@ -365,7 +367,7 @@ static int cut_copy(struct rotate_job *j, int dfd, int cdir)
 	int64_t us = now_us();
 	struct stat st;
 	int writing, fd, r;
-	bool collapse;
+	bool collapse, zst;
 
 	writing = writing_at(j, dfd);
 	if (writing < 0)
@@ -385,12 +387,13 @@ static int cut_copy(struct rotate_job *j, int dfd, int cdir)
 		close(fd);
 		return -EOPNOTSUPP;
 	}
-	r = fstat(fd, &st) < 0 ? -errno
-	    : rotplan_name(j->copy, sizeof(j->copy), j->name, us / 1000000, (long)(us % 1000000),
-			   rc->compress == COMPRESS_ZSTD);
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	zst = r == 0 && rc->compress == COMPRESS_ZSTD && !fcopy_mostly_holes(&st);
+	if (r == 0)
+		r = rotplan_name(j->copy, sizeof(j->copy), j->name, us / 1000000,
+				 (long)(us % 1000000), zst);
 	if (r == 0) {
-		struct logcut_copy c = { cdir, j->copy, rc->compress == COMPRESS_ZSTD ? rc->level : 0,
-					 &st, keep_going, j };
+		struct logcut_copy c = { cdir, j->copy, zst ? rc->level : 0, &st, keep_going, j };
 		r = collapse ? logcut_collapse(fd, &c, &j->cut)
 			     : logcut_copytruncate(fd, &c, writing == 1, &j->cut);
 	}
@@ -503,7 +506,12 @@ static int run_compress(struct rotate_job *j, int dfd)
 	if (w != 0)
 		return w == -ESTALE || w == -ELOOP ? -ENOENT : w;
 	/* What status shows the progress of: the copy as held now (queued, its size then). */
-	atomic_store(&j->mj.bytes, h.st.st_size > 0 ? (uint64_t)h.st.st_size : 0);
+	atomic_store(&j->mj.bytes, fcopy_disk_bytes(&h.st));
+	if (fcopy_mostly_holes(&h.st)) {
+		/* Left sparse on purpose: done (rotate_live_get does not queue it again). */
+		lease_release(&h);
+		return 0;
+	}
 	if (snprintf(zname, sizeof(zname), "%s.zst", j->name) >= (int)sizeof(zname)) {
 		lease_release(&h);
 		return -ENAMETOOLONG;

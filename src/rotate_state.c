@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alarms.h"
+#include "fcopy.h"
 #include "fileio.h"
 #include "log.h"
 #include "rotate_priv.h"
@@ -207,10 +208,12 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 			/* A name dated in the future is no rotation of ours: it would stop every. */
 			if (v[i].when > l->last && v[i].when <= soon)
 				l->last = v[i].when;
+			/* One mostly of holes was left plain on purpose: never compressed. */
 			if (!v[i].zst && r->eng.cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
-			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !fcopy_mostly_holes(&st))
 				rotate_add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino,
-						   st.st_size > 0 ? (uint64_t)st.st_size : 0);
+						   fcopy_disk_bytes(&st));
 		}
 		rotate_free_copies(v, n);
 	}

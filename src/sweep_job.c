@@ -22,7 +22,6 @@ struct sweep_job *sweep_job_new(const char *root, const char *zone, const char *
 		return NULL;
 	j->root_fd = -1;
 	j->root = strdup(root);
-	j->src_fd = -1;
 	j->mj.dev = dev;
 	j->mj.ino = ino;
 	j->mj.path = strdup(path);
@@ -53,11 +52,11 @@ void sweep_job_free(struct sweep_job *j)
 }
 
 /* Between chunks: how far the copy is, and whether the daemon is stopping. */
-static bool keep_going(void *ud)
+static bool keep_going(void *ud, uint64_t done)
 {
 	struct sweep_job *j = ud;
 
-	return mover_chunk_done(&j->mj, j->src_fd);
+	return mover_chunk_done(&j->mj, done);
 }
 
 static void run_job(struct mover_job *mj)
@@ -98,7 +97,6 @@ static void run_job(struct mover_job *mj)
 	/* The directory's age before this removal: what pruning it goes by. */
 	j->dir_known = fstat(dfd, &dst) == 0;
 	j->dir_before = dst.st_mtim;
-	j->src_fd = h.fd;
 	if (!j->archive) {
 		r = unlinkat(dfd, j->name, 0) < 0 ? -errno : 0;
 		mover_progress(mj, mj->bytes);
@@ -110,7 +108,6 @@ static void run_job(struct mover_job *mj)
 		if (r == 0)
 			mover_progress(mj, mj->bytes);
 	}
-	j->src_fd = -1;
 	if (r == 0 && !j->archive)
 		j->writer_at_delete = lease_broken(&h); /* done; said by the loop */
 	lease_release(&h);

@@ -102,7 +102,8 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	/* A copy to another filesystem is long; a delete or a rename is not. */
 	j->mj.lane = del || f->dir->dev == archive_dev(s->eng.archive) ? MOVER_QUICK : MOVER_ARCHIVE;
 	j->mj.action = del ? "delete" : "archive";
-	j->mj.bytes = bytes;
+	/* What its copy moves: the data it holds, not the holes of a sparse file. */
+	j->mj.bytes = f->blocks * 512 < bytes ? f->blocks * 512 : bytes;
 	j->mj.run = sweep_job_run;
 	j->mj.done = act_done;
 	j->archive = del ? NULL : eng->archive;

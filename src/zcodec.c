@@ -27,9 +27,9 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static bool go_on(const struct zcodec_opts *o)
+static bool go_on(const struct zcodec_opts *o, uint64_t done)
 {
-	return !o || !o->keep_going || o->keep_going(o->ud);
+	return !o || !o->keep_going || o->keep_going(o->ud, done);
 }
 
 int zsink_open(struct zsink *z, int fd, int level, int threads)
@@ -71,12 +71,42 @@ static int zsink_push(struct zsink *z, const void *buf, size_t n, ZSTD_EndDirect
 
 int zsink_write(struct zsink *z, const void *buf, size_t n)
 {
+	if (n)
+		z->hole_last = false;
 	return z->cc ? zsink_push(z, buf, n, ZSTD_e_continue) : write_all(z->fd, buf, n);
+}
+
+int zsink_skip(struct zsink *z, uint64_t n)
+{
+	static const char zeros[64 << 10];
+
+	if (!z->cc) {
+		if (n && lseek(z->fd, (off_t)n, SEEK_CUR) < 0)
+			return -errno;
+		z->hole_last = z->hole_last || n;
+		return 0;
+	}
+	while (n) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		int r = zsink_push(z, zeros, k, ZSTD_e_continue);
+
+		if (r < 0)
+			return r;
+		n -= k;
+	}
+	return 0;
 }
 
 int zsink_finish(struct zsink *z)
 {
-	return z->cc ? zsink_push(z, NULL, 0, ZSTD_e_end) : 0;
+	off_t end;
+
+	if (z->cc)
+		return zsink_push(z, NULL, 0, ZSTD_e_end);
+	if (!z->hole_last)
+		return 0;
+	end = lseek(z->fd, 0, SEEK_CUR);
+	return end < 0 || ftruncate(z->fd, end) < 0 ? -errno : 0;
 }
 
 void zsink_close(struct zsink *z)
@@ -101,6 +131,7 @@ int zcodec_compress(int in, int out, const struct zcodec_opts *o)
 	struct zsink z;
 	char *ibuf = malloc(ZCODEC_CHUNK);
 	int r = zsink_open(&z, out, o ? o->level : 3, o ? o->threads : 0);
+	uint64_t done = 0;
 
 	if (r == 0 && !ibuf)
 		r = -ENOMEM;
@@ -109,9 +140,12 @@ int zcodec_compress(int in, int out, const struct zcodec_opts *o)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
 			r = -errno;
-		else if (!go_on(o))
+			break;
+		}
+		done += (uint64_t)n;
+		if (!go_on(o, done))
 			r = -ECANCELED;
 		else if (n == 0)
 			break;
@@ -131,6 +165,7 @@ int zcodec_decompress(int in, int out, const struct zcodec_opts *o)
 	size_t in_cap = ZSTD_DStreamInSize(), out_cap = ZSTD_DStreamOutSize();
 	char *ibuf = malloc(in_cap), *obuf = malloc(out_cap);
 	size_t ret = 0;
+	uint64_t done = 0;
 	bool any = false;
 	int r = 0;
 
@@ -150,7 +185,8 @@ int zcodec_decompress(int in, int out, const struct zcodec_opts *o)
 		}
 		if (n == 0)
 			break;
-		if (!go_on(o)) {
+		done += (uint64_t)n;
+		if (!go_on(o, done)) {
 			r = -ECANCELED;
 			goto out;
 		}
