@@ -18,6 +18,8 @@ struct sweep_run {
 	bool archive_refused; /* the archive said it was full to this run: it backs off too */
 	bool unaudited; /* a reader's dry run: actions in the reply, not in the audit log */
 	struct json_object *actions; /* NULL, or an array that gets each action */
+	/* A reader's dry run lists this many actions at most (0: all); the rest are counted. */
+	uint64_t list_max, unlisted;
 	/* NULL, or an array that gets each action that failed, as in actions, with its error */
 	struct json_object *failed;
 	char *archive_full; /* the archive full, as it refused this run (dry: as it is now) */
@@ -45,5 +47,7 @@ void sweep_run_release(struct sweep_run *run);
 /* Does anything still hold it, beside its maker? */
 bool sweep_run_waiting(const struct sweep_run *run);
 void sweep_run_free(struct sweep_run *run);
+/* One more action for run's reply: false when its list is full (counted in unlisted). */
+bool sweep_run_lists(struct sweep_run *run);
 
 #endif

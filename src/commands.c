@@ -111,6 +111,9 @@ static char *run_answer(struct sweep_run *run, struct control_client *client,
 	return control_later;
 }
 
+/* How many actions a reader's dry run lists; the rest are counted (unlisted). */
+#define SWEEP_READER_LIST 1000
+
 /* An admin's sweep, or anyone's dry run (answered, but not written to the audit log). */
 static char *do_sweep(struct daemon *d, const struct request *req,
 		      const struct control_peer *peer, bool admin)
@@ -123,6 +126,11 @@ static char *do_sweep(struct daemon *d, const struct request *req,
 	run->dry = req->dry_run == 1 || d->dry_run;
 	run->manual = true;
 	run->unaudited = !admin;
+	/*
+	 * Anyone may ask; what it costs the loop is bounded: the plan is one
+	 * pass over the table, and only its first actions are written out.
+	 */
+	run->list_max = admin ? 0 : SWEEP_READER_LIST;
 	if (req->zone && (run->zone = config_zone_index(d->cfg, req->zone)) < 0)
 		out = unknown_zone(req->zone);
 	else if (d->paused && !run->dry)

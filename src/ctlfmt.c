@@ -569,6 +569,9 @@ void ctlfmt_actions(json_object *r, FILE *out)
 		fputc('\n', out);
 	}
 	fprintf(out, "%s%zu action(s)", dry ? "dry run: " : "", json_object_array_length(as));
+	if (member(r, "unlisted"))
+		fprintf(out, " listed and %llu more (an admin's dry run lists them all)",
+			(unsigned long long)jnum(r, "unlisted"));
 	if (nf)
 		fprintf(out, ", %zu failed", nf);
 	fputc('\n', out);

@@ -85,6 +85,8 @@ static json_object *run_object(struct sweep_run *run, bool ok)
 	json_object_object_add(o, "actions", run->actions); /* the reply's now */
 	run->actions = NULL;
 	json_object_object_add(o, "count", u64(run->count));
+	if (run->unlisted)
+		json_object_object_add(o, "unlisted", u64(run->unlisted));
 	return o;
 }
 

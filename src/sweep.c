@@ -469,7 +469,8 @@ static size_t batch_room(const struct sweep *s)
 static bool batch_limit(const struct sweep *s, const struct sweep_run *run,
 			struct sweep_plan *p)
 {
-	p->limit = run->dry ? SWEEP_BATCH : batch_room(s);
+	/* A dry run sends nothing to the mover: one pass, not a pass per batch over all before. */
+	p->limit = run->dry ? SIZE_MAX : batch_room(s);
 	return p->limit > 0;
 }
 

@@ -77,8 +77,9 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	struct sweep_job *j;
 
 	if (run->dry) {
-		sweep_report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name, path, bytes,
-					   why, true, NULL));
+		if (sweep_run_lists(run))
+			sweep_report(s, run, audit_entry(now, del ? "delete" : "archive", zc->name,
+						   path, bytes, why, true, NULL));
 		if (run->mark)
 			f->flags |= TF_REPORTED;
 		run->count++;
@@ -306,8 +307,9 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 	struct purge_job *j;
 
 	if (run && run->dry) {
-		sweep_report(s, run, audit_entry(now, "purge", e->zone, e->path, e->bytes, why, true,
-					   e->apath));
+		if (sweep_run_lists(run))
+			sweep_report(s, run, audit_entry(now, "purge", e->zone, e->path, e->bytes,
+						   why, true, e->apath));
 		run->count++;
 		return true;
 	}

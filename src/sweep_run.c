@@ -35,6 +35,15 @@ void sweep_run_free(struct sweep_run *run)
 	}
 }
 
+bool sweep_run_lists(struct sweep_run *run)
+{
+	if (!run || !run->list_max || !run->actions ||
+	    json_object_array_length(run->actions) < run->list_max)
+		return true;
+	run->unlisted++;
+	return false;
+}
+
 void sweep_run_release(struct sweep_run *run)
 {
 	if (!run || !run->refs || --run->refs)
