@@ -59,6 +59,8 @@ struct watch {
 	ev_io io;
 	ev_timer rescan_timer;
 	uint64_t overflows_pending;
+	/* No full rescan by the timer before this: the last one's length, three times over. */
+	ev_tstamp rescan_not_before;
 	int fd;
 	const struct config *cfg;
 	struct table *table;
@@ -99,6 +101,10 @@ void watch_pump(void *ud);
 void watch_backlog_replay(struct watch *w);
 void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents);
 void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents);
+/* After an overflow, rescan once no new overflow has come for this long. */
+#define WATCH_RESCAN_QUIET_S 0.5
+/* The rescan timer armed: after the quiet time, and never before rescan_not_before. */
+void watch_rescan_arm(struct watch *w);
 
 /* watch_root.c */
 

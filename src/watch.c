@@ -14,9 +14,6 @@
 #include "u64map.h"
 #include "watch_impl.h"
 
-/* After an overflow, rescan once no new overflow has come for this long. */
-#define WATCH_RESCAN_QUIET_S 0.5
-
 int watch_open_beneath(struct watch *w, size_t zone, const char *rel, int flags)
 {
 	if (zone >= w->n_zones)

@@ -155,6 +155,14 @@ static void note_overflow(struct watch *w)
 	w->counters->overflows++;
 	w->overflows_pending++;
 	w->need_rescan = true;
+	watch_rescan_arm(w);
+}
+
+void watch_rescan_arm(struct watch *w)
+{
+	ev_tstamp wait = w->rescan_not_before - ev_time();
+
+	w->rescan_timer.repeat = wait > WATCH_RESCAN_QUIET_S ? wait : WATCH_RESCAN_QUIET_S;
 	ev_timer_again(w->loop, &w->rescan_timer);
 }
 
@@ -355,13 +363,22 @@ void watch_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 		batch_done(io->data);
 }
 
-/* No overflow for a while: the burst is over, rescan once. */
+/*
+ * No overflow for a while: the burst is over, rescan once. Not sooner than
+ * three times the last rescan's length after it, so that whoever can make the
+ * queue overflow again and again keeps the loop in rescans a quarter of the
+ * time at most (a settle still rescans at once: it must see every change).
+ */
 void watch_on_rescan_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct watch *w = t->data;
 
 	(void)loop;
 	(void)revents;
+	if (w->need_rescan && ev_time() < w->rescan_not_before) {
+		watch_rescan_arm(w);
+		return;
+	}
 	if (w->need_rescan) {
 		watch_drain(w);
 		batch_done(w);

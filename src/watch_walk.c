@@ -281,6 +281,8 @@ void watch_rescan_subtree(struct watch *w, struct watch_zone *z, struct table_di
 
 void watch_full_rescan(struct watch *w)
 {
+	ev_tstamp t0 = ev_time();
+
 	log_warn("inotify queue overflowed %llu time(s): rescanning every zone",
 		 (unsigned long long)w->overflows_pending);
 	w->need_rescan = false;
@@ -296,6 +298,7 @@ void watch_full_rescan(struct watch *w)
 			continue;
 		watch_rescan_subtree(w, z, tz->root, true);
 	}
+	w->rescan_not_before = ev_time() + 3 * (ev_time() - t0);
 }
 
 static void find_unwatched(struct watch *w, struct watch_zone *z, struct table_dir *d)
