@@ -16,7 +16,7 @@
  *    purges of the archive's old entries;
  *  - logs: rotation cuts, compression of rotated copies (a log due for
  *    rotation never waits behind a queue of large copies);
- *  - asked: what an operator asked for (restores, a purge by hand), which
+ *  - asked: what an operator asked for (restores), which
  *    waits for no planner's work.
  * A job's result comes
  * back to the loop (ev_async), where its done() applies it to the table,

@@ -77,7 +77,7 @@ struct pending {
 
 /*
  * A log not handed to the logs lane because a job is on it already (an
- * archive or delete in the other lane, or a cut of ours): looked at again once
+ * archive or delete in another lane, or a cut of ours): looked at again once
  * the mover says the file is free. An automatic one makes a pass then; one
  * asked for by the rotate command (run set, held) is cut then if still there,
  * and the request answers after it.
