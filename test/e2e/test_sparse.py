@@ -152,83 +152,70 @@ def log_with_a_hole():
     return {TIB: lines}, TIB + len(lines)
 
 
-@case
-def sparse_log_rotated_by_copytruncate_under_zstd():
-    """A 1 TiB sparse log (a few lines at its end) rotated by copytruncate with compression:
-    the rotate command answers within WAIT, the copy is plain (no .zst: zstd would read
-    every zero) and sparse, and holds the log byte for byte; after a restart it is not
-    queued for compression again."""
+def rotated_sparse_log(rotate_conf, what, after):
+    """A 1 TiB sparse log (a few lines at its end) in a tmpfs zone rotated by hand under
+    rotate_conf: one rotation, one copy, plain (no .zst: zstd would read every zero) and
+    sparse, holding the log byte for byte; then after(d, copy, size, regions)."""
     root = tempfile.mkdtemp(prefix="sweepd-e2e-")
     fs = Tmpfs(os.path.join(root, "logs"), "64M")
     d = None
     try:
-        d = Daemon([logs_zone('size = "1M"; method = "copytruncate"; compress = "zstd"; '
-                              'level = 3;')], root=root)
+        d = Daemon([logs_zone(rotate_conf)], root=root)
         live = os.path.join(d.zones["logs"], "app.log")
         regions, size = log_with_a_hole()
         sparse_file(live, size, regions)
         d.settle()
         r = ok(d.request({"cmd": "rotate"}), "rotate")
         equal(len(r["actions"]), 1, f"one rotation: {r}")
-        equal(os.path.getsize(live), 0, "copytruncate: the live log emptied")
+        d.settle()
         cs = copies(d.zones["logs"], "app.log")
         equal(len(cs), 1, f"one copy: {cs}")
         check(not cs[0].endswith(".zst"), f"mostly holes: left plain: {cs[0]}")
-        same_as_sparse(cs[0], size, regions, "the rotated copy")
+        same_as_sparse(cs[0], size, regions, what)
+        after(d, live, cs, size, regions)
+        equal(d.status()["counters"]["errors"], 0, "no error")
+    finally:
+        try:
+            if d:
+                d.close()
+        finally:
+            unmount(root, fs)
+
+
+@case
+def sparse_log_rotated_by_copytruncate_under_zstd():
+    """A sparse log rotated by copytruncate with compression: the rotate command answers
+    within WAIT, the copy is plain and sparse and holds the log byte for byte; after a
+    restart it is not queued for compression again."""
+    def after(d, live, cs, size, regions):
+        equal(os.path.getsize(live), 0, "copytruncate: the live log emptied")
         equal(rotations(d)[0]["bytes"], size, "the audit says what was cut")
         d.stop()
         d.start()
         d.settle()
         equal(copies(d.zones["logs"], "app.log"), cs, "after a restart: still plain, as it was")
         same_as_sparse(cs[0], size, regions, "the copy after a restart")
-        st = d.status()
-        equal(st["mover"]["jobs"], 0, "after a restart: no compression queued for it")
-        equal(st["counters"]["errors"], 0, "no error")
-    finally:
-        try:
-            if d:
-                d.close()
-        finally:
-            unmount(root, fs)
+        equal(d.status()["mover"]["jobs"], 0, "after a restart: no compression queued for it")
+
+    rotated_sparse_log('size = "1M"; method = "copytruncate"; compress = "zstd"; level = 3;',
+                       "the rotated copy", after)
 
 
 @case
 def sparse_log_renamed_is_left_uncompressed():
-    """A 1 TiB sparse log moved aside by "rename" under compress: its compression job leaves
-    it plain and sparse (within settle), and is done with it: not queued again."""
-    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
-    fs = Tmpfs(os.path.join(root, "logs"), "64M")
-    d = None
-    try:
-        d = Daemon([logs_zone('size = "1M"; method = "rename"; postrotate = "true"; '
-                              'compress = "zstd"; level = 3;')], root=root)
-        live = os.path.join(d.zones["logs"], "app.log")
-        regions, size = log_with_a_hole()
-        sparse_file(live, size, regions)
-        d.settle()
-        r = ok(d.request({"cmd": "rotate"}), "rotate")
-        equal(len(r["actions"]), 1, f"one rotation: {r}")
-        d.settle()
-        cs = copies(d.zones["logs"], "app.log")
-        equal(len(cs), 1, f"one copy: {cs}")
-        check(not cs[0].endswith(".zst"), f"mostly holes: left plain: {cs[0]}")
-        same_as_sparse(cs[0], size, regions, "the renamed copy")
+    """A sparse log moved aside by "rename" under compress: its compression job leaves it
+    plain and sparse (within settle), and is done with it: not queued again."""
+    def after(d, live, cs, size, regions):
         jobs = d.status()["mover"]["jobs"]
         for _ in range(3):  # more passes (each write is one): nothing queued for it again
             with open(os.path.join(d.zones["logs"], "other.log"), "ab") as f:
                 f.write(b"a line\n")
             d.settle()
-        st = d.status()
-        equal(st["mover"]["jobs"], jobs, "no job since: its compression is done with")
+        equal(d.status()["mover"]["jobs"], jobs, "no job since: its compression is done with")
         equal(copies(d.zones["logs"], "app.log"), cs, "still plain")
-        equal(st["counters"]["errors"], 0, "no error")
-    finally:
-        try:
-            if d:
-                d.close()
-        finally:
-            unmount(root, fs)
 
+    rotated_sparse_log('size = "1M"; method = "rename"; postrotate = "true"; '
+                       'compress = "zstd"; level = 3;', "the renamed copy", after)
 
 if __name__ == "__main__":
     # The modules imported above declare their cases too: with no argument, ours alone.
