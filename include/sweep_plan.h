@@ -55,6 +55,21 @@ struct sweep_view {
 	int64_t next; /* lowered to when something seen but not due now becomes due */
 };
 
+/*
+ * A file whose move failed: when it may be tried again and how many times in a
+ * row it failed, in one word, as the sweeper keeps it (until << 8 | tries << 1
+ * | too_deep). Each failure in a row waits twice as long, from retry_s up to
+ * retry_s << 7; a record whose wait ended forget_s ago starts again from one.
+ */
+struct sweep_fail {
+	int64_t until;
+	unsigned tries;
+	bool deep;
+};
+struct sweep_fail sweep_fail_decode(uintptr_t v);
+/* One more failure at now: the new word. */
+uintptr_t sweep_fail_again(uintptr_t v, bool deep, int64_t now, int64_t retry_s, int64_t forget_s);
+
 /* Appends f (marked TF_PICKED); the batch is full at its limit. 0 or -ENOMEM. */
 int sweep_plan_push(struct sweep_plan *p, struct table_file *f, uint32_t zone,
 		    enum policy_reason why);

@@ -27,6 +27,7 @@ struct zone_config;
 
 /* A blocked target is looked at again on changes, or after this long. */
 #define SWEEP_RETRY_S 30
+#define SWEEP_FAIL_LOG_MAX 10
 #define SWEEP_HOLD_DEFAULT_S 86400
 
 struct sweep_fs {
@@ -74,6 +75,10 @@ struct sweep {
 	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
 	size_t inflight;    /* jobs queued and not done: passes judge episodes once they are */
 	struct u64map *failed; /* (dev, ino) of files whose move failed -> when to try again */
+	/* Files that failed, said in the log one by one up to a few a minute, then counted. */
+	int64_t fail_log_at;
+	unsigned fail_logged;
+	uint64_t fail_quiet;
 	ev_timer again; /* a pass once the last job is in */
 };
 
@@ -105,8 +110,21 @@ void sweep_report(struct sweep *s, struct sweep_run *run, struct json_object *en
 void sweep_archive_room(struct sweep *s, int err, int64_t now);
 bool sweep_archive_may_try(const struct sweep *s, const struct sweep_run *run, int64_t now);
 void sweep_archive_misdir(struct sweep *s, uint32_t zi, int err, int64_t now);
-/* A file whose move failed: left alone for SWEEP_RETRY_S (deep: its path is too long). */
-void sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now);
+/*
+ * A file whose move failed (deep: its path is too long): left alone for
+ * SWEEP_RETRY_S, twice as long after each failure in a row, up to about an
+ * hour. Returns how many times in a row it has failed, this one included.
+ */
+unsigned sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now);
+/* Its move done: its failures forgotten. */
+void sweep_fail_forget(struct sweep *s, const struct mover_job *mj);
+/*
+ * May the failure of one more file be said in the log? The first of a file's
+ * failures in a row, and no more than SWEEP_FAIL_LOG_MAX a minute: the rest are
+ * counted and said in one line a minute later (sweep_fail_log_flush).
+ */
+bool sweep_fail_log(struct sweep *s, unsigned tries, int64_t now);
+void sweep_fail_log_flush(struct sweep *s, int64_t now);
 /* The planner's view of the table at now, for run (NULL: any). */
 struct sweep_view sweep_view_at(struct sweep *s, const struct sweep_run *run, int64_t now);
 

@@ -485,6 +485,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 	if (!run->dry && !batch_room(s))
 		return; /* a full batch is out: its last result brings a pass */
 	s->running = true;
+	sweep_fail_log_flush(s, now);
 	if (!run->dry)
 		emptied_prune_young(s->emptied, s->eng.watch, s->eng.table, s->eng.cfg, now);
 	else if (run->manual && s->archive_full.active && !run->archive_full)

@@ -219,3 +219,24 @@ void sweep_plan_disk(struct sweep_view *v, uint64_t dev, uint64_t need, struct s
 	free(its);
 	free(peek);
 }
+
+#define FAIL_TRIES_MAX 127
+#define FAIL_DOUBLINGS 7
+
+struct sweep_fail sweep_fail_decode(uintptr_t v)
+{
+	return (struct sweep_fail){ .until = (int64_t)(v >> 8),
+				    .tries = (unsigned)(v >> 1 & FAIL_TRIES_MAX),
+				    .deep = v & 1 };
+}
+
+uintptr_t sweep_fail_again(uintptr_t v, bool deep, int64_t now, int64_t retry_s, int64_t forget_s)
+{
+	struct sweep_fail f = sweep_fail_decode(v);
+	unsigned tries = v && f.until + forget_s > now ? f.tries : 0;
+
+	if (tries < FAIL_TRIES_MAX)
+		tries++;
+	f.until = now + (retry_s << (tries - 1 < FAIL_DOUBLINGS ? tries - 1 : FAIL_DOUBLINGS));
+	return (uintptr_t)f.until << 8 | (uintptr_t)tries << 1 | deep;
+}

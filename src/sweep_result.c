@@ -181,11 +181,11 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	}
 	if (r == -ENAMETOOLONG && !del) {
 		eng->counters->errors++;
-		log_err("%s: cannot archive it: its path in the archive %s/%s would be longer than "
-			"PATH_MAX (%d bytes); it stays in its zone, counted; move it higher up or give "
-			"the zone action = \"delete\"",
-			path, archive_path(eng->archive), j->e.zone, PATH_MAX);
-		sweep_fail_for_now(s, &j->mj, true, now);
+		if (sweep_fail_log(s, sweep_fail_for_now(s, &j->mj, true, now), now))
+			log_err("%s: cannot archive it: its path in the archive %s/%s would be longer "
+				"than PATH_MAX (%d bytes); it stays in its zone, counted; move it higher "
+				"up or give the zone action = \"delete\"",
+				path, archive_path(eng->archive), j->e.zone, PATH_MAX);
 		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
 			   "its path in the archive would be longer than PATH_MAX: it stays in its "
 			   "zone; move it higher up or give the zone action = \"delete\"");
@@ -193,18 +193,20 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 	}
 	if (r < 0) {
 		eng->counters->errors++;
-		log_err("%s: cannot %s it: %s; it stays where it is and is tried again in %d s: set "
-			"that right in the zone%s%s",
-			path, del ? "delete" : "archive", strerror(-r), SWEEP_RETRY_S,
-			del ? "" : " or in the archive ", del ? "" : archive_path(eng->archive));
-		sweep_fail_for_now(s, &j->mj, false, now);
-		snprintf(why, sizeof(why), "%s: it stays where it is, tried again in %d s (the log "
-			 "says more)", strerror(-r), SWEEP_RETRY_S);
+		if (sweep_fail_log(s, sweep_fail_for_now(s, &j->mj, false, now), now))
+			log_err("%s: cannot %s it: %s; it stays where it is and is tried again later "
+				"(in %d s, then twice as long after each failure in a row): set that "
+				"right in the zone%s%s",
+				path, del ? "delete" : "archive", strerror(-r), SWEEP_RETRY_S,
+				del ? "" : " or in the archive ", del ? "" : archive_path(eng->archive));
+		snprintf(why, sizeof(why), "%s: it stays where it is, tried again later (the log "
+			 "says more)", strerror(-r));
 		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason, why);
 		return ACT_FAILED;
 	}
 	if (j->writer_at_delete)
 		log_warn("%s: a writer opened it as it was deleted", path);
+	sweep_fail_forget(s, &j->mj);
 	if (!del) {
 		sweep_archive_room(s, 0, now);
 		if (zi >= 0)

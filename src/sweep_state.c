@@ -230,8 +230,18 @@ static uint64_t file_key(uint64_t dev, uint64_t ino)
 
 /*
  * A file whose move failed lately: left alone until its retry time, kept in
- * s->failed as until << 1 | too_deep. POLICY_FREE once that has passed.
+ * s->failed as until << 8 | tries << 1 | too_deep. POLICY_FREE once that has
+ * passed; the entry stays (its tries make the next wait longer) until the file
+ * is moved, or until long after (SWEEP_FAIL_FORGET_S).
  */
+#define SWEEP_FAIL_FORGET_S (4 * 3600) /* tries forgotten this long after the last wait */
+#define FAIL_MAP_TIDY 65536		/* past this many entries, the forgotten ones go */
+
+static int64_t fail_until(uintptr_t v)
+{
+	return sweep_fail_decode(v).until;
+}
+
 static enum policy_block failing(struct sweep *s, const struct table_file *f, int64_t now)
 {
 	uintptr_t v;
@@ -239,19 +249,76 @@ static enum policy_block failing(struct sweep *s, const struct table_file *f, in
 	if (!u64map_len(s->failed))
 		return POLICY_FREE;
 	v = (uintptr_t)u64map_get(s->failed, file_key(f->dir->dev, f->ino));
-	if (!v)
+	if (!v || fail_until(v) <= now)
 		return POLICY_FREE;
-	if ((int64_t)(v >> 1) <= now) {
-		u64map_del(s->failed, file_key(f->dir->dev, f->ino));
-		return POLICY_FREE;
-	}
 	return v & 1 ? POLICY_TOO_DEEP : POLICY_FAILING;
 }
 
-void sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now)
+struct fail_tidy {
+	int64_t now;
+	uint64_t *gone;
+	size_t n, cap;
+};
+
+static void note_forgotten(uint64_t key, void *val, void *ud)
 {
-	u64map_put(s->failed, file_key(mj->dev, mj->ino),
-		   (void *)(((uintptr_t)(now + SWEEP_RETRY_S) << 1) | deep));
+	struct fail_tidy *t = ud;
+	uint64_t *g;
+
+	if (fail_until((uintptr_t)val) + SWEEP_FAIL_FORGET_S > t->now ||
+	    !(g = vec_grow(t->gone, &t->cap, t->n + 1, sizeof(*g))))
+		return;
+	t->gone = g;
+	t->gone[t->n++] = key;
+}
+
+unsigned sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now)
+{
+	uint64_t key = file_key(mj->dev, mj->ino);
+	uintptr_t v = (uintptr_t)u64map_get(s->failed, key);
+
+	if (!v && u64map_len(s->failed) >= FAIL_MAP_TIDY) {
+		struct fail_tidy t = { .now = now };
+
+		u64map_foreach(s->failed, note_forgotten, &t);
+		for (size_t i = 0; i < t.n; i++)
+			u64map_del(s->failed, t.gone[i]);
+		free(t.gone);
+	}
+	v = sweep_fail_again(v, deep, now, SWEEP_RETRY_S, SWEEP_FAIL_FORGET_S);
+	u64map_put(s->failed, key, (void *)v);
+	return sweep_fail_decode(v).tries;
+}
+
+void sweep_fail_forget(struct sweep *s, const struct mover_job *mj)
+{
+	if (u64map_len(s->failed))
+		u64map_del(s->failed, file_key(mj->dev, mj->ino));
+}
+
+bool sweep_fail_log(struct sweep *s, unsigned tries, int64_t now)
+{
+	sweep_fail_log_flush(s, now);
+	if (tries > 1 || s->fail_logged >= SWEEP_FAIL_LOG_MAX) {
+		s->fail_quiet++;
+		return false;
+	}
+	s->fail_logged++;
+	return true;
+}
+
+void sweep_fail_log_flush(struct sweep *s, int64_t now)
+{
+	if (now - s->fail_log_at < 60)
+		return;
+	if (s->fail_quiet)
+		log_err("%llu more failure(s) to archive or delete a file in the last minute, not "
+			"logged one by one (a file that fails again, or more than %d a minute): "
+			"counters.errors counts them, sweepctl sweep lists each with its error",
+			(unsigned long long)s->fail_quiet, SWEEP_FAIL_LOG_MAX);
+	s->fail_log_at = now;
+	s->fail_logged = 0;
+	s->fail_quiet = 0;
 }
 
 static bool held_cb(void *ud, const struct table_file *f, int64_t now)

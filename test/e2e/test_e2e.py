@@ -1185,5 +1185,45 @@ def paths_past_path_max_swept():
         d.close()
 
 
+
+@case
+def failures_to_archive_are_logged_a_few_a_minute():
+    """Anyone who may write into an archive zone can make files that cannot be archived
+    (their path in the archive past PATH_MAX), each failing again and again: the log
+    names the first 10 failures of a minute, whole, and counts the rest (the trial saw
+    400 lines of 4.9 KB a minute from 200 such files, every 30 s again); counters.errors
+    counts every one, and the files stay in their zone."""
+    d = Daemon(zones=[{"name": "a", "path": "azone", "max_age": '"1d"', "min_age": "0"}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        deep, n = long_tree(d.path("a"), "c", 18)
+        fd = open_long(os.path.dirname(deep))
+        try:
+            for i in range(40):
+                name = f"f{i:03d}".ljust(200, "x")
+                f = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(f, b"hello")
+                os.close(f)
+                os.utime(name, (LONG_OLD, LONG_OLD), dir_fd=fd)
+        finally:
+            os.close(fd)
+        d.start()
+        d.settle()
+        log = d.logtext()
+        named = log.count(": cannot archive it: its path in the archive")
+        check(1 <= named <= 10, f"failures named in the log: {named}")
+        check(len(log) < 100_000, f"the log: {len(log)} bytes")
+        errors = d.status()["counters"]["errors"]
+        check(errors >= 40, f"counters.errors counts each failure: {errors}")
+        fd = open_long(os.path.dirname(deep))
+        try:
+            left = [e for e in os.listdir(fd) if e.startswith("f")]
+        finally:
+            os.close(fd)
+        equal(len(left), 40, "the files that cannot be archived stay in their zone")
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()

@@ -303,6 +303,37 @@ static void batch_is_bounded(void **state)
 	world_free(w);
 }
 
+/* A file failing again and again waits twice as long each time, up to 64 times; forgotten later. */
+static void failures_in_a_row_back_off(void **state)
+{
+	int64_t now = 1000000, waits[] = { 30, 60, 120, 240, 480, 960, 1920, 3840, 3840 };
+	uintptr_t v = 0;
+	struct sweep_fail f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(waits) / sizeof(*waits); i++) {
+		v = sweep_fail_again(v, false, now, 30, 4 * 3600);
+		f = sweep_fail_decode(v);
+		assert_int_equal(f.tries, i + 1);
+		assert_int_equal(f.until - now, waits[i]);
+		assert_false(f.deep);
+		now = f.until; /* tried again once its wait is over, and failed again */
+	}
+	/* Too deep is kept; a failure long after the last wait starts from one again. */
+	v = sweep_fail_again(v, true, now, 30, 4 * 3600);
+	assert_true(sweep_fail_decode(v).deep);
+	now = sweep_fail_decode(v).until + 4 * 3600;
+	f = sweep_fail_decode(sweep_fail_again(v, false, now, 30, 4 * 3600));
+	assert_int_equal(f.tries, 1);
+	assert_int_equal(f.until - now, 30);
+	/* The count stops at its field's top, the wait at its longest. */
+	for (int i = 0; i < 300; i++)
+		v = sweep_fail_again(v, false, now, 30, 1 << 30);
+	f = sweep_fail_decode(v);
+	assert_int_equal(f.tries, 127);
+	assert_int_equal(f.until - now, 3840);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +343,7 @@ int main(void)
 		cmocka_unit_test(disk_priority_then_age_across_zones),
 		cmocka_unit_test(disk_counts_what_is_on_its_way),
 		cmocka_unit_test(batch_is_bounded),
+		cmocka_unit_test(failures_in_a_row_back_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
