@@ -18,7 +18,7 @@ struct archive_entry {
 	char *path;  /* where it was: absolute, file-system bytes */
 	char *apath; /* where it is: absolute, in the archive */
 	uint64_t bytes;	 /* its size in the zone */
-	uint64_t stored; /* what it holds in the archive: on disk, at most its size */
+	uint64_t stored; /* what it takes in the archive on disk, as du counts it */
 	int64_t archived_at;
 	enum policy_reason reason;
 	bool compressed;

@@ -22,6 +22,8 @@ int fcopy_data(int in, int out, bool (*keep_going)(void *ud, uint64_t done), voi
 int fcopy_meta(int in, int out, const struct stat *st);
 
 /* What a file holds on disk: its blocks, as bytes, but never more than its size. */
+/* What st's file takes on disk, as du counts it: its blocks (a small file's whole block). */
+uint64_t fcopy_allocated(const struct stat *st);
 uint64_t fcopy_disk_bytes(const struct stat *st);
 /*
  * Mostly holes: past FCOPY_SPARSE_FLOOR and less than half of it on disk. Such

@@ -162,7 +162,7 @@ int archive_move_across(struct archive *a, int fd, const struct stat *st,
 	if (r == 0)
 		r = fill(fd, tmp, st, mode, level, h, o, mark);
 	if (r == 0 && stored && fstat(tmp, &now) == 0)
-		*stored = fcopy_disk_bytes(&now);
+		*stored = fcopy_allocated(&now);
 	if (r == 0)
 		r = link_tmpfile(tmp, dst->dir, dst->name);
 	close(tmp);
@@ -232,7 +232,7 @@ int archive_store_io(struct archive *a, const struct archive_opts *o, const char
 	bool marked = false;
 
 	e->bytes = (uint64_t)h->st.st_size;
-	e->stored = fcopy_disk_bytes(&h->st); /* a sparse file is small in the archive too */
+	e->stored = fcopy_allocated(&h->st); /* as du counts it: a sparse file is small */
 	e->apath = NULL;
 	if (snprintf(arel, sizeof(arel), "%s/%s", e->zone, rel) >= (int)sizeof(arel))
 		return -ENAMETOOLONG;

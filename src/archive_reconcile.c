@@ -132,7 +132,7 @@ static void walk_file(struct walk *w, int dfd, const char *name, const char *rel
 			m.archived_at = st.st_ctim.tv_sec;
 		if (m.reason == REASON_NONE)
 			m.reason = REASON_REBUILT;
-		m.stored = fcopy_disk_bytes(&st);
+		m.stored = fcopy_allocated(&st);
 		m.marked = marked;
 		if (w->n_found == w->cap_found) {
 			w->cap_found = w->cap_found ? 2 * w->cap_found : 16;

@@ -11,11 +11,17 @@
 #define FCOPY_CHUNK (8u << 20)
 #define FCOPY_BUF (1u << 17)
 
+uint64_t fcopy_allocated(const struct stat *st)
+{
+	uint64_t blocks = st->st_blocks > 0 ? (uint64_t)st->st_blocks : 0;
+
+	return blocks > UINT64_MAX / 512 ? UINT64_MAX : blocks * 512;
+}
+
 uint64_t fcopy_disk_bytes(const struct stat *st)
 {
 	uint64_t size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
-	uint64_t blocks = st->st_blocks > 0 ? (uint64_t)st->st_blocks : 0;
-	uint64_t alloc = blocks > UINT64_MAX / 512 ? UINT64_MAX : blocks * 512;
+	uint64_t alloc = fcopy_allocated(st);
 
 	return alloc < size ? alloc : size;
 }

@@ -729,7 +729,7 @@ def purge_on_a_read_only_archive_does_not_spin():
                extra='archive = { path = "archive"; keep = "30d"; };', start=False, root=root)
     try:
         for i in range(3):
-            write(d.path("z", f"f{i}"), os.urandom(1024))  # stored as large
+            write(d.path("z", f"f{i}"), os.urandom(4096))  # a block each, stored as large
             old(d.path("z", f"f{i}"), OLD + i)
         d.start()
         d.settle()
@@ -738,7 +738,7 @@ def purge_on_a_read_only_archive_does_not_spin():
         with open(d.conf) as f:
             conf = f.read()
         with open(d.conf, "w") as f:
-            f.write(conf.replace('keep = "30d";', 'keep = "30d"; max_size = "2K";'))
+            f.write(conf.replace('keep = "30d";', 'keep = "30d"; max_size = "8K";'))
         ok(d.request({"cmd": "reload"}), "reload with a max_size the archive is over")
         d.settle()
         equal(d.status()["archive"]["files"], 3, "nothing purged from a read-only archive")
@@ -755,24 +755,48 @@ def purge_on_a_read_only_archive_does_not_spin():
 @case
 def purge_after_keep_and_max_size():
     d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
-               extra='archive = { path = "archive"; keep = "2s"; max_size = "3K"; };',
+               extra='archive = { path = "archive"; keep = "2s"; max_size = "12K"; };',
                start=False)
     try:
-        for i in range(5):
-            write(d.path("z", f"f{i}"), b"k" * 1024)
+        for i in range(5):  # a block each: what they take on disk, as du counts it
+            write(d.path("z", f"f{i}"), os.urandom(4096))
             old(d.path("z", f"f{i}"), OLD + i)
         d.start()
         d.settle()
         # From the audit log, not from status: the 2 s review window may end meanwhile.
         over = [os.path.basename(a["path"]) for a in audit(d)
                 if a["action"] == "purge" and a["reason"] == "archive_max_size"]
-        equal(sorted(over), ["f0", "f1"], "max_size purges the two oldest, down to 3K")
+        equal(sorted(over), ["f0", "f1"], "max_size purges the two oldest, down to 12K")
         deadline = time.monotonic() + WAIT
         while d.status()["archive"]["files"] and time.monotonic() < deadline:
             d.settle()  # the review window ends on the daemon's own timer
         equal(d.status()["archive"]["files"], 0, "purged after keep")
         check(any(a["reason"] == "archive_keep" for a in audit(d)), "archive_keep")
         equal(files_under(os.path.join(d.root, "archive")), [], "archive tree empty")
+    finally:
+        d.close()
+
+
+@case
+def archive_counts_what_copies_take_on_disk():
+    """The archive's bytes, which its max_size is held to, are what its copies take on
+    disk as du counts them: 20 files of 100 bytes take 20 blocks, not 2,000 bytes (the
+    trial archived 12,000 such files: 48 MB on disk, 2.2 MB by sweepd's count, and
+    max_size never purged)."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"1d"'}],
+               extra='archive = { path = "archive"; compress = "off"; };', start=False)
+    try:
+        for i in range(20):
+            write(d.path("z", f"small{i:02d}"), b"s" * 100)
+            old(d.path("z", f"small{i:02d}"))
+        d.start()
+        d.settle()
+        entries = ok(d.request({"cmd": "archive"}), "archive")["entries"]
+        equal(len(entries), 20, "archived")
+        du = sum(os.stat(e["archive_path"]).st_blocks * 512 for e in entries)
+        check(du > 20 * 100, f"the copies take whole blocks: {du}")
+        equal(sum(e["stored"] for e in entries), du, "stored: each copy's blocks")
+        equal(d.status()["archive"]["bytes"], du, "the archive's bytes: what du says")
     finally:
         d.close()
 
