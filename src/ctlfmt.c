@@ -431,8 +431,14 @@ static void status_body(json_object *r, int width, FILE *out)
 			age_since((int64_t)jnum(v, "oldest"), oldest);
 		fputs("\narchive ", out);
 		ctlfmt_path(jstr(v, "path"), out);
-		fprintf(out, ": %" PRIu64 " files, %s, oldest %s\n", jnum(v, "files"),
-			size_str(jnum(v, "bytes"), a), oldest);
+		fprintf(out, ": %" PRIu64 " file%s, %s, oldest %s", jnum(v, "files"),
+			jnum(v, "files") == 1 ? "" : "s", size_str(jnum(v, "bytes"), a), oldest);
+		if (!jnull(v, "free")) {
+			fputs("; ", out);
+			ctlfmt_path(jstr(v, "mount"), out);
+			fprintf(out, " has %s free", size_str(jnum(v, "free"), a));
+		}
+		fputc('\n', out);
 		if (json_object_object_get_ex(v, "full", &full) &&
 		    json_object_is_type(full, json_type_object) && !member(r, "alarms"))
 			fprintf(out, "! the archive %s\n", jstr(full, "why"));

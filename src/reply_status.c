@@ -230,6 +230,15 @@ static void archive_json(const struct reply_status_view *v, json_object *ar)
 	json_object_object_add(ar, "bytes", u64(ix ? ix->stored : 0));
 	json_object_object_add(ar, "oldest", oldest ? json_object_new_int64(oldest->archived_at)
 						    : json_object_new_null());
+	{
+		/* Its own filesystem's room: what it may still take, beside the zones' disks. */
+		struct fsinfo fi;
+		bool known = v->archive && fsinfo_get(archive_path(v->archive), &fi) == 0;
+
+		json_object_object_add(ar, "mount", known ? pathenc_json(fi.mount)
+							  : json_object_new_null());
+		json_object_object_add(ar, "free", known ? u64(fi.free) : json_object_new_null());
+	}
 	json_object_object_add(ar, "keep", limit(v->cfg->archive_keep));
 	json_object_object_add(ar, "max_size", limit(v->cfg->archive_max_size));
 	for (size_t i = 0; v->archive && i < v->cfg->n_zones; i++) {
