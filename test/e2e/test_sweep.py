@@ -871,6 +871,10 @@ def archive_full_is_the_cause_and_sweep_acts_at_once():
             out = d.ctl("status").stdout.decode()
             check("is full" in out and "open for writing" not in out
                   and "min_age" not in out, f"sweepctl status:\n{out}")
+            equal((st["archive"]["mount"], st["archive"]["free"] < 64 << 10), (fs.path, True),
+                  "the archive's own filesystem and its little room")
+            check(f"; {fs.path} has " in " ".join(out.split()),
+                  f"the archive's line says its room:\n{out}")
             errors = st["counters"]["errors"]
             # Automatic passes (new files arrive) back off: no retry, no new error.
             for i in range(5):
