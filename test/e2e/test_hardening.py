@@ -1,0 +1,95 @@
+"""What a hostile trial found, each against the real daemon and real files: a directory
+swapped out of a zone in the middle of a copy, ultra zstd levels, state files others
+could read, an archive root others may write in. Run one: python3 test_hardening.py NAME.
+
+Synchronisation is READY=1, settle, polling status and a mover lane held still with
+ptrace, never a sleep."""
+
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+
+from harness import SWEEPD, Daemon, case, check, equal, main, write, WAIT
+from test_mover import compressible, content_sha, wait_copying, wait_status
+from test_rotate import LaneHold
+from test_sweep import Tmpfs, audit, files_under, ok, old
+
+MB = 1 << 20
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+EXCHANGE = ("import ctypes, os, sys\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) < 0:\n"
+            "    e = ctypes.get_errno()\n"
+            "    sys.exit(f'renameat2 RENAME_EXCHANGE: {os.strerror(e)}')\n")
+
+
+@case
+def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
+    """An ordinary user owns a directory in a 1777 zone on a tmpfs, with a big file due in
+    it, archived across filesystems at level 19. While the copy runs (its lane held still,
+    in the middle of it), they swap (renameat2 RENAME_EXCHANGE) that directory with one of
+    theirs outside every zone: the directory sweepd holds is now outside. The copy ends:
+    sweepd removes nothing there, and drops its copy; the file is whole in exactly one
+    place, where its owner moved it. Put back in the zone, it is archived as any other."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")  # the archive on the disk
+    os.chmod(root, 0o755)
+    fs = Tmpfs(os.path.join(root, "fs"), "256M")
+    hold = d = None
+    try:
+        zone, home = os.path.join(fs.path, "zone"), os.path.join(fs.path, "home")
+        theirs, mine = os.path.join(zone, "d"), os.path.join(home, "mine")
+        for p in (zone, theirs, home, mine):
+            os.makedirs(p, exist_ok=True)
+        os.chmod(zone, 0o1777)
+        big = os.path.join(theirs, "big.bin")
+        want = compressible(big, 64 * MB, fresh=512 << 10)
+        for p in (theirs, home, mine, big):
+            os.chown(p, 65534, 65534)
+        old(big)
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "z", "path": "fs/zone", "max_age": '"1d"'}],
+                   extra='archive = { path = "archive"; compress = "zstd"; level = 19; };')
+        d.start()
+        wait_copying(d)
+        hold = LaneHold(d.proc.pid, "sweepd-archive")
+        running = [j for j in d.status()["jobs"] if j["running"] and j["path"] == big]
+        check(running, "the copy still under way once its lane is held (a faster machine "
+                       "needs a bigger file)")
+        r = subprocess.run(NOBODY + [sys.executable, "-c", EXCHANGE, theirs, mine],
+                           capture_output=True, text=True, timeout=WAIT)
+        equal(r.returncode, 0, f"the exchange, by an ordinary user: {r.stderr}")
+        hold.release()
+        hold = None
+        wait_status(d, lambda s: not s["jobs"], "the job ended")
+        d.settle()
+        moved = os.path.join(mine, "big.bin")
+        check(os.path.exists(moved), "the file outside the zone is still there")
+        arch = os.path.join(root, "archive")
+        places = [p for p in files_under(zone) + files_under(arch) + files_under(home)
+                  if content_sha(p) == want]
+        equal(places, [moved], "the file whole in exactly one place")
+        equal(ok(d.request({"cmd": "archive"}), "archive")["entries"], [], "no entry")
+        equal([a for a in audit(d) if a["action"] == "archive"], [], "no archive audited")
+        d.expect_matches_disk(what="after the exchange")
+        # Back in the zone (by a rename: a move the watcher sees), it goes as any other.
+        os.rename(moved, os.path.join(zone, "big.bin"))
+        wait_status(d, lambda s: s["archive"]["files"] == 1 and not s["jobs"], "archived")
+        (e,) = ok(d.request({"cmd": "archive"}), "archive")["entries"]
+        equal(e["path"], os.path.join(zone, "big.bin"), "the entry")
+        equal(files_under(arch), [e["archive_path"]], "one copy in the archive")
+        equal(content_sha(e["archive_path"]), want, "whole")
+        equal(files_under(zone) + files_under(home), [], "nothing left behind")
+    finally:
+        if hold:
+            hold.release()
+        try:
+            if d:
+                d.stop()
+        finally:
+            fs.close(root)
+
+
+if __name__ == "__main__":
+    main()
