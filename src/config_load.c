@@ -151,7 +151,7 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 					"leaving no time to restore it; leave it out for no limit");
 		cfg->archive_compress =
 			cfgread_enum(ld, s, "compress", compress_names, COMPRESS_AUTO);
-		cfg->archive_level = (int)cfgread_int(ld, s, "level", 1, 22, 3);
+		cfg->archive_level = cfgread_level(ld, s, "archive", NULL);
 	}
 
 	zl = config_setting_get_member(root, "zones");

@@ -91,5 +91,43 @@ def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
             fs.close(root)
 
 
+def check_config(conf):
+    r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True,
+                       timeout=WAIT)
+    equal((r.returncode, r.stdout.strip()), (0, "configuration OK"), f"-t: {r.stderr}")
+    return r.stderr
+
+
+@case
+def ultra_levels_are_warned_about():
+    """level 20 to 22 (archive and rotate) are accepted, as zstd takes them, but -t and the
+    start say what memory each compression may take, and to keep to 19; 19 says nothing."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "include": '[ "*.log" ]',
+                       "rotate": '{ size = "1M"; keep = 2; level = 19; }'}],
+               extra='archive = { path = "archive"; level = 19; };', start=False)
+    try:
+        equal(check_config(d.conf), "", "no warning at 19")
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("level = 19; };\n", "level = 22; };\n", 1)
+                    .replace("keep = 2; level = 19;", "keep = 2; level = 20;"))
+        err = check_config(d.conf)
+        lines = err.splitlines()
+        equal(len(lines), 2, f"two warnings:\n{err}")
+        arch = [x for x in lines if "archive 'level'" in x]
+        rot = [x for x in lines if "rotate 'level'" in x]
+        check(arch and f"{d.conf}:3: warning: archive 'level' is 22" in arch[0], err)
+        check("800 MiB" in arch[0] and "19 or lower" in arch[0] and "--ultra" in arch[0], err)
+        check(rot and ": warning: zone \"z\": rotate 'level' is 20" in rot[0], err)
+        check("200 MiB" in rot[0] and "each" in rot[0] and "19 or lower" in rot[0], err)
+        d.start()
+        log = d.logtext()
+        for x in lines:
+            check(x in log, f"logged at start: {x!r} in\n{log}")
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()
