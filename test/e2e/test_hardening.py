@@ -129,5 +129,42 @@ def ultra_levels_are_warned_about():
         d.close()
 
 
+def mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+@case
+def state_files_are_closed_to_others():
+    """Every file in state_dir is kept from other users (the index lists every archived
+    path): archive.idx and the journal 0600, nothing readable by others; an index an older
+    sweepd left 0644 is closed at start."""
+    d = Daemon(zones=[{"name": "z", "path": "zone", "max_age": '"7d"'}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        state = os.path.join(d.root, "state")
+        os.makedirs(state)
+        idx = os.path.join(state, "archive.idx")
+        with open(idx, "w"):
+            pass
+        os.chmod(idx, 0o644)
+        f = d.path("z", "secret-project", "old.txt")
+        write(f, b"x")
+        old(f)
+        d.start()
+        d.settle()
+        check(not os.path.exists(f), "archived")
+        equal(mode(idx), 0o600, "archive.idx")
+        equal(mode(os.path.join(state, "journal")), 0o600, "journal")
+        equal(mode(os.path.join(state, "audit.log")), 0o640, "audit.log")
+        d.stop()
+        d.start()  # the index written anew at start
+        equal(mode(idx), 0o600, "archive.idx after a restart")
+        for n in os.listdir(state):
+            check(not mode(os.path.join(state, n)) & 0o007, f"{n} is closed to others: "
+                  f"{mode(os.path.join(state, n)):o}")
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()
