@@ -166,5 +166,32 @@ def state_files_are_closed_to_others():
         d.close()
 
 
+@case
+def archive_root_open_to_others_is_warned_about():
+    """An archive root that others (or its group) may write in (a tmpfs mounted there is
+    1777): anyone can make ARCHIVE/<zone> first and block archiving for that zone. -t and
+    the start warn, naming the path and its mode; 0755 says nothing."""
+    d = Daemon(zones=[{"name": "z", "path": "zone"}],
+               extra='archive = { path = "archive"; };', start=False)
+    try:
+        arch = os.path.join(d.root, "archive")
+        equal(check_config(d.conf), "", "an archive not there yet (sweepd makes it 0700)")
+        os.makedirs(arch)
+        for m in (0o755, 0o700):
+            os.chmod(arch, m)
+            equal(check_config(d.conf), "", f"no warning at {m:o}")
+        for m, who in ((0o1777, "others"), (0o775, "its group")):
+            os.chmod(arch, m)
+            err = check_config(d.conf)
+            want = f"{d.conf}:3: warning: archive {arch} is mode {m:04o}: {who} may write in it"
+            check(want in err, f"{want!r} in\n{err}")
+            check(f"{arch}/z" in err and "archive_blocked" in err and "chmod 0755" in err,
+                  err)
+        d.start()
+        check(f"warning: archive {arch} is mode 0775" in d.logtext(), d.logtext())
+    finally:
+        d.close()
+
+
 if __name__ == "__main__":
     main()
