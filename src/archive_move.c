@@ -143,10 +143,10 @@ const char *archive_rel_of(const struct archive *a, const char *apath)
  * dst (compressed, decompressed or copied as mode says), made durable,
  * linked in as dst (never over a file), and only then unlinked. h, when
  * given, is the lease on src: a writer breaking it undoes the copy, as does
- * src's name now holding another file, as does src's directory no longer
- * where it was (o->in_place). *stored gets what the copy holds on disk. The
+ * src's name now holding another file. *stored gets what the copy holds on disk. The
  * copy gets mark when going into the archive; coming out (mark NULL), it
- * loses the one its source had.
+ * loses the one its source had. src's directory moved away meanwhile (as
+ * o->in_place says, when given) undoes the copy too: nothing unlinked there.
  */
 int archive_move_across(struct archive *a, int fd, const struct stat *st,
 			const struct archive_end *src, const struct archive_end *dst, int mode,
