@@ -53,6 +53,14 @@ struct archive_opts {
 	 * or of the stream read); false: give up (the move is undone). NULL: go on.
 	 */
 	bool (*keep_going)(void *ud, uint64_t done);
+	/*
+	 * Asked right before the file's name is changed (renamed into the archive, or
+	 * unlinked once copied), with the directory it is reached through: 0 when
+	 * that directory is still where the job found it, else -ESTALE (someone who
+	 * owns it moved it, perhaps out of every zone: nothing is changed there, a
+	 * copy is dropped). NULL: not asked.
+	 */
+	int (*in_place)(const void *ud, int dir);
 	void *ud;
 };
 
@@ -62,7 +70,8 @@ struct archive_opts {
  * journal, kept by one thread). e comes in with zone, path (where it was),
  * reason and archived_at; 0 with e filled in (apath malloc'd), to be
  * committed by archive_commit(); -EBUSY when a writer opened it meanwhile
- * (it stays where it was); -ENOSPC or -EDQUOT when the archive is full;
+ * (it stays where it was); -ESTALE when its directory was moved away
+ * meanwhile (in_place); -ENOSPC or -EDQUOT when the archive is full;
  * -ENOENT when it vanished; -EACCES when a directory it would go into is not
  * sweepd's (someone else's, or writable by others); -ECANCELED when
  * keep_going said stop; other -errno. Nothing is lost either way.

@@ -40,6 +40,9 @@ bool cfgread_bool(struct cfgread *ld, const config_setting_t *grp, const char *k
 /* An integer in [min, max]. */
 int64_t cfgread_int(struct cfgread *ld, const config_setting_t *grp, const char *key, int64_t min,
 		    int64_t max, int64_t def);
+/* zstd's 'level' of grp (1 to 22), with a warning past 19 naming who and its memory. */
+int cfgread_level(struct cfgread *ld, const config_setting_t *grp, const char *who,
+		  const char *also);
 /* A size: integer bytes or "300M". */
 int64_t cfgread_size(struct cfgread *ld, const config_setting_t *grp, const char *key);
 /* A duration: integer seconds or "7d". */

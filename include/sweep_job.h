@@ -13,8 +13,10 @@
  * when the sweeper queues it; sweep_job_run() does, on a worker, what
  * act_on() once did on the loop: through the file's directory (opened
  * beneath the zone's root, no link followed), the same inode, a read lease
- * (no writer), min_age against its mtime now, then the move. The result is
- * for the sweeper's done() on the loop.
+ * (no writer), min_age against its mtime now, then the move, and right
+ * before the file's name changes, its directory still where the zone's path
+ * says (else -ESTALE: it was moved, perhaps out of every zone, and nothing
+ * changes there). The result is for the sweeper's done() on the loop.
  */
 
 enum { SWEEP_JOB_WRITING = 1, SWEEP_JOB_YOUNG = 2 };

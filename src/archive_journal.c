@@ -93,18 +93,24 @@ void archive_idxfile_load(struct archive *a)
 	fclose(f);
 }
 
-/* Writes the whole index anew (tmp, fsync, rename) and reopens it for appending. */
+/*
+ * Writes the whole index anew (tmp, fsync, rename) and reopens it for
+ * appending. It names every archived file: 0600, whatever the umask, and
+ * whatever mode an index left by an older sweepd (0644) or a stale tmp had.
+ */
 int archive_idxfile_rewrite(struct archive *a)
 {
 	char *tmp = NULL;
-	FILE *f;
-	int r = 0;
+	FILE *f = NULL;
+	int fd, r = 0;
 
 	if (asprintf(&tmp, "%s.tmp", a->idx_path) < 0)
 		return -ENOMEM;
-	f = fopen(tmp, "we");
-	if (!f) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0 || !(f = fdopen(fd, "w"))) {
 		r = -errno;
+		if (fd >= 0)
+			close(fd);
 		free(tmp);
 		return r;
 	}

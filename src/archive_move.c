@@ -145,7 +145,8 @@ const char *archive_rel_of(const struct archive *a, const char *apath)
  * given, is the lease on src: a writer breaking it undoes the copy, as does
  * src's name now holding another file. *stored gets what the copy holds on disk. The
  * copy gets mark when going into the archive; coming out (mark NULL), it
- * loses the one its source had.
+ * loses the one its source had. src's directory moved away meanwhile (as
+ * o->in_place says, when given) undoes the copy too: nothing unlinked there.
  */
 int archive_move_across(struct archive *a, int fd, const struct stat *st,
 			const struct archive_end *src, const struct archive_end *dst, int mode,
@@ -178,6 +179,11 @@ int archive_move_across(struct archive *a, int fd, const struct stat *st,
 	    fstatat(src->dir, src->name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != st->st_ino) {
 		unlinkat(dst->dir, dst->name, 0);
 		r = h && lease_broken(h) ? -EBUSY : -ENOENT;
+		goto out;
+	}
+	/* src's directory moved meanwhile (out of every zone, maybe): nothing unlinked there. */
+	if (o && o->in_place && (r = o->in_place(o->ud, src->dir)) < 0) {
+		unlinkat(dst->dir, dst->name, 0);
 		goto out;
 	}
 	if (unlinkat(src->dir, src->name, 0) < 0) {
@@ -253,6 +259,9 @@ int archive_store_io(struct archive *a, const struct archive_opts *o, const char
 
 		for (unsigned k = 0; k < ARCHIVE_MAX_CLASH; k++) {
 			if ((r = clash_name(cand, sizeof(cand), name, k, false)) < 0)
+				break;
+			/* Not out of a directory moved away meanwhile, perhaps out of the zones. */
+			if (o->in_place && (r = o->in_place(o->ud, dirfd)) < 0)
 				break;
 			r = renameat2(dirfd, name, adir, cand, RENAME_NOREPLACE) < 0 ? -errno : 0;
 			if (r != -EEXIST)

@@ -155,6 +155,29 @@ int64_t cfgread_int(struct cfgread *ld, const config_setting_t *grp, const char 
 	return v;
 }
 
+/*
+ * zstd's level: 1 to 22, as zstd takes it. Past 19 (where zstd's own CLI
+ * asks for --ultra) its window and tables grow fast, to some 800 MiB of
+ * memory for one compression at 22 (ZSTD_estimateCStreamSize of zstd 1.5),
+ * for little gain: accepted, said with what it costs. who names the setting
+ * ("archive", "zone \"x\": rotate"); also, when not NULL, says how many
+ * compressions may run at once.
+ */
+int cfgread_level(struct cfgread *ld, const config_setting_t *grp, const char *who,
+		  const char *also)
+{
+	static const int mib[] = {200, 400, 800}; /* at 20, 21, 22 */
+	int level = (int)cfgread_int(ld, grp, "level", 1, 22, 3);
+
+	if (level >= 20)
+		cfgread_warning(ld, config_setting_get_member(grp, "level"),
+				"%s 'level' is %d: zstd's ultra levels (its own CLI asks for "
+				"--ultra past 19) may take up to about %d MiB of memory for "
+				"each compression, for little gain%s; prefer 19 or lower",
+				who, level, mib[level - 20], also ? also : "");
+	return level;
+}
+
 /* A size: integer bytes or "300M". */
 int64_t cfgread_size(struct cfgread *ld, const config_setting_t *grp, const char *key)
 {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cfgread.h"
 #include "config_zone.h"
@@ -31,6 +32,36 @@ static void check_unchanged(struct cfgread *ld, const config_t *cf, const char *
 			      "%s cannot change while sweepd runs (it is %s, this file says %s): "
 			      "put it back, or restart sweepd",
 			      key, was ? was : "unset", is ? is : "unset");
+}
+
+/*
+ * An archive root that its group or others may write in (a tmpfs mounted
+ * there is 1777 unless told otherwise). sweepd keeps files only in
+ * directories of its own (ARCHIVE/<zone> and below, its user's, 0700), so
+ * whoever may write at the root can make such a name first, a directory or a
+ * link, and archiving for that zone stops (archive_blocked) until it is
+ * moved away. Legal, and safe, but not what anyone wants: said.
+ */
+static void warn_open_archive(struct cfgread *ld, const config_t *cf, const struct config *cfg)
+{
+	const char *zone = "<zone>";
+	struct stat st;
+
+	if (!cfg->archive_path || stat(cfg->archive_path, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    !(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return;
+	for (size_t i = cfg->n_zones; i-- > 0;)
+		if (cfg->zones[i].action == ACTION_ARCHIVE && cfg->zones[i].name &&
+		    *cfg->zones[i].name)
+			zone = cfg->zones[i].name;
+	cfgread_warning(ld, config_lookup(cf, "archive.path"),
+			"archive %s is mode %04o: %s may write in it, so they can make %s/%s (a "
+			"directory or a symbolic link) before sweepd does, and archiving for that "
+			"zone stops (sweepd refuses a directory not its own and raises "
+			"archive_blocked); chmod 0755 (or 0700) it, or mount a tmpfs there with "
+			"mode=0755",
+			cfg->archive_path, (unsigned)(st.st_mode & 07777),
+			st.st_mode & S_IWOTH ? "others" : "its group", cfg->archive_path, zone);
 }
 
 static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
@@ -151,7 +182,7 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 					"leaving no time to restore it; leave it out for no limit");
 		cfg->archive_compress =
 			cfgread_enum(ld, s, "compress", compress_names, COMPRESS_AUTO);
-		cfg->archive_level = (int)cfgread_int(ld, s, "level", 1, 22, 3);
+		cfg->archive_level = cfgread_level(ld, s, "archive", NULL);
 	}
 
 	zl = config_setting_get_member(root, "zones");
@@ -185,6 +216,7 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 				z->name);
 	}
 	config_zones_check(ld, cf, cfg);
+	warn_open_archive(ld, cf, cfg);
 	if (ld->old) {
 		check_unchanged(ld, cf, "state_dir", ld->old->state_dir, cfg->state_dir);
 		check_unchanged(ld, cf, "archive.path", ld->old->archive_path, cfg->archive_path);

@@ -11,7 +11,8 @@
 #include "glob.h"
 #include "rotplan.h"
 
-static void load_rotate(struct cfgread *ld, const config_setting_t *s, struct rotate_config *r)
+static void load_rotate(struct cfgread *ld, const config_setting_t *s, const char *zone,
+			struct rotate_config *r)
 {
 	static const char *const keys[] = {"size",	  "every",    "keep",	     "max_age",
 					   "method",	  "compress", "level",	     "keep_tail_lines",
@@ -20,6 +21,7 @@ static void load_rotate(struct cfgread *ld, const config_setting_t *s, struct ro
 	static const char *const methods[] = {"auto", "collapse", "copytruncate", "rename", NULL};
 	static const char *const rotate_compress[] = {"off", "zstd", NULL};
 	const char *sig;
+	char who[128];
 
 	r->size = r->every = r->keep = r->max_age = r->keep_tail_lines = CONFIG_UNSET;
 	r->level = 3;
@@ -39,7 +41,10 @@ static void load_rotate(struct cfgread *ld, const config_setting_t *s, struct ro
 	r->method = cfgread_enum(ld, s, "method", methods, ROTATE_AUTO);
 	r->compress =
 		cfgread_enum(ld, s, "compress", rotate_compress, 1) ? COMPRESS_ZSTD : COMPRESS_OFF;
-	r->level = (int)cfgread_int(ld, s, "level", 1, 22, 3);
+	snprintf(who, sizeof(who), "zone \"%s\": rotate", zone ? zone : "?");
+	r->level = cfgread_level(ld, s, who,
+				 " (a log of 32 MiB or more is compressed by up to 8 workers at "
+				 "once, one per CPU, each taking as much)");
 	r->keep_tail_lines = cfgread_int(ld, s, "keep_tail_lines", 1, INT64_MAX, CONFIG_UNSET);
 	r->olddir =
 		cfgread_string(ld, s, "olddir") ? strdup(cfgread_string(ld, s, "olddir")) : NULL;
@@ -202,7 +207,7 @@ void config_zone_load(struct cfgread *ld, const config_setting_t *s, struct zone
 	z->priority = (int)cfgread_int(ld, s, "priority", INT32_MIN, INT32_MAX, 0);
 	z->prune_empty_dirs = cfgread_bool(ld, s, "prune_empty_dirs", true);
 	warn_zero_limits(ld, s, z);
-	load_rotate(ld, config_setting_get_member(s, "rotate"), &z->rotate);
+	load_rotate(ld, config_setting_get_member(s, "rotate"), z->name, &z->rotate);
 	if (z->rotate.enabled)
 		check_rotated_names(ld, config_setting_get_member(s, "rotate"), z);
 }

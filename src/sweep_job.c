@@ -59,6 +59,35 @@ static bool keep_going(void *ud, uint64_t done)
 	return mover_chunk_done(&j->mj, done);
 }
 
+/*
+ * Is dir still the file's directory, as the zone's path and dir_rel name it
+ * now? Whoever owns a directory in a zone can swap it (renameat2
+ * RENAME_EXCHANGE) with one of theirs outside every zone while its file is
+ * copied, the file going along: what is done through dir then is done out
+ * there. So right before a name changes through it, the directory is opened
+ * again as the job opened it (from the zone's path, through no link) and
+ * must be the same one; -ESTALE when it is not (it is no longer where it was).
+ */
+static int dir_in_place(const void *ud, int dir)
+{
+	const struct sweep_job *j = ud;
+	struct stat now, held;
+	int root = nolink_open_root(j->root, j->mj.dev), fd, r;
+
+	if (root < 0)
+		return -ESTALE;
+	fd = beneath_open_dir(root, j->dir_rel, O_PATH);
+	close(root);
+	if (fd < 0)
+		return -ESTALE;
+	r = fstat(fd, &now) == 0 && fstat(dir, &held) == 0 && now.st_dev == held.st_dev &&
+			    now.st_ino == held.st_ino
+		    ? 0
+		    : -ESTALE;
+	close(fd);
+	return r;
+}
+
 static void run_job(struct mover_job *mj)
 {
 	struct sweep_job *j = (struct sweep_job *)mj;
@@ -98,11 +127,14 @@ static void run_job(struct mover_job *mj)
 	j->dir_known = fstat(dfd, &dst) == 0;
 	j->dir_before = dst.st_mtim;
 	if (!j->archive) {
-		r = unlinkat(dfd, j->name, 0) < 0 ? -errno : 0;
+		r = dir_in_place(j, dfd);
+		if (r == 0)
+			r = unlinkat(dfd, j->name, 0) < 0 ? -errno : 0;
 		mover_progress(mj, mj->bytes);
 	} else {
 		j->e.archived_at = (int64_t)time(NULL); /* into its mark */
 		j->aopts.keep_going = keep_going;
+		j->aopts.in_place = dir_in_place;
 		j->aopts.ud = j;
 		r = archive_store_io(j->archive, &j->aopts, j->rel, dfd, j->name, &h, &j->e);
 		if (r == 0)

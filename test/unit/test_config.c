@@ -253,6 +253,64 @@ static void zero_limits(void **state)
 	config_free(cfg);
 }
 
+/* zstd's ultra levels (20 to 22) accepted, but said with the memory they take; 19 silent. */
+static void ultra_levels_warned(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	(void)state;
+	cfg = load("archive = { path = \"arch\"; level = 19; };\n"				/* 1 */
+		   "zones = ( { name = \"a\"; path = \"outputs\"; include = [ \"*.log\" ];\n"	/* 2 */
+		   "  rotate = { size = \"1M\"; level = 19; }; } );\n",			/* 3 */
+		   &errs);
+	assert_non_null(cfg);
+	dump(&cfg->warnings);
+	assert_int_equal(cfg->warnings.n, 0);
+	config_free(cfg);
+	cfg = load("archive = { path = \"arch\"; level = 22; };\n"				/* 1 */
+		   "zones = ( { name = \"a\"; path = \"outputs\"; include = [ \"*.log\" ];\n"	/* 2 */
+		   "  rotate = { size = \"1M\"; level = 20; }; } );\n",			/* 3 */
+		   &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->archive_level, 22);
+	assert_int_equal(cfg->zones[0].rotate.level, 20);
+	dump(&cfg->warnings);
+	assert_int_equal(cfg->warnings.n, 2);
+	assert_true(has_error(&cfg->warnings, 1, "warning: archive 'level' is 22: "));
+	assert_true(has_error(&cfg->warnings, 1, "about 800 MiB of memory for each compression"));
+	assert_true(has_error(&cfg->warnings, 3, "warning: zone \"a\": rotate 'level' is 20: "));
+	assert_true(has_error(&cfg->warnings, 3, "about 200 MiB"));
+	config_free(cfg);
+}
+
+/* An archive root others may write in: they could block a zone's directory there. */
+static void open_archive_warned(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+	char p[300];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/open-archive", dir);
+	mkdir(p, 0700);
+	cfg = load("archive = { path = \"open-archive\"; };\n"
+		   "zones = ( { name = \"a\"; path = \"outputs\"; } );\n", &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->warnings.n, 0);
+	config_free(cfg);
+	chmod(p, 01777);
+	cfg = load("archive = { path = \"open-archive\"; };\n"
+		   "zones = ( { name = \"a\"; path = \"outputs\"; } );\n", &errs);
+	assert_non_null(cfg);
+	dump(&cfg->warnings);
+	assert_int_equal(cfg->warnings.n, 1);
+	snprintf(p, sizeof(p), "warning: archive %s/open-archive is mode 1777: others may write in "
+		 "it, so they can make %s/open-archive/a ", dir, dir);
+	assert_true(has_error(&cfg->warnings, 1, p));
+	config_free(cfg);
+}
+
 /* The archive and state_dir are resolved as zone paths are: ".." cannot slip through a missing part. */
 static void own_dirs_resolved(void **state)
 {
@@ -611,6 +669,8 @@ int main(void)
 		cmocka_unit_test(all_errors_with_lines),
 		cmocka_unit_test(rotation_refusals),
 		cmocka_unit_test(zero_limits),
+		cmocka_unit_test(ultra_levels_warned),
+		cmocka_unit_test(open_archive_warned),
 		cmocka_unit_test(own_dirs_resolved),
 		cmocka_unit_test(syntax_error),
 		cmocka_unit_test(missing_file),
