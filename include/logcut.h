@@ -19,6 +19,12 @@ struct logcut_copy {
 	const struct stat *like; /* the live file: the copy gets its mode and owner */
 	/* Between chunks, with the bytes read so far (each copy reads from 0): false stops it. */
 	bool (*keep_going)(void *ud, uint64_t done);
+	/*
+	 * Right before a name is made or removed in dirfd: 0 while dirfd is still
+	 * where the job found it, else -ESTALE (its owner moved it, perhaps out of
+	 * every zone: nothing is named or removed there). NULL: not asked.
+	 */
+	int (*in_place)(const void *ud, int dir);
 	void *ud;
 };
 

@@ -5,9 +5,12 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 #include <unistd.h>
+
+#include "nolink.h"
 
 static int openat2_dir(int at, const char *path, int flags)
 {
@@ -55,4 +58,23 @@ int beneath_open_dir(int root, const char *rel, int flags)
 			piece++;
 	} while (*piece);
 	return fd;
+}
+
+int beneath_still_at(const char *root_path, uint64_t dev, const char *rel, int dir)
+{
+	struct stat now, held;
+	int root = nolink_open_root(root_path, dev), fd, r;
+
+	if (root < 0)
+		return -ESTALE;
+	fd = beneath_open_dir(root, rel, O_PATH);
+	close(root);
+	if (fd < 0)
+		return -ESTALE;
+	r = fstat(fd, &now) == 0 && fstat(dir, &held) == 0 && now.st_dev == held.st_dev &&
+			    now.st_ino == held.st_ino
+		    ? 0
+		    : -ESTALE;
+	close(fd);
+	return r;
 }

@@ -53,9 +53,12 @@ static int copy_open(const struct logcut_copy *c)
 static int copy_publish(int fd, const struct logcut_copy *c)
 {
 	char proc[64];
+	int r;
 
 	if (fsync(fd) < 0)
 		return -errno;
+	if (c->in_place && (r = c->in_place(c->ud, c->dirfd)) < 0)
+		return r;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (linkat(AT_FDCWD, proc, c->dirfd, c->name, AT_SYMLINK_FOLLOW) < 0)
 		return -errno;
@@ -381,7 +384,8 @@ int logcut_compress(int in, const char *plain, const struct logcut_copy *c)
 	 * who can write in the directory can rename): only the file we read goes.
 	 */
 	if (r == 0 && (fstatat(c->dirfd, plain, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-		       now.st_dev != st.st_dev || now.st_ino != st.st_ino)) {
+		       now.st_dev != st.st_dev || now.st_ino != st.st_ino ||
+		       (c->in_place && c->in_place(c->ud, c->dirfd) < 0))) {
 		unlinkat(c->dirfd, c->name, 0);
 		r = -ESTALE;
 	}

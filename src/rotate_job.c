@@ -159,6 +159,24 @@ void rotate_free_copies(struct rotplan_copy *v, size_t n)
 	free(v);
 }
 
+/*
+ * Is dir still the copies' directory (log_dir_in_place: the log's), where
+ * the zone's path names it now? Asked right before a name is made or removed
+ * there: its owner may have swapped it out of every zone meanwhile
+ * (beneath_still_at).
+ */
+static int copies_in_place(const void *ud, int dir)
+{
+	const struct rotate_job *j = ud;
+
+	return beneath_still_at(j->root, j->mj.dev, j->copy_rel, dir);
+}
+
+static int log_dir_in_place(const struct rotate_job *j, int dir)
+{
+	return beneath_still_at(j->root, j->mj.dev, j->dir_rel, dir);
+}
+
 /* Drops the copies of base past keep and max_age, each said in j->expired; one still open for writing stays. */
 static void expire(struct rotate_job *j, int dirfd, const char *base, uid_t owner)
 {
@@ -180,6 +198,8 @@ static void expire(struct rotate_job *j, int dirfd, const char *base, uid_t owne
 		if (!g)
 			break;
 		j->expired = g;
+		if (copies_in_place(j, dirfd) < 0)
+			break; /* moved away meanwhile: nothing removed out there */
 		if (unlinkat(dirfd, v[i].name, 0) < 0)
 			continue;
 		g[j->n_expired++] = (struct rotate_expired){ v[i].name, (uint64_t)st.st_size,
@@ -393,7 +413,10 @@ static int cut_copy(struct rotate_job *j, int dfd, int cdir)
 		r = rotplan_name(j->copy, sizeof(j->copy), j->name, us / 1000000,
 				 (long)(us % 1000000), zst);
 	if (r == 0) {
-		struct logcut_copy c = { cdir, j->copy, zst ? rc->level : 0, &st, keep_going, j };
+		struct logcut_copy c = { .dirfd = cdir, .name = j->copy,
+					 .level = zst ? rc->level : 0, .like = &st,
+					 .keep_going = keep_going, .in_place = copies_in_place,
+					 .ud = j };
 		r = collapse ? logcut_collapse(fd, &c, &j->cut)
 			     : logcut_copytruncate(fd, &c, writing == 1, &j->cut);
 	}
@@ -418,6 +441,10 @@ static int move_aside(struct rotate_job *j, int dfd, int cdir)
 			 false);
 	if (r < 0)
 		return r;
+	if (log_dir_in_place(j, dfd) < 0 || copies_in_place(j, cdir) < 0) {
+		j->copy[0] = '\0';
+		return -ESTALE; /* moved away meanwhile, perhaps out of every zone */
+	}
 	if (renameat2(dfd, j->name, cdir, j->copy, RENAME_NOREPLACE) < 0) {
 		r = -errno;
 		j->copy[0] = '\0';
@@ -517,7 +544,9 @@ static int run_compress(struct rotate_job *j, int dfd)
 		return -ENAMETOOLONG;
 	}
 	{
-		struct logcut_copy c = { dfd, zname, j->rc.level, &h.st, keep_going, j };
+		struct logcut_copy c = { .dirfd = dfd, .name = zname, .level = j->rc.level,
+					 .like = &h.st, .keep_going = keep_going,
+					 .in_place = copies_in_place, .ud = j };
 		r = logcut_compress(h.fd, j->name, &c);
 	}
 	if (r == 0) {

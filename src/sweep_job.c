@@ -59,33 +59,12 @@ static bool keep_going(void *ud, uint64_t done)
 	return mover_chunk_done(&j->mj, done);
 }
 
-/*
- * Is dir still the file's directory, as the zone's path and dir_rel name it
- * now? Whoever owns a directory in a zone can swap it (renameat2
- * RENAME_EXCHANGE) with one of theirs outside every zone while its file is
- * copied, the file going along: what is done through dir then is done out
- * there. So right before a name changes through it, the directory is opened
- * again as the job opened it (from the zone's path, through no link) and
- * must be the same one; -ESTALE when it is not (it is no longer where it was).
- */
+/* Is dir still the file's directory, where the zone's path and dir_rel name it now? */
 static int dir_in_place(const void *ud, int dir)
 {
 	const struct sweep_job *j = ud;
-	struct stat now, held;
-	int root = nolink_open_root(j->root, j->mj.dev), fd, r;
 
-	if (root < 0)
-		return -ESTALE;
-	fd = beneath_open_dir(root, j->dir_rel, O_PATH);
-	close(root);
-	if (fd < 0)
-		return -ESTALE;
-	r = fstat(fd, &now) == 0 && fstat(dir, &held) == 0 && now.st_dev == held.st_dev &&
-			    now.st_ino == held.st_ino
-		    ? 0
-		    : -ESTALE;
-	close(fd);
-	return r;
+	return beneath_still_at(j->root, j->mj.dev, j->dir_rel, dir);
 }
 
 static void run_job(struct mover_job *mj)

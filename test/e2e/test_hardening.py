@@ -91,6 +91,64 @@ def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
             fs.close(root)
 
 
+
+@case
+def exchange_during_a_log_compression_names_nothing_outside():
+    """The same swap during the compression of a log's copy moved aside by "rename": an
+    ordinary user owns the log's directory in a 1777 zone; while its copy is compressed
+    at level 19 (the logs lane held still in the middle of it), they swap the directory
+    with one of theirs outside every zone. The job ends: sweepd makes no .zst out there
+    and removes nothing there; the plain copy is whole where its owner moved it."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    os.chmod(root, 0o755)
+    fs = Tmpfs(os.path.join(root, "fs"), "256M")
+    hold = d = None
+    try:
+        zone, home = os.path.join(fs.path, "logs"), os.path.join(fs.path, "home")
+        theirs, mine = os.path.join(zone, "d"), os.path.join(home, "mine")
+        for p in (zone, theirs, home, mine):
+            os.makedirs(p, exist_ok=True)
+        os.chmod(zone, 0o1777)
+        log = os.path.join(theirs, "app.log")
+        # Under 32 MiB: one thread compresses it (no zstd workers sharing the lane's name).
+        want = compressible(log, 24 * MB, fresh=1 << 20)
+        for p in (theirs, home, mine, log):
+            os.chown(p, 65534, 65534)
+        d = Daemon(root=root, start=False,
+                   zones=[{"name": "logs", "path": "fs/logs", "include": '[ "*.log" ]',
+                           "rotate": '{ size = "1M"; method = "rename"; postrotate = "true"; '
+                                     'compress = "zstd"; level = 19; }'}])
+        d.start()
+        ok(d.request({"cmd": "rotate"}), "rotate")
+        wait_status(d, lambda s: any(j["action"] == "compress" and j["running"] and j["done"]
+                                     for j in s["jobs"]), "the copy's compression under way")
+        hold = LaneHold(d.proc.pid, "sweepd-logs")
+        running = [j for j in d.status()["jobs"] if j["running"] and j["action"] == "compress"]
+        check(running, "the compression still under way once its lane is held (a faster "
+                       "machine needs a bigger file)")
+        r = subprocess.run(NOBODY + [sys.executable, "-c", EXCHANGE, theirs, mine],
+                           capture_output=True, text=True, timeout=WAIT)
+        equal(r.returncode, 0, f"the exchange, by an ordinary user: {r.stderr}")
+        hold.release()
+        hold = None
+        wait_status(d, lambda s: not s["jobs"], "the job ended")
+        d.settle()
+        outside = sorted(os.listdir(mine))
+        equal(len(outside), 1, f"one file where the owner moved the directory: {outside}")
+        check(outside[0].startswith("app.log-") and not outside[0].endswith(".zst"),
+              f"the plain copy, no .zst made out there: {outside}")
+        equal(content_sha(os.path.join(mine, outside[0])), want, "the copy whole")
+        equal(files_under(zone), [], "nothing left in the zone's moved-in directory")
+    finally:
+        if hold:
+            hold.release()
+        try:
+            if d:
+                d.stop()
+        finally:
+            fs.close(root)
+
+
 def check_config(conf):
     r = subprocess.run([SWEEPD, "-t", "-c", conf], capture_output=True, text=True,
                        timeout=WAIT)
