@@ -304,8 +304,8 @@ def jobs_show_progress_during_a_copy():
                 if j["running"]:
                     check(j["started"] <= time.time() + 1, f"started: {j}")
                     seen.append(j["done"])
-                    # One line early, and one once a second has passed (with a rate then).
-                    if (line is None or rated is None and time.time() >= j["started"] + 1) \
+                    # One line early, and one once it has run a second (with a rate then).
+                    if (line is None or rated is None and j["elapsed"] >= 1) \
                             and 0 < j["done"] < j["bytes"] * 3 // 4:
                         # Whole with --wide; at 80 columns a long line goes on below.
                         got = []
