@@ -25,6 +25,40 @@ EXCHANGE = ("import ctypes, os, sys\n"
             "    sys.exit(f'renameat2 RENAME_EXCHANGE: {os.strerror(e)}')\n")
 
 
+def swap_scene(tmpfs, zone_dir, name, size, fresh):
+    """A 1777 zone on tmpfs with an ordinary user's directory d in it holding a
+    compressible file name of size bytes, and their directory home/mine outside every
+    zone: what they may swap. Returns (zone, theirs, home, mine, file, its sha256)."""
+    zone, home = os.path.join(tmpfs.path, zone_dir), os.path.join(tmpfs.path, "home")
+    theirs, mine = os.path.join(zone, "d"), os.path.join(home, "mine")
+    for p in (zone, theirs, home, mine):
+        os.makedirs(p, exist_ok=True)
+    os.chmod(zone, 0o1777)
+    f = os.path.join(theirs, name)
+    want = compressible(f, size, fresh=fresh)
+    for p in (theirs, home, mine, f):
+        os.chown(p, 65534, 65534)
+    return zone, theirs, home, mine, f, want
+
+
+def swap_mid_job(d, lane, is_it, theirs, mine):
+    """With lane held still (ptrace) in the middle of the job is_it(job) picks, the
+    ordinary user swaps theirs and mine (RENAME_EXCHANGE); the lane goes on, and this
+    returns once the mover is idle and the daemon settled."""
+    hold = LaneHold(d.proc.pid, lane)
+    try:
+        check([j for j in d.status()["jobs"] if j["running"] and is_it(j)],
+              "the job still under way once its lane is held (a faster machine needs a "
+              "bigger file)")
+        r = subprocess.run(NOBODY + [sys.executable, "-c", EXCHANGE, theirs, mine],
+                           capture_output=True, text=True, timeout=WAIT)
+        equal(r.returncode, 0, f"the exchange, by an ordinary user: {r.stderr}")
+    finally:
+        hold.release()
+    wait_status(d, lambda s: not s["jobs"], "the job ended")
+    d.settle()
+
+
 @case
 def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
     """An ordinary user owns a directory in a 1777 zone on a tmpfs, with a big file due in
@@ -36,34 +70,17 @@ def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
     root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")  # the archive on the disk
     os.chmod(root, 0o755)
     fs = Tmpfs(os.path.join(root, "fs"), "256M")
-    hold = d = None
+    d = None
     try:
-        zone, home = os.path.join(fs.path, "zone"), os.path.join(fs.path, "home")
-        theirs, mine = os.path.join(zone, "d"), os.path.join(home, "mine")
-        for p in (zone, theirs, home, mine):
-            os.makedirs(p, exist_ok=True)
-        os.chmod(zone, 0o1777)
-        big = os.path.join(theirs, "big.bin")
-        want = compressible(big, 64 * MB, fresh=512 << 10)
-        for p in (theirs, home, mine, big):
-            os.chown(p, 65534, 65534)
+        zone, theirs, home, mine, big, want = swap_scene(fs, "zone", "big.bin", 64 * MB,
+                                                         512 << 10)
         old(big)
         d = Daemon(root=root, start=False,
                    zones=[{"name": "z", "path": "fs/zone", "max_age": '"1d"'}],
                    extra='archive = { path = "archive"; compress = "zstd"; level = 19; };')
         d.start()
         wait_copying(d)
-        hold = LaneHold(d.proc.pid, "sweepd-archive")
-        running = [j for j in d.status()["jobs"] if j["running"] and j["path"] == big]
-        check(running, "the copy still under way once its lane is held (a faster machine "
-                       "needs a bigger file)")
-        r = subprocess.run(NOBODY + [sys.executable, "-c", EXCHANGE, theirs, mine],
-                           capture_output=True, text=True, timeout=WAIT)
-        equal(r.returncode, 0, f"the exchange, by an ordinary user: {r.stderr}")
-        hold.release()
-        hold = None
-        wait_status(d, lambda s: not s["jobs"], "the job ended")
-        d.settle()
+        swap_mid_job(d, "sweepd-archive", lambda j: j["path"] == big, theirs, mine)
         moved = os.path.join(mine, "big.bin")
         check(os.path.exists(moved), "the file outside the zone is still there")
         arch = os.path.join(root, "archive")
@@ -82,8 +99,6 @@ def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
         equal(content_sha(e["archive_path"]), want, "whole")
         equal(files_under(zone) + files_under(home), [], "nothing left behind")
     finally:
-        if hold:
-            hold.release()
         try:
             if d:
                 d.stop()
@@ -102,18 +117,11 @@ def exchange_during_a_log_compression_names_nothing_outside():
     root = tempfile.mkdtemp(prefix="sweepd-e2e-")
     os.chmod(root, 0o755)
     fs = Tmpfs(os.path.join(root, "fs"), "256M")
-    hold = d = None
+    d = None
     try:
-        zone, home = os.path.join(fs.path, "logs"), os.path.join(fs.path, "home")
-        theirs, mine = os.path.join(zone, "d"), os.path.join(home, "mine")
-        for p in (zone, theirs, home, mine):
-            os.makedirs(p, exist_ok=True)
-        os.chmod(zone, 0o1777)
-        log = os.path.join(theirs, "app.log")
         # Under 32 MiB: one thread compresses it (no zstd workers sharing the lane's name).
-        want = compressible(log, 24 * MB, fresh=1 << 20)
-        for p in (theirs, home, mine, log):
-            os.chown(p, 65534, 65534)
+        zone, theirs, home, mine, log, want = swap_scene(fs, "logs", "app.log", 24 * MB,
+                                                         1 << 20)
         d = Daemon(root=root, start=False,
                    zones=[{"name": "logs", "path": "fs/logs", "include": '[ "*.log" ]',
                            "rotate": '{ size = "1M"; method = "rename"; postrotate = "true"; '
@@ -122,17 +130,7 @@ def exchange_during_a_log_compression_names_nothing_outside():
         ok(d.request({"cmd": "rotate"}), "rotate")
         wait_status(d, lambda s: any(j["action"] == "compress" and j["running"] and j["done"]
                                      for j in s["jobs"]), "the copy's compression under way")
-        hold = LaneHold(d.proc.pid, "sweepd-logs")
-        running = [j for j in d.status()["jobs"] if j["running"] and j["action"] == "compress"]
-        check(running, "the compression still under way once its lane is held (a faster "
-                       "machine needs a bigger file)")
-        r = subprocess.run(NOBODY + [sys.executable, "-c", EXCHANGE, theirs, mine],
-                           capture_output=True, text=True, timeout=WAIT)
-        equal(r.returncode, 0, f"the exchange, by an ordinary user: {r.stderr}")
-        hold.release()
-        hold = None
-        wait_status(d, lambda s: not s["jobs"], "the job ended")
-        d.settle()
+        swap_mid_job(d, "sweepd-logs", lambda j: j["action"] == "compress", theirs, mine)
         outside = sorted(os.listdir(mine))
         equal(len(outside), 1, f"one file where the owner moved the directory: {outside}")
         check(outside[0].startswith("app.log-") and not outside[0].endswith(".zst"),
@@ -140,8 +138,6 @@ def exchange_during_a_log_compression_names_nothing_outside():
         equal(content_sha(os.path.join(mine, outside[0])), want, "the copy whole")
         equal(files_under(zone), [], "nothing left in the zone's moved-in directory")
     finally:
-        if hold:
-            hold.release()
         try:
             if d:
                 d.stop()
