@@ -74,6 +74,8 @@ struct sweep {
 	size_t n_dry, cap_dry;
 	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
 	size_t inflight;    /* jobs queued and not done: passes judge episodes once they are */
+	/* The same, by the mover's lane: a lane full of copies holds back no delete. */
+	size_t inflight_lane[MOVER_LANES];
 	struct u64map *failed; /* (dev, ino) of files whose move failed -> when to try again */
 	/* Files that failed, said in the log one by one up to a few a minute, then counted. */
 	int64_t fail_log_at;
@@ -132,6 +134,8 @@ struct sweep_view sweep_view_at(struct sweep *s, const struct sweep_run *run, in
 struct sweep_fs *sweep_fs_of(struct sweep *s, uint64_t dev);
 
 /* sweep_result.c */
+/* The mover's lane a file of zone zi on dev goes by. */
+enum mover_lane sweep_lane(const struct sweep *s, uint32_t zi, uint64_t dev);
 /* Acts on one file (a job for the mover; a dry run only reports). */
 enum act_result sweep_act(struct sweep *s, struct sweep_run *run, struct table_file *f,
 			  uint32_t zi, enum policy_reason why, int64_t now);

@@ -460,9 +460,31 @@ static void arm(struct sweep *s, int64_t now)
  * a time, so that the queue, and what it holds, stay bounded however many
  * files fall due at once; the last result of a batch brings a pass.
  */
+static size_t lane_room(const struct sweep *s, enum mover_lane lane)
+{
+	return s->inflight_lane[lane] < SWEEP_BATCH ? SWEEP_BATCH - s->inflight_lane[lane] : 0;
+}
+
+/* Room in the lanes the sweeper fills: a batch in each at most. */
 static size_t batch_room(const struct sweep *s)
 {
-	return s->inflight < SWEEP_BATCH ? SWEEP_BATCH - s->inflight : 0;
+	size_t a = lane_room(s, MOVER_ARCHIVE), q = lane_room(s, MOVER_QUICK);
+
+	return a > q ? a : q;
+}
+
+/*
+ * Is there room for zone i's files in their lane? A zone whose lane is full
+ * (a batch of long copies out) waits for it; the others go on meanwhile.
+ */
+static bool zone_room(struct sweep *s, const struct sweep_run *run, size_t i, bool *more)
+{
+	const struct table_zone *tz = table_zone(s->eng.table, i);
+
+	if (run->dry || !tz->root || lane_room(s, sweep_lane(s, (uint32_t)i, tz->root->dev)))
+		return true;
+	*more = true;
+	return false;
 }
 
 /* The next pass's batch limit into p; false when no room is left (a dry run has all). */
@@ -496,13 +518,14 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 
 		s->next = POLICY_NEVER;
 		p.more = !batch_limit(s, run, &p);
+		more = false;
 		for (size_t i = 0; i < s->eng.cfg->n_zones && !p.more; i++)
-			if (zone_wanted(run, i))
+			if (zone_wanted(run, i) && zone_room(s, run, i, &more))
 				pass_due(s, run, &p, i, now);
-		more = p.more;
+		more |= p.more;
 		p.more = !batch_limit(s, run, &p);
 		for (size_t i = 0; i < s->eng.cfg->n_zones && !p.more; i++)
-			if (zone_wanted(run, i))
+			if (zone_wanted(run, i) && zone_room(s, run, i, &more))
 				pass_quota(s, run, &p, i, now, NULL, NULL);
 		more |= p.more;
 		p.more = !batch_limit(s, run, &p);

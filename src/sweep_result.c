@@ -58,7 +58,16 @@ static void run_archive_full(const struct sweep *s, struct sweep_run *run)
 
 static void act_done(struct mover_job *mj, bool cancelled);
 static void purge_done(struct mover_job *mj, bool cancelled);
-static void job_in(struct sweep *s, struct sweep_run *run);
+static void job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane);
+
+enum mover_lane sweep_lane(const struct sweep *s, uint32_t zi, uint64_t dev)
+{
+	/* A copy to another filesystem is long; a delete or a rename is not. */
+	return s->eng.cfg->zones[zi].action == ACTION_DELETE || !s->eng.archive ||
+			       dev == archive_dev(s->eng.archive)
+		       ? MOVER_QUICK
+		       : MOVER_ARCHIVE;
+}
 
 /*
  * Acts on one file: a job for the mover, which checks it again through its
@@ -100,8 +109,7 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	j = sweep_job_new(zc->path, zc->name, rel, path, f->dir->dev, f->ino);
 	if (!j)
 		return ACT_FAILED;
-	/* A copy to another filesystem is long; a delete or a rename is not. */
-	j->mj.lane = del || f->dir->dev == archive_dev(s->eng.archive) ? MOVER_QUICK : MOVER_ARCHIVE;
+	j->mj.lane = sweep_lane(s, zi, f->dir->dev);
 	j->mj.action = del ? "delete" : "archive";
 	/* What its copy moves: the data it holds, not the holes of a sparse file. */
 	j->mj.bytes = f->blocks * 512 < bytes ? f->blocks * 512 : bytes;
@@ -123,6 +131,7 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	j->queued_at = now;
 	watch_self_open(eng->watch, f, true); /* counted before the worker's open can be seen */
 	s->inflight++;
+	s->inflight_lane[j->mj.lane]++;
 	/* Its event may take it out of the table before its blocks are free: counted here. */
 	if ((fs = sweep_fs_of(s, f->dir->dev)))
 		fs->inflight += disk;
@@ -249,12 +258,15 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
  * results leave due (a next batch, a target still missed, files that could not
  * go) is looked at now, with our own events in.
  */
-static void job_in(struct sweep *s, struct sweep_run *run)
+static void job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane)
 {
 	next_batch(s, run);
 	sweep_run_release(run);
 	s->inflight--;
-	if (!s->inflight && !*s->eng.paused && !ev_is_active(&s->again)) {
+	s->inflight_lane[lane]--;
+	/* A lane drained: what waited for room in it goes now, whatever the others hold. */
+	if ((!s->inflight || !s->inflight_lane[lane]) && !*s->eng.paused &&
+	    !ev_is_active(&s->again)) {
 		ev_timer_set(&s->again, 0., 0.);
 		ev_timer_start(s->eng.loop, &s->again);
 	}
@@ -278,7 +290,7 @@ static void act_done(struct mover_job *mj, bool cancelled)
 	if (!cancelled)
 		r = act_result(s, j, zi, f, now);
 	(void)r;
-	job_in(s, j->run);
+	job_in(s, j->run, j->mj.lane);
 	sweep_job_free(j);
 }
 
@@ -328,6 +340,7 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 	e->busy = true;
 	s->purging += e->stored;
 	s->inflight++;
+	s->inflight_lane[j->mj.lane]++;
 	mover_submit(s->eng.mover, &j->mj);
 	return true;
 }
@@ -369,7 +382,7 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 					      false, mj->path));
 		sweep_archive_room(s, 0, now);
 	}
-	job_in(s, j->run);
+	job_in(s, j->run, j->mj.lane);
 	purge_job_free(j);
 }
 

@@ -8,6 +8,7 @@ sleep. Timings are recorded and printed, not asserted, beyond generous sanity bo
 figures belong to test/bench/mover_bench.py."""
 
 import hashlib
+import json
 import os
 import re
 import signal
@@ -512,6 +513,51 @@ def short_work_never_waits_behind_a_copy():
         (e,) = [e for e in ok(d.request({"cmd": "archive"}), "archive")["entries"]
                 if e["path"] == render]
         equal(content_sha(e["archive_path"]), sha, "the copy, once let go")
+    finally:
+        if hold:
+            hold.release()
+        s.close()
+
+
+
+@case
+def a_full_batch_of_copies_holds_no_delete():
+    """A batch of 2,048 copies to another filesystem out to the archive lane, held still
+    (ptrace), and more files due behind them: a zip due in a delete zone is still deleted
+    at once, and an admin's sweep of that zone says so. (Before, one batch bound for all
+    lanes kept every zone's pass waiting for the copies: the trial's zip waited minutes.)"""
+    from test_rotate import LaneHold, until
+    now = {"max_age": '"1d"', "min_age": '"0s"'}
+    s = Setup(64 * MB, out=now, zones=[dict(now, name="zips", path="zips", action='"delete"')])
+    hold = None
+    try:
+        d = s.d
+        d.start()
+        hold = LaneHold(d.proc.pid, "sweepd-archive")
+        for i in range(2200):
+            p = os.path.join(d.zones["out"], f"frame{i:05d}.png")
+            with open(p, "wb") as f:
+                f.write(b"x")
+            old(p)
+        until("a full batch of copies queued",
+              lambda: d.status()["mover"]["queue"]["archive"] >= 2048)
+        zip_ = d.path("zips", "videos_1.zip")
+        with open(zip_, "wb") as f:
+            f.write(b"zip")
+        old(zip_)
+        until("the zip deleted", lambda: not os.path.exists(zip_))
+        with open(zip_, "wb") as f:
+            f.write(b"zip")
+        old(zip_)
+        r = d.ctl("--json", "sweep", "zips")
+        equal(r.returncode, 0, f"sweep zips: {r.stderr!r}")
+        acts = json.loads(r.stdout)["actions"]
+        check(not os.path.exists(zip_) or [a["path"] for a in acts] == [zip_],
+              f"an admin's sweep of the zone deletes it: {acts}")
+        hold.release()
+        hold = None
+        d.settle()
+        equal(d.zone("out")["files"], 0, "the copies went on once let go")
     finally:
         if hold:
             hold.release()
