@@ -9,6 +9,8 @@
 #include <zstd.h>
 
 #define ZCODEC_CHUNK (256u << 10) /* a stop is seen within one: 0.3 s at level 19 */
+#define ZCODEC_SMALL_JOBS_LEVEL 10
+#define ZCODEC_SMALL_JOB (1 << 20) /* zstd's least is 512 KiB */
 
 static int write_all(int fd, const void *buf, size_t n)
 {
@@ -46,8 +48,21 @@ int zsink_open(struct zsink *z, int fd, int level, int threads)
 	}
 	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
-	if (threads > 1)
+	if (threads > 1) {
 		ZSTD_CCtx_setParameter(z->cc, ZSTD_c_nbWorkers, threads);
+		/*
+		 * Freeing the context (a stop, a cancel) waits for the workers' jobs
+		 * under way: at high levels (2 MB/s a core at 19) zstd's own job size
+		 * (tens of MB, at least the whole window as overlap) made a SIGTERM
+		 * wait 20 s. Small jobs there, with a smaller overlap (a little less
+		 * squeezed); low levels keep zstd's (fast anyway).
+		 */
+		if (level >= ZCODEC_SMALL_JOBS_LEVEL) {
+			/* A job is at least its overlap: an eighth of the window, not all of it. */
+			ZSTD_CCtx_setParameter(z->cc, ZSTD_c_overlapLog, 6);
+			ZSTD_CCtx_setParameter(z->cc, ZSTD_c_jobSize, ZCODEC_SMALL_JOB);
+		}
+	}
 	return 0;
 }
 
