@@ -111,6 +111,9 @@ static char *run_answer(struct sweep_run *run, struct control_client *client,
 	return control_later;
 }
 
+/* How long a reload's answer waits for the jobs its new rules made (seconds). */
+#define RELOAD_WAIT_S 5.0
+
 /* How many actions a reader's dry run lists; the rest are counted (unlisted). */
 #define SWEEP_READER_LIST 1000
 
@@ -403,10 +406,14 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		break;
 	case REQ_RELOAD:
 		log_info("reload asked by uid %u", (unsigned)peer->uid);
-		/* Answered once what the new rules made due is done: status then shows it. */
+		/*
+		 * Answered once what the new rules made due is done, so that status
+		 * then shows it; but within RELOAD_WAIT_S: a queue of long copies
+		 * goes on after the answer, not before it.
+		 */
 		out = daemon_reload(d);
 		if (out && out != control_later)
-			out = settle_after_jobs(d->settle, peer->client, out);
+			out = settle_after_jobs(d->settle, peer->client, out, RELOAD_WAIT_S);
 		break;
 	case REQ_PAUSE:
 	case REQ_RESUME:

@@ -484,7 +484,7 @@ int daemon_start(struct daemon *d)
 		log_err("cannot start the mover's threads: %s", strerror(errno));
 		return -ENOMEM;
 	}
-	d->settle = settle_create(d->mover, settle_act, d);
+	d->settle = settle_create(d->loop, d->mover, settle_act, d);
 	if (!d->settle)
 		return -ENOMEM;
 	mover_on_idle(d->mover, settle_on_idle, d->settle);

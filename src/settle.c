@@ -1,5 +1,6 @@
 #include "settle.h"
 
+#include <ev.h>
 #include <stdlib.h>
 
 #include "control.h"
@@ -10,25 +11,50 @@ struct settle_wait {
 	struct control_client *client;
 	char *reply; /* NULL: ok */
 	struct settle_wait *next;
+	struct settle *s;
+	ev_timer limit; /* active: answered by then, jobs in or not */
 };
 
 struct settle {
+	struct ev_loop *loop;
 	struct mover *mover;
 	void (*act)(void *ud);
 	void *ud;
 	struct settle_wait *waits;
 };
 
-struct settle *settle_create(struct mover *m, void (*act)(void *ud), void *ud)
+struct settle *settle_create(struct ev_loop *loop, struct mover *m, void (*act)(void *ud),
+			     void *ud)
 {
 	struct settle *s = calloc(1, sizeof(*s));
 
 	if (s)
-		*s = (struct settle){ m, act, ud, NULL };
+		*s = (struct settle){ loop, m, act, ud, NULL };
 	return s;
 }
 
-char *settle_after_jobs(struct settle *s, struct control_client *client, char *reply)
+static void answer(struct settle *s, struct settle_wait *w)
+{
+	ev_timer_stop(s->loop, &w->limit);
+	control_answer(w->client, w->reply ? w->reply : reply_ok());
+	free(w);
+}
+
+static void on_limit(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct settle_wait *w = t->data, **p;
+
+	(void)loop;
+	(void)revents;
+	for (p = &w->s->waits; *p && *p != w; p = &(*p)->next)
+		;
+	if (*p)
+		*p = w->next;
+	answer(w->s, w);
+}
+
+char *settle_after_jobs(struct settle *s, struct control_client *client, char *reply,
+			double limit)
 {
 	struct settle_wait *w;
 
@@ -39,6 +65,11 @@ char *settle_after_jobs(struct settle *s, struct control_client *client, char *r
 		return reply ? reply : reply_ok(); /* out of memory: at once, as before the mover */
 	w->client = client;
 	w->reply = reply;
+	w->s = s;
+	ev_timer_init(&w->limit, on_limit, limit, 0.);
+	w->limit.data = w;
+	if (limit > 0)
+		ev_timer_start(s->loop, &w->limit);
 	w->next = s->waits;
 	s->waits = w;
 	return control_later;
@@ -47,7 +78,7 @@ char *settle_after_jobs(struct settle *s, struct control_client *client, char *r
 char *settle_request(struct settle *s, struct control_client *client)
 {
 	s->act(s->ud);
-	return settle_after_jobs(s, client, NULL);
+	return settle_after_jobs(s, client, NULL, 0);
 }
 
 static void answer_all(struct settle *s)
@@ -56,8 +87,7 @@ static void answer_all(struct settle *s)
 		struct settle_wait *w = s->waits;
 
 		s->waits = w->next;
-		control_answer(w->client, w->reply ? w->reply : reply_ok());
-		free(w);
+		answer(s, w);
 	}
 }
 

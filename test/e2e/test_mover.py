@@ -524,7 +524,7 @@ def short_work_never_waits_behind_a_copy():
 def a_full_batch_of_copies_holds_no_delete():
     """A batch of 2,048 copies to another filesystem out to the archive lane, held still
     (ptrace), and more files due behind them: a zip due in a delete zone is still deleted
-    at once, and an admin's sweep of that zone says so. (Before, one batch bound for all
+    at once, an admin's sweep of that zone says so, and a reload answers. (Before, one batch bound for all
     lanes kept every zone's pass waiting for the copies: the trial's zip waited minutes.)"""
     from test_rotate import LaneHold, until
     now = {"max_age": '"1d"', "min_age": '"0s"'}
@@ -554,6 +554,11 @@ def a_full_batch_of_copies_holds_no_delete():
         acts = json.loads(r.stdout)["actions"]
         check(not os.path.exists(zip_) or [a["path"] for a in acts] == [zip_],
               f"an admin's sweep of the zone deletes it: {acts}")
+        # A reload answers within its few seconds, the copies still held (it waited
+        # for every one of them, past sweepctl's 30 s).
+        r = d.ctl("reload")
+        equal(r.returncode, 0, f"reload with the copies held: {r.stderr!r}")
+        check(d.status()["mover"]["queue"]["archive"] >= 2000, "the copies still queued")
         hold.release()
         hold = None
         d.settle()
