@@ -362,7 +362,7 @@ static void blocked_lines(json_object *list, const char *pre, const char *key, c
  * The file work under way: a progress line for each running job (how far,
  * how fast, how long still), then how many wait and how big they are.
  */
-static void job_lines(json_object *jobs, FILE *out)
+static void job_lines(json_object *jobs, json_object *mover, FILE *out)
 {
 	uint64_t queued = 0, queued_bytes = 0;
 	size_t n = json_object_array_length(jobs);
@@ -397,6 +397,11 @@ static void job_lines(json_object *jobs, FILE *out)
 						 c, sizeof(c)));
 		}
 		fputc('\n', out);
+	}
+	/* status lists the first queued jobs only; the mover counts them all. */
+	if (member(mover, "queued")) {
+		queued = jnum(mover, "queued");
+		queued_bytes = jnum(mover, "queued_bytes");
 	}
 	if (queued)
 		fprintf(out, "> %" PRIu64 " more queued, %s\n", queued, size_str(queued_bytes, a));
@@ -446,7 +451,7 @@ static void status_body(json_object *r, int width, FILE *out)
 			fprintf(out, "note: %s\n", jstr(v, "note"));
 	}
 	if (json_object_is_type(member(r, "jobs"), json_type_array))
-		job_lines(member(r, "jobs"), out);
+		job_lines(member(r, "jobs"), member(r, "mover"), out);
 	if (json_object_object_get_ex(r, "counters", &counters)) {
 		const char *sep = "\ncounters: ";
 		json_object_object_foreach(counters, key, val)

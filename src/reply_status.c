@@ -259,9 +259,26 @@ static void archive_json(const struct reply_status_view *v, json_object *ar)
 								: NULL));
 }
 
+/* status.jobs lists the running jobs and this many queued ones; all are counted. */
+#define STATUS_QUEUED_LISTED 100
+
+struct jobs_out {
+	json_object *jobs;
+	uint64_t queued, queued_bytes;
+};
+
 static void job_json(const struct mover_job *j, bool running, void *ud)
 {
-	json_object *o = json_object_new_object();
+	struct jobs_out *out = ud;
+	json_object *o;
+
+	if (!running) {
+		out->queued++;
+		out->queued_bytes += atomic_load(&j->bytes);
+		if (out->queued > STATUS_QUEUED_LISTED)
+			return;
+	}
+	o = json_object_new_object();
 
 	json_object_object_add(o, "action", json_object_new_string(j->action));
 	json_object_object_add(o, "path", pathenc_json(j->path));
@@ -273,7 +290,7 @@ static void job_json(const struct mover_job *j, bool running, void *ud)
 		json_object_object_add(o, "elapsed",
 				       json_object_new_double(mover_job_elapsed(j)));
 	}
-	json_object_array_add(ud, o);
+	json_object_array_add(out->jobs, o);
 }
 
 /* The file work under way, running first; and the mover's totals, for the metrics. */
@@ -283,9 +300,18 @@ static void mover_json(struct mover *m, json_object *o)
 		    *queue = json_object_new_object();
 	struct mover_totals t = mover_totals(m);
 
+	struct jobs_out out = { jobs, 0, 0 };
+
+	/*
+	 * Every job queued in full would make each reader's status as large as
+	 * anyone's files make the queue (4,000 paths of 4 KB): the first ones,
+	 * and the count and bytes of all.
+	 */
 	if (m)
-		mover_foreach(m, job_json, jobs);
+		mover_foreach(m, job_json, &out);
 	json_object_object_add(o, "jobs", jobs);
+	json_object_object_add(mv, "queued", u64(out.queued));
+	json_object_object_add(mv, "queued_bytes", u64(out.queued_bytes));
 	for (int i = 0; i < MOVER_LANES; i++)
 		json_object_object_add(queue, mover_lane_name((enum mover_lane)i),
 				       u64(m ? mover_queued(m, (enum mover_lane)i) : 0));

@@ -541,6 +541,12 @@ def a_full_batch_of_copies_holds_no_delete():
             old(p)
         until("a full batch of copies queued",
               lambda: d.status()["mover"]["queue"]["archive"] >= 2048)
+        # status lists the first 100 queued jobs, and counts them all.
+        st = d.status()
+        check(len(st["jobs"]) <= 104 and st["mover"]["queued"] >= 2048,
+              f"{len(st['jobs'])} jobs listed, {st['mover']['queued']} queued")
+        out = d.ctl("status").stdout.decode()
+        check(re.search(r"^> 20[4-9]\d more queued, ", out, re.M), f"sweepctl status:\n{out}")
         zip_ = d.path("zips", "videos_1.zip")
         with open(zip_, "wb") as f:
             f.write(b"zip")
