@@ -84,7 +84,7 @@ int s3_query(const struct s3_param *params, size_t n, char *out, size_t outlen)
 		if (!(v[i].name = encoded(params[i].name)) ||
 		    !(v[i].value = encoded(params[i].value ? params[i].value : "")))
 			r = -ENOMEM;
-	if (!r)
+	if (!r && n)
 		qsort(v, n, sizeof(*v), by_name_then_value);
 	for (size_t i = 0; i < n && !r; i++) {
 		size_t need = strlen(v[i].name) + 1 + strlen(v[i].value) + (i ? 1 : 0);

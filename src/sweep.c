@@ -474,24 +474,32 @@ static size_t batch_room(const struct sweep *s)
 }
 
 /*
- * Is there room for zone i's files in their lane? A zone whose lane is full
- * (a batch of long copies out) waits for it; the others go on meanwhile.
+ * Zone i's pass: wanted by run, and its batch limit into p, the room left in
+ * the lane its files go by (every file of a zone goes by one: deletes and
+ * renames quick, copies archive). A zone whose lane is full (a batch of long
+ * copies out) waits for it (more), and the others go on meanwhile.
  */
-static bool zone_room(struct sweep *s, const struct sweep_run *run, size_t i, bool *more)
+static bool zone_limit(struct sweep *s, const struct sweep_run *run, size_t i,
+		       struct sweep_plan *p, bool *more)
 {
 	const struct table_zone *tz = table_zone(s->eng.table, i);
 
-	if (run->dry || !tz->root || lane_room(s, sweep_lane(s, (uint32_t)i, tz->root->dev)))
-		return true;
-	*more = true;
-	return false;
+	if (!zone_wanted(run, i))
+		return false;
+	p->more = false;
+	/* A dry run sends nothing to the mover: one pass, not a pass per batch over all before. */
+	p->limit = run->dry ? SIZE_MAX
+		   : tz->root ? lane_room(s, sweep_lane(s, (uint32_t)i, tz->root->dev))
+			      : batch_room(s);
+	if (!p->limit)
+		*more = true;
+	return p->limit > 0;
 }
 
-/* The next pass's batch limit into p; false when no room is left (a dry run has all). */
+/* The disk pass's batch limit into p; false when no room is left (a dry run has all). */
 static bool batch_limit(const struct sweep *s, const struct sweep_run *run,
 			struct sweep_plan *p)
 {
-	/* A dry run sends nothing to the mover: one pass, not a pass per batch over all before. */
 	p->limit = run->dry ? SIZE_MAX : batch_room(s);
 	return p->limit > 0;
 }
@@ -517,17 +525,17 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		uint64_t done = run->count;
 
 		s->next = POLICY_NEVER;
-		p.more = !batch_limit(s, run, &p);
 		more = false;
-		for (size_t i = 0; i < s->eng.cfg->n_zones && !p.more; i++)
-			if (zone_wanted(run, i) && zone_room(s, run, i, &more))
+		for (size_t i = 0; i < s->eng.cfg->n_zones; i++)
+			if (zone_limit(s, run, i, &p, &more)) {
 				pass_due(s, run, &p, i, now);
-		more |= p.more;
-		p.more = !batch_limit(s, run, &p);
-		for (size_t i = 0; i < s->eng.cfg->n_zones && !p.more; i++)
-			if (zone_wanted(run, i) && zone_room(s, run, i, &more))
+				more |= p.more;
+			}
+		for (size_t i = 0; i < s->eng.cfg->n_zones; i++)
+			if (zone_limit(s, run, i, &p, &more)) {
 				pass_quota(s, run, &p, i, now, NULL, NULL);
-		more |= p.more;
+				more |= p.more;
+			}
 		p.more = !batch_limit(s, run, &p);
 		if (!p.more)
 			pass_disk(s, run, &p, now);

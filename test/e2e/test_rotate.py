@@ -583,9 +583,11 @@ def keep_tail_lines_while_writing():
         check(first_nl < 4096, "at most one block before the first whole line")
         got = numbers(data[first_nl + 1:])
         check(got == list(range(got[0], count + 1)), "every line since the cut, in order")
-        # The writer has gone: the next cut is exact.
+        # The writer has gone: the next cut is exact. (Nothing to cut when the last
+        # automatic one came after the writer's last line: then it was that exact cut.)
         r = ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
-        equal(r["actions"][0]["action"], "truncate", "the action")
+        if r["actions"]:
+            equal(r["actions"][0]["action"], "truncate", "the action")
         data = content(live)
         check(numbers(data) == list(range(count - 999, count + 1)),
               f"exactly the last 1000 lines: {len(numbers(data))} lines")
