@@ -1,6 +1,7 @@
 #ifndef SWEEPD_U64MAP_H
 #define SWEEPD_U64MAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +17,13 @@ void u64map_del(struct u64map *m, uint64_t key);
 size_t u64map_len(const struct u64map *m);
 /* Calls fn for every entry; fn must not change the map. */
 void u64map_foreach(struct u64map *m, void (*fn)(uint64_t key, void *val, void *ud), void *ud);
+/*
+ * Removes every entry drop(key, val, ud) says true of (drop must not change
+ * the map); gone(key, val, ud), when not NULL, is told of each just before it
+ * goes, and may free what val points to. 0, or -ENOMEM with nothing removed
+ * and gone never called.
+ */
+int u64map_drop_if(struct u64map *m, bool (*drop)(uint64_t key, void *val, void *ud),
+		   void (*gone)(uint64_t key, void *val, void *ud), void *ud);
 
 #endif

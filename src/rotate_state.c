@@ -225,27 +225,30 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 }
 
 struct prune {
+	struct rotate *r;
 	struct u64map *present;
-	uint64_t *gone;
-	size_t n, cap;
 };
 
-static void note_gone(uint64_t key, void *val, void *ud)
+static bool not_present(uint64_t key, void *val, void *ud)
+{
+	(void)val;
+	return !u64map_get(((struct prune *)ud)->present, key);
+}
+
+static void live_gone(uint64_t key, void *val, void *ud)
 {
 	struct prune *p = ud;
-	uint64_t *g;
 
-	(void)val;
-	if (u64map_get(p->present, key) || !(g = vec_grow(p->gone, &p->cap, p->n + 1, sizeof(*g))))
-		return;
-	p->gone = g;
-	p->gone[p->n++] = key;
+	(void)key;
+	rotate_unblock(p->r, val, "it is gone, or its zone no longer rotate_rotates");
+	free(val);
+	p->r->dirty = true;
 }
 
 /* Forgets the files no longer in any rotating zone. */
 void rotate_prune_lives(struct rotate *r)
 {
-	struct prune p = { .present = u64map_create() };
+	struct prune p = { r, u64map_create() };
 
 	for (uint32_t zi = 0; p.present && zi < r->eng.cfg->n_zones; zi++) {
 		struct table_zone *tz = table_zone(r->eng.table, zi);
@@ -255,18 +258,9 @@ void rotate_prune_lives(struct rotate *r)
 				goto out;
 	}
 	if (p.present)
-		u64map_foreach(r->lives, note_gone, &p);
-	for (size_t i = 0; i < p.n; i++) {
-		struct live *l = u64map_get(r->lives, p.gone[i]);
-
-		rotate_unblock(r, l, "it is gone, or its zone no longer rotate_rotates");
-		free(l);
-		u64map_del(r->lives, p.gone[i]);
-		r->dirty = true;
-	}
+		u64map_drop_if(r->lives, not_present, live_gone, &p);
 out:
 	u64map_destroy(p.present);
-	free(p.gone);
 }
 
 void rotate_drop_pending(struct rotate *r)

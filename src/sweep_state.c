@@ -254,22 +254,10 @@ static enum policy_block failing(struct sweep *s, const struct table_file *f, in
 	return v & 1 ? POLICY_TOO_DEEP : POLICY_FAILING;
 }
 
-struct fail_tidy {
-	int64_t now;
-	uint64_t *gone;
-	size_t n, cap;
-};
-
-static void note_forgotten(uint64_t key, void *val, void *ud)
+static bool forgotten(uint64_t key, void *val, void *ud)
 {
-	struct fail_tidy *t = ud;
-	uint64_t *g;
-
-	if (fail_until((uintptr_t)val) + SWEEP_FAIL_FORGET_S > t->now ||
-	    !(g = vec_grow(t->gone, &t->cap, t->n + 1, sizeof(*g))))
-		return;
-	t->gone = g;
-	t->gone[t->n++] = key;
+	(void)key;
+	return fail_until((uintptr_t)val) + SWEEP_FAIL_FORGET_S <= *(const int64_t *)ud;
 }
 
 unsigned sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool deep, int64_t now)
@@ -277,14 +265,8 @@ unsigned sweep_fail_for_now(struct sweep *s, const struct mover_job *mj, bool de
 	uint64_t key = file_key(mj->dev, mj->ino);
 	uintptr_t v = (uintptr_t)u64map_get(s->failed, key);
 
-	if (!v && u64map_len(s->failed) >= FAIL_MAP_TIDY) {
-		struct fail_tidy t = { .now = now };
-
-		u64map_foreach(s->failed, note_forgotten, &t);
-		for (size_t i = 0; i < t.n; i++)
-			u64map_del(s->failed, t.gone[i]);
-		free(t.gone);
-	}
+	if (!v && u64map_len(s->failed) >= FAIL_MAP_TIDY)
+		u64map_drop_if(s->failed, forgotten, NULL, &now);
 	v = sweep_fail_again(v, deep, now, SWEEP_RETRY_S, SWEEP_FAIL_FORGET_S);
 	u64map_put(s->failed, key, (void *)v);
 	return sweep_fail_decode(v).tries;

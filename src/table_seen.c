@@ -53,37 +53,26 @@ int64_t table_file_last_write(const struct table *t, const struct table_file *f)
 
 struct prune_ctx {
 	int64_t before;
-	uint64_t *drop;
-	size_t n, cap;
+	uint8_t flag;
 };
 
-static void prune_one(uint64_t key, void *val, void *ud)
+static bool seen_before(uint64_t key, void *val, void *ud)
 {
-	struct prune_ctx *c = ud;
+	(void)key;
+	return (int64_t)(uintptr_t)val < ((struct prune_ctx *)ud)->before;
+}
 
-	if ((int64_t)(uintptr_t)val >= c->before)
-		return;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		uint64_t *v = realloc(c->drop, cap * sizeof(*v));
-		if (!v)
-			return;
-		c->drop = v;
-		c->cap = cap;
-	}
-	c->drop[c->n++] = key;
+static void seen_forgotten(uint64_t key, void *val, void *ud)
+{
+	(void)val;
+	((struct table_file *)(uintptr_t)key)->flags &= (uint8_t)~((struct prune_ctx *)ud)->flag;
 }
 
 static void seen_prune(struct table *t, uint8_t flag, int64_t before)
 {
-	struct prune_ctx c = { .before = before };
+	struct prune_ctx c = { before, flag };
 
-	u64map_foreach(seen_map(t, flag), prune_one, &c);
-	for (size_t i = 0; i < c.n; i++) {
-		((struct table_file *)(uintptr_t)c.drop[i])->flags &= (uint8_t)~flag;
-		u64map_del(seen_map(t, flag), c.drop[i]);
-	}
-	free(c.drop);
+	u64map_drop_if(seen_map(t, flag), seen_before, seen_forgotten, &c);
 }
 
 void table_prune_seen(struct table *t, int64_t writes_before, int64_t reads_before)

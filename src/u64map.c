@@ -114,3 +114,33 @@ void u64map_foreach(struct u64map *m, void (*fn)(uint64_t key, void *val, void *
 		if (m->slots[i].val)
 			fn(m->slots[i].key, m->slots[i].val, ud);
 }
+
+int u64map_drop_if(struct u64map *m, bool (*drop)(uint64_t key, void *val, void *ud),
+		   void (*gone)(uint64_t key, void *val, void *ud), void *ud)
+{
+	struct u64map_slot *v = NULL;
+	size_t n = 0, cap = 0;
+
+	/* Chosen first, removed after: a removal shifts entries the scan has not reached. */
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->slots[i].val || !drop(m->slots[i].key, m->slots[i].val, ud))
+			continue;
+		if (n == cap) {
+			struct u64map_slot *g = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+
+			if (!g) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = g;
+		}
+		v[n++] = m->slots[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (gone)
+			gone(v[i].key, v[i].val, ud);
+		u64map_del(m, v[i].key);
+	}
+	free(v);
+	return 0;
+}
