@@ -22,5 +22,7 @@ int beneath_open_dir(int root, const char *rel, int flags);
  * as the job opened it and must be the same one: 0, or -ESTALE.
  */
 int beneath_still_at(const char *root_path, uint64_t dev, const char *rel, int dir);
+/* fd (opened afresh, closed here; -errno: not there) is the directory dir: 0, else -ESTALE. */
+int beneath_same_dir(int fd, int dir);
 
 #endif

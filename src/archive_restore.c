@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "archive_impl.h"
+#include "beneath.h"
 
 /*
  * Restores: the archived copy put back where it was (or where the request
@@ -261,19 +262,11 @@ static int dest_dir(const struct archive_dest *to, const struct stat *st, bool m
 static int dest_in_place(const void *ctx, int dir)
 {
 	const struct archive_dest *to = ctx;
-	struct stat a, b;
 	const char *base;
 	char err[8];
-	int fd = dest_dir(to, NULL, false, NULL, &base, err, sizeof(err)), r;
+	int fd = dest_dir(to, NULL, false, NULL, &base, err, sizeof(err));
 
-	if (fd < 0)
-		return fd;
-	r = fstat(fd, &a) == 0 && fstat(dir, &b) == 0 && a.st_dev == b.st_dev &&
-			    a.st_ino == b.st_ino
-		    ? 0
-		    : -ESTALE;
-	close(fd);
-	return r;
+	return fd < 0 ? fd : beneath_same_dir(fd, dir);
 }
 
 int archive_restore_io(struct archive *a, struct archive_restore *rs)

@@ -60,15 +60,11 @@ int beneath_open_dir(int root, const char *rel, int flags)
 	return fd;
 }
 
-int beneath_still_at(const char *root_path, uint64_t dev, const char *rel, int dir)
+int beneath_same_dir(int fd, int dir)
 {
 	struct stat now, held;
-	int root = nolink_open_root(root_path, dev), fd, r;
+	int r;
 
-	if (root < 0)
-		return -ESTALE;
-	fd = beneath_open_dir(root, rel, O_PATH);
-	close(root);
 	if (fd < 0)
 		return -ESTALE;
 	r = fstat(fd, &now) == 0 && fstat(dir, &held) == 0 && now.st_dev == held.st_dev &&
@@ -77,4 +73,15 @@ int beneath_still_at(const char *root_path, uint64_t dev, const char *rel, int d
 		    : -ESTALE;
 	close(fd);
 	return r;
+}
+
+int beneath_still_at(const char *root_path, uint64_t dev, const char *rel, int dir)
+{
+	int root = nolink_open_root(root_path, dev), fd;
+
+	if (root < 0)
+		return -ESTALE;
+	fd = beneath_open_dir(root, rel, O_PATH);
+	close(root);
+	return beneath_same_dir(fd, dir);
 }
