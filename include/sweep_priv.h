@@ -73,8 +73,10 @@ struct sweep {
 	struct table_file **dry; /* picked by the dry run under way */
 	size_t n_dry, cap_dry;
 	uint64_t gen;	    /* bumped by each reload: a job's zone index is looked up again */
-	size_t inflight;    /* jobs queued and not done: passes judge episodes once they are */
-	/* The same, by the mover's lane: a lane full of copies holds back no delete. */
+	/*
+	 * Jobs queued and not done, by the mover's lane (a lane full of copies
+	 * holds back no delete); passes judge episodes once all are in.
+	 */
 	size_t inflight_lane[MOVER_LANES];
 	struct u64map *failed; /* (dev, ino) of files whose move failed -> when to try again */
 	/* Files that failed, said in the log one by one up to a few a minute, then counted. */
@@ -129,6 +131,16 @@ bool sweep_fail_log(struct sweep *s, unsigned tries, int64_t now);
 void sweep_fail_log_flush(struct sweep *s, int64_t now);
 /* The planner's view of the table at now, for run (NULL: any). */
 struct sweep_view sweep_view_at(struct sweep *s, const struct sweep_run *run, int64_t now);
+
+/* Jobs of the sweeper's queued and not done, in every lane. */
+static inline size_t sweep_inflight(const struct sweep *s)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < MOVER_LANES; i++)
+		n += s->inflight_lane[i];
+	return n;
+}
 
 /* sweep.c */
 struct sweep_fs *sweep_fs_of(struct sweep *s, uint64_t dev);

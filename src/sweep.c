@@ -163,7 +163,7 @@ static void pass_quota(struct sweep *s, struct sweep_run *run, struct sweep_plan
 	if (run->dry && !run->mark)
 		return;
 	/* Files on their way: judged once they are in (the last one brings a pass). */
-	if (!run->dry && s->inflight)
+	if (!run->dry && sweep_inflight(s))
 		return;
 	/* What is left over the limits after this pass is out of reach, for now. */
 	ex = policy_zone_excess(zc, tz->bytes, tz->files);
@@ -252,7 +252,7 @@ static void pass_disk(struct sweep *s, struct sweep_run *run, struct sweep_plan 
 		    now < fs->retry_at)
 			continue;
 		free_on_fs(s, run, p, fs, need, now, &t);
-		if (p->more || (!run->dry && s->inflight))
+		if (p->more || (!run->dry && sweep_inflight(s)))
 			continue; /* judged once the files on their way are in */
 		if (fsinfo_get(fs->probe, &fi) == 0 &&
 		    policy_disk_pressure(cfg->disk_high, cfg->disk_low, fi.used + fi.free, fi.used,
@@ -456,9 +456,9 @@ static void arm(struct sweep *s, int64_t now)
 }
 
 /*
- * How many more files may go to the mover now: one batch (SWEEP_BATCH) out at
- * a time, so that the queue, and what it holds, stay bounded however many
- * files fall due at once; the last result of a batch brings a pass.
+ * How many more files may go to lane now: one batch (SWEEP_BATCH) out in each
+ * lane at a time, so that the queue, and what it holds, stay bounded however
+ * many files fall due at once; a lane that drains brings a pass.
  */
 static size_t lane_room(const struct sweep *s, enum mover_lane lane)
 {
@@ -544,7 +544,7 @@ void sweep_all(struct sweep *s, struct sweep_run *run)
 		if (!run->dry)
 			drain_own(s);
 		now = sweep_now();
-		if (more && !run->dry && s->inflight) {
+		if (more && !run->dry && sweep_inflight(s)) {
 			run->more = true; /* the next batch once this one is in */
 			more = false;
 		}

@@ -130,7 +130,6 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	j->disk = disk;
 	j->queued_at = now;
 	watch_self_open(eng->watch, f, true); /* counted before the worker's open can be seen */
-	s->inflight++;
 	s->inflight_lane[j->mj.lane]++;
 	/* Its event may take it out of the table before its blocks are free: counted here. */
 	if ((fs = sweep_fs_of(s, f->dir->dev)))
@@ -262,10 +261,9 @@ static void job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane)
 {
 	next_batch(s, run);
 	sweep_run_release(run);
-	s->inflight--;
 	s->inflight_lane[lane]--;
 	/* A lane drained: what waited for room in it goes now, whatever the others hold. */
-	if ((!s->inflight || !s->inflight_lane[lane]) && !*s->eng.paused &&
+	if (!s->inflight_lane[lane] && !*s->eng.paused &&
 	    !ev_is_active(&s->again)) {
 		ev_timer_set(&s->again, 0., 0.);
 		ev_timer_start(s->eng.loop, &s->again);
@@ -339,7 +337,6 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 	sweep_run_hold(j->run);
 	e->busy = true;
 	s->purging += e->stored;
-	s->inflight++;
 	s->inflight_lane[j->mj.lane]++;
 	mover_submit(s->eng.mover, &j->mj);
 	return true;
