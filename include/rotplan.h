@@ -55,12 +55,6 @@ long rotplan_tail_start(const char *buf, size_t n, int64_t *need);
  */
 bool rotplan_size_due(uint64_t size, int64_t limit, uint64_t floor);
 
-/*
- * The bytes a log holds, for its size trigger: its allocated bytes (blocks,
- * in 512-byte units) when fewer than its apparent size, as in a log with a
- * hole; else its size, so that a log without one is not rotated late.
- */
-uint64_t rotplan_data_bytes(uint64_t size, uint64_t blocks);
 
 /*
  * A name that glob pattern matches ('*' and '?' filled in, a class by its

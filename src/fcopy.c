@@ -8,6 +8,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "units.h"
+
 #define FCOPY_CHUNK (8u << 20)
 #define FCOPY_BUF (1u << 17)
 
@@ -20,10 +22,8 @@ uint64_t fcopy_allocated(const struct stat *st)
 
 uint64_t fcopy_disk_bytes(const struct stat *st)
 {
-	uint64_t size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
-	uint64_t alloc = fcopy_allocated(st);
-
-	return alloc < size ? alloc : size;
+	return units_data_bytes(st->st_size > 0 ? (uint64_t)st->st_size : 0,
+				st->st_blocks > 0 ? (uint64_t)st->st_blocks : 0);
 }
 
 bool fcopy_mostly_holes(const struct stat *st)

@@ -11,6 +11,7 @@
 #include "rotate_priv.h"
 #include "sweep.h"
 #include "table.h"
+#include "units.h"
 #include "watch.h"
 
 /* The zone's files, collected before any is touched: rotations change the table through events, taken in later. */
@@ -43,7 +44,7 @@ static enum policy_reason trigger(const struct rotate_config *rc, const struct t
 {
 	if (l->reported && rc->every <= 0)
 		return REASON_NONE;
-	if (!l->reported && rotplan_size_due(rotplan_data_bytes(f->size, f->blocks), rc->size,
+	if (!l->reported && rotplan_size_due(units_data_bytes(f->size, f->blocks), rc->size,
 					     rc->keep_tail_lines > 0 ? l->floor : 0))
 		return REASON_ROTATE_SIZE;
 	if (rc->every > 0 && f->size > 0 && now >= l->last + rc->every)

@@ -16,6 +16,7 @@
 #include "lease.h"
 #include "logcut.h"
 #include "nolink.h"
+#include "units.h"
 #include "vec.h"
 #include "writers.h"
 
@@ -485,7 +486,7 @@ static bool still_due(struct rotate_job *j, int dfd)
 	return fstatat(dfd, j->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == j->mj.ino &&
 	       st.st_size > 0 &&
 	       (j->why != REASON_ROTATE_SIZE ||
-		rotplan_size_due(rotplan_data_bytes((uint64_t)st.st_size, (uint64_t)st.st_blocks),
+		rotplan_size_due(units_data_bytes((uint64_t)st.st_size, (uint64_t)st.st_blocks),
 				 j->rc.size, j->rc.keep_tail_lines > 0 ? j->floor : 0));
 }
 

@@ -16,6 +16,7 @@
 #include "rotate_priv.h"
 #include "sweep.h"
 #include "table.h"
+#include "units.h"
 #include "watch.h"
 
 int rotate_join(char *buf, size_t len, const char *a, const char *b)
@@ -109,7 +110,7 @@ struct rotate_job *rotate_new_job(struct rotate *r, enum rotate_job_kind kind, u
 						       : "rotate";
 	j->mj.dev = f->dir->dev;
 	j->mj.ino = f->ino;
-	j->mj.bytes = rotplan_data_bytes(f->size, f->blocks); /* what a cut reads: not its holes */
+	j->mj.bytes = units_data_bytes(f->size, f->blocks); /* what a cut reads: not its holes */
 	j->mj.run = rotate_job_run;
 	j->mj.done = rotate_result_in;
 	j->owner = r;

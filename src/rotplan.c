@@ -125,13 +125,6 @@ bool rotplan_size_due(uint64_t size, int64_t limit, uint64_t floor)
 	return floor < (uint64_t)limit || size >= floor + (uint64_t)limit / 4;
 }
 
-uint64_t rotplan_data_bytes(uint64_t size, uint64_t blocks)
-{
-	uint64_t alloc = blocks > UINT64_MAX / 512 ? UINT64_MAX : blocks * 512;
-
-	return alloc < size ? alloc : size;
-}
-
 bool rotplan_glob_example(const char *pattern, char *buf, size_t len)
 {
 	size_t o = 0;

@@ -17,6 +17,7 @@
 #include "sweep_job.h"
 #include "sweep_priv.h"
 #include "table.h"
+#include "units.h"
 #include "watch.h"
 
 /*
@@ -112,7 +113,7 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	j->mj.lane = sweep_lane(s, zi, f->dir->dev);
 	j->mj.action = del ? "delete" : "archive";
 	/* What its copy moves: the data it holds, not the holes of a sparse file. */
-	j->mj.bytes = f->blocks * 512 < bytes ? f->blocks * 512 : bytes;
+	j->mj.bytes = units_data_bytes(bytes, f->blocks);
 	j->mj.run = sweep_job_run;
 	j->mj.done = act_done;
 	j->archive = del ? NULL : eng->archive;

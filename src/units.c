@@ -132,3 +132,10 @@ const char *units_format_age(int64_t s, char *buf, int len)
 			 (long long)(s % 86400 / 3600));
 	return buf;
 }
+
+uint64_t units_data_bytes(uint64_t size, uint64_t blocks)
+{
+	uint64_t alloc = blocks > UINT64_MAX / 512 ? UINT64_MAX : blocks * 512;
+
+	return alloc < size ? alloc : size;
+}

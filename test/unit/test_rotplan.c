@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rotplan.h"
+#include "units.h"
 
 static void names_round_trip_and_sort_by_time(void **state)
 {
@@ -127,15 +128,15 @@ static void data_bytes_count_what_is_on_disk(void **state)
 {
 	(void)state;
 	/* A log without a hole: its size, even when its last block is not full. */
-	assert_int_equal(rotplan_data_bytes(1000, 8), 1000);
-	assert_int_equal(rotplan_data_bytes(1 << 20, 2048), 1 << 20);
+	assert_int_equal(units_data_bytes(1000, 8), 1000);
+	assert_int_equal(units_data_bytes(1 << 20, 2048), 1 << 20);
 	/* Preallocated past its end (xfs): still its size. */
-	assert_int_equal(rotplan_data_bytes(4096, 64), 4096);
+	assert_int_equal(units_data_bytes(4096, 64), 4096);
 	/* A hole: 8 MiB apparent, 104 KiB on disk. */
-	assert_int_equal(rotplan_data_bytes(8 << 20, 208), 208 * 512);
-	assert_false(rotplan_size_due(rotplan_data_bytes(8 << 20, 208), 1 << 20, 0));
+	assert_int_equal(units_data_bytes(8 << 20, 208), 208 * 512);
+	assert_false(rotplan_size_due(units_data_bytes(8 << 20, 208), 1 << 20, 0));
 	/* No overflow on absurd block counts. */
-	assert_int_equal(rotplan_data_bytes(10, UINT64_MAX), 10);
+	assert_int_equal(units_data_bytes(10, UINT64_MAX), 10);
 }
 
 static void glob_examples(void **state)
