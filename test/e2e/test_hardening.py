@@ -5,6 +5,7 @@ could read, an archive root others may write in. Run one: python3 test_hardening
 Synchronisation is READY=1, settle, polling status and a mover lane held still with
 ptrace, never a sleep."""
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -59,6 +60,25 @@ def swap_mid_job(d, lane, is_it, theirs, mine):
     d.settle()
 
 
+@contextlib.contextmanager
+def swap_root(**where):
+    """A test's root (0755, so that an ordinary user may pass) with a 256 MiB tmpfs at fs/
+    in it; the daemons put in the list it yields are stopped, then the tmpfs and the root
+    go."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-", **where)
+    os.chmod(root, 0o755)
+    fs = Tmpfs(os.path.join(root, "fs"), "256M")
+    daemons = []
+    try:
+        yield root, fs, daemons
+    finally:
+        try:
+            for d in daemons:
+                d.stop()
+        finally:
+            fs.close(root)
+
+
 @case
 def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
     """An ordinary user owns a directory in a 1777 zone on a tmpfs, with a big file due in
@@ -67,17 +87,14 @@ def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
     theirs outside every zone: the directory sweepd holds is now outside. The copy ends:
     sweepd removes nothing there, and drops its copy; the file is whole in exactly one
     place, where its owner moved it. Put back in the zone, it is archived as any other."""
-    root = tempfile.mkdtemp(prefix="sweepd-e2e-", dir="/var/tmp")  # the archive on the disk
-    os.chmod(root, 0o755)
-    fs = Tmpfs(os.path.join(root, "fs"), "256M")
-    d = None
-    try:
+    with swap_root(dir="/var/tmp") as (root, fs, daemons):  # the archive on the disk
         zone, theirs, home, mine, big, want = swap_scene(fs, "zone", "big.bin", 64 * MB,
                                                          512 << 10)
         old(big)
         d = Daemon(root=root, start=False,
                    zones=[{"name": "z", "path": "fs/zone", "max_age": '"1d"'}],
                    extra='archive = { path = "archive"; compress = "zstd"; level = 19; };')
+        daemons.append(d)
         d.start()
         wait_copying(d)
         swap_mid_job(d, "sweepd-archive", lambda j: j["path"] == big, theirs, mine)
@@ -98,13 +115,6 @@ def exchange_during_a_cross_fs_copy_unlinks_nothing_outside():
         equal(files_under(arch), [e["archive_path"]], "one copy in the archive")
         equal(content_sha(e["archive_path"]), want, "whole")
         equal(files_under(zone) + files_under(home), [], "nothing left behind")
-    finally:
-        try:
-            if d:
-                d.stop()
-        finally:
-            fs.close(root)
-
 
 
 @case
@@ -114,11 +124,7 @@ def exchange_during_a_log_compression_names_nothing_outside():
     at level 19 (the logs lane held still in the middle of it), they swap the directory
     with one of theirs outside every zone. The job ends: sweepd makes no .zst out there
     and removes nothing there; the plain copy is whole where its owner moved it."""
-    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
-    os.chmod(root, 0o755)
-    fs = Tmpfs(os.path.join(root, "fs"), "256M")
-    d = None
-    try:
+    with swap_root() as (root, fs, daemons):
         # Under 32 MiB: one thread compresses it (no zstd workers sharing the lane's name).
         zone, theirs, home, mine, log, want = swap_scene(fs, "logs", "app.log", 24 * MB,
                                                          1 << 20)
@@ -126,6 +132,7 @@ def exchange_during_a_log_compression_names_nothing_outside():
                    zones=[{"name": "logs", "path": "fs/logs", "include": '[ "*.log" ]',
                            "rotate": '{ size = "1M"; method = "rename"; postrotate = "true"; '
                                      'compress = "zstd"; level = 19; }'}])
+        daemons.append(d)
         d.start()
         ok(d.request({"cmd": "rotate"}), "rotate")
         wait_status(d, lambda s: any(j["action"] == "compress" and j["running"] and j["done"]
@@ -137,12 +144,7 @@ def exchange_during_a_log_compression_names_nothing_outside():
               f"the plain copy, no .zst made out there: {outside}")
         equal(content_sha(os.path.join(mine, outside[0])), want, "the copy whole")
         equal(files_under(zone), [], "nothing left in the zone's moved-in directory")
-    finally:
-        try:
-            if d:
-                d.stop()
-        finally:
-            fs.close(root)
+
 
 
 def check_config(conf):
