@@ -9,6 +9,8 @@ sh etc/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
 run_suite() {
 	local dir=$1
 	shift
@@ -35,6 +37,19 @@ for line in open(sys.argv[1]):
 print(ok, bad)
 PY
 )
+	# Which tests failed, and the end of what each printed, go in a file
+	# shown again just before the last line, where a CI log's tail keeps it.
+	python3 - "$dir/meson-logs/testlog.json" "$dir" >>"$failures" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["result"] in ("OK", "EXPECTEDFAIL"):
+        continue
+    print("== failed in %s: %s (%s)" % (sys.argv[2], r["name"], r["result"]))
+    out = (r.get("stdout") or "") + (r.get("stderr") or "")
+    for l in out.splitlines()[-25:]:
+        print("   " + l[:300])
+PY
 	passed=$((passed + ${counts% *}))
 	failed=$((failed + ${counts#* }))
 }
@@ -56,5 +71,6 @@ case "$fuzz" in
 	;;
 *) failed=$((failed + 1)) ;;
 esac
+cat "$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
