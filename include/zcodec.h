@@ -47,6 +47,25 @@ void zsink_close(struct zsink *z);
 int zcodec_threads_for(uint64_t n);
 int zcodec_decompress(int in, int out, const struct zcodec_opts *o);
 
+/*
+ * zstd undone as bytes are pushed in (a download, a file read for its
+ * digest): what comes out goes to sink, which returns 0 or -errno (that
+ * stops it, and is returned).
+ */
+struct zunpack {
+	struct ZSTD_DCtx_s *dc;
+	char *obuf;
+	size_t out_cap, ret;
+	bool any;
+	int (*sink)(void *ud, const void *buf, size_t n);
+	void *ud;
+};
+int zunpack_open(struct zunpack *z, int (*sink)(void *ud, const void *buf, size_t n), void *ud);
+int zunpack_write(struct zunpack *z, const void *buf, size_t n);
+/* -EIO when the stream was cut short (or empty). */
+int zunpack_finish(struct zunpack *z);
+void zunpack_close(struct zunpack *z);
+
 /* Whether bytes start like a zstd frame. */
 bool zcodec_is_zstd(const void *head, size_t n);
 /*

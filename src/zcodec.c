@@ -174,57 +174,86 @@ int zcodec_compress(int in, int out, const struct zcodec_opts *o)
 	return r;
 }
 
+int zunpack_open(struct zunpack *z, int (*sink)(void *ud, const void *buf, size_t n), void *ud)
+{
+	*z = (struct zunpack){ .sink = sink, .ud = ud, .out_cap = ZSTD_DStreamOutSize() };
+	z->dc = ZSTD_createDCtx();
+	z->obuf = malloc(z->out_cap);
+	if (!z->dc || !z->obuf) {
+		zunpack_close(z);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int zunpack_write(struct zunpack *z, const void *buf, size_t n)
+{
+	ZSTD_inBuffer ib = { buf, n, 0 };
+
+	z->any = z->any || n;
+	while (ib.pos < ib.size) {
+		ZSTD_outBuffer ob = { z->obuf, z->out_cap, 0 };
+		int r;
+
+		z->ret = ZSTD_decompressStream(z->dc, &ob, &ib);
+		if (ZSTD_isError(z->ret))
+			return -EIO;
+		if (ob.pos && (r = z->sink(z->ud, z->obuf, ob.pos)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int zunpack_finish(struct zunpack *z)
+{
+	/* A frame cut short is an error, not a short file. */
+	return !z->any || z->ret != 0 ? -EIO : 0;
+}
+
+void zunpack_close(struct zunpack *z)
+{
+	ZSTD_freeDCtx(z->dc);
+	free(z->obuf);
+	z->dc = NULL;
+	z->obuf = NULL;
+}
+
+static int sink_fd(void *ud, const void *buf, size_t n)
+{
+	return write_all(*(int *)ud, buf, n);
+}
+
 int zcodec_decompress(int in, int out, const struct zcodec_opts *o)
 {
-	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	size_t in_cap = ZSTD_DStreamInSize(), out_cap = ZSTD_DStreamOutSize();
-	char *ibuf = malloc(in_cap), *obuf = malloc(out_cap);
-	size_t ret = 0;
+	size_t in_cap = ZSTD_DStreamInSize();
+	char *ibuf = malloc(in_cap);
 	uint64_t done = 0;
-	bool any = false;
-	int r = 0;
+	struct zunpack z;
+	int r = ibuf ? zunpack_open(&z, sink_fd, &out) : -ENOMEM;
 
-	if (!dc || !ibuf || !obuf) {
-		r = -ENOMEM;
-		goto out;
+	if (r < 0) {
+		free(ibuf);
+		return r;
 	}
 	for (;;) {
 		ssize_t n = read(in, ibuf, in_cap);
-		ZSTD_inBuffer ib;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : zunpack_finish(&z);
 			break;
+		}
 		done += (uint64_t)n;
-		if (!go_on(o, done)) {
+		if (!go_on(o, done))
 			r = -ECANCELED;
-			goto out;
-		}
-		any = true;
-		ib = (ZSTD_inBuffer){ ibuf, (size_t)n, 0 };
-		while (ib.pos < ib.size) {
-			ZSTD_outBuffer ob = { obuf, out_cap, 0 };
-			ret = ZSTD_decompressStream(dc, &ob, &ib);
-			if (ZSTD_isError(ret)) {
-				r = -EIO;
-				goto out;
-			}
-			if ((r = write_all(out, obuf, ob.pos)) < 0)
-				goto out;
-		}
+		else
+			r = zunpack_write(&z, ibuf, (size_t)n);
+		if (r < 0)
+			break;
 	}
-	/* A frame cut short is an error, not a short file. */
-	if (!any || ret != 0)
-		r = -EIO;
-out:
-	ZSTD_freeDCtx(dc);
+	zunpack_close(&z);
 	free(ibuf);
-	free(obuf);
 	return r;
 }
 
