@@ -3,7 +3,9 @@
 (radosgw, ceph-mon, ceph-osd, ceph-common), on 127.0.0.1, in a directory of its own: one
 monitor, one OSD whose objects live in memory (memstore), authentication off between the
 daemons (`auth ... = none`, and `ms mon client mode = crc`, without which radosgw's own
-connection to the monitor fails with -13), and one S3 user. It comes up in a few seconds.
+connection to the monitor fails with -13), and one S3 user. STS is on, so that a request's
+x-amz-security-token is checked (radosgw ignores it otherwise), as AWS would. It comes up in
+a few seconds.
 
     with RadosGW("/tmp/some-dir") as s3:
         s3.endpoint, s3.access_key, s3.secret_key
@@ -73,6 +75,8 @@ osd objectstore = memstore
 [client.rgw.s3]
 rgw frontends = beast endpoint=127.0.0.1:{self.rgw_port}
 rgw data = {self._path("rgw")}
+rgw s3 auth use sts = true
+rgw sts key = {uuid.uuid4().hex[:16]}
 """)
 
     def _run(self, *argv):
