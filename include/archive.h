@@ -31,6 +31,7 @@ struct archive_report {
 	uint64_t recovered, dropped, found, disowned, foreign, foreign_dirs;
 	bool shared;   /* the directory held other files when sweepd first used it */
 	bool no_marks; /* its filesystem keeps no extended attributes */
+	bool no_index; /* state_dir held no index: the bucket's listing is its part of it */
 };
 
 /* Creates the archive directory if needed, recovers, loads the index; NULL with err. */
@@ -40,7 +41,12 @@ struct archive *archive_open(const struct config *cfg, struct archive_report *re
 void archive_set_config(struct archive *a, const struct config *cfg);
 void archive_close(struct archive *a);
 
+/* The entries of the local archive, and those in the bucket (archive.remote). */
 struct archive_index *archive_entries(struct archive *a);
+struct archive_index *archive_remote_entries(struct archive *a);
+/* An entry of either, by id; the newest by its original (or archive) path. */
+struct archive_entry *archive_find(struct archive *a, uint64_t id);
+struct archive_entry *archive_find_path(struct archive *a, const char *path);
 uint64_t archive_dev(const struct archive *a);
 const char *archive_path(const struct archive *a);
 
@@ -131,6 +137,32 @@ void archive_restore_clear(struct archive_restore *rs);
 
 /* Off the loop: an entry's file removed for good; one already gone counts as done. */
 int archive_unlink(struct archive *a, const char *apath);
+/*
+ * Off the loop, on the remote lane, once the bucket holds entry id's file
+ * whole at apath (s3://bucket/key; stored bytes, sha256 of the original):
+ * a durable line in the upload journal, before the local copy goes.
+ */
+int archive_remote_journal(struct archive *a, uint64_t id, const char *apath, uint64_t stored,
+			   const char *sha256);
+/*
+ * On the loop: an entry found in the bucket's listing (a rebuild of a lost
+ * index) into the remote index, unless one names its object already.
+ * The entry (or the one there), or NULL when out of memory.
+ */
+struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e);
+/* On the loop, after that: the entry made remote in the index; NULL when it is not there. */
+struct archive_entry *archive_uploaded(struct archive *a, uint64_t id, const char *apath,
+				       uint64_t stored, const char *sha256);
+/* apath relative to the archive's root, or NULL when it is not inside. */
+const char *archive_rel_of(const struct archive *a, const char *apath);
+/* Off the loop: an entry's local copy opened to be read (through no link); fd or -errno. */
+int archive_open_copy(struct archive *a, const char *apath);
+/*
+ * Off the loop: a new file in the archive's own download directory, for an
+ * object on its way back (id names it); its fd, its path in *path
+ * (malloc'd), or -errno. The directory is emptied at each start.
+ */
+int archive_fetch_file(struct archive *a, uint64_t id, char **path);
 /* On the loop: an entry out of the index (written to the index file), by its id. */
 void archive_forget(struct archive *a, uint64_t id);
 

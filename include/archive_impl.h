@@ -9,6 +9,7 @@
  *   archive_reconcile.c  the index brought in step with the tree at opening
  *   archive_move.c       files moved in (and across filesystems), purged
  *   archive_restore.c    files put back, the destination checked on the way
+ *   archive_remote.c     the entries in the bucket, the upload journal
  */
 
 #include <stdbool.h>
@@ -24,6 +25,7 @@ struct config;
 struct lease_held;
 
 /* At the archive's root: says sweepd uses this directory, and whether it was empty then. */
+#define ARCHIVE_FETCH ".sweepd-fetch" /* downloads from the bucket on their way back */
 #define ARCHIVE_CLAIM ".sweepd-archive"
 
 struct archive {
@@ -31,12 +33,15 @@ struct archive {
 	char *root; /* canonical */
 	int root_fd;
 	uint64_t dev;
-	struct archive_index *ix;
+	struct archive_index *ix;  /* what the local archive holds */
+	struct archive_index *rix; /* what is in the bucket (archive_remote.c) */
 	int idx_fd;
+	int rjournal_fd; /* state_dir/remote.journal */
 	char *idx_path;
 	int journal_fd;
 	bool xattrs;  /* its filesystem keeps user.* extended attributes: files carry marks */
 	bool claimed; /* sweepd made the directory, or found it empty: all of it is sweepd's */
+	bool no_index; /* there was no index file to read at opening */
 };
 
 /* archive.c */
@@ -91,7 +96,14 @@ int archive_move_across(struct archive *a, int fd, const struct stat *st,
 			const struct archive_end *src, const struct archive_end *dst, int mode,
 			int level, struct lease_held *h, const struct archive_opts *o,
 			const struct archive_entry *mark, uint64_t *stored);
-/* apath relative to the archive's root, or NULL when it is not inside. */
-const char *archive_rel_of(const struct archive *a, const char *apath);
+/* The empty directories of rel (a file's path in the archive) removed, deepest first. */
+void archive_prune_dirs(struct archive *a, const char *rel);
+
+/* archive_remote.c */
+
+/* At opening, after the index file is read: the remote entries apart, the upload journal replayed. */
+int archive_remote_open(struct archive *a);
+/* Once the index file is written anew: the upload journal emptied. */
+void archive_remote_journal_done(struct archive *a);
 
 #endif

@@ -16,16 +16,20 @@ struct archive_entry {
 	uint64_t id;
 	char *zone;
 	char *path;  /* where it was: absolute, file-system bytes */
-	char *apath; /* where it is: absolute, in the archive */
+	char *apath; /* where it is: absolute, in the archive; or s3://bucket/key (remote) */
+	char *sha256; /* of the original bytes, hex; NULL until an upload computed it */
 	uint64_t bytes;	 /* its size in the zone */
-	uint64_t stored; /* what it takes in the archive on disk, as du counts it */
+	uint64_t stored; /* what it takes in the archive on disk, as du counts it; or the object's size */
 	int64_t archived_at;
 	enum policy_reason reason;
 	bool compressed;
+	bool remote; /* in the bucket (location "remote"), no longer in the local archive */
 	bool marked; /* its file carries the mark (in the index file, not in replies) */
 	bool dead;
 	bool reported; /* a dry daemon reported its purge already */
 	bool busy; /* a restore job has its file: neither purged nor restored again meanwhile */
+	uint32_t fails;	  /* uploads failed in a row (not in the index file) */
+	int64_t retry_at; /* not uploaded again before */
 };
 
 struct archive_index {

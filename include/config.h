@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "awscred.h"
 #include "glob.h"
 
 /*
@@ -38,6 +39,19 @@ struct rotate_config {
 	char *postrotate;
 	char *pidfile;
 	int signal;
+};
+
+/* archive.remote: the S3-compatible bucket behind the local archive. */
+struct remote_config {
+	char *endpoint; /* "http://127.0.0.1:7480", without a trailing '/' */
+	char *bucket;
+	char *prefix; /* "" or ending as written; default the host name and "/" */
+	char *region;
+	char *credentials; /* the file read, or NULL: the AWS_* environment */
+	char *profile;
+	int64_t keep; /* seconds after archived_at, or CONFIG_UNSET: never deleted */
+	struct awscred cred; /* read when the config is loaded (and reloaded) */
+	int line;
 };
 
 /* Every problem found, each "file:line: what is wrong". */
@@ -77,6 +91,7 @@ struct config {
 	int64_t archive_keep, archive_max_size;
 	enum compress_mode archive_compress;
 	int archive_level;
+	struct remote_config *remote; /* NULL without archive.remote */
 	struct zone_config *zones;
 	size_t n_zones;
 	/* Accepted, but said: "file:line: warning: ..." (-t prints them, start and reload log them). */
@@ -90,6 +105,7 @@ struct config {
  */
 struct config *config_load(const char *file, struct config_errors *errs);
 void config_free(struct config *cfg);
+void config_remote_free(struct remote_config *r);
 void config_errors_clear(struct config_errors *errs);
 
 /*

@@ -9,7 +9,7 @@
 
 /*
  * The mover: every action that touches a file's bytes or names runs here, on
- * a worker thread, never on the loop. Four lanes, each one thread working its
+ * a worker thread, never on the loop. Five lanes, each one thread working its
  * queue in order, so that nothing short waits behind something long:
  *  - archive: copies into an archive on another filesystem (the long ones);
  *  - quick: deletes, renames into an archive on the file's own filesystem,
@@ -17,7 +17,9 @@
  *  - logs: rotation cuts, compression of rotated copies (a log due for
  *    rotation never waits behind a queue of large copies);
  *  - asked: what an operator asked for (restores), which
- *    waits for no planner's work.
+ *    waits for no planner's work;
+ *  - remote: uploads to the bucket and deletions there (archive.remote),
+ *    which take as long as the network does.
  * A job's result comes
  * back to the loop (ev_async), where its done() applies it to the table,
  * counters and audit: the table stays the loop's alone.
@@ -29,9 +31,9 @@
  * result fields.
  */
 
-enum mover_lane { MOVER_ARCHIVE, MOVER_QUICK, MOVER_LOGS, MOVER_ASKED, MOVER_LANES };
+enum mover_lane { MOVER_ARCHIVE, MOVER_QUICK, MOVER_LOGS, MOVER_ASKED, MOVER_REMOTE, MOVER_LANES };
 
-/* archive, quick, logs, asked: the names status, metrics and the threads use. */
+/* archive, quick, logs, asked, remote: the names status, metrics and the threads use. */
 const char *mover_lane_name(enum mover_lane lane);
 
 struct mover;

@@ -24,6 +24,7 @@ enum policy_reason {
 	REASON_MANUAL,
 	REASON_ROTATE_SIZE,
 	REASON_ROTATE_EVERY,
+	REASON_REMOTE_KEEP,
 	REASON_REBUILT, /* an archive entry found in the tree, its reason lost with the index */
 };
 

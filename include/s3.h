@@ -70,6 +70,8 @@ const char *s3_object_meta(const struct s3_object *o, const char *name);
 
 /* Once per process, before any thread: curl's global state. */
 int s3_global_init(void);
+/* Once at exit, after every client and thread is gone. */
+void s3_global_cleanup(void);
 
 /* NULL with err when the target cannot be used (a malformed endpoint, no memory). */
 struct s3 *s3_new(const struct s3_target *t, char *err, size_t errlen);

@@ -85,4 +85,17 @@ const struct sweep_episode *sweep_fs_at(const struct sweep *s, size_t k, const c
 /* The archive is full: an episode too. */
 const struct sweep_episode *sweep_archive_episode(const struct sweep *s);
 
+/* The remote tier's work: status.archive.remote, the remote_failing alarm, the metrics. */
+struct sweep_remote_stats {
+	uint64_t uploads, uploaded_bytes, failures, purged;
+	uint64_t waiting_files, waiting_bytes; /* due to leave the local archive, still there */
+	uint64_t waiting_failed; /* of those, files whose last upload failed */
+	bool failing;	       /* some file waits after a failed upload */
+	int64_t failing_since;
+	char last_error[1200];
+};
+const struct sweep_remote_stats *sweep_remote_stats(const struct sweep *s);
+/* The object at rpath (s3://bucket/key) deleted from the bucket: its entry restored. */
+void sweep_remote_delete(struct sweep *s, const char *rpath);
+
 #endif

@@ -84,6 +84,7 @@ struct sweep {
 	unsigned fail_logged;
 	uint64_t fail_quiet;
 	ev_timer again; /* a pass once the last job is in */
+	struct sweep_remote_stats remote; /* the remote tier's work */
 };
 
 /*
@@ -154,7 +155,24 @@ enum act_result sweep_act(struct sweep *s, struct sweep_run *run, struct table_f
 /* An archive entry's file out for good (a job; dry: reported); false: not now. */
 bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
 		       enum policy_reason why, int64_t now);
+/* A failure said in the reply of run, which an operator waits on (NULL: none). */
+void sweep_run_failed(struct sweep_run *run, int64_t now, const char *action, const char *zone,
+		      const char *path, uint64_t bytes, enum policy_reason why, const char *error);
+/* A job of the sweeper's in lane is done: the next batch, and a pass when the lane drained. */
+void sweep_job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane);
 /* Automatic purges wait a while after one failed; an operator's go at once. */
 bool sweep_purges_wait(struct sweep *s, const struct sweep_run *run, int64_t now);
+
+/* sweep_remote.c */
+
+/*
+ * An entry's file to the bucket instead of out for good (archive.remote):
+ * a job of the remote lane (dry: reported); false when it cannot go now
+ * (busy, or waiting after a failure).
+ */
+bool sweep_upload_entry(struct sweep *s, struct sweep_run *run, struct archive_entry *e,
+			enum policy_reason why, int64_t now);
+/* The bucket's entries past remote.keep deleted there. */
+void sweep_pass_remote(struct sweep *s, struct sweep_run *run, int64_t now);
 
 #endif

@@ -209,7 +209,7 @@ struct archive *archive_open(const struct config *cfg, struct archive_report *re
 	if (!a)
 		goto nomem;
 	a->cfg = cfg;
-	a->root_fd = a->idx_fd = a->journal_fd = -1;
+	a->root_fd = a->idx_fd = a->journal_fd = a->rjournal_fd = -1;
 	fd = archive_open_dirs(AT_FDCWD, cfg->archive_path, true, 0700, (uid_t)-1, (gid_t)-1,
 			       false);
 	if (fd < 0) {
@@ -237,12 +237,20 @@ struct archive *archive_open(const struct config *cfg, struct archive_report *re
 	rep->shared = !a->claimed;
 	rep->no_marks = !a->xattrs;
 	archive_idxfile_load(a);
+	rep->no_index = a->no_index;
+	r = archive_remote_open(a);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot open %s/remote.journal: %s", cfg->state_dir,
+			 strerror(-r));
+		goto fail;
+	}
 	archive_reconcile(a, rep);
 	r = archive_idxfile_rewrite(a);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", a->idx_path, strerror(-r));
 		goto fail;
 	}
+	archive_remote_journal_done(a);
 	return a;
 nomem:
 	snprintf(err, errlen, "out of memory opening the archive");
@@ -266,7 +274,10 @@ void archive_close(struct archive *a)
 		close(a->idx_fd);
 	if (a->journal_fd >= 0)
 		close(a->journal_fd);
+	if (a->rjournal_fd >= 0)
+		close(a->rjournal_fd);
 	archive_index_destroy(a->ix);
+	archive_index_destroy(a->rix);
 	free(a->idx_path);
 	free(a->root);
 	free(a);

@@ -27,6 +27,7 @@ static void entry_free(struct archive_entry *e)
 	free(e->zone);
 	free(e->path);
 	free(e->apath);
+	free(e->sha256);
 }
 
 void archive_index_destroy(struct archive_index *ix)
@@ -71,10 +72,11 @@ struct archive_entry *archive_index_add(struct archive_index *ix, const struct a
 	c.zone = strdup(e->zone ? e->zone : "");
 	c.path = strdup(e->path ? e->path : "");
 	c.apath = strdup(e->apath ? e->apath : "");
+	c.sha256 = e->sha256 ? strdup(e->sha256) : NULL;
 	c.dead = false;
 	if (!c.id)
 		c.id = ix->next_id;
-	if (!c.zone || !c.path || !c.apath) {
+	if (!c.zone || !c.path || !c.apath || (e->sha256 && !c.sha256)) {
 		entry_free(&c);
 		return NULL;
 	}
@@ -177,6 +179,9 @@ json_object *archive_index_json(const struct archive_entry *e)
 	json_object_object_add(o, "archived_at", json_object_new_int64(e->archived_at));
 	json_object_object_add(o, "reason", json_object_new_string(policy_reason_name(e->reason)));
 	json_object_object_add(o, "compressed", json_object_new_boolean(e->compressed));
+	json_object_object_add(o, "location", json_object_new_string(e->remote ? "remote" : "local"));
+	if (e->sha256)
+		json_object_object_add(o, "sha256", json_object_new_string(e->sha256));
 	return o;
 }
 
@@ -218,6 +223,11 @@ static int64_t int_of(json_object *o, const char *key)
 		       : -1;
 }
 
+static bool sha256_ok(const char *h)
+{
+	return strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64;
+}
+
 int archive_index_apply(struct archive_index *ix, const char *line)
 {
 	json_object *o = json_tokener_parse(line), *v;
@@ -248,6 +258,10 @@ int archive_index_apply(struct archive_index *ix, const char *line)
 		e.reason = reason ? policy_reason_parse(reason) : REASON_NONE;
 		e.compressed = json_object_object_get_ex(o, "compressed", &v) && json_object_get_boolean(v);
 		e.marked = json_object_object_get_ex(o, "marked", &v) && json_object_get_boolean(v);
+		e.remote = str_of(o, "location") && !strcmp(str_of(o, "location"), "remote");
+		e.sha256 = (char *)str_of(o, "sha256");
+		if (e.sha256 && !sha256_ok(e.sha256))
+			goto out;
 		if (!e.zone || !path || !apath)
 			goto out;
 		e.path = pathenc_decode(path);

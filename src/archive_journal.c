@@ -85,6 +85,7 @@ void archive_idxfile_load(struct archive *a)
 	char *line = NULL;
 	size_t cap = 0;
 
+	a->no_index = !f && errno == ENOENT;
 	if (!f)
 		return;
 	while (getline(&line, &cap, f) > 0)
@@ -114,12 +115,15 @@ int archive_idxfile_rewrite(struct archive *a)
 		free(tmp);
 		return r;
 	}
-	for (struct archive_entry *e = archive_index_next(a->ix, NULL); e;
-	     e = archive_index_next(a->ix, e)) {
-		char *line = archive_index_line(e, true);
-		if (!line || fputs(line, f) == EOF)
-			r = -EIO;
-		free(line);
+	for (int k = 0; k < 2; k++) {
+		struct archive_index *ix = k ? a->rix : a->ix;
+		for (struct archive_entry *e = archive_index_next(ix, NULL); e;
+		     e = archive_index_next(ix, e)) {
+			char *line = archive_index_line(e, true);
+			if (!line || fputs(line, f) == EOF)
+				r = -EIO;
+			free(line);
+		}
 	}
 	if (fflush(f) == EOF || fsync(fileno(f)) < 0)
 		r = -errno;

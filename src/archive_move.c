@@ -120,7 +120,7 @@ static int fill(int src, int out, const struct stat *st, int mode, int level,
 }
 
 /* Removes the archive's now empty directories above rel, up to the zone's. */
-static void prune_archive_dirs(struct archive *a, const char *rel)
+void archive_prune_dirs(struct archive *a, const char *rel)
 {
 	char dir[PATH_MAX];
 	const char *base;
@@ -293,7 +293,7 @@ int archive_store_io(struct archive *a, const struct archive_opts *o, const char
 		archive_mark_clear(h->fd); /* it stays in its zone */
 	if (r < 0) {
 		if (r != -EACCES) /* never someone else's directory */
-			prune_archive_dirs(a, arel);
+			archive_prune_dirs(a, arel);
 		return r;
 	}
 	if (asprintf(&e->apath, "%s/%s", adir_abs, cand) < 0) /* after adir_abs */
@@ -310,14 +310,14 @@ struct archive_entry *archive_commit(struct archive *a, const struct archive_ent
 	return in;
 }
 
-static void forget(struct archive *a, struct archive_entry *e)
+static void forget(struct archive *a, struct archive_index *ix, struct archive_entry *e)
 {
-	const char *rel = archive_rel_of(a, e->apath);
+	const char *rel = e->remote ? NULL : archive_rel_of(a, e->apath);
 
 	archive_idxfile_append(a, e, false);
 	if (rel)
-		prune_archive_dirs(a, rel);
-	archive_index_remove(a->ix, e);
+		archive_prune_dirs(a, rel);
+	archive_index_remove(ix, e);
 }
 
 int archive_unlink(struct archive *a, const char *apath)
@@ -334,5 +334,7 @@ void archive_forget(struct archive *a, uint64_t id)
 	struct archive_entry *e = archive_index_get(a->ix, id);
 
 	if (e)
-		forget(a, e);
+		forget(a, a->ix, e);
+	else if ((e = archive_index_get(a->rix, id)))
+		forget(a, a->rix, e);
 }

@@ -311,9 +311,9 @@ static char *do_restore(struct daemon *d, const struct request *req,
 	if (d->dry_run)
 		return reply_error("sweepd runs with --dry-run: it moves nothing, restores included");
 	if (req->id >= 0)
-		e = archive_index_get(archive_entries(d->archive), (uint64_t)req->id);
+		e = archive_find(d->archive, (uint64_t)req->id);
 	else if (req->path)
-		e = archive_index_find_path(archive_entries(d->archive), req->path);
+		e = archive_find_path(d->archive, req->path);
 	if (!e && req->id >= 0) {
 		snprintf(msg, sizeof(msg),
 			 "no archive entry has id %lld: it was restored or purged already, or never "

@@ -100,6 +100,20 @@ static void rotate_free(struct rotate_config *r)
 	free(r->pidfile);
 }
 
+void config_remote_free(struct remote_config *r)
+{
+	if (!r)
+		return;
+	free(r->endpoint);
+	free(r->bucket);
+	free(r->prefix);
+	free(r->region);
+	free(r->credentials);
+	free(r->profile);
+	awscred_clear(&r->cred);
+	free(r);
+}
+
 void config_free(struct config *cfg)
 {
 	if (!cfg)
@@ -120,6 +134,7 @@ void config_free(struct config *cfg)
 	free(cfg->socket_group);
 	free(cfg->metrics_file);
 	free(cfg->archive_path);
+	config_remote_free(cfg->remote);
 	config_errors_clear(&cfg->warnings);
 	free(cfg);
 }

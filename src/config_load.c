@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cfgread.h"
+#include "config_remote.h"
 #include "config_zone.h"
 
 /*
@@ -74,7 +75,7 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 						  "admin_reserve", NULL};
 	static const char *const disk_keys[] = {"high", "low", NULL};
 	static const char *const archive_keys[] = {"path", "keep", "max_size", "compress",
-						   "level", NULL};
+						   "level", "remote", NULL};
 	const config_setting_t *root = config_root_setting(cf), *s, *zl;
 
 	cfgread_keys(ld, root, "the top level", top_keys);
@@ -183,6 +184,9 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 		cfg->archive_compress =
 			cfgread_enum(ld, s, "compress", compress_names, COMPRESS_AUTO);
 		cfg->archive_level = cfgread_level(ld, s, "archive", NULL);
+		if (config_setting_get_member(s, "remote"))
+			cfg->remote = config_remote_load(ld, config_setting_get_member(s, "remote"),
+							 cfg->archive_keep);
 	}
 
 	zl = config_setting_get_member(root, "zones");

@@ -358,6 +358,28 @@ static void blocked_lines(json_object *list, const char *pre, const char *key, c
 }
 
 /* The status, its tables fitted to width (0: everything); text lines as they come. */
+/* The bucket behind the archive: what it holds, what waits, and the last error while failing. */
+static void bucket_line(json_object *rm, FILE *out)
+{
+	char a[32], b[32];
+
+	fputs("bucket s3://", out);
+	ctlfmt_path(jstr(rm, "bucket"), out);
+	fputc('/', out);
+	ctlfmt_path(jstr(rm, "prefix"), out);
+	fprintf(out, " at %s: %" PRIu64 " file%s, %s", jstr(rm, "endpoint"), jnum(rm, "files"),
+		jnum(rm, "files") == 1 ? "" : "s", size_str(jnum(rm, "bytes"), a));
+	if (jnum(rm, "waiting"))
+		fprintf(out, "; %" PRIu64 " waiting to go up (%s)", jnum(rm, "waiting"),
+			size_str(jnum(rm, "waiting_bytes"), b));
+	fputc('\n', out);
+	if (json_object_get_boolean(member(rm, "failing")) && !jnull(rm, "last_error")) {
+		fputs("! uploads fail: ", out);
+		ctlfmt_path(jstr(rm, "last_error"), out);
+		fputc('\n', out);
+	}
+}
+
 /*
  * The file work under way: a progress line for each running job (how far,
  * how fast, how long still), then how many wait and how big they are.
@@ -449,6 +471,8 @@ static void status_body(json_object *r, int width, FILE *out)
 			fprintf(out, "! the archive %s\n", jstr(full, "why"));
 		if (!jnull(v, "note"))
 			fprintf(out, "note: %s\n", jstr(v, "note"));
+		if (json_object_is_type(member(v, "remote"), json_type_object))
+			bucket_line(member(v, "remote"), out);
 	}
 	if (json_object_is_type(member(r, "jobs"), json_type_array))
 		job_lines(member(r, "jobs"), member(r, "mover"), out);
@@ -530,15 +554,16 @@ void ctlfmt_archive(json_object *r, FILE *out)
 	json_object *es;
 	char a[32], b[32];
 
-	fprintf(out, "%6s %8s %9s %-16s %-6s %s\n", "ID", "SIZE", "ARCHIVED", "REASON", "ZONE",
-		"PATH");
+	fprintf(out, "%6s %8s %9s %-16s %-8s %-6s %s\n", "ID", "SIZE", "ARCHIVED", "REASON",
+		"LOCATION", "ZONE", "PATH");
 	if (!json_object_object_get_ex(r, "entries", &es))
 		return;
 	for (size_t i = 0; i < json_object_array_length(es); i++) {
 		json_object *e = json_object_array_get_idx(es, i);
-		fprintf(out, "%6" PRIu64 " %8s %9s %-16s %-6s ", jnum(e, "id"),
+		fprintf(out, "%6" PRIu64 " %8s %9s %-16s %-8s %-6s ", jnum(e, "id"),
 			size_str(jnum(e, "bytes"), a), age_since((int64_t)jnum(e, "archived_at"), b),
-			jstr(e, "reason"), jstr(e, "zone"));
+			jstr(e, "reason"), member(e, "location") ? jstr(e, "location") : "local",
+			jstr(e, "zone"));
 		ctlfmt_path(jstr(e, "path"), out);
 		fputc('\n', out);
 	}

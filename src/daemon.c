@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "pathenc.h"
 #include "reload.h"
+#include "remote_job.h"
 #include "reply_status.h"
 #include "reserve.h"
 #include "rotate.h"
@@ -236,6 +237,20 @@ void daemon_alarms_update(struct daemon *d)
 			 ep->why ? ep->why : "is full: files stay in their zones");
 		alarms_hold(a, "archive_full", NULL, msg, 0, now);
 	}
+	if (d->sweep && d->cfg->remote && sweep_remote_stats(d->sweep)->failing &&
+	    sweep_remote_stats(d->sweep)->waiting_files) {
+		const struct sweep_remote_stats *st = sweep_remote_stats(d->sweep);
+		char msg[1600], sz[32];
+
+		units_format_size(st->waiting_bytes, sz, sizeof(sz));
+		snprintf(msg, sizeof(msg),
+			 "%llu files (%s) wait in the local archive for bucket %s: %s",
+			 (unsigned long long)st->waiting_files, sz, d->cfg->remote->bucket,
+			 st->last_error);
+		alarms_hold(a, "remote_failing",
+			    (const char *const[]){ "bucket", d->cfg->remote->bucket, NULL }, msg,
+			    st->failing_since, now);
+	}
 	if (d->rotate)
 		rotate_alarms(d->rotate, a, now);
 	alarms_end(a, NULL, NULL);
@@ -402,6 +417,21 @@ static void log_archive_report(const char *path, const struct archive_report *re
 }
 
 /*
+ * The bucket at start: unfinished multipart uploads a stop left, aborted;
+ * and when state_dir held no index, the entries in the bucket indexed again.
+ */
+static void remote_start(struct mover *m, struct archive *a, const struct remote_config *rc,
+			 bool no_index)
+{
+	struct mover_job *j = remote_leftovers_job(rc);
+
+	if (j)
+		mover_submit(m, j);
+	if (no_index && (j = remote_rebuild_job(a, rc)))
+		mover_submit(m, j);
+}
+
+/*
  * Belt and braces after the configuration's checks: the archive and state_dir
  * as they now are on disk (links resolved) must lie in no zone, or sweepd would
  * sweep its own archive into itself, forever. -ELOOP (said) when one does.
@@ -431,6 +461,7 @@ int daemon_start(struct daemon *d)
 {
 	struct engine_parts parts;
 	uint64_t wd;
+	bool no_index = false;
 	int r;
 
 	d->started = (int64_t)time(NULL);
@@ -470,6 +501,7 @@ int daemon_start(struct daemon *d)
 			return -EIO;
 		}
 		log_archive_report(d->cfg->archive_path, &rep);
+		no_index = rep.no_index;
 	}
 	r = refuse_own_in_zone(d, "archive", d->cfg->archive_path);
 	if (!r)
@@ -484,6 +516,8 @@ int daemon_start(struct daemon *d)
 		log_err("cannot start the mover's threads: %s", strerror(errno));
 		return -ENOMEM;
 	}
+	if (d->cfg->remote && d->archive && !d->dry_run)
+		remote_start(d->mover, d->archive, d->cfg->remote, no_index);
 	d->settle = settle_create(d->loop, d->mover, settle_act, d);
 	if (!d->settle)
 		return -ENOMEM;

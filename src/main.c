@@ -10,6 +10,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "s3.h"
 
 static void usage(FILE *out)
 {
@@ -96,6 +97,11 @@ int main(int argc, char **argv)
 	 * action ends the process. We release the lease at once anyway.
 	 */
 	signal(SIGIO, SIG_IGN);
+	if (s3_global_init() < 0) {
+		fprintf(stderr, "sweepd: cannot initialise libcurl\n");
+		config_free(d.cfg);
+		return 1;
+	}
 	d.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 	if (!d.loop) {
 		fprintf(stderr, "sweepd: cannot create the event loop\n");
@@ -111,5 +117,6 @@ int main(int argc, char **argv)
 	daemon_stop(&d);
 	ev_loop_destroy(d.loop);
 	config_free(d.cfg);
+	s3_global_cleanup();
 	return status;
 }

@@ -188,6 +188,24 @@ static const struct family top_families[] = {
 	 "When the oldest archived file was archived."},
 	{"sweepd_archive_full", "gauge", "archive.full",
 	 "Alarm: 1 while the archive's filesystem refuses files.", AS_IS, true},
+	{"sweepd_remote_files", "gauge", "archive.remote.files",
+	 "Files in the bucket behind the archive (archive.remote)."},
+	{"sweepd_remote_bytes", "gauge", "archive.remote.bytes",
+	 "Original bytes of the files in the bucket."},
+	{"sweepd_remote_stored_bytes", "gauge", "archive.remote.stored",
+	 "Bytes the bucket's objects take (compressed where they were)."},
+	{"sweepd_remote_waiting_files", "gauge", "archive.remote.waiting",
+	 "Files due to leave the local archive for the bucket, still there."},
+	{"sweepd_remote_waiting_bytes", "gauge", "archive.remote.waiting_bytes",
+	 "Bytes of the files waiting to go up."},
+	{"sweepd_remote_uploads_total", "counter", "archive.remote.uploads",
+	 "Files uploaded to the bucket and removed from the local archive."},
+	{"sweepd_remote_uploaded_bytes_total", "counter", "archive.remote.uploaded_bytes",
+	 "Original bytes uploaded to the bucket."},
+	{"sweepd_remote_failures_total", "counter", "archive.remote.failures",
+	 "Uploads and deletions in the bucket that failed."},
+	{"sweepd_remote_failing", "gauge", "archive.remote.failing",
+	 "Alarm: 1 while uploads fail (remote_failing)."},
 	{"sweepd_paused", "gauge", "paused", "1 while sweepd is paused."},
 	{"sweepd_dry_run", "gauge", "dry_run", "1 when sweepd runs with --dry-run."},
 	{"sweepd_start_time_seconds", "gauge", "started", "When sweepd started."},
@@ -202,7 +220,7 @@ static const struct family top_families[] = {
 /* The jobs waiting in each of the mover's lanes. */
 static void mover_queues(FILE *f, json_object *status)
 {
-	static const char *const lanes[] = { "archive", "quick", "logs", "asked" };
+	static const char *const lanes[] = { "archive", "quick", "logs", "asked", "remote" };
 	char key[64];
 	double v;
 
@@ -210,7 +228,8 @@ static void mover_queues(FILE *f, json_object *status)
 		return;
 	head(f, "sweepd_mover_queue", "gauge",
 	     "Jobs queued (not yet running) in a lane of the workers: archive (copies "
-	     "to another filesystem), quick, logs or asked (an operator's).");
+	     "to another filesystem), quick, logs, asked (an operator's) or remote "
+	     "(uploads to the bucket).");
 	for (size_t i = 0; i < sizeof(lanes) / sizeof(*lanes); i++) {
 		snprintf(key, sizeof(key), "mover.queue.%s", lanes[i]);
 		if (!number(status, key, &v))

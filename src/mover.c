@@ -337,7 +337,8 @@ bool mover_busy_beside(const struct mover *m, enum mover_lane lane, uint64_t dev
 
 const char *mover_lane_name(enum mover_lane lane)
 {
-	static const char *const names[MOVER_LANES] = { "archive", "quick", "logs", "asked" };
+	static const char *const names[MOVER_LANES] = { "archive", "quick", "logs", "asked",
+								"remote" };
 
 	return lane < MOVER_LANES ? names[lane] : "?";
 }

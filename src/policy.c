@@ -14,6 +14,7 @@ static const char *const reason_names[] = {
 	[REASON_MANUAL] = "manual",
 	[REASON_ROTATE_SIZE] = "rotate_size",
 	[REASON_ROTATE_EVERY] = "rotate_every",
+	[REASON_REMOTE_KEEP] = "remote_keep",
 	[REASON_REBUILT] = "rebuilt",
 };
 

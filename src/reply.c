@@ -184,9 +184,20 @@ char *reply_archive(struct archive *a, const char *zone)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	struct archive_index *ix = a ? archive_entries(a) : NULL;
+	struct archive_index *rix = a ? archive_remote_entries(a) : NULL;
+	struct archive_entry *l = ix ? archive_index_next(ix, NULL) : NULL;
+	struct archive_entry *r = rix ? archive_index_next(rix, NULL) : NULL;
 
-	for (struct archive_entry *e = ix ? archive_index_next(ix, NULL) : NULL; e;
-	     e = archive_index_next(ix, e)) {
+	/* Both tiers, merged in the order they were archived. */
+	while (l || r) {
+		bool take_r = r && (!l || r->archived_at < l->archived_at ||
+				    (r->archived_at == l->archived_at && r->id < l->id));
+		struct archive_entry *e = take_r ? r : l;
+
+		if (take_r)
+			r = archive_index_next(rix, r);
+		else
+			l = archive_index_next(ix, l);
 		if (!zone || !strcmp(zone, e->zone))
 			json_object_array_add(arr, archive_index_json(e));
 	}

@@ -214,6 +214,37 @@ static json_object *counters_json(const struct counters *c)
 	return o;
 }
 
+/* The bucket behind the archive: what it holds, what waits to go up, and why. */
+static json_object *remote_json(const struct reply_status_view *v)
+{
+	const struct remote_config *rc = v->cfg->remote;
+	struct archive_index *rix = v->archive ? archive_remote_entries(v->archive) : NULL;
+	const struct sweep_remote_stats *st = v->sweep ? sweep_remote_stats(v->sweep) : NULL;
+	json_object *o = json_object_new_object();
+	uint64_t bytes = 0;
+
+	for (struct archive_entry *e = rix ? archive_index_next(rix, NULL) : NULL; e;
+	     e = archive_index_next(rix, e))
+		bytes += e->bytes;
+	json_object_object_add(o, "endpoint", json_object_new_string(rc->endpoint));
+	json_object_object_add(o, "bucket", json_object_new_string(rc->bucket));
+	json_object_object_add(o, "prefix", pathenc_json(rc->prefix));
+	json_object_object_add(o, "keep", limit(rc->keep));
+	json_object_object_add(o, "files", u64(rix ? rix->live : 0));
+	json_object_object_add(o, "bytes", u64(bytes));
+	json_object_object_add(o, "stored", u64(rix ? rix->stored : 0));
+	json_object_object_add(o, "waiting", u64(st ? st->waiting_files : 0));
+	json_object_object_add(o, "waiting_bytes", u64(st ? st->waiting_bytes : 0));
+	json_object_object_add(o, "uploads", u64(st ? st->uploads : 0));
+	json_object_object_add(o, "uploaded_bytes", u64(st ? st->uploaded_bytes : 0));
+	json_object_object_add(o, "failures", u64(st ? st->failures : 0));
+	json_object_object_add(o, "failing", json_object_new_boolean(st && st->failing));
+	json_object_object_add(o, "last_error", st && st->last_error[0]
+							 ? pathenc_json(st->last_error)
+							 : json_object_new_null());
+	return o;
+}
+
 /*
  * The archive, and a plain word when it shares a filesystem with zones: there,
  * disk pressure purges it before its review window is over.
@@ -257,6 +288,8 @@ static void archive_json(const struct reply_status_view *v, json_object *ar)
 	json_object_object_add(ar, "same_fs_zones", same);
 	json_object_object_add(ar, "full", episode_json(v->sweep ? sweep_archive_episode(v->sweep)
 								: NULL));
+	if (v->cfg->remote)
+		json_object_object_add(ar, "remote", remote_json(v));
 }
 
 /* status.jobs lists the running jobs and this many queued ones; all are counted. */

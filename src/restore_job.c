@@ -14,6 +14,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "mover.h"
+#include "remote_job.h"
 #include "reply.h"
 #include "sweep.h"
 #include "watch.h"
@@ -25,6 +26,10 @@ struct restore_job {
 	int r;
 	struct stat placed; /* the restored file, once in place */
 	bool placed_known;
+	/* an entry in the bucket: fetched into the archive first, then restored from there */
+	struct remote_target *t;
+	char *rpath, *sha256;
+	struct remote_result res;
 	/* the loop's */
 	struct daemon *d;
 	struct control_client *client;
@@ -35,6 +40,11 @@ struct restore_job {
 
 static void job_free(struct restore_job *j)
 {
+	if (j->t)
+		remote_target_clear(j->t);
+	free(j->t);
+	free(j->rpath);
+	free(j->sha256);
 	archive_restore_clear(&j->rs);
 	free(j->target);
 	free(j->zone);
@@ -52,8 +62,21 @@ static bool keep_going(void *ud, uint64_t done)
 static void job_run(struct mover_job *mj)
 {
 	struct restore_job *j = (struct restore_job *)mj;
+	char *fetched = NULL;
 
+	if (j->t) {
+		j->r = remote_fetch(j->archive, j->t, j->rs.id, j->rpath, j->rs.compressed, j->sha256,
+				    mj, &fetched, &j->res);
+		if (j->r < 0) {
+			snprintf(j->rs.err, sizeof(j->rs.err), "%s", j->res.err);
+			return;
+		}
+		free(j->rs.apath);
+		j->rs.apath = fetched;
+	}
 	j->r = archive_restore_io(j->archive, &j->rs);
+	if (j->t && j->r < 0)
+		archive_unlink(j->archive, j->rs.apath); /* it is still in the bucket */
 	if (j->r == 0) {
 		mover_progress(mj, mj->bytes);
 		j->placed_known = lstat(j->rs.where, &j->placed) == 0;
@@ -64,7 +87,7 @@ static void job_done(struct mover_job *mj, bool cancelled)
 {
 	struct restore_job *j = (struct restore_job *)mj;
 	struct daemon *d = j->d;
-	struct archive_entry *e = archive_index_get(archive_entries(j->archive), j->rs.id);
+	struct archive_entry *e = archive_find(j->archive, j->rs.id);
 	char *out;
 
 	if (e)
@@ -80,12 +103,15 @@ static void job_done(struct mover_job *mj, bool cancelled)
 		out = reply_error(j->rs.err);
 	} else {
 		archive_forget(j->archive, j->rs.id);
+		if (j->t && d->sweep) /* back in place: the object goes */
+			sweep_remote_delete(d->sweep, j->rpath);
 		d->counters.restored++;
 		if (j->placed_known && d->sweep)
 			sweep_hold(d->sweep, j->placed.st_dev, j->placed.st_ino);
 		audit_report(d->audit, NULL,
 			     audit_entry((int64_t)time(NULL), "restore", j->zone, j->rs.where,
-					 j->bytes, REASON_MANUAL, false, j->rs.apath));
+					 j->bytes, REASON_MANUAL, false,
+					 j->t ? j->rpath : j->rs.apath));
 		watch_drain(d->watch);
 		out = reply_restored(j->rs.where);
 	}
@@ -113,8 +139,14 @@ static const char *shown_path(const struct daemon *d, const struct archive_entry
 char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archive_dest *dest,
 			const char *target, struct control_client *client)
 {
-	struct restore_job *j = calloc(1, sizeof(*j));
+	struct restore_job *j;
 
+	if (e->remote && !d->cfg->remote) {
+		close(dest->base);
+		return reply_error("this entry is in the bucket, and the configuration has no "
+				   "archive.remote any more: configure it again to restore it");
+	}
+	j = calloc(1, sizeof(*j));
 	if (j) {
 		j->rs.to.base = -1;
 		j->mj.path = strdup(shown_path(d, e, target));
@@ -124,9 +156,19 @@ char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archiv
 		j->rs.state_dir = strdup(d->cfg->state_dir);
 		j->rs.to.base_abs = strdup(dest->base_abs);
 		j->rs.to.rel = strdup(dest->rel);
+		if (e->remote) {
+			j->t = calloc(1, sizeof(*j->t));
+			j->rpath = strdup(e->apath);
+			j->sha256 = e->sha256 ? strdup(e->sha256) : NULL;
+			if (j->t && remote_target_copy(j->t, d->cfg->remote) < 0) {
+				free(j->t);
+				j->t = NULL;
+			}
+		}
 	}
 	if (!j || !j->mj.path || !j->target || !j->zone || !j->rs.apath || !j->rs.state_dir ||
 	    !j->rs.to.base_abs || !j->rs.to.rel ||
+	    (e->remote && (!j->t || !j->rpath || (e->sha256 && !j->sha256))) ||
 	    (d->sweep && sweep_hold_path(d->sweep, target) < 0)) {
 		if (j)
 			job_free(j);

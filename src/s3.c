@@ -26,6 +26,12 @@ int s3_global_init(void)
 	return 0;
 }
 
+void s3_global_cleanup(void)
+{
+	xmlCleanupParser();
+	curl_global_cleanup();
+}
+
 static bool bucket_ok(const char *b)
 {
 	size_t n = strlen(b);

@@ -409,6 +409,7 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 	if (!s->eng.archive || run->zone >= 0)
 		return;
 	ix = archive_entries(s->eng.archive);
+	sweep_pass_remote(s, run, now);
 	if (run->dry) {
 		/* Nothing moves: report what would go, in order, without removing it. */
 		over = cfg->archive_max_size != CONFIG_UNSET && ix->stored > (uint64_t)cfg->archive_max_size
@@ -430,6 +431,8 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 	}
 	if (sweep_purges_wait(s, run, now))
 		return;
+	/* Counted again by this pass: what is due to go up and still here (sweep_upload_entry). */
+	s->remote.waiting_files = s->remote.waiting_bytes = s->remote.waiting_failed = 0;
 	/* Oldest first; what is on its way out counts as gone (its result brings a pass). */
 	for (e = archive_index_next(ix, NULL);
 	     e && policy_archive_due(cfg->archive_keep, e->archived_at) <= now;
@@ -440,6 +443,8 @@ static void pass_archive(struct sweep *s, struct sweep_run *run, int64_t now)
 	     ix->stored - s->purging > (uint64_t)cfg->archive_max_size;
 	     e = archive_index_next(ix, e))
 		sweep_purge_entry(s, run, e, REASON_ARCHIVE_MAX_SIZE, now);
+	/* Uploads fail while some file waits after a failure: the alarm lasts that long. */
+	s->remote.failing = s->remote.waiting_failed > 0;
 	for (e = archive_index_next(ix, NULL); e && e->busy; e = archive_index_next(ix, e))
 		;
 	if (e)

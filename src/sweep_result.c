@@ -38,7 +38,7 @@ static void next_batch(struct sweep *s, struct sweep_run *run)
  * its failed list when someone asked for it: a sweep's reply tells what did
  * not happen as well as what did.
  */
-static void run_failed(struct sweep_run *run, int64_t now, const char *action, const char *zone,
+void sweep_run_failed(struct sweep_run *run, int64_t now, const char *action, const char *zone,
 		       const char *path, uint64_t bytes, enum policy_reason why, const char *error)
 {
 	json_object *o;
@@ -59,7 +59,6 @@ static void run_archive_full(const struct sweep *s, struct sweep_run *run)
 
 static void act_done(struct mover_job *mj, bool cancelled);
 static void purge_done(struct mover_job *mj, bool cancelled);
-static void job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane);
 
 enum mover_lane sweep_lane(const struct sweep *s, uint32_t zi, uint64_t dev)
 {
@@ -99,7 +98,7 @@ static enum act_result act_on(struct sweep *s, struct sweep_run *run, struct tab
 	if (!del && !eng->archive)
 		return ACT_FAILED; /* refused by the config check: no archive, no archiving */
 	if (!del && !sweep_archive_may_try(s, run, now)) {
-		run_failed(run, now, "archive", zc->name, path, bytes, why,
+		sweep_run_failed(run, now, "archive", zc->name, path, bytes, why,
 			   "not tried: the archive is full (it refused this sweep already); it "
 			   "stays in its zone");
 		run_archive_full(s, run);
@@ -173,7 +172,7 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 		if (j->run)
 			j->run->archive_refused = true;
 		sweep_archive_room(s, r, now);
-		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
+		sweep_run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
 			   r == -EDQUOT ? "the archive is over its owner's disk quota: it stays in "
 					  "its zone"
 					: "the archive is full: it stays in its zone");
@@ -184,7 +183,7 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 		return ACT_GONE;
 	if (!del && zi >= 0 && (r == -EACCES || r == -ENOTDIR || r == -ELOOP)) {
 		sweep_archive_misdir(s, (uint32_t)zi, r, now);
-		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
+		sweep_run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
 			   s->zones[zi].arch_why);
 		return ACT_MISDIR;
 	}
@@ -195,7 +194,7 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 				"than PATH_MAX (%d bytes); it stays in its zone, counted; move it higher "
 				"up or give the zone action = \"delete\"",
 				path, archive_path(eng->archive), j->e.zone, PATH_MAX);
-		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
+		sweep_run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason,
 			   "its path in the archive would be longer than PATH_MAX: it stays in its "
 			   "zone; move it higher up or give the zone action = \"delete\"");
 		return ACT_TOO_DEEP;
@@ -210,7 +209,7 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
 				del ? "" : " or in the archive ", del ? "" : archive_path(eng->archive));
 		snprintf(why, sizeof(why), "%s: it stays where it is, tried again later (the log "
 			 "says more)", strerror(-r));
-		run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason, why);
+		sweep_run_failed(j->run, now, action, j->e.zone, path, j->size, j->e.reason, why);
 		return ACT_FAILED;
 	}
 	if (j->writer_at_delete)
@@ -258,7 +257,7 @@ static enum act_result act_result(struct sweep *s, struct sweep_job *j, int zi,
  * results leave due (a next batch, a target still missed, files that could not
  * go) is looked at now, with our own events in.
  */
-static void job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane)
+void sweep_job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane)
 {
 	next_batch(s, run);
 	sweep_run_release(run);
@@ -289,7 +288,7 @@ static void act_done(struct mover_job *mj, bool cancelled)
 	if (!cancelled)
 		r = act_result(s, j, zi, f, now);
 	(void)r;
-	job_in(s, j->run, j->mj.lane);
+	sweep_job_in(s, j->run, j->mj.lane);
 	sweep_job_free(j);
 }
 
@@ -319,6 +318,8 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 {
 	struct purge_job *j;
 
+	if (s->eng.cfg->remote && !e->remote && why != REASON_MANUAL)
+		return sweep_upload_entry(s, run, e, why, now); /* it goes to the bucket instead */
 	if (run && run->dry) {
 		if (sweep_run_lists(run))
 			sweep_report(s, run, audit_entry(now, "purge", e->zone, e->path, e->bytes,
@@ -367,7 +368,7 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 				mj->path, strerror(-j->r), SWEEP_RETRY_S);
 		s->purge_retry_at = now + SWEEP_RETRY_S;
 		snprintf(why, sizeof(why), "%s: it stays in the archive", strerror(-j->r));
-		run_failed(j->run, now, "purge", j->zone, j->origin, j->bytes, j->why, why);
+		sweep_run_failed(j->run, now, "purge", j->zone, j->origin, j->bytes, j->why, why);
 	} else if (!cancelled) {
 		archive_forget(s->eng.archive, j->id);
 		s->eng.counters->purged++;
@@ -380,7 +381,7 @@ static void purge_done(struct mover_job *mj, bool cancelled)
 					      false, mj->path));
 		sweep_archive_room(s, 0, now);
 	}
-	job_in(s, j->run, j->mj.lane);
+	sweep_job_in(s, j->run, j->mj.lane);
 	purge_job_free(j);
 }
 

@@ -57,7 +57,10 @@ static bool is_held(struct sweep *s, const struct table_file *f, int64_t now)
 void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
 {
 	int64_t keep = s->eng.cfg->archive_keep;
-	int64_t until = sweep_now() + (keep == CONFIG_UNSET ? SWEEP_HOLD_DEFAULT_S : keep);
+	/* At least a day: an archive that hands its files on at once (keep 0s) holds none. */
+	int64_t until = sweep_now() + (keep == CONFIG_UNSET || keep < SWEEP_HOLD_DEFAULT_S
+					       ? SWEEP_HOLD_DEFAULT_S
+					       : keep);
 
 	u64map_put(s->held, held_key(dev, ino), (void *)(uintptr_t)until);
 }

@@ -1,0 +1,810 @@
+#include "remote_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "config.h"
+#include "digest.h"
+#include "log.h"
+#include "s3.h"
+#include "s3names.h"
+#include "zcodec.h"
+
+/*
+ * Uploads follow the rules archivers of PostgreSQL's WAL settled on: never
+ * over an object (If-None-Match: *; an object already at the key counts as
+ * uploaded only when it holds the same bytes), verified after the upload
+ * (a HEAD: size, ETag and SHA-256), made durable in the upload journal,
+ * and only then is the local copy removed.
+ */
+
+#define PART_SIZE (16ULL << 20)
+#define TRIES 3
+#define CHUNK (1 << 20)
+
+int remote_target_copy(struct remote_target *t, const struct remote_config *rc)
+{
+	*t = (struct remote_target){ 0 };
+	t->endpoint = strdup(rc->endpoint);
+	t->bucket = strdup(rc->bucket);
+	t->region = strdup(rc->region);
+	t->prefix = strdup(rc->prefix);
+	t->cred = rc->cred;
+	if (!t->endpoint || !t->bucket || !t->region || !t->prefix) {
+		remote_target_clear(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void remote_target_clear(struct remote_target *t)
+{
+	free(t->endpoint);
+	free(t->bucket);
+	free(t->region);
+	free(t->prefix);
+	awscred_clear(&t->cred);
+	t->endpoint = t->bucket = t->region = t->prefix = NULL;
+}
+
+const char *remote_key_of(const char *rpath, const char *bucket)
+{
+	size_t n = strlen(bucket);
+
+	if (strncmp(rpath, "s3://", 5) || strncmp(rpath + 5, bucket, n) || rpath[5 + n] != '/')
+		return NULL;
+	return rpath + 5 + n + 1;
+}
+
+static struct s3 *client(const struct remote_target *t, struct remote_result *res)
+{
+	struct s3_target st = { t->endpoint, t->bucket, t->region, &t->cred };
+	struct s3 *s = s3_new(&st, res->err, sizeof(res->err));
+
+	if (!s)
+		res->r = -ENOMEM;
+	return s;
+}
+
+/* A failed call's reply as the job's result. */
+static int failed(struct remote_result *res, int r, const struct s3_reply *rep)
+{
+	res->r = r;
+	if (r == -EIO) {
+		res->transient = rep->transient;
+		snprintf(res->err, sizeof(res->err), "%s", rep->err);
+	}
+	return r;
+}
+
+/* Waits s seconds, or less when the daemon stops: false then. */
+static bool pause_for(struct mover_job *mj, int s)
+{
+	for (int i = 0; i < s * 10; i++) {
+		if (mover_stopping(mj))
+			return false;
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
+	return !mover_stopping(mj);
+}
+
+static int hash_sink(void *ud, const void *buf, size_t n)
+{
+	digest_update(ud, buf, n);
+	return 0;
+}
+
+/* The SHA-256 of the original bytes of fd's file (undone from zstd when compressed), hex. */
+static int original_sha256(int fd, bool compressed, struct mover_job *mj, char *hex)
+{
+	struct digest *d = digest_new(false);
+	char *buf = malloc(CHUNK);
+	unsigned char raw[64];
+	struct zunpack z;
+	uint64_t off = 0;
+	int r = d && buf ? 0 : -ENOMEM;
+
+	if (r == 0 && compressed)
+		r = zunpack_open(&z, hash_sink, d);
+	while (r == 0) {
+		ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		off += (uint64_t)n;
+		if (compressed)
+			r = zunpack_write(&z, buf, (size_t)n);
+		else
+			digest_update(d, buf, (size_t)n);
+		if (r == 0 && mover_stopping(mj))
+			r = -ECANCELED;
+	}
+	if (compressed) {
+		if (r == 0)
+			r = zunpack_finish(&z);
+		zunpack_close(&z);
+	}
+	if (r == 0)
+		digest_hex(raw, digest_final(d, raw), hex);
+	digest_free(d);
+	free(buf);
+	return r;
+}
+
+/* The object's metadata: what a rebuild of the index, and a restore, need. */
+struct meta_buf {
+	struct s3_meta m[S3_META_MAX];
+	char v[12][96];
+	char *path, *zone;
+	size_t n;
+};
+
+static void meta_add(struct meta_buf *b, const char *name, const char *value)
+{
+	b->m[b->n].name = name;
+	b->m[b->n++].value = value;
+}
+
+static char *encoded(const char *s)
+{
+	size_t len = 3 * strlen(s) + 1;
+	char *out = malloc(len);
+
+	if (out && s3_key_encode(s, out, len) < 0) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
+static int meta_build(struct meta_buf *b, const struct upload_job *j, const struct stat *st)
+{
+	memset(b, 0, sizeof(*b));
+	b->path = encoded(j->origin);
+	b->zone = encoded(j->zone);
+	if (!b->path || !b->zone)
+		return -ENOMEM;
+	snprintf(b->v[0], sizeof(b->v[0]), "%o", (unsigned)(st->st_mode & 07777));
+	snprintf(b->v[1], sizeof(b->v[1]), "%u", (unsigned)st->st_uid);
+	snprintf(b->v[2], sizeof(b->v[2]), "%u", (unsigned)st->st_gid);
+	snprintf(b->v[3], sizeof(b->v[3]), "%lld.%09ld", (long long)st->st_mtim.tv_sec,
+		 st->st_mtim.tv_nsec);
+	snprintf(b->v[4], sizeof(b->v[4]), "%lld.%09ld", (long long)st->st_atim.tv_sec,
+		 st->st_atim.tv_nsec);
+	snprintf(b->v[5], sizeof(b->v[5]), "%lld", (long long)j->archived_at);
+	snprintf(b->v[6], sizeof(b->v[6]), "%" PRIu64, j->bytes);
+	meta_add(b, "sweepd-sha256", j->sha256);
+	meta_add(b, "sweepd-path", b->path);
+	meta_add(b, "sweepd-zone", b->zone);
+	meta_add(b, "sweepd-mode", b->v[0]);
+	meta_add(b, "sweepd-uid", b->v[1]);
+	meta_add(b, "sweepd-gid", b->v[2]);
+	meta_add(b, "sweepd-mtime", b->v[3]);
+	meta_add(b, "sweepd-atime", b->v[4]);
+	meta_add(b, "sweepd-archived-at", b->v[5]);
+	meta_add(b, "sweepd-size", b->v[6]);
+	meta_add(b, "sweepd-reason", policy_reason_name(j->reason));
+	meta_add(b, "sweepd-compressed", j->compressed ? "1" : "0");
+	return 0;
+}
+
+static void meta_free(struct meta_buf *b)
+{
+	free(b->path);
+	free(b->zone);
+}
+
+static bool progress(void *ud, uint64_t done)
+{
+	return mover_chunk_done(ud, done);
+}
+
+/* The SHA-256 of an object's bytes as they are, hex; 0 or -errno. */
+static int object_sha256(struct s3 *s, const char *key, char *hex)
+{
+	struct digest *d = digest_new(false);
+	struct s3_reply rep = { 0 };
+	unsigned char raw[64];
+	int r = d ? s3_get(s, key, hash_sink, d, NULL, &rep) : -ENOMEM;
+
+	if (r == 0)
+		digest_hex(raw, digest_final(d, raw), hex);
+	digest_free(d);
+	return r;
+}
+
+/*
+ * An object without sweepd's metadata (put there by someone else), of the
+ * local copy's size: the same bytes, read and compared, still count.
+ */
+static bool same_bytes(struct s3 *s, const char *key, int fd, struct mover_job *mj)
+{
+	char ours[65], theirs[65];
+
+	return original_sha256(fd, false, mj, ours) == 0 && object_sha256(s, key, theirs) == 0 &&
+	       !strcmp(ours, theirs);
+}
+
+/* Does the object at key hold these bytes? 0: yes; -EEXIST: other content; -EIO. */
+static int same_object(struct s3 *s, const char *key, int fd, uint64_t size, const char *sha256,
+		       const char *etag, struct mover_job *mj, struct remote_result *res)
+{
+	struct s3_object o;
+	struct s3_reply rep = { 0 };
+	const char *sha;
+	int r = s3_head(s, key, &o, &rep);
+
+	if (r == -ENOENT) {
+		snprintf(res->err, sizeof(res->err),
+			 "the bucket answered the upload of %s with success, but holds no object "
+			 "there now; it stays in the local archive",
+			 key);
+		res->transient = true;
+		return res->r = -EIO;
+	}
+	if (r < 0)
+		return failed(res, r, &rep);
+	sha = s3_object_meta(&o, "sweepd-sha256");
+	if (o.size == size && sha && !strcmp(sha, sha256) && (!etag || !strcmp(o.etag, etag)))
+		return 0;
+	if (o.size == size && !sha && !etag && same_bytes(s, key, fd, mj))
+		return 0;
+	snprintf(res->err, sizeof(res->err),
+		 "another object is at %s in the bucket (%" PRIu64 " bytes, SHA-256 %s; ours: %" PRIu64
+		 " bytes, %s): sweepd never overwrites one; the file stays in the local archive "
+		 "until that object is moved away",
+		 key, o.size, sha ? sha : "not recorded", size, sha256);
+	return res->r = -EEXIST;
+}
+
+/* One upload attempt, and its verification: 0, or -errno with res. */
+static int put_once(struct upload_job *j, struct s3 *s, const char *key, int fd,
+		    const struct stat *st, const struct meta_buf *mb)
+{
+	struct s3_reply rep = { 0 };
+	char etag[80];
+	int r = s3_put_file(s, key, fd, (uint64_t)st->st_size, PART_SIZE, mb->m, mb->n, progress,
+			    &j->mj, etag, sizeof(etag), &rep);
+
+	if (r == -EEXIST) {
+		j->already = true;
+		return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, NULL, &j->mj,
+				   &j->res);
+	}
+	if (r < 0)
+		return failed(&j->res, r, &rep);
+	return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, etag, &j->mj, &j->res);
+}
+
+static void upload_run(struct mover_job *mj)
+{
+	struct upload_job *j = (struct upload_job *)mj;
+	const char *rel = archive_rel_of(j->archive, mj->path);
+	struct meta_buf mb = { 0 };
+	struct s3 *s = NULL;
+	char *key = NULL;
+	struct stat st;
+	int fd = archive_open_copy(j->archive, mj->path), r;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = fd < 0 ? fd : -EINVAL;
+		snprintf(j->res.err, sizeof(j->res.err),
+			 "cannot read %s to upload it: %s", mj->path,
+			 r == -ENOENT ? "it is gone (removed from outside sweepd)" : strerror(-r));
+		j->res.r = r;
+		goto out;
+	}
+	mj->bytes = (uint64_t)st.st_size;
+	if (!rel || asprintf(&key, "%s%s", j->t.prefix, rel) < 0 ||
+	    asprintf(&j->rpath, "s3://%s/%s", j->t.bucket, key) < 0) {
+		j->res.r = -ENOMEM;
+		goto out;
+	}
+	r = original_sha256(fd, j->compressed, mj, j->sha256);
+	if (r < 0) {
+		j->res.r = r;
+		snprintf(j->res.err, sizeof(j->res.err), "cannot read %s to upload it: %s",
+			 mj->path, r == -EIO ? "its zstd stream is damaged" : strerror(-r));
+		goto out;
+	}
+	if (meta_build(&mb, j, &st) < 0 || !(s = client(&j->t, &j->res))) {
+		j->res.r = -ENOMEM;
+		goto out;
+	}
+	/* Transient failures are tried again here, a few times, a little later each. */
+	for (int k = 0; k < TRIES; k++) {
+		j->res = (struct remote_result){ 0 };
+		r = put_once(j, s, key, fd, &st, &mb);
+		if (r == 0 || r != -EIO || !j->res.transient || k + 1 == TRIES ||
+		    !pause_for(mj, 1 << k))
+			break;
+	}
+	if (r < 0)
+		goto out;
+	j->stored = (uint64_t)st.st_size;
+	/* Durable before the local copy goes: a crash now replays it at start. */
+	r = archive_remote_journal(j->archive, j->id, j->rpath, j->stored, j->sha256);
+	if (r == 0)
+		r = archive_unlink(j->archive, mj->path);
+	if (r < 0) {
+		j->res.r = r;
+		snprintf(j->res.err, sizeof(j->res.err),
+			 "%s is in the bucket, but cannot be recorded or removed locally: %s",
+			 mj->path, strerror(-r));
+	}
+	mover_progress(mj, mj->bytes);
+out:
+	if (j->res.r < 0 && !j->res.err[0])
+		snprintf(j->res.err, sizeof(j->res.err), "cannot upload %s: %s", mj->path,
+			 strerror(-j->res.r));
+	meta_free(&mb);
+	s3_free(s);
+	free(key);
+	if (fd >= 0)
+		close(fd);
+}
+
+struct upload_job *upload_job_new(struct archive *a, const struct remote_config *rc,
+				  const struct archive_entry *e, enum policy_reason why)
+{
+	struct upload_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->mj.path = strdup(e->apath);
+	j->zone = strdup(e->zone);
+	j->origin = strdup(e->path);
+	if (!j->mj.path || !j->zone || !j->origin || remote_target_copy(&j->t, rc) < 0) {
+		upload_job_free(j);
+		return NULL;
+	}
+	j->archive = a;
+	j->id = e->id;
+	j->bytes = e->bytes;
+	j->archived_at = e->archived_at;
+	j->reason = e->reason;
+	j->why = why;
+	j->compressed = e->compressed;
+	j->mj.lane = MOVER_REMOTE;
+	j->mj.action = "upload";
+	j->mj.bytes = e->stored;
+	j->mj.dev = archive_dev(a);
+	j->mj.ino = 0; /* the entry's busy flag keeps others off it */
+	j->mj.run = upload_run;
+	return j;
+}
+
+void upload_job_free(struct upload_job *j)
+{
+	if (!j)
+		return;
+	remote_target_clear(&j->t);
+	free(j->zone);
+	free(j->origin);
+	free(j->rpath);
+	mover_job_free(&j->mj);
+}
+
+static void rdelete_run(struct mover_job *mj)
+{
+	struct rdelete_job *j = (struct rdelete_job *)mj;
+	struct s3_reply rep = { 0 };
+	struct s3 *s = client(&j->t, &j->res);
+	int r;
+
+	if (!s)
+		return;
+	for (int k = 0; k < TRIES; k++) {
+		r = s3_delete(s, j->key, &rep);
+		if (r == 0 || !rep.transient || k + 1 == TRIES || !pause_for(mj, 1 << k))
+			break;
+	}
+	if (r < 0)
+		failed(&j->res, r, &rep);
+	s3_free(s);
+}
+
+struct rdelete_job *rdelete_job_new(const struct remote_config *rc, const char *rpath)
+{
+	struct rdelete_job *j = calloc(1, sizeof(*j));
+	const char *key;
+
+	if (!j)
+		return NULL;
+	if (remote_target_copy(&j->t, rc) < 0 || !(j->mj.path = strdup(rpath))) {
+		rdelete_job_free(j);
+		return NULL;
+	}
+	key = remote_key_of(rpath, j->t.bucket);
+	j->key = strdup(key ? key : "");
+	if (!j->key) {
+		rdelete_job_free(j);
+		return NULL;
+	}
+	if (!key) { /* an entry of another bucket than the one configured now */
+		j->res.r = -EINVAL;
+		snprintf(j->res.err, sizeof(j->res.err),
+			 "%s is not in bucket %s, which the configuration names now", rpath,
+			 j->t.bucket);
+	}
+	j->mj.lane = MOVER_REMOTE;
+	j->mj.action = "purge";
+	j->mj.run = rdelete_run;
+	return j;
+}
+
+void rdelete_job_free(struct rdelete_job *j)
+{
+	if (!j)
+		return;
+	remote_target_clear(&j->t);
+	free(j->key);
+	free(j->zone);
+	free(j->origin);
+	mover_job_free(&j->mj);
+}
+
+/* The multipart uploads a crash left under the prefix. */
+struct leftovers_job {
+	struct mover_job mj;
+	struct remote_target t;
+	struct remote_result res;
+	int aborted;
+};
+
+static void leftovers_run(struct mover_job *mj)
+{
+	struct leftovers_job *j = (struct leftovers_job *)mj;
+	struct s3_reply rep = { 0 };
+	struct s3 *s = client(&j->t, &j->res);
+
+	if (!s)
+		return;
+	j->aborted = s3_abort_leftovers(s, j->t.prefix, &rep);
+	if (j->aborted < 0)
+		failed(&j->res, j->aborted, &rep);
+	s3_free(s);
+}
+
+static void leftovers_done(struct mover_job *mj, bool cancelled)
+{
+	struct leftovers_job *j = (struct leftovers_job *)mj;
+
+	if (!cancelled && j->res.r < 0)
+		log_warn("remote: cannot look for unfinished uploads under %s%s: %s", j->t.bucket,
+			 mj->path, j->res.err);
+	else if (!cancelled && j->aborted > 0)
+		log_info("remote: %d unfinished multipart upload(s) under s3://%s/%s aborted "
+			 "(left by a stop in the middle)",
+			 j->aborted, j->t.bucket, mj->path);
+	remote_target_clear(&j->t);
+	mover_job_free(mj);
+}
+
+struct mover_job *remote_leftovers_job(const struct remote_config *rc)
+{
+	struct leftovers_job *j = calloc(1, sizeof(*j));
+
+	if (!j || remote_target_copy(&j->t, rc) < 0 || !(j->mj.path = strdup(rc->prefix))) {
+		if (j)
+			remote_target_clear(&j->t);
+		free(j);
+		return NULL;
+	}
+	j->mj.lane = MOVER_REMOTE;
+	j->mj.action = "abort";
+	j->mj.run = leftovers_run;
+	j->mj.done = leftovers_done;
+	return &j->mj;
+}
+
+/* A download's bytes: into the file as they come, through zstd into the digest. */
+struct fetch {
+	struct mover_job *mj;
+	int fd;
+	struct digest *d;
+	struct zunpack z;
+	bool compressed;
+	uint64_t off;
+};
+
+static int fetch_sink(void *ud, const void *buf, size_t n)
+{
+	struct fetch *f = ud;
+	const char *p = buf;
+
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(f->fd, p + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		done += (size_t)w;
+	}
+	f->off += n;
+	if (f->compressed)
+		return zunpack_write(&f->z, buf, n);
+	digest_update(f->d, buf, n);
+	return 0;
+}
+
+static bool fetch_progress(void *ud, uint64_t done)
+{
+	return mover_chunk_done(((struct fetch *)ud)->mj, done);
+}
+
+static int64_t meta_int(const struct s3_object *o, const char *name, int base, int64_t def)
+{
+	const char *v = s3_object_meta(o, name);
+	char *end;
+	long long x;
+
+	if (!v)
+		return def;
+	errno = 0;
+	x = strtoll(v, &end, base);
+	return errno || end == v ? def : x;
+}
+
+static struct timespec meta_time(const struct s3_object *o, const char *name)
+{
+	const char *v = s3_object_meta(o, name);
+	long long s = 0;
+	long ns = 0;
+
+	if (!v || sscanf(v, "%lld.%ld", &s, &ns) < 1 || ns < 0 || ns > 999999999)
+		return (struct timespec){ o->mtime, 0 };
+	return (struct timespec){ s, ns };
+}
+
+/* The file gets what the object says of the original: mode, owner, times. */
+static int apply_meta(int fd, const struct s3_object *o)
+{
+	struct timespec ts[2] = { meta_time(o, "sweepd-atime"), meta_time(o, "sweepd-mtime") };
+	int64_t uid = meta_int(o, "sweepd-uid", 10, -1), gid = meta_int(o, "sweepd-gid", 10, -1);
+
+	if ((uid >= 0 || gid >= 0) && fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
+		return -errno;
+	if (fchmod(fd, (mode_t)(meta_int(o, "sweepd-mode", 8, 0600) & 07777)) < 0 ||
+	    futimens(fd, ts) < 0)
+		return -errno;
+	return 0;
+}
+
+int remote_fetch(struct archive *a, const struct remote_target *t, uint64_t id, const char *rpath,
+		 bool compressed, const char *sha256, struct mover_job *mj, char **path,
+		 struct remote_result *res)
+{
+	const char *key = remote_key_of(rpath, t->bucket);
+	struct fetch f = { .mj = mj, .fd = -1, .compressed = compressed };
+	struct s3_reply rep = { 0 };
+	struct s3_object o;
+	unsigned char raw[64];
+	char hex[65];
+	const char *want;
+	struct s3 *s;
+	int r;
+
+	*path = NULL;
+	if (!key) {
+		snprintf(res->err, sizeof(res->err),
+			 "%s is not in bucket %s, which the configuration names now; restore it "
+			 "with that bucket configured",
+			 rpath, t->bucket);
+		return res->r = -EINVAL;
+	}
+	if (!(s = client(t, res)))
+		return res->r;
+	r = s3_head(s, key, &o, &rep);
+	if (r == 0) {
+		want = sha256 ? sha256 : s3_object_meta(&o, "sweepd-sha256");
+		f.fd = archive_fetch_file(a, id, path);
+		f.d = digest_new(false);
+		r = f.fd < 0 ? f.fd : !f.d ? -ENOMEM : 0;
+		if (r == 0 && compressed)
+			r = zunpack_open(&f.z, hash_sink, f.d);
+		if (r == 0) {
+			r = s3_get(s, key, fetch_sink, &f, fetch_progress, &rep);
+			if (compressed) {
+				if (r == 0)
+					r = zunpack_finish(&f.z);
+				zunpack_close(&f.z);
+			}
+		}
+		if (r == 0) {
+			digest_hex(raw, digest_final(f.d, raw), hex);
+			if (!want || strcmp(hex, want)) {
+				snprintf(res->err, sizeof(res->err),
+					 "the object %s does not hold what was uploaded (SHA-256 %s, "
+					 "expected %s); nothing was restored, it stays in the bucket",
+					 rpath, hex, want ? want : "not recorded");
+				r = res->r = -EBADMSG;
+			}
+		}
+		if (r == 0)
+			r = apply_meta(f.fd, &o);
+		if (r == 0 && fsync(f.fd) < 0)
+			r = -errno;
+	}
+	if (r < 0 && !res->err[0]) {
+		if (r == -EIO)
+			failed(res, r, &rep);
+		else
+			snprintf(res->err, sizeof(res->err), "cannot fetch %s from the bucket: %s",
+				 rpath,
+				 r == -ENOENT ? "the object is gone from the bucket" : strerror(-r));
+		res->r = r;
+	}
+	if (r < 0 && *path) {
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+	}
+	if (f.fd >= 0)
+		close(f.fd);
+	digest_free(f.d);
+	s3_free(s);
+	return r;
+}
+
+/* "%2Fa%20b" -> "/a b"; NULL when malformed (or a NUL in it). */
+static char *pct_decode(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+
+	for (; out && *s; s++) {
+		unsigned v;
+		if (*s != '%') {
+			*o++ = *s;
+			continue;
+		}
+		if (sscanf(s + 1, "%2x", &v) != 1 || !v || !s[1] || !s[2]) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)v;
+		s += 2;
+	}
+	if (out)
+		*o = '\0';
+	return out;
+}
+
+/*
+ * A rebuild of the index's remote part from the bucket: each object under
+ * the prefix that carries sweepd's metadata becomes an entry again.
+ */
+struct rebuild_job {
+	struct mover_job mj; /* mj.path: the prefix */
+	struct archive *archive;
+	struct remote_target t;
+	struct s3 *s;
+	struct archive_entry *v;
+	size_t n, cap;
+	uint64_t foreign;
+	struct remote_result res;
+};
+
+static int rebuild_one(void *ud, const char *key, uint64_t size)
+{
+	struct rebuild_job *j = ud;
+	struct s3_reply rep = { 0 };
+	struct archive_entry e = { .stored = size, .remote = true };
+	struct s3_object o;
+	const char *sha, *path, *zone, *reason;
+	int r = s3_head(j->s, key, &o, &rep);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return failed(&j->res, r, &rep);
+	sha = s3_object_meta(&o, "sweepd-sha256");
+	path = s3_object_meta(&o, "sweepd-path");
+	zone = s3_object_meta(&o, "sweepd-zone");
+	reason = s3_object_meta(&o, "sweepd-reason");
+	if (!sha || strlen(sha) != 64 || !path || !zone) {
+		j->foreign++; /* not sweepd's: never indexed, never deleted */
+		return mover_stopping(&j->mj) ? -ECANCELED : 0;
+	}
+	if (j->n == j->cap) {
+		size_t cap = j->cap ? 2 * j->cap : 64;
+		struct archive_entry *v = realloc(j->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		j->v = v;
+		j->cap = cap;
+	}
+	e.sha256 = strdup(sha);
+	e.path = pct_decode(path);
+	e.zone = pct_decode(zone);
+	if (asprintf(&e.apath, "s3://%s/%s", j->t.bucket, key) < 0)
+		e.apath = NULL;
+	e.bytes = (uint64_t)meta_int(&o, "sweepd-size", 10, (int64_t)size);
+	e.archived_at = meta_int(&o, "sweepd-archived-at", 10, o.mtime);
+	e.reason = reason ? policy_reason_parse(reason) : REASON_REBUILT;
+	e.compressed = meta_int(&o, "sweepd-compressed", 10, 0) == 1;
+	if (!e.sha256 || !e.path || !e.zone || !e.apath) {
+		free(e.sha256);
+		free(e.path);
+		free(e.zone);
+		free(e.apath);
+		return e.path && e.zone ? -ENOMEM : 0;
+	}
+	j->v[j->n++] = e;
+	return mover_stopping(&j->mj) ? -ECANCELED : 0;
+}
+
+static void rebuild_run(struct mover_job *mj)
+{
+	struct rebuild_job *j = (struct rebuild_job *)mj;
+	struct s3_reply rep = { 0 };
+	int r;
+
+	if (!(j->s = client(&j->t, &j->res)))
+		return;
+	r = s3_list(j->s, j->t.prefix, rebuild_one, j, &rep);
+	if (r < 0 && !j->res.r) {
+		if (r == -EIO)
+			failed(&j->res, r, &rep);
+		else
+			j->res.r = r;
+	}
+	s3_free(j->s);
+	j->s = NULL;
+}
+
+static void rebuild_done(struct mover_job *mj, bool cancelled)
+{
+	struct rebuild_job *j = (struct rebuild_job *)mj;
+	size_t adopted = 0;
+
+	for (size_t i = 0; i < j->n; i++) {
+		if (!cancelled && archive_remote_adopt(j->archive, &j->v[i]))
+			adopted++;
+		free(j->v[i].sha256);
+		free(j->v[i].path);
+		free(j->v[i].zone);
+		free(j->v[i].apath);
+	}
+	if (!cancelled && j->res.r < 0)
+		log_err("remote: state_dir held no index, and the bucket's listing cannot be read: %s; "
+			"restart sweepd once the bucket answers to index what it holds",
+			j->res.err[0] ? j->res.err : strerror(-j->res.r));
+	if (!cancelled && adopted)
+		log_warn("remote: state_dir held no index: %zu entr(ies) indexed again from the "
+			 "listing of s3://%s/%s%s",
+			 adopted, j->t.bucket, mj->path,
+			 j->foreign ? " (objects without sweepd's metadata left alone)" : "");
+	free(j->v);
+	remote_target_clear(&j->t);
+	mover_job_free(mj);
+}
+
+struct mover_job *remote_rebuild_job(struct archive *a, const struct remote_config *rc)
+{
+	struct rebuild_job *j = calloc(1, sizeof(*j));
+
+	if (!j || remote_target_copy(&j->t, rc) < 0 || !(j->mj.path = strdup(rc->prefix))) {
+		if (j)
+			remote_target_clear(&j->t);
+		free(j);
+		return NULL;
+	}
+	j->archive = a;
+	j->mj.lane = MOVER_REMOTE;
+	j->mj.action = "list";
+	j->mj.run = rebuild_run;
+	j->mj.done = rebuild_done;
+	return &j->mj;
+}

@@ -1,0 +1,426 @@
+"""The remote tier (archive.remote) against a real S3 server: Ceph's radosgw, started here on
+127.0.0.1 (test/tools/radosgw.py), one for all the cases, each case in a bucket of its own.
+Run all: python3 test_remote.py; one: python3 test_remote.py NAME."""
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+from harness import CASES, Daemon, case, check, equal, write
+from test_sweep import OLD, Tmpfs, files_under, old, sha
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from radosgw import RadosGW, curl  # noqa: E402
+
+S3 = None  # the server, started once by main()
+WAIT = 120
+
+
+def enc(key):
+    """A key in a URL, as SigV4 spells it."""
+    return urllib.parse.quote(key, safe="/~")
+
+
+def new_bucket():
+    name = "t-" + uuid.uuid4().hex[:12]
+    status, body = curl(S3, "PUT", "/" + name)
+    equal(status, 200, f"bucket {name} made: {body[:300]}")
+    return name
+
+
+def listing(bucket, prefix=""):
+    """{key: size} of the bucket's objects under prefix."""
+    status, body = curl(S3, "GET", f"/{bucket}?list-type=2&prefix={prefix}")
+    equal(status, 200, f"listing of {bucket}: {body[:300]}")
+    out = {}
+    for c in ET.fromstring(body).iter():
+        if c.tag.endswith("Contents"):
+            key = size = None
+            for x in c:
+                if x.tag.endswith("Key"):
+                    key = x.text
+                elif x.tag.endswith("Size"):
+                    size = int(x.text)
+            out[key] = size
+    return out
+
+
+def head(bucket, key):
+    """The object's headers (lower-case names), or None when it is not there."""
+    out = subprocess.run(
+        ["curl", "-s", "-I", "--aws-sigv4", "aws:amz:us-east-1:s3",
+         "--user", f"{S3.access_key}:{S3.secret_key}",
+         "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", f"{S3.endpoint}/{bucket}/{enc(key)}"],
+        capture_output=True, text=True, timeout=WAIT, check=True).stdout
+    lines = out.replace("\r", "").split("\n")
+    if " 404" in lines[0]:
+        return None
+    check(" 200" in lines[0], f"HEAD {key}: {lines[0]}")
+    return {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
+
+
+def put_object(bucket, key, data):
+    path = os.path.join(tempfile.mkdtemp(prefix="sweepd-obj-"), "o")
+    write(path, data)
+    try:
+        status, body = curl(S3, "PUT", f"/{bucket}/{enc(key)}", "-T", path)
+        equal(status, 200, f"put {key}: {body[:300]}")
+    finally:
+        shutil.rmtree(os.path.dirname(path))
+
+
+def remote_daemon(bucket, start=True, keep='"0s"', compress="auto", endpoint=None, extra_remote="",
+                  root=None, zone_extra=None):
+    """A daemon whose archive hands everything to the bucket at once (keep 0s)."""
+    root = root or tempfile.mkdtemp(prefix="sweepd-e2e-")
+    cred = os.path.join(root, "s3.credentials")
+    if not os.path.exists(cred):
+        with open(os.open(cred, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(f"[default]\naws_access_key_id = {S3.access_key}\n"
+                    f"aws_secret_access_key = {S3.secret_key}\n")
+    zone = {"name": "z", "path": "zone", "max_age": '"1d"'}
+    zone.update(zone_extra or {})
+    return Daemon(root=root, start=start, zones=[zone], extra=(
+        f'archive = {{ path = "archive"; keep = {keep}; compress = "{compress}";\n'
+        f'  remote = {{ endpoint = "{endpoint or S3.endpoint}"; bucket = "{bucket}";'
+        f' prefix = "gpu-07/"; credentials = "{cred}"; {extra_remote} }}; }};'))
+
+
+def entries(d):
+    r = d.request({"cmd": "archive"})
+    check(r["ok"], f"archive: {r}")
+    return r["entries"]
+
+
+def audit(d, action):
+    with open(os.path.join(d.root, "state", "audit.log")) as f:
+        return [e for e in map(json.loads, f) if e["action"] == action]
+
+
+def settle_until(d, cond, what):
+    """settle until cond() holds: a job's result may bring another job (an upload after the
+    archive), and each settle waits for what was asked before it."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        d.settle()
+        if cond():
+            return
+        check(time.monotonic() < deadline, f"waited {WAIT}s for {what}")
+
+
+@case
+def upload_when_keep_is_over_and_restore():
+    """Files past the archive's keep go up (a compressible log compressed, a random one
+    plain, a name with spaces and non-ASCII bytes): they leave the local archive, the
+    bucket holds each under prefix + zone + path with its SHA-256 in the metadata, the
+    audit says upload with reason archive_keep, archive lists them as remote, status and
+    sweepctl show the bucket; a restore brings one back byte for byte with its mode and
+    times, and deletes the object."""
+    bucket = new_bucket()
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "archive"), "64M")  # another filesystem: copied, compressed
+    d = remote_daemon(bucket, start=False, root=root)
+    try:
+        files = {"a.bin": os.urandom(300 * 1024),
+                 "logs/b.log": b"GET /index.html 200\n" * 50000,
+                 "sp ace+%\xe9.txt".encode("latin-1").decode("latin-1"): b"hello\n"}
+        paths = {}
+        for i, (name, data) in enumerate(files.items()):
+            p = d.path("z", name)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            write(p, data)
+            os.chmod(p, 0o640)
+            old(p, OLD + i)
+            paths[name] = p
+        d.start()
+        settle_until(d, lambda: len(listing(bucket)) == 3, "three objects in the bucket")
+        settle_until(d, lambda: all(e["location"] == "remote" for e in entries(d)),
+                     "every entry remote")
+        equal(files_under(d.path()), [], "the zone is empty")
+        equal(files_under(os.path.join(d.root, "archive")), [],
+              "nothing is left in the local archive")
+        objs = listing(bucket)
+        es = {e["path"]: e for e in entries(d)}
+        equal(sorted(es), sorted(paths.values()), "archive lists each file")
+        for name, p in paths.items():
+            e = es[p]
+            check(e["archive_path"].startswith(f"s3://{bucket}/gpu-07/z/"), f"where: {e}")
+            key = e["archive_path"][len(f"s3://{bucket}/"):]
+            check(key in objs, f"{key} in the bucket: {objs}")
+            equal(e["bytes"], len(files[name]), f"bytes of {name}")
+            h = head(bucket, key)
+            equal(h.get("x-amz-meta-sweepd-sha256"), hashlib.sha256(files[name]).hexdigest(),
+                  f"the SHA-256 of {name}'s original bytes travels with it")
+        check(es[paths["logs/b.log"]]["archive_path"].endswith(".zst"), "the log compressed")
+        check(objs[es[paths["logs/b.log"]]["archive_path"].split("/", 3)[3]] < 100000,
+              "and stored small")
+        ups = audit(d, "upload")
+        equal(sorted(u["path"] for u in ups), sorted(paths.values()), "each upload audited")
+        check(all(u["reason"] == "archive_keep" and u["archive_path"].startswith("s3://")
+                  for u in ups), f"with its reason and object: {ups}")
+        rm = d.status()["archive"]["remote"]
+        equal((rm["bucket"], rm["files"], rm["bytes"], rm["failing"]),
+              (bucket, 3, sum(map(len, files.values())), False), f"status: {rm}")
+        p = d.ctl("status")
+        check(f"bucket s3://{bucket}/gpu-07/" in p.stdout.decode(), f"sweepctl status: {p.stdout!r}")
+        p = d.ctl("archive")
+        out = p.stdout.decode()
+        check("LOCATION" in out and out.count("remote") == 3, f"sweepctl archive: {out!r}")
+        m = d.request({"cmd": "metrics"})["text"]
+        check("sweepd_remote_files 3" in m, "metrics count them")
+        # Back from the bucket.
+        e = es[paths["logs/b.log"]]
+        st_before = (0o640, OLD + 1)
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(r["ok"], f"restore: {r}")
+        equal(r["restored"], paths["logs/b.log"], "back where it was")
+        check(os.path.exists(paths["logs/b.log"]), f"there: {d.logtext()}")
+        equal(sha(paths["logs/b.log"]), hashlib.sha256(files["logs/b.log"]).hexdigest(),
+              "byte for byte")
+        st = os.stat(paths["logs/b.log"])
+        equal((st.st_mode & 0o7777, int(st.st_mtime)), (st_before[0], int(st_before[1])),
+              "its mode and mtime")
+        key = e["archive_path"][len(f"s3://{bucket}/"):]
+        settle_until(d, lambda: key not in listing(bucket), "the object deleted after the restore")
+        check(all(x["id"] != e["id"] for x in entries(d)), "the entry left the archive")
+        equal(files_under(os.path.join(d.root, "archive")), [], "no download left behind")
+    finally:
+        try:
+            d.stop()
+        finally:
+            fs.close(root)
+
+
+@case
+def never_overwrites_an_object():
+    """An object with other bytes already at a file's key: the upload is refused, the file
+    stays whole in the local archive, the remote_failing alarm says why; an object with the
+    same bytes at the key counts as uploaded. Once the other object is moved away, the
+    file goes up."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False)
+    try:
+        same, other = os.urandom(50000), os.urandom(60000)
+        pa, pb = d.path("z", "same.bin"), d.path("z", "other.bin")
+        write(pa, same)
+        write(pb, other)
+        old(pa)
+        old(pb)
+        put_object(bucket, "gpu-07/z/same.bin", same)
+        foreign = b"someone else's bytes\n"
+        put_object(bucket, "gpu-07/z/other.bin", foreign)
+        d.start()
+
+        def failing():
+            return any(a["name"] == "remote_failing" for a in d.status()["alarms"])
+        settle_until(d, failing, "the remote_failing alarm")
+        al = [a for a in d.status()["alarms"] if a["name"] == "remote_failing"][0]
+        check("another object" in al["summary"] and "other.bin" in al["summary"],
+              f"it says why: {al}")
+        es = {e["path"]: e for e in entries(d)}
+        equal(es[pa]["location"], "remote", "the same bytes count as uploaded")
+        equal(es[pb]["location"], "local", "the other stays local")
+        equal(sha(es[pb]["archive_path"]), hashlib.sha256(other).hexdigest(),
+              "whole in the local archive")
+        h = head(bucket, "gpu-07/z/other.bin")
+        equal(int(h["content-length"]), len(foreign), "the foreign object untouched")
+        p = d.ctl("status")
+        check("uploads fail" in p.stdout.decode(), f"sweepctl status says it: {p.stdout!r}")
+        # Moved away: an operator's sweep sends it at once.
+        status, _ = curl(S3, "DELETE", f"/{bucket}/gpu-07/z/other.bin")
+        check(status in (200, 204), "deleted by hand")
+        r = d.request({"cmd": "sweep"})
+        check(r["ok"], f"sweep: {r}")
+        settle_until(d, lambda: all(e["location"] == "remote" for e in entries(d)),
+                     "both remote")
+        check(not failing(), "the alarm ended")
+        equal(head(bucket, "gpu-07/z/other.bin").get("x-amz-meta-sweepd-sha256"),
+              hashlib.sha256(other).hexdigest(), "its bytes went up")
+    finally:
+        d.close()
+
+
+@case
+def bucket_unreachable_then_back():
+    """Nothing listens at the endpoint: files wait whole in the local archive, and the
+    alarm counts them; once the configuration names the right endpoint (reload) an
+    operator's sweep sends them up."""
+    bucket = new_bucket()
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    d = remote_daemon(bucket, start=False, endpoint=dead)
+    try:
+        data = [os.urandom(20000) for _ in range(3)]
+        for i, b in enumerate(data):
+            write(d.path("z", f"f{i}"), b)
+            old(d.path("z", f"f{i}"))
+        d.start()
+
+        def alarm():
+            return [a for a in d.status()["alarms"] if a["name"] == "remote_failing"]
+        settle_until(d, lambda: alarm() and d.status()["archive"]["remote"]["waiting"] == 3,
+                     "the alarm, with three files waiting")
+        check("3 files" in alarm()[0]["summary"], f"it counts them: {alarm()}")
+        equal(len(files_under(os.path.join(d.root, "archive"))), 3,
+              "the three files whole in the local archive")
+        equal(listing(bucket), {}, "nothing in the bucket")
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(dead, S3.endpoint))
+        r = d.request({"cmd": "reload"})
+        check(r["ok"], f"reload: {r}")
+        r = d.request({"cmd": "sweep"})
+        check(r["ok"], f"sweep: {r}")
+        settle_until(d, lambda: len(listing(bucket)) == 3, "three objects")
+        settle_until(d, lambda: not alarm(), "the alarm over")
+        equal(files_under(os.path.join(d.root, "archive")), [], "the local archive emptied")
+    finally:
+        d.close()
+
+
+@case
+def state_lost_rebuilt_from_the_listing():
+    """state_dir lost: at the next start the bucket's listing (and each object's metadata)
+    gives back the remote entries, which restore as before."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False)
+    try:
+        data = {f"r{i}.bin": os.urandom(10000 + i) for i in range(4)}
+        for n, b in data.items():
+            write(d.path("z", n), b)
+            old(d.path("z", n))
+        d.start()
+        settle_until(d, lambda: len(listing(bucket)) == 4, "four objects")
+        settle_until(d, lambda: all(e["location"] == "remote" for e in entries(d)), "remote")
+        before = sorted((e["path"], e["archive_path"], e["bytes"]) for e in entries(d))
+        d.stop()
+        shutil.rmtree(os.path.join(d.root, "state"))
+        d.start()
+        settle_until(d, lambda: len(entries(d)) == 4, "the entries back")
+        after = sorted((e["path"], e["archive_path"], e["bytes"]) for e in entries(d))
+        equal(after, before, "the same entries, from the listing")
+        e = [e for e in entries(d) if e["path"].endswith("r2.bin")][0]
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(r["ok"], f"restore after the rebuild: {r}")
+        equal(sha(d.path("z", "r2.bin")), hashlib.sha256(data["r2.bin"]).hexdigest(), "whole")
+    finally:
+        d.close()
+
+
+@case
+def a_200_mib_file_by_multipart():
+    """A 200 MiB file goes up in parts (its ETag says how many), and comes back whole."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False, compress="off")
+    try:
+        p = d.path("z", "render.mp4")
+        h = hashlib.sha256()
+        with open(p, "wb") as f:
+            for _ in range(200):
+                b = os.urandom(1 << 20)
+                h.update(b)
+                f.write(b)
+        old(p)
+        d.start()
+        settle_until(d, lambda: entries(d) and entries(d)[0]["location"] == "remote", "remote")
+        e = entries(d)[0]
+        key = e["archive_path"][len(f"s3://{bucket}/"):]
+        hd = head(bucket, key)
+        equal(int(hd["content-length"]), 200 << 20, "its size")
+        check(hd["etag"].strip('"').endswith("-13"), f"in 13 parts of 16 MiB: {hd['etag']}")
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(r["ok"], f"restore: {r}")
+        equal(sha(p), h.hexdigest(), "byte for byte")
+    finally:
+        d.close()
+
+
+@case
+def kill9_at_random_instants_during_uploads():
+    """sweepd killed with SIGKILL at random instants while files go up, then started
+    again, a few times: in the end every file is once in the local archive or the bucket,
+    never in neither, and each restores byte for byte."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False, compress="off")
+    rnd = random.Random(os.environ.get("SWEEPD_SEED", str(time.time())))
+    try:
+        data = {f"k{i}.bin": os.urandom((3 + i) << 20) for i in range(8)}
+        for n, b in data.items():
+            write(d.path("z", n), b)
+            old(d.path("z", n))
+        for _ in range(4):
+            d.kill9_after(rnd.uniform(0.0, 1.5), ready=True)
+        d.start()
+        settle_until(d, lambda: len(entries(d)) == len(data) and
+                     all(e["location"] == "remote" for e in entries(d)), "all remote")
+        es = entries(d)
+        equal(sorted(os.path.basename(e["path"]) for e in es), sorted(data), "each file once")
+        equal(files_under(os.path.join(d.root, "archive")), [], "no local copy left")
+        equal(len(listing(bucket)), len(data), "one object each")
+        for e in es:
+            r = d.request({"cmd": "restore", "id": e["id"]})
+            check(r["ok"], f"restore {e['path']}: {r}")
+            n = os.path.basename(e["path"])
+            equal(sha(e["path"]), hashlib.sha256(data[n]).hexdigest(), f"{n} whole")
+    finally:
+        d.close()
+
+
+@case
+def credentials_open_to_others_refused():
+    """A credentials file others may read refuses the configuration, naming the file and
+    the chmod that fixes it; the secret is never printed."""
+    bucket = "never-made"
+    d = remote_daemon(bucket, start=False)
+    try:
+        cred = os.path.join(d.root, "s3.credentials")
+        os.chmod(cred, 0o644)
+        p = subprocess.run([os.environ["SWEEPD_BIN"], "-t", "-c", d.conf], capture_output=True,
+                           timeout=WAIT)
+        err = p.stderr.decode() + p.stdout.decode()
+        check(p.returncode != 0, f"refused: {err}")
+        check(cred in err and "chmod 0600" in err, f"names the file and the fix: {err}")
+        check(S3.secret_key not in err, "never the secret")
+        os.chmod(cred, 0o600)
+        p = subprocess.run([os.environ["SWEEPD_BIN"], "-t", "-c", d.conf], capture_output=True,
+                           timeout=WAIT)
+        equal(p.returncode, 0, f"accepted at 0600: {p.stderr!r}")
+    finally:
+        d.close()
+
+
+def run():
+    global S3
+    names = sys.argv[1:] or [n for n, f in CASES.items() if f.__module__ == __name__]
+    root = tempfile.mkdtemp(prefix="sweepd-rgw-")
+    failed = 0
+    try:
+        with RadosGW(root) as s3:
+            S3 = s3
+            for name in names:
+                t0 = time.monotonic()
+                try:
+                    CASES[name]()
+                    print(f"ok {name} ({time.monotonic() - t0:.1f}s)")
+                except Exception as e:  # report every failure the same way
+                    failed += 1
+                    print(f"FAIL {name}: {type(e).__name__}: {e}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    run()
