@@ -146,10 +146,12 @@ int archive_remote_journal(struct archive *a, uint64_t id, const char *apath, ui
 			   const char *sha256);
 /*
  * On the loop: an entry found in the bucket's listing (a rebuild of a lost
- * index) into the remote index, unless one names its object already.
- * The entry (or the one there), or NULL when out of memory.
+ * index) into the remote index, unless one names its object already; rel is
+ * its key after the prefix, which gives its zone and original path. The
+ * entry (or the one there), or NULL when rel names no zone (or no memory).
  */
-struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e);
+struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e,
+					   const char *rel);
 /* On the loop, after that: the entry made remote in the index; NULL when it is not there. */
 struct archive_entry *archive_uploaded(struct archive *a, uint64_t id, const char *apath,
 				       uint64_t stored, const char *sha256);

@@ -77,6 +77,13 @@ int archive_idxfile_rewrite(struct archive *a);
 
 /* archive_reconcile.c */
 
+/*
+ * Where the file at rel in the archive ("zone/a/b.txt.~2~.zst") came from:
+ * the zone's path + "/a/b.txt" (malloc'd; "" when the zone is no longer
+ * configured), its zone in *zone (malloc'd); NULL when rel names no zone.
+ */
+char *archive_original_path(const struct config *cfg, const char *rel, bool compressed,
+			    char **zone);
 /* The index brought in step with the tree: what was dropped, found, and left alone, in rep. */
 void archive_reconcile(struct archive *a, struct archive_report *rep);
 

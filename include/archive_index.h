@@ -35,7 +35,7 @@ struct archive_entry {
 struct archive_index {
 	struct archive_entry *v; /* by archived_at, then id; dead ones until compacted */
 	size_t n, cap, head, live;
-	uint64_t stored, next_id;
+	uint64_t stored, bytes, next_id; /* totals of the live entries' stored and bytes */
 	struct u64map *by_id; /* id -> position + 1 */
 };
 

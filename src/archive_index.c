@@ -99,6 +99,7 @@ struct archive_entry *archive_index_add(struct archive_index *ix, const struct a
 		ix->next_id = c.id + 1;
 	ix->live++;
 	ix->stored += c.stored;
+	ix->bytes += c.bytes;
 	return &ix->v[at];
 }
 
@@ -127,6 +128,7 @@ void archive_index_remove(struct archive_index *ix, struct archive_entry *e)
 	u64map_del(ix->by_id, e->id);
 	ix->live--;
 	ix->stored -= e->stored;
+	ix->bytes -= e->bytes;
 	while (ix->head < ix->n && ix->v[ix->head].dead)
 		ix->head++;
 	/* Many dead entries: compact, keeping removals amortised O(1). */

@@ -190,14 +190,17 @@ static void walk_dir(struct walk *w, int fd, const char *rel, int depth)
 }
 
 /* "zone/a/b.txt.~2~.zst" (compressed) -> the zone's path + "/a/b.txt". */
-static char *original_path(const struct config *cfg, const char *rel, bool compressed,
-			   char **zone)
+char *archive_original_path(const struct config *cfg, const char *rel, bool compressed,
+			    char **zone)
 {
 	const char *slash = strchr(rel, '/');
 	char *rest, *p, *out = NULL;
 	size_t n;
 	int i;
 
+	*zone = NULL;
+	if (!slash || slash == rel || !slash[1])
+		return NULL;
 	*zone = strndup(rel, (size_t)(slash - rel));
 	rest = strdup(slash + 1);
 	if (!*zone || !rest) {
@@ -249,7 +252,7 @@ void archive_reconcile(struct archive *a, struct archive_report *rep)
 		struct found *f = &w.found[i];
 		struct archive_entry e = f->e;
 
-		e.path = original_path(a->cfg, f->rel, e.compressed, &e.zone);
+		e.path = archive_original_path(a->cfg, f->rel, e.compressed, &e.zone);
 		if (e.path && e.zone && asprintf(&e.apath, "%s/%s", a->root, f->rel) >= 0) {
 			if (archive_index_add(a->ix, &e))
 				rep->found++;

@@ -261,16 +261,27 @@ struct archive_entry *archive_uploaded(struct archive *a, uint64_t id, const cha
 	return in;
 }
 
-struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e)
+struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e,
+					   const char *rel)
 {
 	struct archive_entry *in = archive_index_find_path(a->rix, e->apath), c = *e;
+	char *zone = NULL;
 
 	if (in && !strcmp(in->apath, e->apath))
 		return in;
+	/*
+	 * Where it goes back to comes from its key, as a local file's from its
+	 * place in the archive: never from metadata, which whoever may write
+	 * in the bucket could have set to any path on this machine.
+	 */
+	c.path = archive_original_path(a->cfg, rel, e->compressed, &zone);
+	c.zone = zone;
 	c.id = a->ix->next_id++;
 	c.remote = true;
-	in = archive_index_add(a->rix, &c);
+	in = c.path ? archive_index_add(a->rix, &c) : NULL;
 	if (in)
 		archive_idxfile_append(a, in, true);
+	free(c.path);
+	free(zone);
 	return in;
 }

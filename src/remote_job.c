@@ -400,11 +400,11 @@ static void rdelete_run(struct mover_job *mj)
 {
 	struct rdelete_job *j = (struct rdelete_job *)mj;
 	struct s3_reply rep = { 0 };
-	struct s3 *s = client(&j->t, &j->res);
+	struct s3 *s;
 	int r;
 
-	if (!s)
-		return;
+	if (j->res.r < 0 || !(s = client(&j->t, &j->res)))
+		return; /* not in the bucket configured now (rdelete_job_new said why) */
 	for (int k = 0; k < TRIES; k++) {
 		r = s3_delete(s, j->key, &rep);
 		if (r == 0 || !rep.transient || k + 1 == TRIES || !pause_for(mj, 1 << k))
@@ -576,7 +576,8 @@ static int apply_meta(int fd, const struct s3_object *o)
 
 	if ((uid >= 0 || gid >= 0) && fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
 		return -errno;
-	if (fchmod(fd, (mode_t)(meta_int(o, "sweepd-mode", 8, 0600) & 07777)) < 0 ||
+	/* No set-user-ID or set-group-ID bit from the bucket: whoever may write there sets it. */
+	if (fchmod(fd, (mode_t)(meta_int(o, "sweepd-mode", 8, 0600) & 01777)) < 0 ||
 	    futimens(fd, ts) < 0)
 		return -errno;
 	return 0;
@@ -658,29 +659,6 @@ int remote_fetch(struct archive *a, const struct remote_target *t, uint64_t id, 
 	return r;
 }
 
-/* "%2Fa%20b" -> "/a b"; NULL when malformed (or a NUL in it). */
-static char *pct_decode(const char *s)
-{
-	char *out = malloc(strlen(s) + 1), *o = out;
-
-	for (; out && *s; s++) {
-		unsigned v;
-		if (*s != '%') {
-			*o++ = *s;
-			continue;
-		}
-		if (sscanf(s + 1, "%2x", &v) != 1 || !v || !s[1] || !s[2]) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)v;
-		s += 2;
-	}
-	if (out)
-		*o = '\0';
-	return out;
-}
-
 /*
  * A rebuild of the index's remote part from the bucket: each object under
  * the prefix that carries sweepd's metadata becomes an entry again.
@@ -713,7 +691,7 @@ static int rebuild_one(void *ud, const char *key, uint64_t size)
 	path = s3_object_meta(&o, "sweepd-path");
 	zone = s3_object_meta(&o, "sweepd-zone");
 	reason = s3_object_meta(&o, "sweepd-reason");
-	if (!sha || strlen(sha) != 64 || !path || !zone) {
+	if (!sha || strlen(sha) != 64 || !path || !zone) { /* sweepd's objects carry all three */
 		j->foreign++; /* not sweepd's: never indexed, never deleted */
 		return mover_stopping(&j->mj) ? -ECANCELED : 0;
 	}
@@ -726,20 +704,16 @@ static int rebuild_one(void *ud, const char *key, uint64_t size)
 		j->cap = cap;
 	}
 	e.sha256 = strdup(sha);
-	e.path = pct_decode(path);
-	e.zone = pct_decode(zone);
 	if (asprintf(&e.apath, "s3://%s/%s", j->t.bucket, key) < 0)
 		e.apath = NULL;
 	e.bytes = (uint64_t)meta_int(&o, "sweepd-size", 10, (int64_t)size);
 	e.archived_at = meta_int(&o, "sweepd-archived-at", 10, o.mtime);
 	e.reason = reason ? policy_reason_parse(reason) : REASON_REBUILT;
 	e.compressed = meta_int(&o, "sweepd-compressed", 10, 0) == 1;
-	if (!e.sha256 || !e.path || !e.zone || !e.apath) {
+	if (!e.sha256 || !e.apath) {
 		free(e.sha256);
-		free(e.path);
-		free(e.zone);
 		free(e.apath);
-		return e.path && e.zone ? -ENOMEM : 0;
+		return -ENOMEM;
 	}
 	j->v[j->n++] = e;
 	return mover_stopping(&j->mj) ? -ECANCELED : 0;
@@ -770,11 +744,15 @@ static void rebuild_done(struct mover_job *mj, bool cancelled)
 	size_t adopted = 0;
 
 	for (size_t i = 0; i < j->n; i++) {
-		if (!cancelled && archive_remote_adopt(j->archive, &j->v[i]))
+		const char *key = remote_key_of(j->v[i].apath, j->t.bucket);
+		size_t np = strlen(j->t.prefix);
+
+		if (!cancelled && key && !strncmp(key, j->t.prefix, np) &&
+		    archive_remote_adopt(j->archive, &j->v[i], key + np))
 			adopted++;
+		else
+			j->foreign++;
 		free(j->v[i].sha256);
-		free(j->v[i].path);
-		free(j->v[i].zone);
 		free(j->v[i].apath);
 	}
 	if (!cancelled && j->res.r < 0)
@@ -785,7 +763,9 @@ static void rebuild_done(struct mover_job *mj, bool cancelled)
 		log_warn("remote: state_dir held no index: %zu entr(ies) indexed again from the "
 			 "listing of s3://%s/%s%s",
 			 adopted, j->t.bucket, mj->path,
-			 j->foreign ? " (objects without sweepd's metadata left alone)" : "");
+			 j->foreign ? " (objects without sweepd's metadata, or of no zone configured now, "
+			      "left alone)"
+			    : "");
 	free(j->v);
 	remote_target_clear(&j->t);
 	mover_job_free(mj);

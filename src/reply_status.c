@@ -221,17 +221,12 @@ static json_object *remote_json(const struct reply_status_view *v)
 	struct archive_index *rix = v->archive ? archive_remote_entries(v->archive) : NULL;
 	const struct sweep_remote_stats *st = v->sweep ? sweep_remote_stats(v->sweep) : NULL;
 	json_object *o = json_object_new_object();
-	uint64_t bytes = 0;
-
-	for (struct archive_entry *e = rix ? archive_index_next(rix, NULL) : NULL; e;
-	     e = archive_index_next(rix, e))
-		bytes += e->bytes;
 	json_object_object_add(o, "endpoint", json_object_new_string(rc->endpoint));
 	json_object_object_add(o, "bucket", json_object_new_string(rc->bucket));
 	json_object_object_add(o, "prefix", pathenc_json(rc->prefix));
 	json_object_object_add(o, "keep", limit(rc->keep));
 	json_object_object_add(o, "files", u64(rix ? rix->live : 0));
-	json_object_object_add(o, "bytes", u64(bytes));
+	json_object_object_add(o, "bytes", u64(rix ? rix->bytes : 0));
 	json_object_object_add(o, "stored", u64(rix ? rix->stored : 0));
 	json_object_object_add(o, "waiting", u64(st ? st->waiting_files : 0));
 	json_object_object_add(o, "waiting_bytes", u64(st ? st->waiting_bytes : 0));

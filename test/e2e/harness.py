@@ -2,6 +2,7 @@
 socket and through sweepctl. Synchronisation is READY=1 on a notify socket and
 the `settle` command, never sleeps."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -234,8 +235,16 @@ def case(fn):
     return fn
 
 
-def main():
-    names = sys.argv[1:] or list(CASES)
+def main(module=None, around=None):
+    """Runs the cases named on the command line, or all (those of module, when given);
+    around, a context manager, is entered once for them all (a server they share)."""
+    names = sys.argv[1:] or [n for n, f in CASES.items() if not module or f.__module__ == module]
+    with around or contextlib.nullcontext():
+        failed = run_cases(names)
+    sys.exit(1 if failed else 0)
+
+
+def run_cases(names):
     failed = 0
     for name in names:
         t0 = time.monotonic()
@@ -245,4 +254,4 @@ def main():
         except Exception as e:  # report every failure the same way
             failed += 1
             print(f"FAIL {name}: {type(e).__name__}: {e}")
-    sys.exit(1 if failed else 0)
+    return failed

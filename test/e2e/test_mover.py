@@ -255,7 +255,7 @@ def status_answers_during_a_long_archive():
         d.expect_matches_disk("out", "after the archive")
         equal(d.zone("logs")["files"], 1, "the live log alone counted (its copies match no include)")
         equal(st["jobs"], [], "no job left after settle")
-        equal(st["mover"]["queue"], {"archive": 0, "quick": 0, "logs": 0, "asked": 0}, "mover queues")
+        equal(st["mover"]["queue"], {"archive": 0, "quick": 0, "logs": 0, "asked": 0, "remote": 0}, "mover queues")
         check(st["mover"]["jobs"] >= 3, f"mover jobs: {st['mover']}")
         equal(st["counters"]["archived"], 3, "archived")
         equal(st["counters"]["errors"], 0, "errors")

@@ -2,6 +2,7 @@
 127.0.0.1 (test/tools/radosgw.py), one for all the cases, each case in a bucket of its own.
 Run all: python3 test_remote.py; one: python3 test_remote.py NAME."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,7 +16,7 @@ import uuid
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from harness import CASES, Daemon, case, check, equal, write
+from harness import Daemon, case, check, equal, main, write
 from test_sweep import OLD, Tmpfs, files_under, old, sha
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
@@ -68,11 +69,14 @@ def head(bucket, key):
     return {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
 
 
-def put_object(bucket, key, data):
+def put_object(bucket, key, data, meta=None):
     path = os.path.join(tempfile.mkdtemp(prefix="sweepd-obj-"), "o")
     write(path, data)
+    headers = []
+    for k, v in (meta or {}).items():
+        headers += ["-H", f"x-amz-meta-{k}: {v}"]
     try:
-        status, body = curl(S3, "PUT", f"/{bucket}/{enc(key)}", "-T", path)
+        status, body = curl(S3, "PUT", f"/{bucket}/{enc(key)}", "-T", path, *headers)
         equal(status, 200, f"put {key}: {body[:300]}")
     finally:
         shutil.rmtree(os.path.dirname(path))
@@ -320,6 +324,77 @@ def state_lost_rebuilt_from_the_listing():
 
 
 @case
+def a_forged_object_cannot_steer_a_restore():
+    """Whoever may write in the bucket puts an object under the prefix with sweepd's
+    metadata naming /etc as its path, set-user-ID root: rebuilt from the listing, its entry
+    goes back to where its key says (inside the zone), and without the set-ID bits."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False)
+    try:
+        data = b"#!/bin/sh\necho owned\n"
+        target = os.path.join(d.root, "etc-evil")
+        put_object(bucket, "gpu-07/z/evil.sh", data, {
+            "sweepd-sha256": hashlib.sha256(data).hexdigest(),
+            "sweepd-path": urllib.parse.quote(target), "sweepd-zone": "z",
+            "sweepd-mode": "4755", "sweepd-uid": "0", "sweepd-gid": "0",
+            "sweepd-size": str(len(data)), "sweepd-compressed": "0"})
+        d.start()
+        settle_until(d, lambda: len(entries(d)) == 1, "the object indexed from the listing")
+        e = entries(d)[0]
+        equal(e["path"], d.path("z", "evil.sh"), "its path from its key, not its metadata")
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(r["ok"], f"restore: {r}")
+        equal(r["restored"], d.path("z", "evil.sh"), "inside the zone")
+        check(not os.path.exists(target), "nothing where the metadata pointed")
+        equal(os.stat(d.path("z", "evil.sh")).st_mode & 0o7777, 0o755, "no set-ID bits")
+    finally:
+        d.close()
+
+
+@case
+def remote_keep_deletes_from_the_bucket():
+    """remote.keep over: the object is deleted from the bucket, audited as a purge with
+    reason remote_keep, and the entry leaves the archive."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False, extra_remote='keep = "0s";')
+    try:
+        write(d.path("z", "old.bin"), os.urandom(4000))
+        old(d.path("z", "old.bin"))
+        d.start()
+        settle_until(d, lambda: audit(d, "purge"), "the purge")
+        settle_until(d, lambda: not entries(d), "the entry gone")
+        equal(listing(bucket), {}, "the bucket emptied")
+        up, = audit(d, "upload")
+        pu, = audit(d, "purge")
+        equal((pu["reason"], pu["path"], pu["archive_path"]),
+              ("remote_keep", d.path("z", "old.bin"), up["archive_path"]), f"audited: {pu}")
+    finally:
+        d.close()
+
+
+@case
+def leftover_multipart_uploads_aborted_at_start():
+    """A multipart upload left unfinished under the prefix (a stop in the middle) is
+    aborted at the next start; one under another prefix is not sweepd's and stays."""
+    bucket = new_bucket()
+    for key in ("gpu-07/z/cut.bin", "gpu-08/z/other.bin"):
+        status, body = curl(S3, "POST", f"/{bucket}/{key}?uploads=")
+        equal(status, 200, f"an upload started by hand: {body[:300]}")
+
+    def uploads():
+        status, body = curl(S3, "GET", f"/{bucket}?uploads=")
+        equal(status, 200, f"the uploads listed: {body[:300]}")
+        return sorted(x.text for x in ET.fromstring(body).iter() if x.tag.endswith("}Key"))
+    equal(uploads(), ["gpu-07/z/cut.bin", "gpu-08/z/other.bin"], "two unfinished")
+    d = remote_daemon(bucket)
+    try:
+        settle_until(d, lambda: uploads() == ["gpu-08/z/other.bin"], "ours aborted")
+        check("1 unfinished multipart upload(s)" in d.logtext(), f"said: {d.logtext()}")
+    finally:
+        d.close()
+
+
+@case
 def a_200_mib_file_by_multipart():
     """A 200 MiB file goes up in parts (its ETag says how many), and comes back whole."""
     bucket = new_bucket()
@@ -401,26 +476,18 @@ def credentials_open_to_others_refused():
         d.close()
 
 
-def run():
+@contextlib.contextmanager
+def radosgw():
+    """One server for all the cases, in a directory removed after."""
     global S3
-    names = sys.argv[1:] or [n for n, f in CASES.items() if f.__module__ == __name__]
     root = tempfile.mkdtemp(prefix="sweepd-rgw-")
-    failed = 0
     try:
         with RadosGW(root) as s3:
             S3 = s3
-            for name in names:
-                t0 = time.monotonic()
-                try:
-                    CASES[name]()
-                    print(f"ok {name} ({time.monotonic() - t0:.1f}s)")
-                except Exception as e:  # report every failure the same way
-                    failed += 1
-                    print(f"FAIL {name}: {type(e).__name__}: {e}")
+            yield
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
-    run()
+    main(__name__, radosgw())

@@ -661,6 +661,61 @@ static void client_limits(void **state)
 	config_errors_clear(&errs);
 }
 
+/* archive.remote: each key checked, defaults filled in, credentials read with the config. */
+static void remote_group(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+	char cred[300], text[1200], host[256] = "", want[300];
+	FILE *f;
+
+	(void)state;
+	snprintf(cred, sizeof(cred), "%s/s3.credentials", dir);
+	f = fopen(cred, "w");
+	assert_non_null(f);
+	fputs("[default]\naws_access_key_id = AKID\naws_secret_access_key = SECRETKEY\n", f);
+	fclose(f);
+	chmod(cred, 0600);
+	snprintf(text, sizeof(text),
+		 "archive = { path = \"arch\"; keep = \"7d\";\n"			     /* 1 */
+		 "  remote = { endpoint = \"http://127.0.0.1:7480\"; bucket = \"ai-archive\";\n" /* 2 */
+		 "    credentials = \"%s\"; keep = \"1d\"; }; };\n"			     /* 3 */
+		 "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",		     /* 4 */
+		 cred);
+	cfg = load(text, &errs);
+	dump(&errs);
+	assert_non_null(cfg);
+	assert_non_null(cfg->remote);
+	assert_string_equal(cfg->remote->region, "us-east-1");
+	gethostname(host, sizeof(host) - 1);
+	snprintf(want, sizeof(want), "%s/", host);
+	assert_string_equal(cfg->remote->prefix, want);
+	assert_string_equal(cfg->remote->cred.access_key, "AKID");
+	assert_int_equal(cfg->remote->keep, 86400);
+	assert_true(has_error(&cfg->warnings, 3, "remote 'keep' is shorter than the archive's"));
+	config_free(cfg);
+	/* Every wrong key at once, the credentials file open to others among them. */
+	chmod(cred, 0644);
+	snprintf(text, sizeof(text),
+		 "archive = { path = \"arch\";\n"					     /* 1 */
+		 "  remote = { endpoint = \"ftp://x\"; bucket = \"No_Such\";\n"		     /* 2 */
+		 "    prefix = \"/abs\"; credentials = \"%s\"; colour = 1; }; };\n"	     /* 3 */
+		 "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",		     /* 4 */
+		 cred);
+	cfg = load(text, &errs);
+	dump(&errs);
+	assert_null(cfg);
+	assert_true(has_error(&errs, 2, "remote 'endpoint' \"ftp://x\" must be http:// or https://"));
+	assert_true(has_error(&errs, 2, "remote 'bucket' \"No_Such\" is not a bucket name"));
+	assert_true(has_error(&errs, 3, "remote 'prefix' \"/abs\" must not start with '/'"));
+	assert_true(has_error(&errs, 3, "chmod 0600"));
+	assert_true(has_error(&errs, 3, "colour"));
+	for (size_t i = 0; i < errs.n; i++)
+		assert_null(strstr(errs.msgs[i], "SECRETKEY"));
+	config_errors_clear(&errs);
+	unlink(cred);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +736,7 @@ int main(void)
 		cmocka_unit_test(missing_zone_paths),
 		cmocka_unit_test(socket_keys_and_reload_refusals),
 		cmocka_unit_test(client_limits),
+		cmocka_unit_test(remote_group),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

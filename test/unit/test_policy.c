@@ -138,6 +138,26 @@ static void index_order_lines_and_removal(void **state)
 	assert_int_equal(archive_index_apply(back, line), 0);
 	free(line);
 	assert_int_equal(back->live, 0);
+	/* an entry in the bucket: its location and digest round-trip; a forged digest does not */
+	x->remote = true;
+	free(x->apath);
+	x->apath = strdup("s3://b/gpu-07/z/a.bin");
+	x->sha256 = strdup("ea107e684b5869325c186490c6db6e3b4aa14d0ca03b43ea82bdfef6a79ba53b");
+	line = archive_index_line(x, true);
+	assert_non_null(strstr(line, "\"location\":\"remote\""));
+	assert_int_equal(archive_index_apply(back, line), 0);
+	free(line);
+	assert_true(archive_index_get(back, 2600)->remote);
+	assert_string_equal(archive_index_get(back, 2600)->sha256, x->sha256);
+	archive_index_remove(back, archive_index_get(back, 2600));
+	x->sha256[0] = 'Z';
+	line = archive_index_line(x, true);
+	assert_int_equal(archive_index_apply(back, line), -EINVAL);
+	free(line);
+	x->remote = false;
+	line = archive_index_line(x, true);
+	assert_non_null(strstr(line, "\"location\":\"local\""));
+	free(line);
 	assert_int_equal(archive_index_apply(back, "{\"op\":\"add\"}"), -EINVAL);
 	assert_int_equal(archive_index_apply(back, "not json"), -EINVAL);
 	archive_index_destroy(ix);
