@@ -19,7 +19,9 @@
  *  - asked: what an operator asked for (restores), which
  *    waits for no planner's work;
  *  - remote: uploads to the bucket and deletions there (archive.remote),
- *    which take as long as the network does.
+ *    which take as long as the network does; two threads, so that one
+ *    file's round trips (a HEAD, the start and end of an upload, the
+ *    verification) overlap another's bytes.
  * A job's result comes
  * back to the loop (ev_async), where its done() applies it to the table,
  * counters and audit: the table stays the loop's alone.
@@ -46,6 +48,8 @@ struct mover_job {
 	/* How many it is expected to move (0: not known); run() may set it once it knows. */
 	_Atomic uint64_t bytes;
 	bool asked;	    /* an operator's (a restore): it runs while paused too */
+	/* Runs alone in its lane: what was queued before it is done first, nothing beside it. */
+	bool alone;
 	/* On a worker; it looks at mover_stopping() between chunks. */
 	void (*run)(struct mover_job *j);
 	/*

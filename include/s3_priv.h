@@ -76,6 +76,8 @@ static inline bool s3_is_2xx(long status)
 void s3_say(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* s as printable ASCII, every other byte as \xNN: keys are bytes, errors are lines. */
 void s3_printable(const char *s, char *out, size_t len);
+/* Another client to the same bucket as s (a connection of its own, for another thread); NULL. */
+struct s3 *s3_dup(const struct s3 *s);
 /* r emptied, at the start of each call. */
 void s3_reply_clear(struct s3_reply *r);
 /* A bad argument, said in r->err as an error is; rc returned. */

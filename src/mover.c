@@ -10,13 +10,25 @@
 
 #include "u64map.h"
 
-struct lane {
-	struct mover *m;
+/* The threads of a lane: one, but for the remote lane's two (a network is slow, not busy). */
+#define LANE_WIDTH_MAX 2
+
+struct lane;
+
+struct slot {
+	struct lane *l;
 	pthread_t thread;
 	bool started;
-	pthread_cond_t work; /* its own: a job wakes only its lane's thread */
-	struct mover_job *head, *tail; /* queued */
 	struct mover_job *running;
+};
+
+struct lane {
+	struct mover *m;
+	struct slot slots[LANE_WIDTH_MAX];
+	unsigned width, busy;
+	bool alone_running; /* a job that runs alone in its lane is running */
+	pthread_cond_t work; /* its own: a job wakes only its lane's threads */
+	struct mover_job *head, *tail; /* queued */
 	size_t queued;
 };
 
@@ -95,9 +107,16 @@ static struct mover_job *pop(struct mover_job **head, struct mover_job **tail)
 	return j;
 }
 
+/* May the lane's next job start now? Not beside a job that runs alone, nor one that must. */
+static bool may_start(const struct lane *l)
+{
+	return l->head && !l->alone_running && !(l->head->alone && l->busy);
+}
+
 static void *worker(void *arg)
 {
-	struct lane *l = arg;
+	struct slot *sl = arg;
+	struct lane *l = sl->l;
 	struct mover *m = l->m;
 	sigset_t all;
 
@@ -109,20 +128,27 @@ static void *worker(void *arg)
 		struct mover_job *j;
 
 		/* Paused, only an operator's jobs are queued (pause took the others). */
-		while (!atomic_load(&m->stopping) && !l->head)
+		while (!atomic_load(&m->stopping) && !may_start(l))
 			pthread_cond_wait(&l->work, &m->lock);
 		if (atomic_load(&m->stopping))
 			break;
 		j = pop(&l->head, &l->tail);
 		l->queued--;
-		l->running = j;
+		l->busy++;
+		l->alone_running = j->alone;
+		sl->running = j;
 		j->running = true;
 		j->started = (int64_t)time(NULL);
 		j->started_ns = mono_ns();
 		pthread_mutex_unlock(&m->lock);
 		j->run(j);
 		pthread_mutex_lock(&m->lock);
-		l->running = NULL;
+		sl->running = NULL;
+		l->busy--;
+		if (j->alone)
+			l->alone_running = false;
+		if (l->width > 1)
+			pthread_cond_broadcast(&l->work); /* what waited for it to end */
 		j->running = false;
 		push(&m->results, &m->results_tail, j);
 		ev_async_send(m->loop, &m->wake);
@@ -198,22 +224,25 @@ struct mover *mover_create(struct ev_loop *loop)
 	ev_unref(loop); /* the loop does not run on for the mover's sake */
 	for (int i = 0; i < MOVER_LANES; i++) {
 		struct lane *l = &m->lanes[i];
-		int r;
 
 		l->m = m;
-		r = pthread_create(&l->thread, NULL, worker, l);
-		if (r) {
-			mover_destroy(m);
-			errno = r;
-			return NULL;
-		}
-		l->started = true;
-		/* Seen in top -H and /proc/PID/task/TID/comm: which lane is busy, or stuck. */
-		{
+		l->width = i == MOVER_REMOTE ? 2 : 1;
+		for (unsigned k = 0; k < l->width; k++) {
+			struct slot *sl = &l->slots[k];
 			char name[16];
+			int r;
 
+			sl->l = l;
+			r = pthread_create(&sl->thread, NULL, worker, sl);
+			if (r) {
+				mover_destroy(m);
+				errno = r;
+				return NULL;
+			}
+			sl->started = true;
+			/* Seen in top -H and /proc/PID/task/TID/comm: which lane is busy, or stuck. */
 			snprintf(name, sizeof(name), "sweepd-%s", mover_lane_name((enum mover_lane)i));
-			pthread_setname_np(l->thread, name);
+			pthread_setname_np(sl->thread, name);
 		}
 	}
 	return m;
@@ -272,8 +301,9 @@ void mover_destroy(struct mover *m)
 	wake_all(m);
 	pthread_mutex_unlock(&m->lock);
 	for (int i = 0; i < MOVER_LANES; i++)
-		if (m->lanes[i].started)
-			pthread_join(m->lanes[i].thread, NULL);
+		for (unsigned k = 0; k < LANE_WIDTH_MAX; k++)
+			if (m->lanes[i].slots[k].started)
+				pthread_join(m->lanes[i].slots[k].thread, NULL);
 	/*
 	 * What ran to its end (or gave up) is applied; what never ran is cancelled,
 	 * and so is what those results queue meanwhile.
@@ -421,8 +451,9 @@ void mover_foreach(struct mover *m, void (*fn)(const struct mover_job *j, bool r
 {
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < MOVER_LANES; i++)
-		if (m->lanes[i].running)
-			fn(m->lanes[i].running, true, ud);
+		for (unsigned k = 0; k < LANE_WIDTH_MAX; k++)
+			if (m->lanes[i].slots[k].running)
+				fn(m->lanes[i].slots[k].running, true, ud);
 	for (int i = 0; i < MOVER_LANES; i++)
 		for (struct mover_job *j = m->lanes[i].head; j; j = j->next)
 			fn(j, false, ud);

@@ -504,6 +504,7 @@ struct mover_job *remote_leftovers_job(const struct remote_config *rc)
 	}
 	j->mj.lane = MOVER_REMOTE;
 	j->mj.action = "abort";
+	j->mj.alone = true; /* never beside an upload of this start, which it would abort */
 	j->mj.run = leftovers_run;
 	j->mj.done = leftovers_done;
 	return &j->mj;
@@ -784,6 +785,7 @@ struct mover_job *remote_rebuild_job(struct archive *a, const struct remote_conf
 	j->archive = a;
 	j->mj.lane = MOVER_REMOTE;
 	j->mj.action = "list";
+	j->mj.alone = true;
 	j->mj.run = rebuild_run;
 	j->mj.done = rebuild_done;
 	return &j->mj;

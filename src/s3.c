@@ -151,6 +151,20 @@ nomem:
 	return NULL;
 }
 
+struct s3 *s3_dup(const struct s3 *s)
+{
+	char region[96];
+	const char *r = s->sigv4 + strlen("aws:amz:");
+	struct s3_target t = { s->endpoint, s->bucket, region, &s->cred };
+	struct s3 *d;
+
+	snprintf(region, sizeof(region), "%.*s", (int)(strlen(r) - strlen(":s3")), r);
+	d = s3_new(&t, NULL, 0);
+	if (d)
+		d->page = s->page;
+	return d;
+}
+
 void s3_free(struct s3 *s)
 {
 	if (!s)

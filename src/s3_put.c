@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,14 +338,123 @@ static int mp_etag(const unsigned char *md5s, unsigned parts, char *out, size_t 
 }
 
 /*
- * A multipart upload: nothing at key first (a HEAD), then the parts one after
- * the other through one buffer, then the completion. Any failure, a stop
- * included, aborts the upload, so that no parts are left to pay for.
+ * The parts of one upload, sent by a few threads at once, each with its own
+ * connection and buffer: one stream to a server rarely fills the link, and
+ * each part is read and hashed (MD5, SHA-256) by the thread that sends it,
+ * so both cores hash. Each thread takes the next part not yet taken; the
+ * first failure stops them all. The bytes sent by all are summed for the
+ * caller's progress, which is told from one thread at a time.
+ */
+#define PUT_THREADS 4
+
+struct parts {
+	struct put *p;
+	const char *id;
+	unsigned parts, next;
+	unsigned char *md5s;
+	pthread_mutex_t lock;
+	int rc;		  /* the first failure */
+	struct s3_reply r; /* its reply */
+	uint64_t sent;	  /* by every thread, for progress */
+};
+
+struct sender {
+	struct parts *all;
+	struct put p; /* a copy, with this thread's client, reply and progress */
+	struct s3_reply r;
+	uint64_t base, counted; /* the part under way: where it starts, what was summed of it */
+	pthread_t thread;
+	bool started;
+};
+
+/* A part's progress (base + bytes of it) summed with the others' for the caller's. */
+static bool sender_progress(void *ud, uint64_t done)
+{
+	struct sender *t = ud;
+	struct parts *a = t->all;
+	uint64_t in = done > t->base ? done - t->base : 0, sum;
+	bool go;
+
+	pthread_mutex_lock(&a->lock);
+	a->sent += in > t->counted ? in - t->counted : 0;
+	t->counted = in > t->counted ? in : t->counted;
+	sum = a->sent;
+	go = !a->rc && (!a->p->progress || a->p->progress(a->p->ud, sum));
+	pthread_mutex_unlock(&a->lock);
+	return go;
+}
+
+static void *sender_run(void *ud)
+{
+	struct sender *t = ud;
+	struct parts *a = t->all;
+	unsigned char *buf = malloc(t->p.part);
+	int rc = buf ? 0 : -ENOMEM;
+
+	for (;;) {
+		unsigned n;
+
+		pthread_mutex_lock(&a->lock);
+		if (rc && !a->rc) {
+			a->rc = rc;
+			a->r = t->r;
+		}
+		n = !a->rc && a->next <= a->parts ? a->next++ : 0;
+		pthread_mutex_unlock(&a->lock);
+		if (!n)
+			break;
+		t->base = (uint64_t)(n - 1) * t->p.part;
+		t->counted = 0;
+		rc = mp_part(&t->p, a->id, n, a->parts, buf, a->md5s + 16 * (size_t)(n - 1));
+		/* The part is in: all of it counts, what the last call did not say included. */
+		if (!rc && !sender_progress(t, t->base + (t->p.size - t->base < t->p.part
+								  ? t->p.size - t->base
+								  : t->p.part)))
+			rc = -ECANCELED;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Every part of upload id sent, a few at once: 0, or the first failure with p->r. */
+static int mp_parts(struct put *p, const char *id, unsigned parts, unsigned char *md5s)
+{
+	struct parts a = { .p = p, .id = id, .parts = parts, .next = 1, .md5s = md5s };
+	struct sender t[PUT_THREADS];
+	unsigned n = parts < PUT_THREADS ? parts : PUT_THREADS;
+
+	pthread_mutex_init(&a.lock, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		t[i] = (struct sender){ .all = &a, .p = *p };
+		t[i].p.s = i ? s3_dup(p->s) : p->s;
+		t[i].p.r = &t[i].r;
+		t[i].p.progress = sender_progress;
+		t[i].p.ud = &t[i];
+		t[i].started = t[i].p.s && !pthread_create(&t[i].thread, NULL, sender_run, &t[i]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (t[i].started)
+			pthread_join(t[i].thread, NULL);
+		if (i)
+			s3_free(t[i].p.s);
+	}
+	if (!t[0].started && !a.rc)
+		a.rc = -ENOMEM;
+	pthread_mutex_destroy(&a.lock);
+	if (a.rc)
+		*p->r = a.r;
+	return a.rc;
+}
+
+/*
+ * A multipart upload: nothing at key first (a HEAD), then the parts (a few
+ * at once, mp_parts), then the completion. Any failure, a stop included,
+ * aborts the upload, so that no parts are left to pay for.
  */
 static int put_multipart(struct put *p, char *etag, size_t etaglen)
 {
 	unsigned parts = (unsigned)((p->size + p->part - 1) / p->part);
-	unsigned char *buf = NULL, *md5s = NULL;
+	unsigned char *md5s = NULL;
 	char id[1024], want[80];
 	struct s3_reply scratch;
 	struct s3_object *o = malloc(sizeof(*o));
@@ -359,13 +469,8 @@ static int put_multipart(struct put *p, char *etag, size_t etaglen)
 	s3_reply_clear(p->r);
 	if ((rc = mp_initiate(p, id, sizeof(id))))
 		return rc;
-	buf = malloc(p->part);
 	md5s = malloc(16 * (size_t)parts);
-	if (!buf || !md5s)
-		rc = -ENOMEM;
-	for (unsigned n = 1; !rc && n <= parts; n++)
-		rc = mp_part(p, id, n, parts, buf, md5s + 16 * (size_t)(n - 1));
-	free(buf);
+	rc = md5s ? mp_parts(p, id, parts, md5s) : -ENOMEM;
 	if (!rc)
 		rc = mp_etag(md5s, parts, want, sizeof(want));
 	if (!rc)

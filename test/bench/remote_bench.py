@@ -53,8 +53,10 @@ def bucket(s3, name):
 
 
 def empty(s3, name, env):
+    """The bucket emptied and its data freed: the OSD holds objects in memory."""
     subprocess.run(["aws", "--endpoint-url", s3.endpoint, "s3", "rm", "--recursive", "--quiet",
                     f"s3://{name}/"], env=env, check=True)
+    s3.collect_garbage()
 
 
 def run_sweepd(s3, work, src, name):
@@ -107,8 +109,10 @@ def main():
     work = tempfile.mkdtemp(prefix="sweepd-rbench-", dir=a.dir)
     rgw_root = tempfile.mkdtemp(prefix="sweepd-rgw-")
     try:
-        with RadosGW(rgw_root) as s3:
-            env = dict(os.environ, AWS_ACCESS_KEY_ID=s3.access_key,
+        with RadosGW(rgw_root, memory_gib=4) as s3:
+            # A CA bundle named in the environment makes rclone refuse a plain-http endpoint.
+            env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+            env = dict(env, AWS_ACCESS_KEY_ID=s3.access_key,
                        AWS_SECRET_ACCESS_KEY=s3.secret_key, AWS_DEFAULT_REGION="us-east-1",
                        RCLONE_CONFIG_RGW_TYPE="s3", RCLONE_CONFIG_RGW_PROVIDER="Ceph",
                        RCLONE_CONFIG_RGW_ENDPOINT=s3.endpoint,

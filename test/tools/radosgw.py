@@ -36,7 +36,9 @@ def free_port():
 
 
 class RadosGW:
-    def __init__(self, root, access_key="SWEEPDTESTACCESSKEY1", secret_key=None):
+    def __init__(self, root, access_key="SWEEPDTESTACCESSKEY1", secret_key=None, memory_gib=1):
+        """memory_gib: what the OSD may hold (memstore's device; writes stall once it is full)."""
+        self.memory_gib = memory_gib
         self.root = root
         self.access_key = access_key
         self.secret_key = secret_key or uuid.uuid4().hex
@@ -72,6 +74,7 @@ mon data = {self._path("mon")}
 [osd.0]
 osd data = {self._path("osd")}
 osd objectstore = memstore
+memstore device bytes = {self.memory_gib << 30}
 [client.rgw.s3]
 rgw frontends = beast endpoint=127.0.0.1:{self.rgw_port}
 rgw data = {self._path("rgw")}
@@ -84,6 +87,10 @@ rgw sts key = {uuid.uuid4().hex[:16]}
         if r.returncode:
             raise RuntimeError(f"{' '.join(argv)}: exit {r.returncode}: {r.stderr[-2000:]}")
         return r.stdout
+
+    def collect_garbage(self):
+        """Deleted objects' data freed now (radosgw frees it hours later by itself)."""
+        self._run("radosgw-admin", "gc", "process", "--include-all")
 
     def _daemon(self, *argv):
         """A Ceph daemon in the foreground (-f), so that its pid is ours to stop."""
