@@ -141,9 +141,9 @@ static void replay_line(struct archive *a, const char *line)
 		free(dec);
 		return;
 	}
-	json_object_object_get_ex(o, "stored", &v);
 	archive_unlink(a, e->apath);
-	to_remote(a, e, dec, json_object_get_uint64(v), sha);
+	to_remote(a, e, dec,
+		  json_object_object_get_ex(o, "stored", &v) ? json_object_get_uint64(v) : 0, sha);
 	free(dec);
 	json_object_put(o);
 }

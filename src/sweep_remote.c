@@ -59,19 +59,18 @@ static void upload_done(struct mover_job *mj, bool cancelled)
 	s->purging -= s->purging < local ? s->purging : local;
 	if (cancelled) {
 	} else if (j->res.r < 0) {
-		char why[1300];
-
 		failure(s, j->res.err, now);
 		if (e) {
 			e->fails++;
 			e->retry_at = now + retry_after(e->fails);
 			sweep_note_next(s, e->retry_at);
-			if (e->fails == 1)
+			/* A bucket gone away fails every file: a few lines a minute, the rest counted. */
+			if (sweep_fail_log(s, e->fails, now))
 				log_err("remote: %s; tried again in %lld s", j->res.err,
 					(long long)(e->retry_at - now));
 		}
-		snprintf(why, sizeof(why), "%s", j->res.err);
-		sweep_run_failed(j->run, now, "upload", j->zone, j->origin, j->bytes, j->why, why);
+		sweep_run_failed(j->run, now, "upload", j->zone, j->origin, j->bytes, j->why,
+				 j->res.err);
 	} else {
 		s->remote.uploads++;
 		s->remote.uploaded_bytes += j->bytes;

@@ -297,7 +297,7 @@ void sweep_fail_log_flush(struct sweep *s, int64_t now)
 	if (now - s->fail_log_at < 60)
 		return;
 	if (s->fail_quiet)
-		log_err("%llu more failure(s) to archive or delete a file in the last minute, not "
+		log_err("%llu more failure(s) to archive, delete or upload a file in the last minute, not "
 			"logged one by one (a file that fails again, or more than %d a minute): "
 			"counters.errors counts them, sweepctl sweep lists each with its error",
 			(unsigned long long)s->fail_quiet, SWEEP_FAIL_LOG_MAX);
