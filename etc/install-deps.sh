@@ -5,7 +5,7 @@ set -eu
 pkgs="gcc meson ninja-build pkg-config libev-dev libconfig-dev libzstd-dev libjson-c-dev
       libcmocka-dev python3 python3-prometheus-client findutils coreutils util-linux
       procps systemd zstd nginx-light logrotate clang libclang-rt-14-dev
-      libcurl4-openssl-dev libssl-dev libxml2-dev radosgw ceph-mon ceph-osd ceph-common"
+      libcurl4-openssl-dev libssl-dev libxml2-dev radosgw ceph-mon ceph-osd ceph-common curl"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
