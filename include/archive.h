@@ -2,7 +2,9 @@
 #define SWEEPD_ARCHIVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "archive_index.h"
 #include "config.h"
@@ -107,8 +109,23 @@ struct archive_dest {
  * the request is copied in (the strings are the restore's own), and what it
  * found comes back in r, where and err.
  */
+/*
+ * Where a restore's bytes come from when they are not in the local archive
+ * (an entry in the bucket): off the loop, describe says what the file is
+ * (owner, mode, times, size: the checks of the way and the directories made
+ * for it go by them), fill writes it whole into out (an unnamed file in the
+ * destination's directory) with its owner, mode and times, made durable.
+ * Each returns 0 or -errno with err set (a sentence, nothing moved).
+ */
+struct archive_source {
+	int (*describe)(void *ud, struct stat *st, char *err, size_t errlen);
+	int (*fill)(void *ud, int out, char *err, size_t errlen);
+	void *ud;
+};
+
 struct archive_restore {
 	uint64_t id;	 /* the entry's */
+	const struct archive_source *from; /* NULL: the local copy at apath */
 	char *apath;	 /* the entry's archived copy */
 	bool compressed; /* the entry's */
 	char *state_dir; /* never written into, under any name */
@@ -159,12 +176,6 @@ struct archive_entry *archive_uploaded(struct archive *a, uint64_t id, const cha
 const char *archive_rel_of(const struct archive *a, const char *apath);
 /* Off the loop: an entry's local copy opened to be read (through no link); fd or -errno. */
 int archive_open_copy(struct archive *a, const char *apath);
-/*
- * Off the loop: a new file in the archive's own download directory, for an
- * object on its way back (id names it); its fd, its path in *path
- * (malloc'd), or -errno. The directory is emptied at each start.
- */
-int archive_fetch_file(struct archive *a, uint64_t id, char **path);
 /* On the loop: an entry out of the index (written to the index file), by its id. */
 void archive_forget(struct archive *a, uint64_t id);
 

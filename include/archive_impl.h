@@ -25,7 +25,6 @@ struct config;
 struct lease_held;
 
 /* At the archive's root: says sweepd uses this directory, and whether it was empty then. */
-#define ARCHIVE_FETCH ".sweepd-fetch" /* downloads from the bucket on their way back */
 #define ARCHIVE_CLAIM ".sweepd-archive"
 
 struct archive {
@@ -98,6 +97,9 @@ struct archive_end {
 	const void *ctx;
 };
 
+/* An unnamed file in dir (O_TMPFILE), and its linking in as name, never over a file: -errno. */
+int archive_open_tmpfile(int dir);
+int archive_link_tmpfile(int fd, int dir, const char *name);
 /* A move across filesystems, under the journal (see archive_move.c); 0 or -errno. */
 int archive_move_across(struct archive *a, int fd, const struct stat *st,
 			const struct archive_end *src, const struct archive_end *dst, int mode,

@@ -4,9 +4,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "archive.h"
 #include "awscred.h"
 #include "mover.h"
 #include "policy.h"
+#include "s3.h"
 
 /*
  * The remote tier's file work, as mover jobs on the remote lane: an
@@ -92,16 +94,25 @@ int remote_target_copy(struct remote_target *t, const struct remote_config *rc);
 void remote_target_clear(struct remote_target *t);
 
 /*
- * Off the loop: the object at rpath brought back into the archive's
- * download directory, byte for byte, its SHA-256 (of the original bytes,
- * decompressed when compressed) checked against sha256 (NULL: the
- * object's own metadata), mode, owner and times set from its metadata.
- * 0 with *path (malloc'd) the file, ready to be restored as a local copy;
- * -errno with res. progress as a mover job's chunks.
+ * Off the loop: an entry's object as the source of a restore (see
+ * archive_source): its HEAD says what the file is, its bytes are streamed
+ * into the destination's directory, undone from zstd where they were, and
+ * checked against sha256 (NULL: the object's own metadata); mode (never a
+ * set-ID bit), owner and times come from its metadata.
  */
-int remote_fetch(struct archive *a, const struct remote_target *t, uint64_t id, const char *rpath,
-		 bool compressed, const char *sha256, struct mover_job *mj, char **path,
-		 struct remote_result *res);
+struct remote_source {
+	struct archive_source src; /* what archive_restore_io is given */
+	const char *rpath, *key, *sha256;
+	bool compressed;
+	struct mover_job *mj; /* told the progress */
+	struct s3 *s;
+	struct s3_object o;
+};
+/* 0, or -errno with err (an entry of another bucket, no memory). */
+int remote_source_open(struct remote_source *rs, const struct remote_target *t, const char *rpath,
+		       bool compressed, const char *sha256, struct mover_job *mj, char *err,
+		       size_t errlen);
+void remote_source_close(struct remote_source *rs);
 
 /* The key of an s3://bucket/key path, or NULL when it is not one of bucket. */
 const char *remote_key_of(const char *rpath, const char *bucket);

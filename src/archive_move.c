@@ -73,14 +73,14 @@ static bool should_compress(const struct archive_opts *o, const char *name, int 
 }
 
 /* An unnamed file in dir, to be linked in once whole: a crash leaves nothing behind. */
-static int open_tmpfile(int dir)
+int archive_open_tmpfile(int dir)
 {
 	int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	return fd < 0 ? -errno : fd;
 }
 
-static int link_tmpfile(int fd, int dir, const char *name)
+int archive_link_tmpfile(int fd, int dir, const char *name)
 {
 	char proc[64];
 
@@ -156,7 +156,7 @@ int archive_move_across(struct archive *a, int fd, const struct stat *st,
 	struct stat now;
 	int tmp, r;
 
-	tmp = open_tmpfile(dst->dir);
+	tmp = archive_open_tmpfile(dst->dir);
 	if (tmp < 0)
 		return tmp;
 	r = archive_journal_set(a, src->abs, st->st_ino, dst->abs);
@@ -165,7 +165,7 @@ int archive_move_across(struct archive *a, int fd, const struct stat *st,
 	if (r == 0 && stored && fstat(tmp, &now) == 0)
 		*stored = fcopy_allocated(&now);
 	if (r == 0)
-		r = link_tmpfile(tmp, dst->dir, dst->name);
+		r = archive_link_tmpfile(tmp, dst->dir, dst->name);
 	close(tmp);
 	if (r < 0)
 		goto out;

@@ -1,6 +1,5 @@
 #include "archive.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -167,45 +166,6 @@ int archive_open_copy(struct archive *a, const char *apath)
 	return fd;
 }
 
-int archive_fetch_file(struct archive *a, uint64_t id, char **path)
-{
-	int d = archive_open_dirs(a->root_fd, ARCHIVE_FETCH, true, 0700, (uid_t)-1, (gid_t)-1, true);
-	char name[32];
-	int fd;
-
-	if (d < 0)
-		return d;
-	snprintf(name, sizeof(name), "%llu", (unsigned long long)id);
-	(void)unlinkat(d, name, 0); /* one left by a restore that failed */
-	fd = openat(d, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		fd = -errno;
-	close(d);
-	if (fd >= 0 && asprintf(path, "%s/%s/%s", a->root, ARCHIVE_FETCH, name) < 0) {
-		close(fd);
-		return -ENOMEM;
-	}
-	return fd;
-}
-
-/* What a download cut short by a crash left: removed (it is in the bucket still). */
-static void clear_fetches(struct archive *a)
-{
-	int d = archive_open_dirs(a->root_fd, ARCHIVE_FETCH, false, 0, (uid_t)-1, (gid_t)-1, true);
-	struct dirent *de;
-	DIR *dir;
-
-	if (d < 0 || !(dir = fdopendir(d))) {
-		if (d >= 0)
-			close(d);
-		return;
-	}
-	while ((de = readdir(dir)))
-		if (de->d_type == DT_REG)
-			(void)unlinkat(dirfd(dir), de->d_name, 0);
-	closedir(dir);
-}
-
 int archive_remote_open(struct archive *a)
 {
 	char *path = NULL, *line = NULL;
@@ -223,7 +183,6 @@ int archive_remote_open(struct archive *a)
 	if (fd < 0)
 		return -errno;
 	a->rjournal_fd = fd;
-	clear_fetches(a);
 	remote_split(a);
 	f = fdopen(dup(fd), "re");
 	if (f) {

@@ -269,6 +269,32 @@ static int dest_in_place(const void *ctx, int dir)
 	return fd < 0 ? fd : beneath_same_dir(fd, dir);
 }
 
+/*
+ * The file written from a source (the bucket) straight into the destination's
+ * directory: an unnamed file filled and made durable, linked in as tbase
+ * (never over a file), and taken back out if the directory moved meanwhile.
+ */
+static int restore_from(const struct archive_restore *rs, int tdir, const char *tbase,
+			char *err, size_t errlen)
+{
+	int tmp = archive_open_tmpfile(tdir), r;
+
+	if (tmp < 0)
+		return tmp;
+	r = rs->from->fill(rs->from->ud, tmp, err, errlen);
+	if (r == 0)
+		r = archive_link_tmpfile(tmp, tdir, tbase);
+	close(tmp);
+	if (r == 0) {
+		archive_fsync_dir(tdir);
+		if (dest_in_place(&rs->to, tdir) < 0) {
+			unlinkat(tdir, tbase, 0);
+			r = -ESTALE;
+		}
+	}
+	return r;
+}
+
 int archive_restore_io(struct archive *a, struct archive_restore *rs)
 {
 	const struct archive_dest *to = &rs->to;
@@ -281,10 +307,16 @@ int archive_restore_io(struct archive *a, struct archive_restore *rs)
 	struct own_dirs own;
 	int state = -1;
 
-	if (!rel || asprintf(&target, "%s/%s", to->base_abs, to->rel) < 0) {
+	if ((!rel && !rs->from) || asprintf(&target, "%s/%s", to->base_abs, to->rel) < 0) {
 		snprintf(err, errlen, "out of memory restoring %s", rs->apath);
 		free(target);
 		return -ENOMEM;
+	}
+	if (rs->from) {
+		r = rs->from->describe(rs->from->ud, &st, err, errlen);
+		if (r < 0)
+			goto out;
+		goto dest;
 	}
 	archive_split(rel, adirp, sizeof(adirp), &abase);
 	adir = archive_open_dirs(a->root_fd, adirp, false, 0, (uid_t)-1, (gid_t)-1, false);
@@ -297,6 +329,7 @@ int archive_restore_io(struct archive *a, struct archive_restore *rs)
 			 r == -ENOENT ? "is gone (removed from outside sweepd)" : strerror(-r));
 		goto out;
 	}
+dest:
 	own = (struct own_dirs){ { "the archive", "state_dir" },
 				 { a->root, rs->state_dir }, { { 0 } }, { a->root_fd, -1 }, 0 };
 	if (fstat(a->root_fd, &own.st[0]) == 0)
@@ -319,6 +352,12 @@ int archive_restore_io(struct archive *a, struct archive_restore *rs)
 			 "another path",
 			 target);
 		goto out;
+	}
+	if (rs->from) {
+		r = restore_from(rs, tdir, tbase, err, errlen);
+		if (r < 0 && r != -ESTALE && r != -ECANCELED && r != -ENOSPC && r != -EDQUOT)
+			goto out; /* err says it, as the source found it */
+		goto done;
 	}
 	if (fstat(tdir, &tst) == 0 && tst.st_dev == st.st_dev && !rs->compressed) {
 		r = renameat2(adir, abase, tdir, tbase, RENAME_NOREPLACE) < 0 ? -errno : 0;

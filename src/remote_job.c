@@ -510,17 +510,15 @@ struct mover_job *remote_leftovers_job(const struct remote_config *rc)
 	return &j->mj;
 }
 
-/* A download's bytes: into the file as they come, through zstd into the digest. */
+/* A download's bytes: undone from zstd where they were, into the file and the digest. */
 struct fetch {
-	struct mover_job *mj;
+	struct remote_source *rs;
 	int fd;
 	struct digest *d;
 	struct zunpack z;
-	bool compressed;
-	uint64_t off;
 };
 
-static int fetch_sink(void *ud, const void *buf, size_t n)
+static int write_hashed(void *ud, const void *buf, size_t n)
 {
 	struct fetch *f = ud;
 	const char *p = buf;
@@ -533,16 +531,20 @@ static int fetch_sink(void *ud, const void *buf, size_t n)
 			return -errno;
 		done += (size_t)w;
 	}
-	f->off += n;
-	if (f->compressed)
-		return zunpack_write(&f->z, buf, n);
 	digest_update(f->d, buf, n);
 	return 0;
 }
 
+static int fetch_sink(void *ud, const void *buf, size_t n)
+{
+	struct fetch *f = ud;
+
+	return f->rs->compressed ? zunpack_write(&f->z, buf, n) : write_hashed(f, buf, n);
+}
+
 static bool fetch_progress(void *ud, uint64_t done)
 {
-	return mover_chunk_done(((struct fetch *)ud)->mj, done);
+	return mover_chunk_done(((struct fetch *)ud)->rs->mj, done);
 }
 
 static int64_t meta_int(const struct s3_object *o, const char *name, int base, int64_t def)
@@ -584,80 +586,110 @@ static int apply_meta(int fd, const struct s3_object *o)
 	return 0;
 }
 
-int remote_fetch(struct archive *a, const struct remote_target *t, uint64_t id, const char *rpath,
-		 bool compressed, const char *sha256, struct mover_job *mj, char **path,
-		 struct remote_result *res)
+/* What a failed call found, as the restore's error. */
+static int fetch_failed(struct remote_source *rs, int r, const struct s3_reply *rep, char *err,
+			size_t errlen)
 {
-	const char *key = remote_key_of(rpath, t->bucket);
-	struct fetch f = { .mj = mj, .fd = -1, .compressed = compressed };
+	if (r == -EIO)
+		snprintf(err, errlen, "cannot restore %s from the bucket: %s; it stays there",
+			 rs->rpath, rep->err);
+	else
+		snprintf(err, errlen, "cannot restore %s from the bucket: %s", rs->rpath,
+			 r == -ENOENT ? "the object is gone from the bucket (deleted from outside "
+					"sweepd)"
+				      : strerror(-r));
+	return r;
+}
+
+/* The object's HEAD: what the file will be, for the checks of the way. */
+static int source_describe(void *ud, struct stat *st, char *err, size_t errlen)
+{
+	struct remote_source *rs = ud;
 	struct s3_reply rep = { 0 };
-	struct s3_object o;
+	int r = s3_head(rs->s, rs->key, &rs->o, &rep);
+
+	if (r < 0)
+		return fetch_failed(rs, r, &rep, err, errlen);
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | (mode_t)(meta_int(&rs->o, "sweepd-mode", 8, 0600) & 01777);
+	st->st_uid = (uid_t)meta_int(&rs->o, "sweepd-uid", 10, 0);
+	st->st_gid = (gid_t)meta_int(&rs->o, "sweepd-gid", 10, 0);
+	st->st_size = (off_t)meta_int(&rs->o, "sweepd-size", 10, (int64_t)rs->o.size);
+	st->st_mtim = meta_time(&rs->o, "sweepd-mtime");
+	st->st_atim = meta_time(&rs->o, "sweepd-atime");
+	st->st_nlink = 1;
+	return 0;
+}
+
+/* The object streamed into out, checked against the SHA-256 of the original bytes. */
+static int source_fill(void *ud, int out, char *err, size_t errlen)
+{
+	struct remote_source *rs = ud;
+	struct fetch f = { .rs = rs, .fd = out, .d = digest_new(false) };
+	const char *want = rs->sha256 ? rs->sha256 : s3_object_meta(&rs->o, "sweepd-sha256");
+	struct s3_reply rep = { 0 };
 	unsigned char raw[64];
 	char hex[65];
-	const char *want;
-	struct s3 *s;
-	int r;
+	int r = f.d ? 0 : -ENOMEM;
 
-	*path = NULL;
-	if (!key) {
-		snprintf(res->err, sizeof(res->err),
+	if (r == 0 && rs->compressed)
+		r = zunpack_open(&f.z, write_hashed, &f);
+	if (r == 0) {
+		r = s3_get(rs->s, rs->key, fetch_sink, &f, fetch_progress, &rep);
+		if (rs->compressed) {
+			if (r == 0 && (r = zunpack_finish(&f.z)) < 0)
+				snprintf(err, errlen,
+					 "cannot restore %s from the bucket: its zstd stream is "
+					 "damaged; it stays there",
+					 rs->rpath);
+			zunpack_close(&f.z);
+		}
+	}
+	if (r == 0) {
+		digest_hex(raw, digest_final(f.d, raw), hex);
+		if (!want || strcmp(hex, want)) {
+			snprintf(err, errlen,
+				 "the object %s does not hold what was uploaded (SHA-256 %s, expected "
+				 "%s); nothing was restored, it stays in the bucket",
+				 rs->rpath, hex, want ? want : "not recorded");
+			r = -EBADMSG;
+		}
+	}
+	if (r == 0)
+		r = apply_meta(out, &rs->o);
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	if (r < 0 && !err[0])
+		fetch_failed(rs, r, &rep, err, errlen);
+	digest_free(f.d);
+	return r;
+}
+
+int remote_source_open(struct remote_source *rs, const struct remote_target *t, const char *rpath,
+		       bool compressed, const char *sha256, struct mover_job *mj, char *err,
+		       size_t errlen)
+{
+	struct s3_target st = { t->endpoint, t->bucket, t->region, &t->cred };
+
+	*rs = (struct remote_source){ .rpath = rpath, .compressed = compressed, .sha256 = sha256,
+				      .mj = mj };
+	rs->src = (struct archive_source){ source_describe, source_fill, rs };
+	rs->key = remote_key_of(rpath, t->bucket);
+	if (!rs->key) {
+		snprintf(err, errlen,
 			 "%s is not in bucket %s, which the configuration names now; restore it "
 			 "with that bucket configured",
 			 rpath, t->bucket);
-		return res->r = -EINVAL;
+		return -EINVAL;
 	}
-	if (!(s = client(t, res)))
-		return res->r;
-	r = s3_head(s, key, &o, &rep);
-	if (r == 0) {
-		want = sha256 ? sha256 : s3_object_meta(&o, "sweepd-sha256");
-		f.fd = archive_fetch_file(a, id, path);
-		f.d = digest_new(false);
-		r = f.fd < 0 ? f.fd : !f.d ? -ENOMEM : 0;
-		if (r == 0 && compressed)
-			r = zunpack_open(&f.z, hash_sink, f.d);
-		if (r == 0) {
-			r = s3_get(s, key, fetch_sink, &f, fetch_progress, &rep);
-			if (compressed) {
-				if (r == 0)
-					r = zunpack_finish(&f.z);
-				zunpack_close(&f.z);
-			}
-		}
-		if (r == 0) {
-			digest_hex(raw, digest_final(f.d, raw), hex);
-			if (!want || strcmp(hex, want)) {
-				snprintf(res->err, sizeof(res->err),
-					 "the object %s does not hold what was uploaded (SHA-256 %s, "
-					 "expected %s); nothing was restored, it stays in the bucket",
-					 rpath, hex, want ? want : "not recorded");
-				r = res->r = -EBADMSG;
-			}
-		}
-		if (r == 0)
-			r = apply_meta(f.fd, &o);
-		if (r == 0 && fsync(f.fd) < 0)
-			r = -errno;
-	}
-	if (r < 0 && !res->err[0]) {
-		if (r == -EIO)
-			failed(res, r, &rep);
-		else
-			snprintf(res->err, sizeof(res->err), "cannot fetch %s from the bucket: %s",
-				 rpath,
-				 r == -ENOENT ? "the object is gone from the bucket" : strerror(-r));
-		res->r = r;
-	}
-	if (r < 0 && *path) {
-		unlink(*path);
-		free(*path);
-		*path = NULL;
-	}
-	if (f.fd >= 0)
-		close(f.fd);
-	digest_free(f.d);
-	s3_free(s);
-	return r;
+	rs->s = s3_new(&st, err, errlen);
+	return rs->s ? 0 : -ENOMEM;
+}
+
+void remote_source_close(struct remote_source *rs)
+{
+	s3_free(rs->s);
+	rs->s = NULL;
 }
 
 /*

@@ -29,7 +29,6 @@ struct restore_job {
 	/* an entry in the bucket: fetched into the archive first, then restored from there */
 	struct remote_target *t;
 	char *rpath, *sha256;
-	struct remote_result res;
 	/* the loop's */
 	struct daemon *d;
 	struct control_client *client;
@@ -62,21 +61,20 @@ static bool keep_going(void *ud, uint64_t done)
 static void job_run(struct mover_job *mj)
 {
 	struct restore_job *j = (struct restore_job *)mj;
-	char *fetched = NULL;
+	struct remote_source src;
 
 	if (j->t) {
-		j->r = remote_fetch(j->archive, j->t, j->rs.id, j->rpath, j->rs.compressed, j->sha256,
-				    mj, &fetched, &j->res);
-		if (j->r < 0) {
-			snprintf(j->rs.err, sizeof(j->rs.err), "%s", j->res.err);
+		j->r = remote_source_open(&src, j->t, j->rpath, j->rs.compressed, j->sha256, mj,
+					  j->rs.err, sizeof(j->rs.err));
+		if (j->r < 0)
 			return;
-		}
-		free(j->rs.apath);
-		j->rs.apath = fetched;
+		j->rs.from = &src.src;
 	}
 	j->r = archive_restore_io(j->archive, &j->rs);
-	if (j->t && j->r < 0)
-		archive_unlink(j->archive, j->rs.apath); /* it is still in the bucket */
+	if (j->t) {
+		j->rs.from = NULL;
+		remote_source_close(&src);
+	}
 	if (j->r == 0) {
 		mover_progress(mj, mj->bytes);
 		j->placed_known = lstat(j->rs.where, &j->placed) == 0;

@@ -352,6 +352,49 @@ def a_forged_object_cannot_steer_a_restore():
 
 
 @case
+def restore_refuses_what_it_cannot_trust():
+    """A restore from the bucket never overwrites a file that came back meanwhile, and never
+    puts back bytes other than those uploaded (the object replaced by someone who may write
+    in the bucket): each is an error that says so, nothing is written, the entry and the
+    object stay; once the way is clear and the object whole again, it restores."""
+    bucket = new_bucket()
+    d = remote_daemon(bucket, start=False)
+    try:
+        data = os.urandom(70000)
+        p = d.path("z", "take.bin")
+        write(p, data)
+        old(p)
+        d.start()
+        settle_until(d, lambda: entries(d) and entries(d)[0]["location"] == "remote", "remote")
+        e = entries(d)[0]
+        key = e["archive_path"][len(f"s3://{bucket}/"):]
+        write(p, b"a new file at the same path\n")
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(not r["ok"] and "already exists" in r["error"], f"never over a file: {r}")
+        equal(open(p, "rb").read(), b"a new file at the same path\n", "the new file untouched")
+        os.unlink(p)
+        h = head(bucket, key)
+        forged = os.urandom(len(data))
+        status, _ = curl(S3, "DELETE", f"/{bucket}/{enc(key)}")
+        check(status in (200, 204), "the object deleted by hand")
+        put_object(bucket, key, forged, {"sweepd-sha256": h["x-amz-meta-sweepd-sha256"],
+                                         "sweepd-mode": "644"})
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(not r["ok"] and "does not hold what was uploaded" in r["error"],
+              f"the bytes are checked: {r}")
+        check(not os.path.exists(p), "nothing restored")
+        equal([x["id"] for x in entries(d)], [e["id"]], "the entry stays")
+        status, _ = curl(S3, "DELETE", f"/{bucket}/{enc(key)}")
+        put_object(bucket, key, data, {"sweepd-sha256": h["x-amz-meta-sweepd-sha256"],
+                                        "sweepd-mode": "600"})
+        r = d.request({"cmd": "restore", "id": e["id"]})
+        check(r["ok"], f"restored once whole: {r}")
+        equal(sha(p), hashlib.sha256(data).hexdigest(), "byte for byte")
+    finally:
+        d.close()
+
+
+@case
 def remote_keep_deletes_from_the_bucket():
     """remote.keep over: the object is deleted from the bucket, audited as a purge with
     reason remote_keep, and the entry leaves the archive."""
