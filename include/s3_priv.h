@@ -101,6 +101,8 @@ char *s3_query_of(const struct s3_param *p, size_t n);
 int s3_req_header(struct s3_req *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* q sent; 0 when an answer came, whatever its status; -EIO when none did; a callback's -errno. */
 int s3_req_perform(struct s3 *s, struct s3_req *q);
+/* q sent and answered with a 2xx: 0; else -EIO with r filled in, or a callback's -errno. */
+int s3_req_perform_ok(struct s3 *s, struct s3_req *q, struct s3_reply *r);
 /* r filled in for q, which got no answer (rc -EIO) or an unwanted one (rc 0): -EIO. */
 int s3_req_fail(const struct s3 *s, const struct s3_req *q, int rc, struct s3_reply *r);
 /* r filled in for a 2xx whose body is not what it should be (why): -EIO. */

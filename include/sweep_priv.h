@@ -160,6 +160,13 @@ void sweep_run_failed(struct sweep_run *run, int64_t now, const char *action, co
 		      const char *path, uint64_t bytes, enum policy_reason why, const char *error);
 /* A job of the sweeper's in lane is done: the next batch, and a pass when the lane drained. */
 void sweep_job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane);
+/*
+ * A job on archive entry e out to the mover: e busy, its stored bytes counted
+ * as freed while it is out (frees), its lane's count up, run held when
+ * someone waits on it. The run the job reports to (or NULL) is returned.
+ */
+struct sweep_run *sweep_entry_job_out(struct sweep *s, struct sweep_run *run,
+				      struct archive_entry *e, struct mover_job *mj, bool frees);
 /* Automatic purges wait a while after one failed; an operator's go at once. */
 bool sweep_purges_wait(struct sweep *s, const struct sweep_run *run, int64_t now);
 

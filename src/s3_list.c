@@ -45,11 +45,10 @@ static int page_read(struct s3 *s, struct s3_req *q, const char *root_name, xmlD
 
 	if (!q->query)
 		return -ENOMEM;
-	rc = s3_req_perform(s, q);
-	if (rc && rc != -EIO)
+	if ((rc = s3_req_perform_ok(s, q, r)))
 		return rc;
-	if (rc || !s3_is_2xx(q->status) || q->reply_cut)
-		return s3_req_fail(s, q, rc, r);
+	if (q->reply_cut)
+		return s3_req_fail(s, q, 0, r);
 	*doc = s3_xml_read(q->reply, q->reply_len);
 	root = *doc ? xmlDocGetRootElement(*doc) : NULL;
 	if (!s3_xml_is(root, root_name))

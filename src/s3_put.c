@@ -188,13 +188,8 @@ static int mp_initiate(struct put *p, char *id, size_t idlen)
 	    (rc = s3_req_header(&q, "Content-Type: application/octet-stream")) ||
 	    (rc = meta_headers(&q, p->meta, p->n_meta)))
 		goto out;
-	rc = s3_req_perform(p->s, &q);
-	if (rc && rc != -EIO)
+	if ((rc = s3_req_perform_ok(p->s, &q, p->r)))
 		goto out;
-	if (rc || !s3_is_2xx(q.status)) {
-		rc = s3_req_fail(p->s, &q, rc, p->r);
-		goto out;
-	}
 	doc = s3_xml_read(q.reply, q.reply_len);
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!s3_xml_is(root, "InitiateMultipartUploadResult") ||
@@ -307,13 +302,8 @@ static int mp_complete(struct put *p, const char *id, const unsigned char *md5s,
 	q.body_len = strlen(body);
 	if ((rc = s3_req_header(&q, "Content-Type: application/xml")))
 		goto out;
-	rc = s3_req_perform(p->s, &q);
-	if (rc && rc != -EIO)
+	if ((rc = s3_req_perform_ok(p->s, &q, p->r)))
 		goto out;
-	if (rc || !s3_is_2xx(q.status)) {
-		rc = s3_req_fail(p->s, &q, rc, p->r);
-		goto out;
-	}
 	rc = mp_completed(p, &q, want, done);
 out:
 	s3_req_done(&q);

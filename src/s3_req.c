@@ -545,3 +545,14 @@ int s3_req_bad_reply(const struct s3 *s, const struct s3_req *q, const char *why
 	s3_say(r->err, sizeof(r->err), "%s: HTTP %ld but %s", what, q->status, why);
 	return -EIO;
 }
+
+int s3_req_perform_ok(struct s3 *s, struct s3_req *q, struct s3_reply *r)
+{
+	int rc = s3_req_perform(s, q);
+
+	if (rc && rc != -EIO)
+		return rc;
+	if (rc || !s3_is_2xx(q->status))
+		return s3_req_fail(s, q, rc, r);
+	return 0;
+}

@@ -119,12 +119,7 @@ bool sweep_upload_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 		return false;
 	j->mj.done = upload_done;
 	j->owner = s;
-	j->run = run && run->refs ? run : NULL;
-	sweep_run_hold(j->run);
-	e->busy = true;
-	s->purging += e->stored;
-	s->inflight_lane[j->mj.lane]++;
-	mover_submit(s->eng.mover, &j->mj);
+	j->run = sweep_entry_job_out(s, run, e, &j->mj, true);
 	return true;
 }
 
@@ -183,12 +178,14 @@ static bool submit_delete(struct sweep *s, struct sweep_run *run, struct archive
 		j->id = e->id;
 		j->zone = strdup(e->zone);
 		j->origin = strdup(e->path);
+		if (!j->zone || !j->origin) {
+			rdelete_job_free(j);
+			return false;
+		}
 		j->bytes = e->bytes;
 		j->why = REASON_REMOTE_KEEP;
-		j->run = run && run->refs ? run : NULL;
-		sweep_run_hold(j->run);
-		e->busy = true;
-		s->inflight_lane[j->mj.lane]++;
+		j->run = sweep_entry_job_out(s, run, e, &j->mj, false);
+		return true;
 	}
 	mover_submit(s->eng.mover, &j->mj);
 	return true;

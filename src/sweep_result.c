@@ -335,13 +335,21 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 	j->stored = e->stored;
 	j->why = why;
 	j->owner = s;
-	j->run = run && run->refs ? run : NULL;
-	sweep_run_hold(j->run);
-	e->busy = true;
-	s->purging += e->stored;
-	s->inflight_lane[j->mj.lane]++;
-	mover_submit(s->eng.mover, &j->mj);
+	j->run = sweep_entry_job_out(s, run, e, &j->mj, true);
 	return true;
+}
+
+struct sweep_run *sweep_entry_job_out(struct sweep *s, struct sweep_run *run,
+				      struct archive_entry *e, struct mover_job *mj, bool frees)
+{
+	run = run && run->refs ? run : NULL;
+	sweep_run_hold(run);
+	e->busy = true;
+	if (frees)
+		s->purging += e->stored;
+	s->inflight_lane[mj->lane]++;
+	mover_submit(s->eng.mover, mj);
+	return run;
 }
 
 /*
