@@ -395,6 +395,50 @@ def restore_refuses_what_it_cannot_trust():
 
 
 @case
+def disk_pressure_sends_a_same_fs_archive_up():
+    """Zone and archive share a small tmpfs above its high mark: what is archived there frees
+    nothing, so it goes up to the bucket at once (reason disk_high) instead of being purged,
+    until the disk is under its low mark; every file is whole in the zone or the bucket."""
+    bucket = new_bucket()
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    fs = Tmpfs(os.path.join(root, "fs"), "8M")
+    try:
+        os.makedirs(os.path.join(fs.path, "zone"))
+        d = remote_daemon(bucket, start=False, root=root, keep='"7d"',
+                          zone_extra={"path": "fs/zone", "max_age": '"30d"', "min_age": "0"})
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace('path = "archive";', 'path = "fs/archive";')
+                    + 'disk = { high = "60%"; low = "40%"; };\n')
+        sums = {}
+        for i in range(10):
+            p = os.path.join(fs.path, "zone", f"{i}.bin")
+            data = os.urandom(512 * 1024)
+            write(p, data)
+            old(p, OLD + i)
+            sums[p] = hashlib.sha256(data).hexdigest()
+        d.start()
+
+        def used():
+            st = os.statvfs(fs.path)
+            return (st.f_blocks - st.f_bfree) / st.f_blocks * 100
+        settle_until(d, lambda: used() <= 40.5, "the disk under its low mark")
+        ups = audit(d, "upload")
+        check(ups and all(u["reason"] == "disk_high" for u in ups), f"uploaded, disk_high: {ups}")
+        equal(audit(d, "purge"), [], "nothing purged for good")
+        left = files_under(os.path.join(fs.path, "zone"))
+        local = files_under(os.path.join(fs.path, "archive"))
+        up = {u["path"] for u in ups}
+        equal(sorted(left + list(up)), sorted(sums), "each file in the zone or the bucket")
+        equal(local, [], "nothing left in the local archive")
+        equal(len(listing(bucket)), len(up), "one object each")
+        d.stop()
+    finally:
+        fs.close(root)
+
+
+@case
 def remote_keep_deletes_from_the_bucket():
     """remote.keep over: the object is deleted from the bucket, audited as a purge with
     reason remote_keep, and the entry leaves the archive."""
