@@ -80,7 +80,11 @@ bool mover_busy(const struct mover *m, uint64_t dev, uint64_t ino);
 bool mover_busy_beside(const struct mover *m, enum mover_lane lane, uint64_t dev, uint64_t ino);
 /* Seconds a running job has run so far (for its rate). */
 double mover_job_elapsed(const struct mover_job *j);
-/* Jobs queued or running, and results not applied yet. */
+/*
+ * Jobs queued or running, and results not applied yet; but the remote lane's,
+ * which take as long as a network does: settle, a reload and a pass wait for
+ * no upload (a bucket that hangs would hold them all).
+ */
 size_t mover_pending(const struct mover *m);
 size_t mover_queued(const struct mover *m, enum mover_lane lane);
 

@@ -33,6 +33,7 @@ struct remote_target {
 struct remote_result {
 	int r;
 	bool transient; /* the bucket did not answer, or answered 5xx: try again later */
+	bool permanent; /* it fails the same way each time (a key S3 cannot take) */
 	char err[1200];
 };
 

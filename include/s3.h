@@ -109,6 +109,12 @@ int s3_put_file(struct s3 *s, const char *key, int fd, uint64_t size, uint64_t p
 int s3_head(struct s3 *s, const char *key, struct s3_object *o, struct s3_reply *r);
 
 /*
+ * The part size s3_put_file uses for a file of size bytes asked to go in
+ * parts of part_size (a file of at most that goes in one PUT).
+ */
+uint64_t s3_part_size(uint64_t size, uint64_t part_size);
+
+/*
  * The object's bytes, in order, to sink (which returns 0, or -errno to stop:
  * the call then fails with that); progress as for s3_put_file; both get ud.
  * Only a 2xx answer's body reaches the sink. 0; -ENOENT (404 but

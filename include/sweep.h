@@ -63,8 +63,8 @@ void sweep_reserve(struct sweep *s, struct sweep_run *run, struct sweep_reserve 
 
 /* Purges archive entries older than older_than seconds (and what keep and max_size say). */
 void sweep_purge(struct sweep *s, int64_t older_than, struct sweep_run *run);
-/* A file an operator restored is left alone for one review window. */
-void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino);
+/* A file an operator restored (inode, and mtime as restored) is left alone for one review window. */
+void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino, int64_t mtime);
 /*
  * A file a restore is putting at path (absolute) is held from the moment it
  * appears, before its inode is known: until sweep_unhold_path (then

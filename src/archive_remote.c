@@ -220,6 +220,22 @@ struct archive_entry *archive_uploaded(struct archive *a, uint64_t id, const cha
 	return in;
 }
 
+/* A key's path as sweepd makes them: zone/a/b, no empty, "." or ".." component. */
+static bool plain_rel(const char *rel)
+{
+	const char *c = rel;
+
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if (!n || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false; /* a trailing '/' */
+	}
+	return strchr(rel, '/') != NULL;
+}
+
 struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e,
 					   const char *rel)
 {
@@ -228,6 +244,8 @@ struct archive_entry *archive_remote_adopt(struct archive *a, const struct archi
 
 	if (in && !strcmp(in->apath, e->apath))
 		return in;
+	if (!plain_rel(rel))
+		return NULL; /* never a key sweepd made: left alone */
 	/*
 	 * Where it goes back to comes from its key, as a local file's from its
 	 * place in the archive: never from metadata, which whoever may write
@@ -237,7 +255,8 @@ struct archive_entry *archive_remote_adopt(struct archive *a, const struct archi
 	c.zone = zone;
 	c.id = a->ix->next_id++;
 	c.remote = true;
-	in = c.path ? archive_index_add(a->rix, &c) : NULL;
+	/* "": its zone is not configured (now): left alone, as the README says. */
+	in = c.path && *c.path ? archive_index_add(a->rix, &c) : NULL;
 	if (in)
 		archive_idxfile_append(a, in, true);
 	free(c.path);

@@ -171,7 +171,7 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 		cfgread_keys(ld, s, "archive", archive_keys);
 		cfg->archive_path = cfgread_own_dir(ld, s, "path", "archive path", NULL);
 		cfg->archive_keep = cfgread_duration(ld, s, "keep", 7 * 86400);
-		if (cfg->archive_keep == 0)
+		if (cfg->archive_keep == 0 && !config_setting_get_member(s, "remote"))
 			cfgread_warning(
 				ld, config_setting_get_member(s, "keep"),
 				"archive 'keep' is 0: archived files are purged at the next "

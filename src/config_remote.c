@@ -132,6 +132,12 @@ struct remote_config *config_remote_load(struct cfgread *ld, const config_settin
 			      "remote 'prefix' \"%s\" must not start with '/', hold \"//\" or be "
 			      "longer than 512 bytes",
 			      v);
+	else if (v && *v && v[strlen(v) - 1] != '/')
+		cfgread_warning(ld, config_setting_get_member(s, "prefix"),
+				"remote 'prefix' \"%s\" does not end in '/': keys are \"%szone/...\", "
+				"and a rebuild's listing under it takes in \"%s0/...\" too (another "
+				"host's); write \"%s/\"",
+				v, v, v, v);
 	r->prefix = v ? strdup(v) : default_prefix();
 	r->region = dup_or(cfgread_string(ld, s, "region"), "us-east-1");
 	r->profile = dup_or(cfgread_string(ld, s, "profile"), getenv("AWS_PROFILE") ? getenv("AWS_PROFILE") : "default");

@@ -244,7 +244,7 @@ void daemon_alarms_update(struct daemon *d)
 
 		units_format_size(st->waiting_bytes, sz, sizeof(sz));
 		snprintf(msg, sizeof(msg),
-			 "%llu files (%s) wait in the local archive for bucket %s: %s",
+			 "%llu file(s) (%s) wait in the local archive for bucket %s: %s",
 			 (unsigned long long)st->waiting_files, sz, d->cfg->remote->bucket,
 			 st->last_error);
 		alarms_hold(a, "remote_failing",
@@ -348,6 +348,10 @@ char *daemon_reload(struct daemon *d)
 	rotate_reconfigure(d->rotate, rl.cfg);
 	if (d->archive)
 		archive_set_config(d->archive, rl.cfg);
+	if (d->archive && !rl.cfg->remote && archive_remote_entries(d->archive)->live)
+		log_warn("reload: archive.remote is gone, and %zu archived file(s) are in the "
+			 "bucket: sweepd restores none of them until it is configured again",
+			 archive_remote_entries(d->archive)->live);
 	daemon_apply_socket(d);
 	ch = reload_changes(old, &rl);
 	config_free(old);

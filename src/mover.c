@@ -166,7 +166,8 @@ static void finish(struct mover *m, struct mover_job *j, bool cancelled)
 	uint64_t dev = j->dev, ino = j->ino;
 
 	busy_add(m, j, false);
-	m->pending--;
+	if (j->lane != MOVER_REMOTE)
+		m->pending--;
 	if (cancelled) {
 		m->totals.cancelled++;
 	} else {
@@ -338,7 +339,8 @@ void mover_submit(struct mover *m, struct mover_job *j)
 	j->running = false;
 	atomic_store(&j->moved, 0);
 	busy_add(m, j, true);
-	m->pending++;
+	if (j->lane != MOVER_REMOTE)
+		m->pending++;
 	pthread_mutex_lock(&m->lock);
 	push(&l->head, &l->tail, j);
 	l->queued++;

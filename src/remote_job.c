@@ -80,7 +80,14 @@ static int failed(struct remote_result *res, int r, const struct s3_reply *rep)
 	res->r = r;
 	if (r == -EIO) {
 		res->transient = rep->transient;
-		snprintf(res->err, sizeof(res->err), "%s", rep->err);
+		snprintf(res->err, sizeof(res->err), "%s%s", rep->err,
+			 rep->status == 403 ? "; check the keys (archive.remote's credentials file "
+					      "and profile, or AWS_*) and what they may do in the "
+					      "bucket, then sweepctl reload"
+					    : rep->status == 404 && !strcmp(rep->code, "NoSuchBucket")
+						  ? "; make the bucket, or name another in "
+						    "archive.remote"
+						  : "");
 	}
 	return r;
 }
@@ -225,13 +232,70 @@ static int object_sha256(struct s3 *s, const char *key, char *hex)
 }
 
 /*
- * An object without sweepd's metadata (put there by someone else), of the
- * local copy's size: the same bytes, read and compared, still count.
+ * The ETag the server computes for fd's bytes sent as s3_put_file sends
+ * them: their MD5, or for parts the MD5 of the parts' MD5s and "-N". Not
+ * metadata anyone may write: the server's own digest of what it holds.
  */
-static bool same_bytes(struct s3 *s, const char *key, int fd, struct mover_job *mj)
+static int local_etag(int fd, uint64_t size, struct mover_job *mj, char *out, size_t len)
 {
-	char ours[65], theirs[65];
+	uint64_t part = s3_part_size(size, PART_SIZE), parts = size <= part ? 1 : (size + part - 1) / part;
+	struct digest *all = digest_new(true), *d = NULL;
+	unsigned char raw[64], *buf = malloc(CHUNK);
+	uint64_t off = 0;
+	int r = all && buf ? 0 : -ENOMEM;
 
+	for (uint64_t n = 0; r == 0 && n < parts; n++) {
+		uint64_t end = off + part < size ? off + part : size;
+
+		if (!(d = digest_new(true))) {
+			r = -ENOMEM;
+			break;
+		}
+		while (r == 0 && off < end) {
+			size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+			ssize_t got = pread(fd, buf, want, (off_t)off);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				r = got < 0 ? -errno : -ENODATA;
+			else {
+				digest_update(d, buf, (size_t)got);
+				off += (uint64_t)got;
+			}
+			if (r == 0 && mover_stopping(mj))
+				r = -ECANCELED;
+		}
+		if (r == 0)
+			digest_update(all, raw, digest_final(d, raw));
+		digest_free(d);
+		if (r == 0 && parts == 1)
+			digest_hex(raw, 16, out); /* the one part's MD5, kept in raw */
+	}
+	if (r == 0 && parts > 1) {
+		char hex[33];
+
+		digest_hex(raw, digest_final(all, raw), hex);
+		snprintf(out, len, "%s-%llu", hex, (unsigned long long)parts);
+	}
+	digest_free(all);
+	free(buf);
+	return r;
+}
+
+/*
+ * An object of the local copy's size already at the key: the same bytes? Its
+ * ETag against the local copy's, as the server computes it; an ETag of
+ * another shape (another part size, or an ETag that is no MD5), the object
+ * itself read and its SHA-256 compared. Never its metadata, which whoever
+ * may write in the bucket sets as they like.
+ */
+static bool same_bytes(struct s3 *s, const char *key, const struct s3_object *o, int fd,
+		       struct mover_job *mj)
+{
+	char ours[80], theirs[65];
+
+	if (local_etag(fd, o->size, mj, ours, sizeof(ours)) == 0 && !strcmp(ours, o->etag))
+		return true;
 	return original_sha256(fd, false, mj, ours) == 0 && object_sha256(s, key, theirs) == 0 &&
 	       !strcmp(ours, theirs);
 }
@@ -256,15 +320,22 @@ static int same_object(struct s3 *s, const char *key, int fd, uint64_t size, con
 	if (r < 0)
 		return failed(res, r, &rep);
 	sha = s3_object_meta(&o, "sweepd-sha256");
-	if (o.size == size && sha && !strcmp(sha, sha256) && (!etag || !strcmp(o.etag, etag)))
+	/* Just uploaded: the ETag we sent for. Found there: its bytes, whatever it says. */
+	if (etag ? o.size == size && sha && !strcmp(sha, sha256) && !strcmp(o.etag, etag)
+		 : o.size == size && (!sha || !strcmp(sha, sha256)) && same_bytes(s, key, &o, fd, mj))
 		return 0;
-	if (o.size == size && !sha && !etag && same_bytes(s, key, fd, mj))
-		return 0;
-	snprintf(res->err, sizeof(res->err),
-		 "another object is at %s in the bucket (%" PRIu64 " bytes, SHA-256 %s; ours: %" PRIu64
-		 " bytes, %s): sweepd never overwrites one; the file stays in the local archive "
-		 "until that object is moved away",
-		 key, o.size, sha ? sha : "not recorded", size, sha256);
+	if (sha && !strcmp(sha, sha256))
+		snprintf(res->err, sizeof(res->err),
+			 "another object is at %s in the bucket: its metadata claims this file's "
+			 "SHA-256, but its bytes are not this file's; sweepd never overwrites one: "
+			 "the file stays in the local archive until that object is moved away",
+			 key);
+	else
+		snprintf(res->err, sizeof(res->err),
+			 "another object is at %s in the bucket (%" PRIu64 " bytes, SHA-256 %s; ours: "
+			 "%" PRIu64 " bytes, %s): sweepd never overwrites one; the file stays in the "
+			 "local archive until that object is moved away",
+			 key, o.size, sha ? sha : "not recorded", size, sha256);
 	return res->r = -EEXIST;
 }
 
@@ -287,6 +358,51 @@ static int put_once(struct upload_job *j, struct s3 *s, const char *key, int fd,
 	return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, etag, &j->mj, &j->res);
 }
 
+/* Well-formed UTF-8 (no overlong form, no surrogate, nothing past U+10FFFF), as S3 keys must be. */
+static bool utf8_ok(const unsigned char *p)
+{
+	while (*p) {
+		unsigned c = *p, n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+						   : (c & 0xf8) == 0xf0 ? 3 : 4;
+		unsigned cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+
+		if (n == 4 || (n == 1 && c < 0xc2))
+			return false;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* A key S3 cannot take: why, into res (it would fail the same way each time). */
+static bool key_refused(const char *key, const char *path, struct remote_result *res)
+{
+	if (strlen(key) > 1024)
+		snprintf(res->err, sizeof(res->err),
+			 "cannot upload: its key would be %zu bytes, over the 1,024 S3 allows; it "
+			 "stays in the local archive (restore it to a shorter path, or purge it by "
+			 "hand): %.600s",
+			 strlen(key), path);
+	else if (!utf8_ok((const unsigned char *)key))
+		snprintf(res->err, sizeof(res->err),
+			 "cannot upload: its name is not valid UTF-8, which S3 keys must be; it "
+			 "stays in the local archive (restore it and rename it, or purge it by "
+			 "hand): %.600s",
+			 path);
+	else
+		return false;
+	res->r = -EINVAL;
+	res->permanent = true;
+	return true;
+}
+
 static void upload_run(struct mover_job *mj)
 {
 	struct upload_job *j = (struct upload_job *)mj;
@@ -299,8 +415,8 @@ static void upload_run(struct mover_job *mj)
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		r = fd < 0 ? fd : -EINVAL;
-		snprintf(j->res.err, sizeof(j->res.err),
-			 "cannot read %s to upload it: %s", mj->path,
+		snprintf(j->res.err, sizeof(j->res.err), "cannot read %.600s to upload it: %s",
+			 mj->path,
 			 r == -ENOENT ? "it is gone (removed from outside sweepd)" : strerror(-r));
 		j->res.r = r;
 		goto out;
@@ -311,10 +427,12 @@ static void upload_run(struct mover_job *mj)
 		j->res.r = -ENOMEM;
 		goto out;
 	}
+	if (key_refused(key, mj->path, &j->res))
+		goto out;
 	r = original_sha256(fd, j->compressed, mj, j->sha256);
 	if (r < 0) {
 		j->res.r = r;
-		snprintf(j->res.err, sizeof(j->res.err), "cannot read %s to upload it: %s",
+		snprintf(j->res.err, sizeof(j->res.err), "cannot read %.600s to upload it: %s",
 			 mj->path, r == -EIO ? "its zstd stream is damaged" : strerror(-r));
 		goto out;
 	}
@@ -340,13 +458,13 @@ static void upload_run(struct mover_job *mj)
 	if (r < 0) {
 		j->res.r = r;
 		snprintf(j->res.err, sizeof(j->res.err),
-			 "%s is in the bucket, but cannot be recorded or removed locally: %s",
+			 "%.600s is in the bucket, but cannot be recorded or removed locally: %s",
 			 mj->path, strerror(-r));
 	}
 	mover_progress(mj, mj->bytes);
 out:
 	if (j->res.r < 0 && !j->res.err[0])
-		snprintf(j->res.err, sizeof(j->res.err), "cannot upload %s: %s", mj->path,
+		snprintf(j->res.err, sizeof(j->res.err), "cannot upload %.600s: %s", mj->path,
 			 strerror(-j->res.r));
 	meta_free(&mb);
 	s3_free(s);
@@ -482,7 +600,7 @@ static void leftovers_done(struct mover_job *mj, bool cancelled)
 	struct leftovers_job *j = (struct leftovers_job *)mj;
 
 	if (!cancelled && j->res.r < 0)
-		log_warn("remote: cannot look for unfinished uploads under %s%s: %s", j->t.bucket,
+		log_warn("remote: cannot look for unfinished uploads under s3://%s/%s: %s", j->t.bucket,
 			 mj->path, j->res.err);
 	else if (!cancelled && j->aborted > 0)
 		log_info("remote: %d unfinished multipart upload(s) under s3://%s/%s aborted "
@@ -790,7 +908,8 @@ static void rebuild_done(struct mover_job *mj, bool cancelled)
 	}
 	if (!cancelled && j->res.r < 0)
 		log_err("remote: state_dir held no index, and the bucket's listing cannot be read: %s; "
-			"restart sweepd once the bucket answers to index what it holds",
+			"if the bucket holds files sweepd uploaded before, restart sweepd once it "
+			"answers, to index them",
 			j->res.err[0] ? j->res.err : strerror(-j->res.r));
 	if (!cancelled && adopted)
 		log_warn("remote: state_dir held no index: %zu entr(ies) indexed again from the "

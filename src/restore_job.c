@@ -105,7 +105,8 @@ static void job_done(struct mover_job *mj, bool cancelled)
 			sweep_remote_delete(d->sweep, j->rpath);
 		d->counters.restored++;
 		if (j->placed_known && d->sweep)
-			sweep_hold(d->sweep, j->placed.st_dev, j->placed.st_ino);
+			sweep_hold(d->sweep, j->placed.st_dev, j->placed.st_ino,
+				   (int64_t)j->placed.st_mtim.tv_sec);
 		audit_report(d->audit, NULL,
 			     audit_entry((int64_t)time(NULL), "restore", j->zone, j->rs.where,
 					 j->bytes, REASON_MANUAL, false,

@@ -486,6 +486,11 @@ static uint64_t part_size_for(uint64_t size, uint64_t part)
 	return part;
 }
 
+uint64_t s3_part_size(uint64_t size, uint64_t part_size)
+{
+	return part_size_for(size, part_size);
+}
+
 /* What s3_put_file refuses before it asks anything: -EINVAL with r. */
 static int put_check(const struct put *p, const char *etag, size_t etaglen)
 {

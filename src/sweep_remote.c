@@ -62,10 +62,12 @@ static void upload_done(struct mover_job *mj, bool cancelled)
 		failure(s, j->res.err, now);
 		if (e) {
 			e->fails++;
+			if (j->res.permanent && e->fails < 8)
+				e->fails = 8; /* the longest wait at once */
 			e->retry_at = now + retry_after(e->fails);
 			sweep_note_next(s, e->retry_at);
 			/* A bucket gone away fails every file: a few lines a minute, the rest counted. */
-			if (sweep_fail_log(s, e->fails, now))
+			if (sweep_fail_log(s, j->res.permanent ? 1 : e->fails, now))
 				log_err("remote: %s; tried again in %lld s", j->res.err,
 					(long long)(e->retry_at - now));
 		}
@@ -119,7 +121,8 @@ bool sweep_upload_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 		return false;
 	j->mj.done = upload_done;
 	j->owner = s;
-	j->run = sweep_entry_job_out(s, run, e, &j->mj, true);
+	/* No run waits on it: an operator's sweep answers with the local work, not the network's. */
+	j->run = sweep_entry_job_out(s, NULL, e, &j->mj, true);
 	return true;
 }
 

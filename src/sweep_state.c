@@ -23,6 +23,16 @@ static uint64_t held_key(uint64_t dev, uint64_t ino)
 	return (ino * 0x9e3779b97f4a7c15ULL ^ dev) | 1;
 }
 
+/*
+ * A restored file's hold, by its inode and its mtime as restored: a new file
+ * that takes the inode once the restored one is deleted (or the same file
+ * written again, which its new mtime makes young anyway) is not held.
+ */
+static uint64_t hold_key(uint64_t dev, uint64_t ino, int64_t mtime)
+{
+	return (held_key(dev, ino) ^ ((uint64_t)mtime * 0xc2b2ae3d27d4eb4fULL)) | 1;
+}
+
 /* Is f at a path a restore is putting a file at? */
 static bool arriving(const struct sweep *s, const struct table_file *f)
 {
@@ -46,15 +56,15 @@ static bool is_held(struct sweep *s, const struct table_file *f, int64_t now)
 		return true;
 	if (!u64map_len(s->held))
 		return false;
-	until = (int64_t)(uintptr_t)u64map_get(s->held, held_key(f->dir->dev, f->ino));
+	until = (int64_t)(uintptr_t)u64map_get(s->held, hold_key(f->dir->dev, f->ino, f->mtime));
 	if (until && until <= now) {
-		u64map_del(s->held, held_key(f->dir->dev, f->ino));
+		u64map_del(s->held, hold_key(f->dir->dev, f->ino, f->mtime));
 		return false;
 	}
 	return until != 0;
 }
 
-void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
+void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino, int64_t mtime)
 {
 	int64_t keep = s->eng.cfg->archive_keep;
 	/* At least a day: an archive that hands its files on at once (keep 0s) holds none. */
@@ -62,7 +72,7 @@ void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino)
 					       ? SWEEP_HOLD_DEFAULT_S
 					       : keep);
 
-	u64map_put(s->held, held_key(dev, ino), (void *)(uintptr_t)until);
+	u64map_put(s->held, hold_key(dev, ino, mtime), (void *)(uintptr_t)until);
 }
 
 int sweep_hold_path(struct sweep *s, const char *path)
