@@ -9,8 +9,8 @@
 
 /*
  * The mover: every action that touches a file's bytes or names runs here, on
- * a worker thread, never on the loop. Five lanes, each one thread working its
- * queue in order, so that nothing short waits behind something long:
+ * a worker thread, never on the loop. Five lanes, each one thread (the remote
+ * lane two) working its queue in order, so that nothing short waits behind something long:
  *  - archive: copies into an archive on another filesystem (the long ones);
  *  - quick: deletes, renames into an archive on the file's own filesystem,
  *    purges of the archive's old entries;

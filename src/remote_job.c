@@ -14,21 +14,14 @@
 #include "config.h"
 #include "digest.h"
 #include "log.h"
+#include "remote_job_priv.h"
 #include "s3.h"
-#include "s3names.h"
-#include "zcodec.h"
 
 /*
- * Uploads follow the rules archivers of PostgreSQL's WAL settled on: never
- * over an object (If-None-Match: *; an object already at the key counts as
- * uploaded only when it holds the same bytes), verified after the upload
- * (a HEAD: size, ETag and SHA-256), made durable in the upload journal,
- * and only then is the local copy removed.
+ * The remote tier's jobs but the upload (upload_job.c) and the fetch of a
+ * restore (remote_fetch.c): archive.remote copied for a job, its client and
+ * errors, deletions, the aborts at start, the rebuild from a listing.
  */
-
-#define PART_SIZE (16ULL << 20)
-#define TRIES 3
-#define CHUNK (1 << 20)
 
 int remote_target_copy(struct remote_target *t, const struct remote_config *rc)
 {
@@ -64,7 +57,7 @@ const char *remote_key_of(const char *rpath, const char *bucket)
 	return rpath + 5 + n + 1;
 }
 
-static struct s3 *client(const struct remote_target *t, struct remote_result *res)
+struct s3 *remote_client(const struct remote_target *t, struct remote_result *res)
 {
 	struct s3_target st = { t->endpoint, t->bucket, t->region, &t->cred };
 	struct s3 *s = s3_new(&st, res->err, sizeof(res->err));
@@ -75,7 +68,7 @@ static struct s3 *client(const struct remote_target *t, struct remote_result *re
 }
 
 /* A failed call's reply as the job's result. */
-static int failed(struct remote_result *res, int r, const struct s3_reply *rep)
+int remote_failed(struct remote_result *res, int r, const struct s3_reply *rep)
 {
 	res->r = r;
 	if (r == -EIO) {
@@ -93,7 +86,7 @@ static int failed(struct remote_result *res, int r, const struct s3_reply *rep)
 }
 
 /* Waits s seconds, or less when the daemon stops: false then. */
-static bool pause_for(struct mover_job *mj, int s)
+bool remote_pause_for(struct mover_job *mj, int s)
 {
 	for (int i = 0; i < s * 10; i++) {
 		if (mover_stopping(mj))
@@ -103,415 +96,34 @@ static bool pause_for(struct mover_job *mj, int s)
 	return !mover_stopping(mj);
 }
 
-static int hash_sink(void *ud, const void *buf, size_t n)
+int remote_hash_sink(void *ud, const void *buf, size_t n)
 {
 	digest_update(ud, buf, n);
 	return 0;
 }
 
-/* The SHA-256 of the original bytes of fd's file (undone from zstd when compressed), hex. */
-static int original_sha256(int fd, bool compressed, struct mover_job *mj, char *hex)
+int64_t remote_meta_int(const struct s3_object *o, const char *name, int base, int64_t def)
 {
-	struct digest *d = digest_new(false);
-	char *buf = malloc(CHUNK);
-	unsigned char raw[64];
-	struct zunpack z;
-	uint64_t off = 0;
-	int r = d && buf ? 0 : -ENOMEM;
+	const char *v = s3_object_meta(o, name);
+	char *end;
+	long long x;
 
-	if (r == 0 && compressed)
-		r = zunpack_open(&z, hash_sink, d);
-	while (r == 0) {
-		ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
-			break;
-		}
-		off += (uint64_t)n;
-		if (compressed)
-			r = zunpack_write(&z, buf, (size_t)n);
-		else
-			digest_update(d, buf, (size_t)n);
-		if (r == 0 && mover_stopping(mj))
-			r = -ECANCELED;
-	}
-	if (compressed) {
-		if (r == 0)
-			r = zunpack_finish(&z);
-		zunpack_close(&z);
-	}
-	if (r == 0)
-		digest_hex(raw, digest_final(d, raw), hex);
-	digest_free(d);
-	free(buf);
-	return r;
+	if (!v)
+		return def;
+	errno = 0;
+	x = strtoll(v, &end, base);
+	return errno || end == v ? def : x;
 }
 
-/* The object's metadata: what a rebuild of the index, and a restore, need. */
-struct meta_buf {
-	struct s3_meta m[S3_META_MAX];
-	char v[12][96];
-	char *path, *zone;
-	size_t n;
-};
-
-static void meta_add(struct meta_buf *b, const char *name, const char *value)
+struct timespec remote_meta_time(const struct s3_object *o, const char *name)
 {
-	b->m[b->n].name = name;
-	b->m[b->n++].value = value;
-}
+	const char *v = s3_object_meta(o, name);
+	long long s = 0;
+	long ns = 0;
 
-static char *encoded(const char *s)
-{
-	size_t len = 3 * strlen(s) + 1;
-	char *out = malloc(len);
-
-	if (out && s3_key_encode(s, out, len) < 0) {
-		free(out);
-		out = NULL;
-	}
-	return out;
-}
-
-static int meta_build(struct meta_buf *b, const struct upload_job *j, const struct stat *st)
-{
-	memset(b, 0, sizeof(*b));
-	b->path = encoded(j->origin);
-	b->zone = encoded(j->zone);
-	if (!b->path || !b->zone)
-		return -ENOMEM;
-	snprintf(b->v[0], sizeof(b->v[0]), "%o", (unsigned)(st->st_mode & 07777));
-	snprintf(b->v[1], sizeof(b->v[1]), "%u", (unsigned)st->st_uid);
-	snprintf(b->v[2], sizeof(b->v[2]), "%u", (unsigned)st->st_gid);
-	snprintf(b->v[3], sizeof(b->v[3]), "%lld.%09ld", (long long)st->st_mtim.tv_sec,
-		 st->st_mtim.tv_nsec);
-	snprintf(b->v[4], sizeof(b->v[4]), "%lld.%09ld", (long long)st->st_atim.tv_sec,
-		 st->st_atim.tv_nsec);
-	snprintf(b->v[5], sizeof(b->v[5]), "%lld", (long long)j->archived_at);
-	snprintf(b->v[6], sizeof(b->v[6]), "%" PRIu64, j->bytes);
-	meta_add(b, "sweepd-sha256", j->sha256);
-	meta_add(b, "sweepd-path", b->path);
-	meta_add(b, "sweepd-zone", b->zone);
-	meta_add(b, "sweepd-mode", b->v[0]);
-	meta_add(b, "sweepd-uid", b->v[1]);
-	meta_add(b, "sweepd-gid", b->v[2]);
-	meta_add(b, "sweepd-mtime", b->v[3]);
-	meta_add(b, "sweepd-atime", b->v[4]);
-	meta_add(b, "sweepd-archived-at", b->v[5]);
-	meta_add(b, "sweepd-size", b->v[6]);
-	meta_add(b, "sweepd-reason", policy_reason_name(j->reason));
-	meta_add(b, "sweepd-compressed", j->compressed ? "1" : "0");
-	return 0;
-}
-
-static void meta_free(struct meta_buf *b)
-{
-	free(b->path);
-	free(b->zone);
-}
-
-static bool progress(void *ud, uint64_t done)
-{
-	return mover_chunk_done(ud, done);
-}
-
-/* The SHA-256 of an object's bytes as they are, hex; 0 or -errno. */
-static int object_sha256(struct s3 *s, const char *key, char *hex)
-{
-	struct digest *d = digest_new(false);
-	struct s3_reply rep = { 0 };
-	unsigned char raw[64];
-	int r = d ? s3_get(s, key, hash_sink, d, NULL, &rep) : -ENOMEM;
-
-	if (r == 0)
-		digest_hex(raw, digest_final(d, raw), hex);
-	digest_free(d);
-	return r;
-}
-
-/*
- * The ETag the server computes for fd's bytes sent as s3_put_file sends
- * them: their MD5, or for parts the MD5 of the parts' MD5s and "-N". Not
- * metadata anyone may write: the server's own digest of what it holds.
- */
-static int local_etag(int fd, uint64_t size, struct mover_job *mj, char *out, size_t len)
-{
-	uint64_t part = s3_part_size(size, PART_SIZE), parts = size <= part ? 1 : (size + part - 1) / part;
-	struct digest *all = digest_new(true), *d = NULL;
-	unsigned char raw[64], *buf = malloc(CHUNK);
-	uint64_t off = 0;
-	int r = all && buf ? 0 : -ENOMEM;
-
-	for (uint64_t n = 0; r == 0 && n < parts; n++) {
-		uint64_t end = off + part < size ? off + part : size;
-
-		if (!(d = digest_new(true))) {
-			r = -ENOMEM;
-			break;
-		}
-		while (r == 0 && off < end) {
-			size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
-			ssize_t got = pread(fd, buf, want, (off_t)off);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				r = got < 0 ? -errno : -ENODATA;
-			else {
-				digest_update(d, buf, (size_t)got);
-				off += (uint64_t)got;
-			}
-			if (r == 0 && mover_stopping(mj))
-				r = -ECANCELED;
-		}
-		if (r == 0)
-			digest_update(all, raw, digest_final(d, raw));
-		digest_free(d);
-		if (r == 0 && parts == 1)
-			digest_hex(raw, 16, out); /* the one part's MD5, kept in raw */
-	}
-	if (r == 0 && parts > 1) {
-		char hex[33];
-
-		digest_hex(raw, digest_final(all, raw), hex);
-		snprintf(out, len, "%s-%llu", hex, (unsigned long long)parts);
-	}
-	digest_free(all);
-	free(buf);
-	return r;
-}
-
-/*
- * An object of the local copy's size already at the key: the same bytes? Its
- * ETag against the local copy's, as the server computes it; an ETag of
- * another shape (another part size, or an ETag that is no MD5), the object
- * itself read and its SHA-256 compared. Never its metadata, which whoever
- * may write in the bucket sets as they like.
- */
-static bool same_bytes(struct s3 *s, const char *key, const struct s3_object *o, int fd,
-		       struct mover_job *mj)
-{
-	char ours[80], theirs[65];
-
-	if (local_etag(fd, o->size, mj, ours, sizeof(ours)) == 0 && !strcmp(ours, o->etag))
-		return true;
-	return original_sha256(fd, false, mj, ours) == 0 && object_sha256(s, key, theirs) == 0 &&
-	       !strcmp(ours, theirs);
-}
-
-/* Does the object at key hold these bytes? 0: yes; -EEXIST: other content; -EIO. */
-static int same_object(struct s3 *s, const char *key, int fd, uint64_t size, const char *sha256,
-		       const char *etag, struct mover_job *mj, struct remote_result *res)
-{
-	struct s3_object o;
-	struct s3_reply rep = { 0 };
-	const char *sha;
-	int r = s3_head(s, key, &o, &rep);
-
-	if (r == -ENOENT) {
-		snprintf(res->err, sizeof(res->err),
-			 "the bucket answered the upload of %s with success, but holds no object "
-			 "there now; it stays in the local archive",
-			 key);
-		res->transient = true;
-		return res->r = -EIO;
-	}
-	if (r < 0)
-		return failed(res, r, &rep);
-	sha = s3_object_meta(&o, "sweepd-sha256");
-	/* Just uploaded: the ETag we sent for. Found there: its bytes, whatever it says. */
-	if (etag ? o.size == size && sha && !strcmp(sha, sha256) && !strcmp(o.etag, etag)
-		 : o.size == size && (!sha || !strcmp(sha, sha256)) && same_bytes(s, key, &o, fd, mj))
-		return 0;
-	if (sha && !strcmp(sha, sha256))
-		snprintf(res->err, sizeof(res->err),
-			 "another object is at %s in the bucket: its metadata claims this file's "
-			 "SHA-256, but its bytes are not this file's; sweepd never overwrites one: "
-			 "the file stays in the local archive until that object is moved away",
-			 key);
-	else
-		snprintf(res->err, sizeof(res->err),
-			 "another object is at %s in the bucket (%" PRIu64 " bytes, SHA-256 %s; ours: "
-			 "%" PRIu64 " bytes, %s): sweepd never overwrites one; the file stays in the "
-			 "local archive until that object is moved away",
-			 key, o.size, sha ? sha : "not recorded", size, sha256);
-	return res->r = -EEXIST;
-}
-
-/* One upload attempt, and its verification: 0, or -errno with res. */
-static int put_once(struct upload_job *j, struct s3 *s, const char *key, int fd,
-		    const struct stat *st, const struct meta_buf *mb)
-{
-	struct s3_reply rep = { 0 };
-	char etag[80];
-	int r = s3_put_file(s, key, fd, (uint64_t)st->st_size, PART_SIZE, mb->m, mb->n, progress,
-			    &j->mj, etag, sizeof(etag), &rep);
-
-	if (r == -EEXIST) {
-		j->already = true;
-		return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, NULL, &j->mj,
-				   &j->res);
-	}
-	if (r < 0)
-		return failed(&j->res, r, &rep);
-	return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, etag, &j->mj, &j->res);
-}
-
-/* Well-formed UTF-8 (no overlong form, no surrogate, nothing past U+10FFFF), as S3 keys must be. */
-static bool utf8_ok(const unsigned char *p)
-{
-	while (*p) {
-		unsigned c = *p, n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-						   : (c & 0xf8) == 0xf0 ? 3 : 4;
-		unsigned cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-
-		if (n == 4 || (n == 1 && c < 0xc2))
-			return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
-/* A key S3 cannot take: why, into res (it would fail the same way each time). */
-static bool key_refused(const char *key, const char *path, struct remote_result *res)
-{
-	if (strlen(key) > 1024)
-		snprintf(res->err, sizeof(res->err),
-			 "cannot upload: its key would be %zu bytes, over the 1,024 S3 allows; it "
-			 "stays in the local archive (restore it to a shorter path, or purge it by "
-			 "hand): %.600s",
-			 strlen(key), path);
-	else if (!utf8_ok((const unsigned char *)key))
-		snprintf(res->err, sizeof(res->err),
-			 "cannot upload: its name is not valid UTF-8, which S3 keys must be; it "
-			 "stays in the local archive (restore it and rename it, or purge it by "
-			 "hand): %.600s",
-			 path);
-	else
-		return false;
-	res->r = -EINVAL;
-	res->permanent = true;
-	return true;
-}
-
-static void upload_run(struct mover_job *mj)
-{
-	struct upload_job *j = (struct upload_job *)mj;
-	const char *rel = archive_rel_of(j->archive, mj->path);
-	struct meta_buf mb = { 0 };
-	struct s3 *s = NULL;
-	char *key = NULL;
-	struct stat st;
-	int fd = archive_open_copy(j->archive, mj->path), r;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = fd < 0 ? fd : -EINVAL;
-		snprintf(j->res.err, sizeof(j->res.err), "cannot read %.600s to upload it: %s",
-			 mj->path,
-			 r == -ENOENT ? "it is gone (removed from outside sweepd)" : strerror(-r));
-		j->res.r = r;
-		goto out;
-	}
-	mj->bytes = (uint64_t)st.st_size;
-	if (!rel || asprintf(&key, "%s%s", j->t.prefix, rel) < 0 ||
-	    asprintf(&j->rpath, "s3://%s/%s", j->t.bucket, key) < 0) {
-		j->res.r = -ENOMEM;
-		goto out;
-	}
-	if (key_refused(key, mj->path, &j->res))
-		goto out;
-	r = original_sha256(fd, j->compressed, mj, j->sha256);
-	if (r < 0) {
-		j->res.r = r;
-		snprintf(j->res.err, sizeof(j->res.err), "cannot read %.600s to upload it: %s",
-			 mj->path, r == -EIO ? "its zstd stream is damaged" : strerror(-r));
-		goto out;
-	}
-	if (meta_build(&mb, j, &st) < 0 || !(s = client(&j->t, &j->res))) {
-		j->res.r = -ENOMEM;
-		goto out;
-	}
-	/* Transient failures are tried again here, a few times, a little later each. */
-	for (int k = 0; k < TRIES; k++) {
-		j->res = (struct remote_result){ 0 };
-		r = put_once(j, s, key, fd, &st, &mb);
-		if (r == 0 || r != -EIO || !j->res.transient || k + 1 == TRIES ||
-		    !pause_for(mj, 1 << k))
-			break;
-	}
-	if (r < 0)
-		goto out;
-	j->stored = (uint64_t)st.st_size;
-	/* Durable before the local copy goes: a crash now replays it at start. */
-	r = archive_remote_journal(j->archive, j->id, j->rpath, j->stored, j->sha256);
-	if (r == 0)
-		r = archive_unlink(j->archive, mj->path);
-	if (r < 0) {
-		j->res.r = r;
-		snprintf(j->res.err, sizeof(j->res.err),
-			 "%.600s is in the bucket, but cannot be recorded or removed locally: %s",
-			 mj->path, strerror(-r));
-	}
-	mover_progress(mj, mj->bytes);
-out:
-	if (j->res.r < 0 && !j->res.err[0])
-		snprintf(j->res.err, sizeof(j->res.err), "cannot upload %.600s: %s", mj->path,
-			 strerror(-j->res.r));
-	meta_free(&mb);
-	s3_free(s);
-	free(key);
-	if (fd >= 0)
-		close(fd);
-}
-
-struct upload_job *upload_job_new(struct archive *a, const struct remote_config *rc,
-				  const struct archive_entry *e, enum policy_reason why)
-{
-	struct upload_job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return NULL;
-	j->mj.path = strdup(e->apath);
-	j->zone = strdup(e->zone);
-	j->origin = strdup(e->path);
-	if (!j->mj.path || !j->zone || !j->origin || remote_target_copy(&j->t, rc) < 0) {
-		upload_job_free(j);
-		return NULL;
-	}
-	j->archive = a;
-	j->id = e->id;
-	j->bytes = e->bytes;
-	j->archived_at = e->archived_at;
-	j->reason = e->reason;
-	j->why = why;
-	j->compressed = e->compressed;
-	j->mj.lane = MOVER_REMOTE;
-	j->mj.action = "upload";
-	j->mj.bytes = e->stored;
-	j->mj.dev = archive_dev(a);
-	j->mj.ino = 0; /* the entry's busy flag keeps others off it */
-	j->mj.run = upload_run;
-	return j;
-}
-
-void upload_job_free(struct upload_job *j)
-{
-	if (!j)
-		return;
-	remote_target_clear(&j->t);
-	free(j->zone);
-	free(j->origin);
-	free(j->rpath);
-	mover_job_free(&j->mj);
+	if (!v || sscanf(v, "%lld.%ld", &s, &ns) < 1 || ns < 0 || ns > 999999999)
+		return (struct timespec){ o->mtime, 0 };
+	return (struct timespec){ s, ns };
 }
 
 static void rdelete_run(struct mover_job *mj)
@@ -521,15 +133,15 @@ static void rdelete_run(struct mover_job *mj)
 	struct s3 *s;
 	int r;
 
-	if (j->res.r < 0 || !(s = client(&j->t, &j->res)))
+	if (j->res.r < 0 || !(s = remote_client(&j->t, &j->res)))
 		return; /* not in the bucket configured now (rdelete_job_new said why) */
 	for (int k = 0; k < TRIES; k++) {
 		r = s3_delete(s, j->key, &rep);
-		if (r == 0 || !rep.transient || k + 1 == TRIES || !pause_for(mj, 1 << k))
+		if (r == 0 || !rep.transient || k + 1 == TRIES || !remote_pause_for(mj, 1 << k))
 			break;
 	}
 	if (r < 0)
-		failed(&j->res, r, &rep);
+		remote_failed(&j->res, r, &rep);
 	s3_free(s);
 }
 
@@ -585,13 +197,13 @@ static void leftovers_run(struct mover_job *mj)
 {
 	struct leftovers_job *j = (struct leftovers_job *)mj;
 	struct s3_reply rep = { 0 };
-	struct s3 *s = client(&j->t, &j->res);
+	struct s3 *s = remote_client(&j->t, &j->res);
 
 	if (!s)
 		return;
 	j->aborted = s3_abort_leftovers(s, j->t.prefix, &rep);
 	if (j->aborted < 0)
-		failed(&j->res, j->aborted, &rep);
+		remote_failed(&j->res, j->aborted, &rep);
 	s3_free(s);
 }
 
@@ -628,188 +240,6 @@ struct mover_job *remote_leftovers_job(const struct remote_config *rc)
 	return &j->mj;
 }
 
-/* A download's bytes: undone from zstd where they were, into the file and the digest. */
-struct fetch {
-	struct remote_source *rs;
-	int fd;
-	struct digest *d;
-	struct zunpack z;
-};
-
-static int write_hashed(void *ud, const void *buf, size_t n)
-{
-	struct fetch *f = ud;
-	const char *p = buf;
-
-	for (size_t done = 0; done < n;) {
-		ssize_t w = write(f->fd, p + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		done += (size_t)w;
-	}
-	digest_update(f->d, buf, n);
-	return 0;
-}
-
-static int fetch_sink(void *ud, const void *buf, size_t n)
-{
-	struct fetch *f = ud;
-
-	return f->rs->compressed ? zunpack_write(&f->z, buf, n) : write_hashed(f, buf, n);
-}
-
-static bool fetch_progress(void *ud, uint64_t done)
-{
-	return mover_chunk_done(((struct fetch *)ud)->rs->mj, done);
-}
-
-static int64_t meta_int(const struct s3_object *o, const char *name, int base, int64_t def)
-{
-	const char *v = s3_object_meta(o, name);
-	char *end;
-	long long x;
-
-	if (!v)
-		return def;
-	errno = 0;
-	x = strtoll(v, &end, base);
-	return errno || end == v ? def : x;
-}
-
-static struct timespec meta_time(const struct s3_object *o, const char *name)
-{
-	const char *v = s3_object_meta(o, name);
-	long long s = 0;
-	long ns = 0;
-
-	if (!v || sscanf(v, "%lld.%ld", &s, &ns) < 1 || ns < 0 || ns > 999999999)
-		return (struct timespec){ o->mtime, 0 };
-	return (struct timespec){ s, ns };
-}
-
-/* The file gets what the object says of the original: mode, owner, times. */
-static int apply_meta(int fd, const struct s3_object *o)
-{
-	struct timespec ts[2] = { meta_time(o, "sweepd-atime"), meta_time(o, "sweepd-mtime") };
-	int64_t uid = meta_int(o, "sweepd-uid", 10, -1), gid = meta_int(o, "sweepd-gid", 10, -1);
-
-	if ((uid >= 0 || gid >= 0) && fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
-		return -errno;
-	/* No set-user-ID or set-group-ID bit from the bucket: whoever may write there sets it. */
-	if (fchmod(fd, (mode_t)(meta_int(o, "sweepd-mode", 8, 0600) & 01777)) < 0 ||
-	    futimens(fd, ts) < 0)
-		return -errno;
-	return 0;
-}
-
-/* What a failed call found, as the restore's error. */
-static int fetch_failed(struct remote_source *rs, int r, const struct s3_reply *rep, char *err,
-			size_t errlen)
-{
-	if (r == -EIO)
-		snprintf(err, errlen, "cannot restore %s from the bucket: %s; it stays there",
-			 rs->rpath, rep->err);
-	else
-		snprintf(err, errlen, "cannot restore %s from the bucket: %s", rs->rpath,
-			 r == -ENOENT ? "the object is gone from the bucket (deleted from outside "
-					"sweepd)"
-				      : strerror(-r));
-	return r;
-}
-
-/* The object's HEAD: what the file will be, for the checks of the way. */
-static int source_describe(void *ud, struct stat *st, char *err, size_t errlen)
-{
-	struct remote_source *rs = ud;
-	struct s3_reply rep = { 0 };
-	int r = s3_head(rs->s, rs->key, &rs->o, &rep);
-
-	if (r < 0)
-		return fetch_failed(rs, r, &rep, err, errlen);
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFREG | (mode_t)(meta_int(&rs->o, "sweepd-mode", 8, 0600) & 01777);
-	st->st_uid = (uid_t)meta_int(&rs->o, "sweepd-uid", 10, 0);
-	st->st_gid = (gid_t)meta_int(&rs->o, "sweepd-gid", 10, 0);
-	st->st_size = (off_t)meta_int(&rs->o, "sweepd-size", 10, (int64_t)rs->o.size);
-	st->st_mtim = meta_time(&rs->o, "sweepd-mtime");
-	st->st_atim = meta_time(&rs->o, "sweepd-atime");
-	st->st_nlink = 1;
-	return 0;
-}
-
-/* The object streamed into out, checked against the SHA-256 of the original bytes. */
-static int source_fill(void *ud, int out, char *err, size_t errlen)
-{
-	struct remote_source *rs = ud;
-	struct fetch f = { .rs = rs, .fd = out, .d = digest_new(false) };
-	const char *want = rs->sha256 ? rs->sha256 : s3_object_meta(&rs->o, "sweepd-sha256");
-	struct s3_reply rep = { 0 };
-	unsigned char raw[64];
-	char hex[65];
-	int r = f.d ? 0 : -ENOMEM;
-
-	if (r == 0 && rs->compressed)
-		r = zunpack_open(&f.z, write_hashed, &f);
-	if (r == 0) {
-		r = s3_get(rs->s, rs->key, fetch_sink, &f, fetch_progress, &rep);
-		if (rs->compressed) {
-			if (r == 0 && (r = zunpack_finish(&f.z)) < 0)
-				snprintf(err, errlen,
-					 "cannot restore %s from the bucket: its zstd stream is "
-					 "damaged; it stays there",
-					 rs->rpath);
-			zunpack_close(&f.z);
-		}
-	}
-	if (r == 0) {
-		digest_hex(raw, digest_final(f.d, raw), hex);
-		if (!want || strcmp(hex, want)) {
-			snprintf(err, errlen,
-				 "the object %s does not hold what was uploaded (SHA-256 %s, expected "
-				 "%s); nothing was restored, it stays in the bucket",
-				 rs->rpath, hex, want ? want : "not recorded");
-			r = -EBADMSG;
-		}
-	}
-	if (r == 0)
-		r = apply_meta(out, &rs->o);
-	if (r == 0 && fsync(out) < 0)
-		r = -errno;
-	if (r < 0 && !err[0])
-		fetch_failed(rs, r, &rep, err, errlen);
-	digest_free(f.d);
-	return r;
-}
-
-int remote_source_open(struct remote_source *rs, const struct remote_target *t, const char *rpath,
-		       bool compressed, const char *sha256, struct mover_job *mj, char *err,
-		       size_t errlen)
-{
-	struct s3_target st = { t->endpoint, t->bucket, t->region, &t->cred };
-
-	*rs = (struct remote_source){ .rpath = rpath, .compressed = compressed, .sha256 = sha256,
-				      .mj = mj };
-	rs->src = (struct archive_source){ source_describe, source_fill, rs };
-	rs->key = remote_key_of(rpath, t->bucket);
-	if (!rs->key) {
-		snprintf(err, errlen,
-			 "%s is not in bucket %s, which the configuration names now; restore it "
-			 "with that bucket configured",
-			 rpath, t->bucket);
-		return -EINVAL;
-	}
-	rs->s = s3_new(&st, err, errlen);
-	return rs->s ? 0 : -ENOMEM;
-}
-
-void remote_source_close(struct remote_source *rs)
-{
-	s3_free(rs->s);
-	rs->s = NULL;
-}
-
 /*
  * A rebuild of the index's remote part from the bucket: each object under
  * the prefix that carries sweepd's metadata becomes an entry again.
@@ -837,7 +267,7 @@ static int rebuild_one(void *ud, const char *key, uint64_t size)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return failed(&j->res, r, &rep);
+		return remote_failed(&j->res, r, &rep);
 	sha = s3_object_meta(&o, "sweepd-sha256");
 	path = s3_object_meta(&o, "sweepd-path");
 	zone = s3_object_meta(&o, "sweepd-zone");
@@ -857,10 +287,10 @@ static int rebuild_one(void *ud, const char *key, uint64_t size)
 	e.sha256 = strdup(sha);
 	if (asprintf(&e.apath, "s3://%s/%s", j->t.bucket, key) < 0)
 		e.apath = NULL;
-	e.bytes = (uint64_t)meta_int(&o, "sweepd-size", 10, (int64_t)size);
-	e.archived_at = meta_int(&o, "sweepd-archived-at", 10, o.mtime);
+	e.bytes = (uint64_t)remote_meta_int(&o, "sweepd-size", 10, (int64_t)size);
+	e.archived_at = remote_meta_int(&o, "sweepd-archived-at", 10, o.mtime);
 	e.reason = reason ? policy_reason_parse(reason) : REASON_REBUILT;
-	e.compressed = meta_int(&o, "sweepd-compressed", 10, 0) == 1;
+	e.compressed = remote_meta_int(&o, "sweepd-compressed", 10, 0) == 1;
 	if (!e.sha256 || !e.apath) {
 		free(e.sha256);
 		free(e.apath);
@@ -876,12 +306,12 @@ static void rebuild_run(struct mover_job *mj)
 	struct s3_reply rep = { 0 };
 	int r;
 
-	if (!(j->s = client(&j->t, &j->res)))
+	if (!(j->s = remote_client(&j->t, &j->res)))
 		return;
 	r = s3_list(j->s, j->t.prefix, rebuild_one, j, &rep);
 	if (r < 0 && !j->res.r) {
 		if (r == -EIO)
-			failed(&j->res, r, &rep);
+			remote_failed(&j->res, r, &rep);
 		else
 			j->res.r = r;
 	}
