@@ -10,5 +10,7 @@
  * durable, then renamed over path. 0, or -errno with tmp removed.
  */
 int file_replace(const char *path, const char *tmp, const char *buf, size_t len, bool durable);
+/* All n bytes of buf written to fd, through short writes and EINTR: 0 or -errno. */
+int file_write_all(int fd, const void *buf, size_t n);
 
 #endif

@@ -1,6 +1,7 @@
 #ifndef SWEEPD_PATHENC_H
 #define SWEEPD_PATHENC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -15,6 +16,8 @@
 char *pathenc_encode(const char *bytes);
 /* Returns a malloc'd decoded byte string, or NULL when out of memory. */
 char *pathenc_decode(const char *utf8);
+/* Is bytes well-formed UTF-8 (no overlong form, surrogate, or value past U+10FFFF)? */
+bool pathenc_is_utf8(const char *bytes);
 
 /* A path as a JSON string in this encoding (a JSON null when out of memory). */
 struct json_object;

@@ -160,6 +160,9 @@ void sweep_run_failed(struct sweep_run *run, int64_t now, const char *action, co
 		      const char *path, uint64_t bytes, enum policy_reason why, const char *error);
 /* A job of the sweeper's in lane is done: the next batch, and a pass when the lane drained. */
 void sweep_job_in(struct sweep *s, struct sweep_run *run, enum mover_lane lane);
+/* What a dry run would do to archive entry e (purge, upload), reported and counted. */
+void sweep_dry_entry(struct sweep *s, struct sweep_run *run, const char *action,
+		     const struct archive_entry *e, enum policy_reason why, int64_t now);
 /*
  * A job on archive entry e out to the mover: e busy, its stored bytes counted
  * as freed while it is out (frees), its lane's count up, run held when

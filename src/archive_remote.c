@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "archive_impl.h"
+#include "config.h"
 #include "pathenc.h"
 
 /*
@@ -76,12 +77,8 @@ static void remote_split(struct archive *a)
 
 	for (e = archive_index_next(a->ix, NULL); e; e = next) {
 		next = archive_index_next(a->ix, e);
-		if (e->remote) {
-			struct archive_entry c = *e;
-			c.remote = true;
-			if (archive_index_add(a->rix, &c))
-				archive_index_remove(a->ix, e);
-		}
+		if (e->remote)
+			to_remote(a, e, e->apath, e->stored, e->sha256);
 	}
 	archive_index_compact(a->ix);
 	if (a->rix->next_id > a->ix->next_id)
@@ -220,20 +217,16 @@ struct archive_entry *archive_uploaded(struct archive *a, uint64_t id, const cha
 	return in;
 }
 
-/* A key's path as sweepd makes them: zone/a/b, no empty, "." or ".." component. */
+/*
+ * A key's path as sweepd makes them: zone/a/b, written plainly (no empty,
+ * "." or ".." component, nothing config_path_clean would drop or refuse).
+ */
 static bool plain_rel(const char *rel)
 {
-	const char *c = rel;
+	char abs[PATH_MAX], clean[PATH_MAX];
 
-	while (*c) {
-		size_t n = strcspn(c, "/");
-		if (!n || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		c += n;
-		if (*c == '/' && !*++c)
-			return false; /* a trailing '/' */
-	}
-	return strchr(rel, '/') != NULL;
+	return strchr(rel, '/') && snprintf(abs, sizeof(abs), "/%s", rel) < (int)sizeof(abs) &&
+	       config_path_clean(abs, clean, sizeof(clean)) == 0 && !strcmp(abs, clean);
 }
 
 struct archive_entry *archive_remote_adopt(struct archive *a, const struct archive_entry *e,

@@ -5,22 +5,31 @@
 #include <stdio.h>
 #include <unistd.h>
 
+int file_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int file_replace(const char *path, const char *tmp, const char *buf, size_t len, bool durable)
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	int r = 0;
+	int r;
 
 	if (fd < 0)
 		return -errno;
-	while (len && !r) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		}
-	}
+	r = file_write_all(fd, buf, len);
 	if (!r && durable && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)

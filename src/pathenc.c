@@ -42,6 +42,18 @@ static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
+bool pathenc_is_utf8(const char *bytes)
+{
+	const unsigned char *s = (const unsigned char *)bytes;
+	uint32_t cp;
+	size_t n;
+
+	for (; *s; s += n)
+		if (!(n = utf8_seq(s, &cp)))
+			return false;
+	return true;
+}
+
 static bool is_escape_cp(uint32_t cp)
 {
 	return cp >= 0xef80 && cp <= 0xefff;

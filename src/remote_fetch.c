@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fileio.h"
 #include "remote_job_priv.h"
 #include "s3.h"
 #include "zcodec.h"
@@ -32,18 +33,11 @@ struct fetch {
 static int write_hashed(void *ud, const void *buf, size_t n)
 {
 	struct fetch *f = ud;
-	const char *p = buf;
+	int r = file_write_all(f->fd, buf, n);
 
-	for (size_t done = 0; done < n;) {
-		ssize_t w = write(f->fd, p + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		done += (size_t)w;
-	}
-	digest_update(f->d, buf, n);
-	return 0;
+	if (r == 0)
+		digest_update(f->d, buf, n);
+	return r;
 }
 
 static int fetch_sink(void *ud, const void *buf, size_t n)

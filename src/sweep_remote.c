@@ -104,10 +104,7 @@ bool sweep_upload_entry(struct sweep *s, struct sweep_run *run, struct archive_e
 	s->remote.waiting_bytes += e->bytes;
 	s->remote.waiting_failed += e->fails > 0;
 	if (run && run->dry) {
-		if (sweep_run_lists(run))
-			sweep_report(s, run, audit_entry(now, "upload", e->zone, e->path, e->bytes,
-						   why, true, e->apath));
-		run->count++;
+		sweep_dry_entry(s, run, "upload", e, why, now);
 		return true;
 	}
 	if (e->busy)
@@ -211,15 +208,10 @@ void sweep_pass_remote(struct sweep *s, struct sweep_run *run, int64_t now)
 	rix = archive_remote_entries(s->eng.archive);
 	for (e = archive_index_next(rix, NULL); e && e->archived_at + rc->keep <= now;
 	     e = archive_index_next(rix, e)) {
-		if (run->dry) {
-			if (sweep_run_lists(run))
-				sweep_report(s, run, audit_entry(now, "purge", e->zone, e->path,
-							   e->bytes, REASON_REMOTE_KEEP, true,
-							   e->apath));
-			run->count++;
-		} else if (!e->busy && e->retry_at <= now) {
+		if (run->dry)
+			sweep_dry_entry(s, run, "purge", e, REASON_REMOTE_KEEP, now);
+		else if (!e->busy && e->retry_at <= now)
 			submit_delete(s, run, e, e->apath);
-		}
 	}
 	if (e)
 		sweep_note_next(s, e->archived_at + rc->keep);

@@ -308,6 +308,15 @@ enum act_result sweep_act(struct sweep *s, struct sweep_run *run, struct table_f
 	return r;
 }
 
+void sweep_dry_entry(struct sweep *s, struct sweep_run *run, const char *action,
+		     const struct archive_entry *e, enum policy_reason why, int64_t now)
+{
+	if (sweep_run_lists(run))
+		sweep_report(s, run, audit_entry(now, action, e->zone, e->path, e->bytes, why, true,
+					   e->apath));
+	run->count++;
+}
+
 /*
  * An entry's file to be removed for good: a job of the mover (or, dry,
  * reported). false when it cannot go now (being restored or purged already, or
@@ -321,10 +330,7 @@ bool sweep_purge_entry(struct sweep *s, struct sweep_run *run, struct archive_en
 	if (s->eng.cfg->remote && !e->remote && why != REASON_MANUAL)
 		return sweep_upload_entry(s, run, e, why, now); /* it goes to the bucket instead */
 	if (run && run->dry) {
-		if (sweep_run_lists(run))
-			sweep_report(s, run, audit_entry(now, "purge", e->zone, e->path, e->bytes,
-						   why, true, e->apath));
-		run->count++;
+		sweep_dry_entry(s, run, "purge", e, why, now);
 		return true;
 	}
 	if (e->busy || !(j = purge_job_new(s->eng.archive, e->id, e->apath, e->zone, e->path)))

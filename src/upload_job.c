@@ -12,6 +12,7 @@
 
 #include "archive.h"
 #include "digest.h"
+#include "pathenc.h"
 #include "remote_job_priv.h"
 #include "s3.h"
 #include "s3names.h"
@@ -276,29 +277,6 @@ static int put_once(struct upload_job *j, struct s3 *s, const char *key, int fd,
 	return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, etag, &j->mj, &j->res);
 }
 
-/* Well-formed UTF-8 (no overlong form, no surrogate, nothing past U+10FFFF), as S3 keys must be. */
-static bool utf8_ok(const unsigned char *p)
-{
-	while (*p) {
-		unsigned c = *p, n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-						   : (c & 0xf8) == 0xf0 ? 3 : 4;
-		unsigned cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-
-		if (n == 4 || (n == 1 && c < 0xc2))
-			return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 /* A key S3 cannot take: why, into res (it would fail the same way each time). */
 static bool key_refused(const char *key, const char *path, struct remote_result *res)
 {
@@ -308,7 +286,7 @@ static bool key_refused(const char *key, const char *path, struct remote_result 
 			 "stays in the local archive (restore it to a shorter path, or purge it by "
 			 "hand): %.600s",
 			 strlen(key), path);
-	else if (!utf8_ok((const unsigned char *)key))
+	else if (!pathenc_is_utf8(key))
 		snprintf(res->err, sizeof(res->err),
 			 "cannot upload: its name is not valid UTF-8, which S3 keys must be; it "
 			 "stays in the local archive (restore it and rename it, or purge it by "

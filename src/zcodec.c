@@ -8,26 +8,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "fileio.h"
+
 #define ZCODEC_CHUNK (256u << 10) /* a stop is seen within one: 0.3 s at level 19 */
 #define ZCODEC_SMALL_JOBS_LEVEL 10
 #define ZCODEC_SMALL_JOB (1 << 20) /* zstd's least is 512 KiB */
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static bool go_on(const struct zcodec_opts *o, uint64_t done)
 {
@@ -78,7 +63,7 @@ static int zsink_push(struct zsink *z, const void *buf, size_t n, ZSTD_EndDirect
 		left = ZSTD_compressStream2(z->cc, &ob, &ib, how);
 		if (ZSTD_isError(left))
 			return -EIO;
-		if ((r = write_all(z->fd, z->obuf, ob.pos)) < 0)
+		if ((r = file_write_all(z->fd, z->obuf, ob.pos)) < 0)
 			return r;
 	} while (how == ZSTD_e_end ? left != 0 : ib.pos < ib.size);
 	return 0;
@@ -88,7 +73,7 @@ int zsink_write(struct zsink *z, const void *buf, size_t n)
 {
 	if (n)
 		z->hole_last = false;
-	return z->cc ? zsink_push(z, buf, n, ZSTD_e_continue) : write_all(z->fd, buf, n);
+	return z->cc ? zsink_push(z, buf, n, ZSTD_e_continue) : file_write_all(z->fd, buf, n);
 }
 
 int zsink_skip(struct zsink *z, uint64_t n)
@@ -220,7 +205,7 @@ void zunpack_close(struct zunpack *z)
 
 static int sink_fd(void *ud, const void *buf, size_t n)
 {
-	return write_all(*(int *)ud, buf, n);
+	return file_write_all(*(int *)ud, buf, n);
 }
 
 int zcodec_decompress(int in, int out, const struct zcodec_opts *o)

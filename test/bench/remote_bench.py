@@ -14,17 +14,15 @@ memory). Usage (root): python3 test/bench/remote_bench.py [--runs N] [--dir DIR]
 """
 
 import argparse
-import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import make_videos
+from benchlib import make_videos, request, timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
@@ -33,16 +31,6 @@ from radosgw import RadosGW, curl  # noqa: E402
 BUILD = os.environ.get("SWEEPD_BUILD", os.path.join(HERE, "..", "..", "build"))
 OLD = time.time() - 30 * 86400
 FILES = 16
-
-
-def request(sock, obj):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(sock)
-        s.sendall((json.dumps(obj) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            buf += s.recv(1 << 20)
-    return json.loads(buf)
 
 
 def bucket(s3, name):
@@ -84,7 +72,7 @@ def run_sweepd(s3, work, src, name):
                 es = request(sock, {"cmd": "archive"})["entries"]
                 if len(es) == FILES and all(e["location"] == "remote" for e in es):
                     break
-            except (FileNotFoundError, ConnectionRefusedError):
+            except (FileNotFoundError, ConnectionError):
                 pass
             time.sleep(0.05)
         t = time.monotonic() - t0
@@ -93,12 +81,6 @@ def run_sweepd(s3, work, src, name):
         p.wait()
     os.makedirs(src)
     return t
-
-
-def timed(argv, env):
-    t0 = time.monotonic()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.monotonic() - t0
 
 
 def main():
@@ -123,12 +105,13 @@ def main():
                 src = os.path.join(work, "src")
                 make_videos(src, FILES, OLD)
                 b = bucket(s3, f"rclone-{r}")
-                times["rclone copy"].append(timed(["rclone", "copy", src, f"rgw:{b}/"], env))
+                times["rclone copy"].append(timed(["rclone", "copy", src, f"rgw:{b}/"], env=env,
+                                                  stdout=subprocess.DEVNULL))
                 empty(s3, b, env)
                 b = bucket(s3, f"aws-{r}")
                 times["aws s3 cp"].append(timed(["aws", "--endpoint-url", s3.endpoint, "s3", "cp",
                                                  "--recursive", "--quiet", src, f"s3://{b}/"],
-                                                env))
+                                                env=env, stdout=subprocess.DEVNULL))
                 empty(s3, b, env)
                 b = bucket(s3, f"sweepd-{r}")
                 times["sweepd"].append(run_sweepd(s3, os.path.join(work, f"run{r}"), src, b))
