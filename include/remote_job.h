@@ -50,7 +50,6 @@ struct upload_job {
 	bool compressed;
 	/* what run() found */
 	struct remote_result res;
-	bool already;	 /* the same object was in the bucket already */
 	char *rpath;	 /* s3://bucket/key */
 	uint64_t stored; /* the object's size */
 	char sha256[65];
@@ -108,6 +107,7 @@ struct remote_source {
 	struct mover_job *mj; /* told the progress */
 	struct s3 *s;
 	struct s3_object o;
+	struct stat st; /* what describe found: fill gives the file its owner, mode, times */
 };
 /* 0, or -errno with err (an entry of another bucket, no memory). */
 int remote_source_open(struct remote_source *rs, const struct remote_target *t, const char *rpath,

@@ -16,14 +16,16 @@
 #include "remote_job.h"
 
 #define REMOTE_CHUNK (1 << 20)
-#define TRIES 3
 
 /* A client for t; NULL with res (-ENOMEM, or why the target cannot be used). */
 struct s3 *remote_client(const struct remote_target *t, struct remote_result *res);
 /* A failed call's reply as the job's result (with what to do for a 403, a missing bucket). */
 int remote_failed(struct remote_result *res, int r, const struct s3_reply *rep);
-/* Waits s seconds, or less when the daemon stops: false then. */
-bool remote_pause_for(struct mover_job *mj, int s);
+/*
+ * After try k (from 0) failed: worth another? Only for a transient failure,
+ * three tries in all, after 1 s, then 2 s; false at once when the daemon stops.
+ */
+bool remote_again(struct mover_job *mj, int k, bool transient);
 /* For a stream's bytes into a digest (ud). */
 int remote_hash_sink(void *ud, const void *buf, size_t n);
 /* An object's metadata as a number (in base), or def; as a time (s.ns), or Last-Modified. */

@@ -52,16 +52,12 @@ static bool fetch_progress(void *ud, uint64_t done)
 	return mover_chunk_done(((struct fetch *)ud)->rs->mj, done);
 }
 
-/* The file gets what the object says of the original: mode, owner, times. */
-static int apply_meta(int fd, const struct s3_object *o)
+/* The file gets what describe found of the original: owner, mode, times. */
+static int apply_meta(int fd, const struct stat *st)
 {
-	struct timespec ts[2] = { remote_meta_time(o, "sweepd-atime"), remote_meta_time(o, "sweepd-mtime") };
-	int64_t uid = remote_meta_int(o, "sweepd-uid", 10, -1), gid = remote_meta_int(o, "sweepd-gid", 10, -1);
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-	if ((uid >= 0 || gid >= 0) && fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
-		return -errno;
-	/* No set-user-ID or set-group-ID bit from the bucket: whoever may write there sets it. */
-	if (fchmod(fd, (mode_t)(remote_meta_int(o, "sweepd-mode", 8, 0600) & 01777)) < 0 ||
+	if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0 ||
 	    futimens(fd, ts) < 0)
 		return -errno;
 	return 0;
@@ -92,13 +88,16 @@ static int source_describe(void *ud, struct stat *st, char *err, size_t errlen)
 	if (r < 0)
 		return fetch_failed(rs, r, &rep, err, errlen);
 	memset(st, 0, sizeof(*st));
+	/* No set-user-ID or set-group-ID bit from the bucket: whoever may write there sets it. */
 	st->st_mode = S_IFREG | (mode_t)(remote_meta_int(&rs->o, "sweepd-mode", 8, 0600) & 01777);
-	st->st_uid = (uid_t)remote_meta_int(&rs->o, "sweepd-uid", 10, 0);
-	st->st_gid = (gid_t)remote_meta_int(&rs->o, "sweepd-gid", 10, 0);
+	/* No owner said (an object someone else put there): sweepd's own, as it makes the file. */
+	st->st_uid = (uid_t)remote_meta_int(&rs->o, "sweepd-uid", 10, geteuid());
+	st->st_gid = (gid_t)remote_meta_int(&rs->o, "sweepd-gid", 10, getegid());
 	st->st_size = (off_t)remote_meta_int(&rs->o, "sweepd-size", 10, (int64_t)rs->o.size);
 	st->st_mtim = remote_meta_time(&rs->o, "sweepd-mtime");
 	st->st_atim = remote_meta_time(&rs->o, "sweepd-atime");
 	st->st_nlink = 1;
+	rs->st = *st;
 	return 0;
 }
 
@@ -137,7 +136,7 @@ static int source_fill(void *ud, int out, char *err, size_t errlen)
 		}
 	}
 	if (r == 0)
-		r = apply_meta(out, &rs->o);
+		r = apply_meta(out, &rs->st);
 	if (r == 0 && fsync(out) < 0)
 		r = -errno;
 	if (r < 0 && !err[0])

@@ -85,10 +85,14 @@ int remote_failed(struct remote_result *res, int r, const struct s3_reply *rep)
 	return r;
 }
 
-/* Waits s seconds, or less when the daemon stops: false then. */
-bool remote_pause_for(struct mover_job *mj, int s)
+#define TRIES 3
+
+bool remote_again(struct mover_job *mj, int k, bool transient)
 {
-	for (int i = 0; i < s * 10; i++) {
+	if (!transient || k + 1 >= TRIES)
+		return false;
+	/* 1 s, then 2 s: or less, when the daemon stops (false then) */
+	for (int i = 0; i < (1 << k) * 10; i++) {
 		if (mover_stopping(mj))
 			return false;
 		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
@@ -135,9 +139,9 @@ static void rdelete_run(struct mover_job *mj)
 
 	if (j->res.r < 0 || !(s = remote_client(&j->t, &j->res)))
 		return; /* not in the bucket configured now (rdelete_job_new said why) */
-	for (int k = 0; k < TRIES; k++) {
+	for (int k = 0;; k++) {
 		r = s3_delete(s, j->key, &rep);
-		if (r == 0 || !rep.transient || k + 1 == TRIES || !remote_pause_for(mj, 1 << k))
+		if (r == 0 || !remote_again(mj, k, rep.transient))
 			break;
 	}
 	if (r < 0)
@@ -309,12 +313,8 @@ static void rebuild_run(struct mover_job *mj)
 	if (!(j->s = remote_client(&j->t, &j->res)))
 		return;
 	r = s3_list(j->s, j->t.prefix, rebuild_one, j, &rep);
-	if (r < 0 && !j->res.r) {
-		if (r == -EIO)
-			remote_failed(&j->res, r, &rep);
-		else
-			j->res.r = r;
-	}
+	if (r < 0 && !j->res.r) /* (rebuild_one said why, when it stopped the listing) */
+		remote_failed(&j->res, r, &rep);
 	s3_free(j->s);
 	j->s = NULL;
 }

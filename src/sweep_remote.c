@@ -147,9 +147,8 @@ static void rdelete_done(struct mover_job *mj, bool cancelled)
 			e->fails++;
 			e->retry_at = now + retry_after(e->fails);
 		}
-		if (j->id)
-			sweep_run_failed(j->run, now, "purge", j->zone, j->origin, j->bytes, j->why,
-					 j->res.err);
+		sweep_run_failed(j->run, now, "purge", j->zone, j->origin, j->bytes, j->why,
+				 j->res.err);
 	} else if (j->id) {
 		archive_forget(a, j->id);
 		s->remote.purged++;

@@ -28,43 +28,57 @@
 
 #define PART_SIZE (16ULL << 20)
 
-/* The SHA-256 of the original bytes of fd's file (undone from zstd when compressed), hex. */
-static int original_sha256(int fd, bool compressed, struct mover_job *mj, char *hex)
+/*
+ * The bytes of fd in [off, end), a chunk at a time, to fn (which returns 0 or
+ * -errno): 0, -ENODATA when the file ends before end, -ECANCELED when the
+ * daemon stops.
+ */
+static int each_chunk(int fd, uint64_t off, uint64_t end, struct mover_job *mj,
+		      int (*fn)(void *ud, const void *buf, size_t n), void *ud)
+{
+	char *buf = malloc(REMOTE_CHUNK);
+	int r = buf ? 0 : -ENOMEM;
+
+	while (r == 0 && off < end) {
+		size_t want = end - off < REMOTE_CHUNK ? (size_t)(end - off) : REMOTE_CHUNK;
+		ssize_t got = pread(fd, buf, want, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			r = got < 0 ? -errno : -ENODATA;
+		else if ((r = fn(ud, buf, (size_t)got)) == 0 && mover_stopping(mj))
+			r = -ECANCELED;
+		off += got > 0 ? (uint64_t)got : 0;
+	}
+	free(buf);
+	return r;
+}
+
+static int unpack_sink(void *ud, const void *buf, size_t n)
+{
+	return zunpack_write(ud, buf, n);
+}
+
+/* The SHA-256 of the size original bytes of fd's file (undone from zstd when compressed), hex. */
+static int original_sha256(int fd, uint64_t size, bool compressed, struct mover_job *mj,
+			   char *hex)
 {
 	struct digest *d = digest_new(false);
-	char *buf = malloc(REMOTE_CHUNK);
 	unsigned char raw[64];
 	struct zunpack z;
-	uint64_t off = 0;
-	int r = d && buf ? 0 : -ENOMEM;
+	int r = d ? 0 : -ENOMEM;
 
-	if (r == 0 && compressed)
-		r = zunpack_open(&z, remote_hash_sink, d);
-	while (r == 0) {
-		ssize_t n = pread(fd, buf, REMOTE_CHUNK, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
-			break;
-		}
-		off += (uint64_t)n;
-		if (compressed)
-			r = zunpack_write(&z, buf, (size_t)n);
-		else
-			digest_update(d, buf, (size_t)n);
-		if (r == 0 && mover_stopping(mj))
-			r = -ECANCELED;
-	}
-	if (compressed) {
-		if (r == 0)
+	if (r == 0 && !compressed)
+		r = each_chunk(fd, 0, size, mj, remote_hash_sink, d);
+	else if (r == 0 && (r = zunpack_open(&z, remote_hash_sink, d)) == 0) {
+		if ((r = each_chunk(fd, 0, size, mj, unpack_sink, &z)) == 0)
 			r = zunpack_finish(&z);
 		zunpack_close(&z);
 	}
 	if (r == 0)
 		digest_hex(raw, digest_final(d, raw), hex);
 	digest_free(d);
-	free(buf);
 	return r;
 }
 
@@ -159,31 +173,17 @@ static int local_etag(int fd, uint64_t size, struct mover_job *mj, char *out, si
 {
 	uint64_t part = s3_part_size(size, PART_SIZE), parts = size <= part ? 1 : (size + part - 1) / part;
 	struct digest *all = digest_new(true), *d = NULL;
-	unsigned char raw[64], *buf = malloc(REMOTE_CHUNK);
-	uint64_t off = 0;
-	int r = all && buf ? 0 : -ENOMEM;
+	unsigned char raw[64];
+	int r = all ? 0 : -ENOMEM;
 
 	for (uint64_t n = 0; r == 0 && n < parts; n++) {
-		uint64_t end = off + part < size ? off + part : size;
+		uint64_t off = n * part, end = off + part < size ? off + part : size;
 
 		if (!(d = digest_new(true))) {
 			r = -ENOMEM;
 			break;
 		}
-		while (r == 0 && off < end) {
-			size_t want = end - off < REMOTE_CHUNK ? (size_t)(end - off) : REMOTE_CHUNK;
-			ssize_t got = pread(fd, buf, want, (off_t)off);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				r = got < 0 ? -errno : -ENODATA;
-			else {
-				digest_update(d, buf, (size_t)got);
-				off += (uint64_t)got;
-			}
-			if (r == 0 && mover_stopping(mj))
-				r = -ECANCELED;
-		}
+		r = each_chunk(fd, off, end, mj, remote_hash_sink, d);
 		if (r == 0)
 			digest_update(all, raw, digest_final(d, raw));
 		digest_free(d);
@@ -197,7 +197,6 @@ static int local_etag(int fd, uint64_t size, struct mover_job *mj, char *out, si
 		snprintf(out, len, "%s-%llu", hex, (unsigned long long)parts);
 	}
 	digest_free(all);
-	free(buf);
 	return r;
 }
 
@@ -215,7 +214,8 @@ static bool same_bytes(struct s3 *s, const char *key, const struct s3_object *o,
 
 	if (local_etag(fd, o->size, mj, ours, sizeof(ours)) == 0 && !strcmp(ours, o->etag))
 		return true;
-	return original_sha256(fd, false, mj, ours) == 0 && object_sha256(s, key, theirs) == 0 &&
+	return original_sha256(fd, o->size, false, mj, ours) == 0 &&
+	       object_sha256(s, key, theirs) == 0 &&
 	       !strcmp(ours, theirs);
 }
 
@@ -267,11 +267,9 @@ static int put_once(struct upload_job *j, struct s3 *s, const char *key, int fd,
 	int r = s3_put_file(s, key, fd, (uint64_t)st->st_size, PART_SIZE, mb->m, mb->n, progress,
 			    &j->mj, etag, sizeof(etag), &rep);
 
-	if (r == -EEXIST) {
-		j->already = true;
+	if (r == -EEXIST)
 		return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, NULL, &j->mj,
 				   &j->res);
-	}
 	if (r < 0)
 		return remote_failed(&j->res, r, &rep);
 	return same_object(s, key, fd, (uint64_t)st->st_size, j->sha256, etag, &j->mj, &j->res);
@@ -325,7 +323,7 @@ static void upload_run(struct mover_job *mj)
 	}
 	if (key_refused(key, mj->path, &j->res))
 		goto out;
-	r = original_sha256(fd, j->compressed, mj, j->sha256);
+	r = original_sha256(fd, (uint64_t)st.st_size, j->compressed, mj, j->sha256);
 	if (r < 0) {
 		j->res.r = r;
 		snprintf(j->res.err, sizeof(j->res.err), "cannot read %.600s to upload it: %s",
@@ -337,11 +335,10 @@ static void upload_run(struct mover_job *mj)
 		goto out;
 	}
 	/* Transient failures are tried again here, a few times, a little later each. */
-	for (int k = 0; k < TRIES; k++) {
+	for (int k = 0;; k++) {
 		j->res = (struct remote_result){ 0 };
 		r = put_once(j, s, key, fd, &st, &mb);
-		if (r == 0 || r != -EIO || !j->res.transient || k + 1 == TRIES ||
-		    !remote_pause_for(mj, 1 << k))
+		if (r != -EIO || !remote_again(mj, k, j->res.transient))
 			break;
 	}
 	if (r < 0)
