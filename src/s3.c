@@ -204,11 +204,7 @@ int s3_head(struct s3 *s, const char *key, struct s3_object *o, struct s3_reply 
 	memset(o, 0, sizeof(*o));
 	if (!key || !*key)
 		return s3_refuse(r, -EINVAL, "HEAD s3://%s/: no key", s->bucket);
-	rc = s3_req_perform(s, &q);
-	if (!rc && s3_is_2xx(q.status))
-		rc = 0;
-	else if (rc == -EIO || !rc)
-		rc = s3_req_fail(s, &q, rc, r);
+	rc = s3_req_perform_ok(s, &q, r);
 	if (rc == -EIO && r->status == 404)
 		rc = -ENOENT; /* r says so too */
 	s3_req_done(&q);
@@ -231,15 +227,10 @@ int s3_get(struct s3 *s, const char *key, int (*sink)(void *ud, const void *buf,
 	s3_reply_clear(r);
 	if (!key || !*key)
 		return s3_refuse(r, -EINVAL, "GET s3://%s/: no key", s->bucket);
-	rc = s3_req_perform(s, &q);
-	if (!rc && s3_is_2xx(q.status)) {
-		rc = 0;
-	} else if (rc == -EIO || !rc) {
-		rc = s3_req_fail(s, &q, rc, r);
-		/* A missing bucket is no missing object. */
-		if (r->status == 404 && strcmp(r->code, "NoSuchBucket"))
-			rc = -ENOENT;
-	}
+	rc = s3_req_perform_ok(s, &q, r);
+	/* A missing bucket is no missing object. */
+	if (rc == -EIO && r->status == 404 && strcmp(r->code, "NoSuchBucket"))
+		rc = -ENOENT;
 	s3_req_done(&q);
 	return rc;
 }
@@ -254,15 +245,10 @@ int s3_delete(struct s3 *s, const char *key, struct s3_reply *r)
 	s3_reply_clear(r);
 	if (!key || !*key)
 		return s3_refuse(r, -EINVAL, "DELETE s3://%s/: no key", s->bucket);
-	rc = s3_req_perform(s, &q);
-	if (!rc && s3_is_2xx(q.status)) {
+	rc = s3_req_perform_ok(s, &q, r);
+	if (rc == -EIO && r->status == 404 && strcmp(r->code, "NoSuchBucket")) {
+		s3_reply_clear(r);
 		rc = 0;
-	} else if (rc == -EIO || !rc) {
-		rc = s3_req_fail(s, &q, rc, r);
-		if (r->status == 404 && strcmp(r->code, "NoSuchBucket")) {
-			s3_reply_clear(r);
-			rc = 0;
-		}
 	}
 	s3_req_done(&q);
 	return rc;
