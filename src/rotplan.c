@@ -135,7 +135,8 @@ bool rotplan_glob_example(const char *pattern, char *buf, size_t len)
 		if (c == '*' || c == '?') {
 			c = 'x';
 		} else if (c == '[') {
-			const char *end = strchr(p + 2, ']');
+			/* "x[" ends the pattern: no class, and nothing to read past it */
+			const char *end = p[1] ? strchr(p + 2, ']') : NULL;
 			if (p[1] == '!' || p[1] == '^' || !end)
 				return false;
 			c = p[1];

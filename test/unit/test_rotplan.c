@@ -152,6 +152,12 @@ static void glob_examples(void **state)
 	assert_string_equal(buf, "sub/x.txt");
 	assert_false(rotplan_glob_example("[!a]*", buf, sizeof(buf)));
 	assert_false(rotplan_glob_example("*.log", buf, 3));
+	/* A '[' at the very end: no class, and nothing read past the pattern's end (fuzz_config). */
+	{
+		char *cut = strdup("a.log[");
+		assert_false(rotplan_glob_example(cut, buf, sizeof(buf)));
+		free(cut);
+	}
 }
 
 int main(void)
