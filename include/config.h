@@ -54,6 +54,26 @@ struct remote_config {
 	int line;
 };
 
+/* A user of the HTTP server: its name and bcrypt hash, as Prometheus' web config has them. */
+struct http_user {
+	char *name;
+	char *hash; /* "$2y$10$...", checked by crypt() */
+};
+
+/* http: the dashboard, the API and /metrics over TCP. */
+struct http_config {
+	char *listen;	   /* as written: "127.0.0.1:9477", "[::1]:9477", ":9477" */
+	char *host;	   /* the address to bind ("" for every address) */
+	unsigned port;
+	bool loopback;	   /* the address is 127.0.0.0/8 or ::1 */
+	char *cert_file, *key_file; /* tls, or NULL */
+	char *cert_pem, *key_pem;   /* their contents, read at load (and reload) */
+	struct http_user *users;
+	size_t n_users;
+	bool read_auth; /* reading needs a user too */
+	int line;
+};
+
 /* Every problem found, each "file:line: what is wrong". */
 struct config_errors {
 	char **msgs;
@@ -92,6 +112,9 @@ struct config {
 	enum compress_mode archive_compress;
 	int archive_level;
 	struct remote_config *remote; /* NULL without archive.remote */
+	struct http_config *http;     /* NULL without http: nothing listens on TCP */
+	char *alert_command;	      /* NULL: alarms are not sent anywhere */
+	int64_t alert_repeat;	      /* seconds between runs while an alarm lasts; 0: never */
 	struct zone_config *zones;
 	size_t n_zones;
 	/* Accepted, but said: "file:line: warning: ..." (-t prints them, start and reload log them). */
@@ -106,6 +129,7 @@ struct config {
 struct config *config_load(const char *file, struct config_errors *errs);
 void config_free(struct config *cfg);
 void config_remote_free(struct remote_config *r);
+void config_http_free(struct http_config *h);
 void config_errors_clear(struct config_errors *errs);
 
 /*

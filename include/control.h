@@ -13,7 +13,14 @@
  */
 struct control;
 
-struct control_client;
+/*
+ * Where an answer given later goes: a socket's client, or an HTTP request
+ * (http.c). It stays valid until its answer is delivered, even when the
+ * client has gone meanwhile.
+ */
+struct answer_sink {
+	void (*deliver)(struct answer_sink *to, char *line); /* takes line */
+};
 
 struct control_peer {
 	pid_t pid;
@@ -21,7 +28,10 @@ struct control_peer {
 	gid_t gid;
 	const gid_t *groups; /* its supplementary groups when it connected (SO_PEERGROUPS) */
 	size_t n_groups;
-	struct control_client *client; /* for control_answer() */
+	struct answer_sink *client; /* for control_answer() */
+	/* An HTTP request's: its user (NULL: none given), checked by http.c; a user is an admin. */
+	const char *http_user;
+	bool http;
 };
 
 /* Is gid the peer's group, primary or supplementary? */
@@ -42,7 +52,7 @@ typedef bool (*control_admin_check)(void *ud, const struct control_peer *peer);
 struct control *control_create(struct ev_loop *loop, const char *path, unsigned mode,
 			       control_handler handler, control_admin_check is_admin, void *ud);
 /* The answer a handler kept the client waiting for; takes line. */
-void control_answer(struct control_client *cl, char *line);
+void control_answer(struct answer_sink *to, char *line);
 struct control_limits {
 	double idle_timeout;  /* seconds a client may stay without a complete request */
 	size_t max_clients;   /* connections in all */

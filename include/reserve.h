@@ -4,7 +4,7 @@
 #include <stdbool.h>
 
 struct config;
-struct control_client;
+struct answer_sink;
 struct ev_loop;
 struct json_object;
 struct request;
@@ -35,7 +35,7 @@ void reserve_pause(struct reserve *res, bool paused);
  * now, or control_later and the answer through control_answer(client).
  */
 char *reserve_request(struct reserve *res, const struct request *req,
-		      struct control_client *client, int zone);
+		      struct answer_sink *client, int zone);
 /* The reservations waiting for room: [{zone, bytes, missing, why, until}]. */
 struct json_object *reserve_json(struct reserve *res);
 /* At stop or reload: every waiting client gets an error that says why. */

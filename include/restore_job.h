@@ -10,7 +10,7 @@
  * worker, and the answer goes to the client once the result is in (the
  * entry out of the index, counted, audited, held for archive.keep).
  */
-struct control_client;
+struct answer_sink;
 struct daemon;
 
 /*
@@ -18,6 +18,6 @@ struct daemon;
  * client. Returns control_later, or an error reply when it cannot start.
  */
 char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archive_dest *dest,
-			const char *target, struct control_client *client);
+			const char *target, struct answer_sink *client);
 
 #endif

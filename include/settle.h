@@ -6,7 +6,7 @@
  * acted on, the mover's jobs included (and what their results made due).
  * Given the mover and what "taken in and acted on" is (act), not the daemon.
  */
-struct control_client;
+struct answer_sink;
 struct ev_loop;
 struct mover;
 struct settle;
@@ -18,12 +18,12 @@ struct settle *settle_create(struct ev_loop *loop, struct mover *m, void (*act)(
 void settle_destroy(struct settle *s);
 
 /* act, then the reply now, or control_later: answered once the mover is idle. */
-char *settle_request(struct settle *s, struct control_client *client);
+char *settle_request(struct settle *s, struct answer_sink *client);
 /*
  * reply (NULL: ok) now, or, while the mover has jobs, kept and sent once they
  * are in, or after limit seconds (> 0) whether they are or not.
  */
-char *settle_after_jobs(struct settle *s, struct control_client *client, char *reply,
+char *settle_after_jobs(struct settle *s, struct answer_sink *client, char *reply,
 			double limit);
 /* For mover_on_idle: one more act, and the waiters answered if the mover stays idle. */
 void settle_on_idle(void *settle);

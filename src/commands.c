@@ -37,16 +37,32 @@ bool daemon_peer_is_admin(void *ud, const struct control_peer *peer)
 {
 	const struct daemon *d = ud;
 
+	/* Over HTTP: whoever gave a configured user's password (checked by http.c). */
+	if (peer->http)
+		return peer->http_user != NULL;
 	if (peer->uid == 0 || peer->uid == geteuid())
 		return true;
 	/* The group's id, looked up at start and reload: no file read per connection. */
 	return d->admin_gid_known && control_peer_in_group(peer, d->admin_gid);
 }
 
+/* Who asked, for the log: "uid 1000" or "HTTP user ops". */
+static const char *peer_who(const struct control_peer *peer, char *buf, size_t len)
+{
+	if (peer->http)
+		snprintf(buf, len, "HTTP user %s", peer->http_user ? peer->http_user : "(none)");
+	else
+		snprintf(buf, len, "uid %u", (unsigned)peer->uid);
+	return buf;
+}
+
 static char *refuse(const struct daemon *d, enum request_cmd cmd, const struct control_peer *peer)
 {
 	char msg[512];
 
+	if (peer->http)
+		return reply_error("this request changes things: over HTTP it needs a user of "
+				   "http.basic_auth_users");
 	snprintf(msg, sizeof(msg),
 		 "\"%s\" changes things: it needs root, the daemon's own user%s%s%s; you are uid %u%s",
 		 request_cmd_name(cmd), d->cfg->admin_group ? " or a member of group \"" : "",
@@ -67,7 +83,7 @@ static char *unknown_zone(const char *name)
 /* A run whose files went to the mover: answered once they are in (the sweeper adds the
  * batches after). */
 struct run_wait {
-	struct control_client *client;
+	struct answer_sink *client;
 	char *(*reply)(struct sweep_run *run);
 	json_object *errors; /* a rotation's: what failed (the reply's) */
 };
@@ -92,7 +108,7 @@ static void run_finished(struct sweep_run *run, void *ud)
  * run's answer: at once, or (control_later) once the jobs it holds are in.
  * reply NULL: a rotation's, with errors.
  */
-static char *run_answer(struct sweep_run *run, struct control_client *client,
+static char *run_answer(struct sweep_run *run, struct answer_sink *client,
 			char *(*reply)(struct sweep_run *run), json_object *errors)
 {
 	struct run_wait *w = sweep_run_waiting(run) ? calloc(1, sizeof(*w)) : NULL;
@@ -231,7 +247,7 @@ static int restore_dest(struct daemon *d, const char *target, const struct contr
 			size_t msglen)
 {
 	const char *archive = archive_path(d->archive);
-	char *state = realpath(d->cfg->state_dir, NULL);
+	char *state = realpath(d->cfg->state_dir, NULL), who[300];
 	int r = config_path_clean(target, clean, clean_len), zone;
 	bool in_state;
 
@@ -265,7 +281,7 @@ static int restore_dest(struct daemon *d, const char *target, const struct contr
 		return -1;
 	}
 	zone = config_zone_holding(d->cfg, clean);
-	if (peer->uid == 0) {
+	if (peer->uid == 0 && !peer->http) {
 		/* From /, through any mount; the zone's root and those above it as they are. */
 		*dest = (struct archive_dest){ open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "",
 					       clean + 1, false,
@@ -277,9 +293,10 @@ static int restore_dest(struct daemon *d, const char *target, const struct contr
 	}
 	if (zone < 0) {
 		snprintf(msg, msglen,
-			 "restore to %s refused: you are uid %u, and only root may restore outside "
-			 "the zones; give a path inside a zone (sweepctl status lists them)",
-			 clean, (unsigned)peer->uid);
+			 "restore to %s refused: you are %s, and only root over the socket may "
+			 "restore outside the zones; give a path inside a zone (sweepctl status "
+			 "lists them)",
+			 clean, peer_who(peer, who, sizeof(who)));
 		return -1;
 	}
 	*dest = (struct archive_dest){ watch_open_beneath(d->watch, (size_t)zone, "", O_PATH),
@@ -355,7 +372,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 	struct daemon *d = ud;
 	struct reply_status_view view;
 	struct request req;
-	char err[512], *out;
+	char err[512], *out, who[300];
 	int zone;
 
 	if (request_parse(line, len, &req, err, sizeof(err)) < 0)
@@ -405,7 +422,7 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = reply_metrics(daemon_metrics(d));
 		break;
 	case REQ_RELOAD:
-		log_info("reload asked by uid %u", (unsigned)peer->uid);
+		log_info("reload asked by %s", peer_who(peer, who, sizeof(who)));
 		/*
 		 * Answered once what the new rules made due is done, so that status
 		 * then shows it; but within RELOAD_WAIT_S: a queue of long copies
@@ -420,7 +437,8 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		d->paused = req.cmd == REQ_PAUSE;
 		mover_pause(d->mover, d->paused); /* the running jobs finish, no new one starts */
 		reserve_pause(d->reserve, d->paused);
-		log_info("%s by uid %u", d->paused ? "paused" : "resumed", (unsigned)peer->uid);
+		log_info("%s by %s", d->paused ? "paused" : "resumed",
+			 peer_who(peer, who, sizeof(who)));
 		if (!d->paused)
 			daemon_settle(d);
 		daemon_notify_status(d, false);

@@ -114,6 +114,31 @@ void config_remote_free(struct remote_config *r)
 	free(r);
 }
 
+static void free_secret(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void config_http_free(struct http_config *h)
+{
+	if (!h)
+		return;
+	free(h->listen);
+	free(h->host);
+	free(h->cert_file);
+	free(h->key_file);
+	free(h->cert_pem);
+	free_secret(h->key_pem);
+	for (size_t i = 0; i < h->n_users; i++) {
+		free(h->users[i].name);
+		free(h->users[i].hash);
+	}
+	free(h->users);
+	free(h);
+}
+
 void config_free(struct config *cfg)
 {
 	if (!cfg)
@@ -135,6 +160,8 @@ void config_free(struct config *cfg)
 	free(cfg->metrics_file);
 	free(cfg->archive_path);
 	config_remote_free(cfg->remote);
+	config_http_free(cfg->http);
+	free(cfg->alert_command);
 	config_errors_clear(&cfg->warnings);
 	free(cfg);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cfgread.h"
+#include "config_http.h"
 #include "config_remote.h"
 #include "config_zone.h"
 
@@ -68,7 +69,8 @@ static void warn_open_archive(struct cfgread *ld, const config_t *cf, const stru
 static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 {
 	static const char *const top_keys[] = {"state_dir", "socket", "disk", "archive",
-					       "zones", "metrics_file", NULL};
+					       "zones", "metrics_file", "http",
+					       "alert_command", "alert_repeat", NULL};
 	static const char *const socket_keys[] = {"path",	  "mode",	 "owner",
 						  "group",	  "admin_group", "idle_timeout",
 						  "max_clients", "max_clients_per_user",
@@ -188,6 +190,10 @@ static void load_top(struct cfgread *ld, const config_t *cf, struct config *cfg)
 			cfg->remote = config_remote_load(ld, config_setting_get_member(s, "remote"),
 							 cfg->archive_keep);
 	}
+
+	if ((s = config_setting_get_member(root, "http")))
+		cfg->http = config_http_load(ld, s);
+	config_alert_load(ld, root, cfg);
 
 	zl = config_setting_get_member(root, "zones");
 	if (!zl) {

@@ -27,6 +27,7 @@
 char control_later[1];
 
 struct control_client {
+	struct answer_sink sink; /* where a later answer comes: control_answer() */
 	struct control *ctl;
 	struct control_client *next, *prev;
 	int fd;
@@ -103,7 +104,7 @@ static void client_destroy(struct control_client *cl)
 	free(cl->out);
 	/* Its answer is still to come (a reservation): that frees it. */
 	if (cl->waiting) {
-		*cl = (struct control_client){ .waiting = true, .dead = true };
+		*cl = (struct control_client){ .sink = cl->sink, .waiting = true, .dead = true };
 	} else {
 		free(cl);
 	}
@@ -117,6 +118,7 @@ static void client_destroy(struct control_client *cl)
 }
 
 static void client_active(struct control_client *cl);
+static void client_answer(struct answer_sink *to, char *line);
 
 /*
  * Writes what is queued as far as the socket takes it; returns false when the
@@ -275,7 +277,7 @@ static bool client_lines(struct control_client *cl)
 		if (!len)
 			continue;
 		answered++;
-		cl->peer.client = cl;
+		cl->peer.client = &cl->sink;
 		out = c->handler(c->ud, line, len, &cl->peer);
 		if (out == control_later) {
 			cl->waiting = true;
@@ -455,6 +457,7 @@ static void control_admit(struct control *c, int fd, bool short_of_fds)
 		return;
 	}
 	cl->ctl = c;
+	cl->sink.deliver = client_answer;
 	cl->fd = fd;
 	cl->next = c->clients;
 	if (c->clients)
@@ -521,9 +524,14 @@ static void control_on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
-void control_answer(struct control_client *handle, char *line)
+void control_answer(struct answer_sink *to, char *line)
 {
-	struct control_client *cl = handle;
+	to->deliver(to, line);
+}
+
+static void client_answer(struct answer_sink *to, char *line)
+{
+	struct control_client *cl = (struct control_client *)to;
 
 	if (cl->dead) {
 		/* The client went while it waited: nobody to tell. */

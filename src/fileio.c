@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int file_write_all(int fd, const void *buf, size_t n)
@@ -19,6 +22,43 @@ int file_write_all(int fd, const void *buf, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+int file_read_small(const char *path, size_t max, char **out, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r = 0;
+	size_t got = 0;
+	char *buf = NULL;
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st->st_mode))
+		r = -EPERM;
+	else if ((uint64_t)st->st_size > max)
+		r = -EFBIG;
+	else if (!(buf = malloc((size_t)st->st_size + 1)))
+		r = -ENOMEM;
+	while (!r && got < (size_t)st->st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st->st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	buf[got] = '\0';
+	*out = buf;
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct reserve {
 
 struct reserve_wait {
 	struct reserve *res;
-	struct control_client *client;
+	struct answer_sink *client;
 	struct reserve_wait *next;
 	struct sweep_reserve r;
 	struct sweep_run total;	    /* what every attempt did (freed, actions) */
@@ -240,7 +240,7 @@ void reserve_pause(struct reserve *res, bool paused)
 }
 
 char *reserve_request(struct reserve *res, const struct request *req,
-		      struct control_client *client, int zone)
+		      struct answer_sink *client, int zone)
 {
 	struct sweep_reserve r = { .zone = (size_t)zone, .bytes = (uint64_t)req->bytes };
 	struct reserve_wait *w;

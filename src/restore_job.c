@@ -31,7 +31,7 @@ struct restore_job {
 	char *rpath, *sha256;
 	/* the loop's */
 	struct daemon *d;
-	struct control_client *client;
+	struct answer_sink *client;
 	char *target; /* where it goes */
 	char *zone;
 	uint64_t bytes;
@@ -136,7 +136,7 @@ static const char *shown_path(const struct daemon *d, const struct archive_entry
 }
 
 char *restore_job_start(struct daemon *d, struct archive_entry *e, struct archive_dest *dest,
-			const char *target, struct control_client *client)
+			const char *target, struct answer_sink *client)
 {
 	struct restore_job *j;
 

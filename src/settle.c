@@ -8,7 +8,7 @@
 #include "reply.h"
 
 struct settle_wait {
-	struct control_client *client;
+	struct answer_sink *client;
 	char *reply; /* NULL: ok */
 	struct settle_wait *next;
 	struct settle *s;
@@ -53,7 +53,7 @@ static void on_limit(struct ev_loop *loop, ev_timer *t, int revents)
 	answer(w->s, w);
 }
 
-char *settle_after_jobs(struct settle *s, struct control_client *client, char *reply,
+char *settle_after_jobs(struct settle *s, struct answer_sink *client, char *reply,
 			double limit)
 {
 	struct settle_wait *w;
@@ -75,7 +75,7 @@ char *settle_after_jobs(struct settle *s, struct control_client *client, char *r
 	return control_later;
 }
 
-char *settle_request(struct settle *s, struct control_client *client)
+char *settle_request(struct settle *s, struct answer_sink *client)
 {
 	s->act(s->ud);
 	return settle_after_jobs(s, client, NULL, 0);

@@ -1,0 +1,36 @@
+#ifndef SWEEPD_HTTP_H
+#define SWEEPD_HTTP_H
+
+#include <ev.h>
+#include <stddef.h>
+
+#include "control.h"
+
+struct http_config;
+
+/*
+ * The HTTP server (config http): the dashboard, /metrics and /api/v1/CMD,
+ * served by libmicrohttpd on the daemon's loop (its epoll descriptor watched
+ * by an ev_io, its timeout by an ev_timer; no thread of its own). Every API
+ * request goes through the socket's handler, so the two never disagree.
+ */
+struct http;
+
+struct http_hooks {
+	control_handler handler; /* the socket's: a request line in, its reply out */
+	/* The dashboard page (malloc'd HTML), for user (NULL: nobody logged in); NULL on failure. */
+	char *(*page)(void *ud, const char *user);
+	void *ud;
+};
+
+/* Listens as cfg says; NULL with a sentence in err. */
+struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
+			 const struct http_hooks *hooks, char *err, size_t errlen);
+/* After a reload that kept listen and tls: the users and read_auth of cfg. */
+void http_set_config(struct http *h, const struct http_config *cfg);
+/* Does the server need to be made again for cfg (another address, certificate or key)? */
+int http_config_moved(const struct http_config *a, const struct http_config *b);
+/* Closes every connection and the listening socket. */
+void http_destroy(struct http *h);
+
+#endif
