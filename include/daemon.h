@@ -51,6 +51,13 @@ void daemon_stop(struct daemon *d);
  * error (file:line), the old one staying. Returns the reply line.
  */
 char *daemon_reload(struct daemon *d);
+/*
+ * The HTTP server as the config says (old: the config before a reload, or
+ * NULL): made, changed, remade on another address or certificate, or closed.
+ * 0, or -errno when it cannot listen (said in the log).
+ */
+struct http_config;
+int daemon_apply_http(struct daemon *d, const struct http_config *old);
 /* Socket owner, group, mode and client limits from the config. */
 void daemon_apply_socket(struct daemon *d);
 

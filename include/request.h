@@ -46,5 +46,7 @@ bool request_is_admin(enum request_cmd cmd);
 /* Whether this request needs an admin: request_is_admin, except a dry-run sweep. */
 bool request_needs_admin(const struct request *req);
 const char *request_cmd_name(enum request_cmd cmd);
+/* The command named name, or -1. */
+int request_cmd_find(const char *name);
 
 #endif

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "alarms.h"
+#include "dashboard.h"
+#include "http.h"
 #include "archive.h"
 #include "audit.h"
 #include "fsinfo.h"
@@ -173,6 +175,48 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 	daemon_alarms_update(d);
 	daemon_notify_status(d, false);
 	write_metrics_file(d);
+}
+
+static int http_remake(struct daemon *d)
+{
+	const struct http_hooks hooks = { d->handler, daemon_dashboard, d };
+	char err[512];
+
+	http_destroy(d->http);
+	d->http = NULL;
+	if (!d->cfg->http)
+		return 0;
+	d->http = http_create(d->loop, d->cfg->http, &hooks, err, sizeof(err));
+	if (!d->http) {
+		log_err("http: %s", err);
+		return -EADDRNOTAVAIL;
+	}
+	log_info("http: serving the dashboard, /metrics and /api/v1 on %s%s%s", d->cfg->http->listen,
+		 d->cfg->http->cert_pem ? " (TLS)" : "",
+		 d->cfg->http->n_users ? "" : "; no user: admin requests are refused");
+	return 0;
+}
+
+static void on_http_moved(int revents, void *arg)
+{
+	(void)revents;
+	http_remake(arg);
+}
+
+int daemon_apply_http(struct daemon *d, const struct http_config *old)
+{
+	if (!old && !d->http)
+		return http_remake(d);
+	if (d->http && d->cfg->http && !http_config_moved(old, d->cfg->http)) {
+		http_set_config(d->http, d->cfg->http);
+		return 0;
+	}
+	/*
+	 * Once the request under way is answered: it may be this reload's,
+	 * come over HTTP, and its connection must not go from under it.
+	 */
+	ev_once(d->loop, -1, 0, 0, on_http_moved, d);
+	return 0;
 }
 
 void daemon_alarms_update(struct daemon *d)
@@ -353,6 +397,7 @@ char *daemon_reload(struct daemon *d)
 			 "bucket: sweepd restores none of them until it is configured again",
 			 archive_remote_entries(d->archive)->live);
 	daemon_apply_socket(d);
+	daemon_apply_http(d, old->http);
 	ch = reload_changes(old, &rl);
 	config_free(old);
 	/* New limits apply at once. */
@@ -555,6 +600,9 @@ int daemon_start(struct daemon *d)
 		return r;
 	}
 	daemon_apply_socket(d);
+	r = daemon_apply_http(d, NULL);
+	if (r < 0)
+		return r;
 	ev_timer_init(&d->housekeeping, on_housekeeping, HOUSEKEEPING_S, HOUSEKEEPING_S);
 	d->housekeeping.data = d;
 	ev_timer_start(d->loop, &d->housekeeping);
@@ -595,6 +643,8 @@ void daemon_stop(struct daemon *d)
 	d->settle = NULL;
 	reserve_destroy(d->reserve); /* its clients told sweepd is stopping */
 	d->reserve = NULL;
+	http_destroy(d->http);
+	d->http = NULL;
 	control_destroy(d->control);
 	history_close(d->history);
 	d->history = NULL;

@@ -37,6 +37,14 @@ bool request_needs_admin(const struct request *req)
 	return request_is_admin(req->cmd);
 }
 
+int request_cmd_find(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return (int)i;
+	return -1;
+}
+
 const char *request_cmd_name(enum request_cmd cmd)
 {
 	return (size_t)cmd < N_COMMANDS ? commands[cmd].name : "?";

@@ -1,0 +1,717 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "config.h"
+#include "http_auth.h"
+#include "http_conn.h"
+#include "http_route.h"
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+
+/*
+ * Limits on what a client controls. The headers and the URL must fit in
+ * HTTP_MEMORY (a longer one is answered 414 or 431 by libmicrohttpd); a body
+ * in REQUEST_MAX_LINE, as a socket's line; connections are bounded in all
+ * (above the 500 idle ones a careless or hostile client may hold, so that
+ * others still get in), per address, and in how long one may take to send
+ * a whole request (http_conn.c).
+ */
+#define HTTP_MEMORY (32 * 1024)
+#define HTTP_MAX_CONNECTIONS 1024
+#define HTTP_PER_IP 768
+#define HTTP_IDLE_S 30
+
+struct http {
+	struct ev_loop *loop;
+	struct MHD_Daemon *mhd;
+	ev_io io;
+	ev_timer timer;
+	struct http_hooks hooks;
+	struct http_auth *auth;
+	struct http_conns *conns;
+	bool tls, loopback, read_auth;
+	char *listen;
+	struct http_req *suspended; /* waiting for a password's check or a later answer */
+};
+
+/* Where a later answer goes; outlives its request when the client goes first. */
+struct http_wait {
+	struct answer_sink sink;
+	struct http_req *req; /* NULL: gone, nobody to tell */
+};
+
+enum req_state { REQ_READING, REQ_CHECKING, REQ_WAITING, REQ_ANSWERED };
+
+struct http_req {
+	struct http *h;
+	struct MHD_Connection *conn;
+	struct http_req *next, *prev; /* among the suspended */
+	enum req_state state;
+	bool post, too_big, suspended;
+	char *url, *cmd;
+	char *body;
+	size_t body_len;
+	char *user;	 /* given with a right password */
+	bool bad_password; /* a user was given, with a wrong password */
+	struct http_wait *wait;
+	/* The answer */
+	unsigned code;
+	char *reply;
+	const char *type;
+	bool challenge; /* 401 with WWW-Authenticate */
+	bool to_page;	/* 303 to / */
+};
+
+static const char type_json[] = "application/json";
+
+static void kick(struct http *h)
+{
+	/* MHD_run at the loop's next turn: what a resume made ready is served. */
+	ev_feed_event(h->loop, &h->io, EV_READ);
+}
+
+static void suspend(struct http_req *r)
+{
+	struct http *h = r->h;
+
+	MHD_suspend_connection(r->conn);
+	r->suspended = true;
+	r->prev = NULL;
+	r->next = h->suspended;
+	if (h->suspended)
+		h->suspended->prev = r;
+	h->suspended = r;
+}
+
+static void resume(struct http_req *r)
+{
+	struct http *h = r->h;
+
+	if (!r->suspended)
+		return;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		h->suspended = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->suspended = false;
+	MHD_resume_connection(r->conn);
+	kick(h);
+}
+
+static void answer(struct http_req *r, unsigned code, char *body, const char *type)
+{
+	free(r->reply);
+	r->code = code;
+	r->reply = body;
+	r->type = type;
+	r->state = REQ_ANSWERED;
+}
+
+static void answer_error(struct http_req *r, unsigned code, const char *msg)
+{
+	answer(r, code, reply_error(msg), type_json);
+}
+
+static void deliver(struct answer_sink *to, char *line)
+{
+	struct http_wait *w = (struct http_wait *)to;
+	struct http_req *r = w->req;
+
+	free(w);
+	if (!r) {
+		free(line);
+		return;
+	}
+	r->wait = NULL;
+	answer(r, line ? http_route_status(line) : 500, line, type_json);
+	resume(r);
+}
+
+/* The handler's answer to line, now or (suspended) later. */
+static void ask(struct http_req *r, const char *line)
+{
+	struct http *h = r->h;
+	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
+				     .http_user = r->user };
+	char *out;
+
+	r->wait = calloc(1, sizeof(*r->wait));
+	if (!r->wait) {
+		answer_error(r, 500, "out of memory");
+		return;
+	}
+	r->wait->sink.deliver = deliver;
+	r->wait->req = r;
+	peer.client = &r->wait->sink;
+	out = h->hooks.handler(h->hooks.ud, line, strlen(line), &peer);
+	if (out == control_later) {
+		r->state = REQ_WAITING;
+		if (!r->suspended)
+			suspend(r);
+		return;
+	}
+	free(r->wait);
+	r->wait = NULL;
+	if (!out)
+		answer_error(r, 500, "out of memory");
+	else
+		answer(r, http_route_status(out), out, type_json);
+}
+
+/* /metrics: the socket's metrics reply, its text alone. */
+static void metrics(struct http_req *r)
+{
+	struct http *h = r->h;
+	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
+				     .http_user = r->user };
+	static const char line[] = "{\"cmd\":\"metrics\"}";
+	char *out = h->hooks.handler(h->hooks.ud, line, strlen(line), &peer), *text = NULL;
+	json_object *o, *t;
+
+	if (!out || out == control_later) { /* never later: metrics are answered at once */
+		answer_error(r, 500, "out of memory");
+		return;
+	}
+	o = json_tokener_parse(out);
+	if (o && json_object_object_get_ex(o, "text", &t))
+		text = strdup(json_object_get_string(t));
+	json_object_put(o);
+	if (text) {
+		free(out);
+		answer(r, 200, text, "text/plain; version=0.0.4; charset=utf-8");
+	} else {
+		answer(r, 500, out, type_json);
+	}
+}
+
+struct query {
+	const char *keys[64], *values[64];
+	size_t n;
+	bool too_many;
+};
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct query *q = cls;
+
+	(void)kind;
+	if (q->n == 64) {
+		q->too_many = true;
+		return MHD_NO;
+	}
+	q->keys[q->n] = key;
+	q->values[q->n++] = value;
+	return MHD_YES;
+}
+
+static void api(struct http_req *r)
+{
+	struct http *h = r->h;
+	struct request req;
+	char err[512], *line = NULL;
+	int c = request_cmd_find(r->cmd), e;
+	bool admin;
+
+	if (c < 0) {
+		snprintf(err, sizeof(err), "no command \"%.100s\": the commands are those of the socket "
+					   "protocol (status, top, archive, metrics, sweep, ...)",
+			 r->cmd);
+		answer_error(r, 404, err);
+		return;
+	}
+	if (r->post) {
+		e = http_route_from_body(r->cmd, r->body ? r->body : "", r->body_len, &line, err,
+					 sizeof(err));
+	} else {
+		struct query q = { .n = 0 };
+
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &q);
+		if (q.too_many) {
+			answer_error(r, 400, "more than 64 query parameters");
+			return;
+		}
+		e = http_route_from_query(r->cmd, q.keys, q.values, q.n, &line, err, sizeof(err));
+	}
+	if (e == -ENOMEM) {
+		answer_error(r, 500, "out of memory");
+		return;
+	}
+	if (e < 0) {
+		answer_error(r, 400, err);
+		return;
+	}
+	/* Read here only to know who may ask it; the handler reads it again. */
+	if (request_parse(line, strlen(line), &req, err, sizeof(err)) < 0) {
+		answer_error(r, 400, err);
+		free(line);
+		return;
+	}
+	admin = request_needs_admin(&req);
+	request_clear(&req);
+	if (admin && !r->post) {
+		answer_error(r, 405, "this command changes things: send it with POST, its arguments "
+				     "as a JSON object in the body");
+	} else if (admin && !http_auth_has_users(h->auth)) {
+		answer_error(r, 403, "commands that change things need a user of "
+				     "http.basic_auth_users, and none is configured; use sweepctl "
+				     "on the server, or add a user");
+	} else if (admin && !r->user) {
+		r->challenge = true;
+		answer_error(r, 401, "this command changes things: give a user and password of "
+				     "http.basic_auth_users");
+	} else if (admin && !h->tls && !h->loopback) {
+		answer_error(r, 403, "commands that change things are refused over plain HTTP on a "
+				     "network address: configure http.tls, or listen on 127.0.0.1");
+	} else if (r->post && !http_route_origin_ok(
+				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin"),
+				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"))) {
+		answer_error(r, 403, "refused: sent by a page of another site (its Origin is not "
+				     "this server)");
+	} else {
+		ask(r, line);
+	}
+	free(line);
+}
+
+/* What the request gets, once who asks is known (r->user, r->bad_password). */
+static void decide(struct http_req *r)
+{
+	struct http *h = r->h;
+	enum http_target t;
+	const char *cmd;
+	char *page;
+
+	t = http_route_target(r->url, &cmd);
+	if (r->bad_password) {
+		r->challenge = true;
+		answer_error(r, 401, "wrong user or password");
+		return;
+	}
+	if (h->read_auth && !r->user && t != HTTP_UNKNOWN) {
+		r->challenge = true;
+		answer_error(r, 401, "reading needs a user too here (http.read_auth)");
+		return;
+	}
+	if (t != HTTP_API && r->post) {
+		answer_error(r, 405, "only GET here");
+		return;
+	}
+	switch (t) {
+	case HTTP_PAGE:
+		page = h->hooks.page ? h->hooks.page(h->hooks.ud, r->user) : NULL;
+		if (page)
+			answer(r, 200, page, "text/html; charset=utf-8");
+		else
+			answer_error(r, 500, "the page could not be made (out of memory)");
+		break;
+	case HTTP_LOGIN:
+		if (!http_auth_has_users(h->auth)) {
+			answer_error(r, 403, "no user is configured (http.basic_auth_users)");
+		} else if (!r->user) {
+			r->challenge = true;
+			answer_error(r, 401, "log in with a user of http.basic_auth_users");
+		} else {
+			r->to_page = true;
+			answer(r, 303, strdup("{\"ok\":true}\n"), type_json);
+		}
+		break;
+	case HTTP_METRICS:
+		metrics(r);
+		break;
+	case HTTP_API:
+		free(r->cmd);
+		r->cmd = strdup(cmd);
+		if (!r->cmd)
+			answer_error(r, 500, "out of memory");
+		else
+			api(r);
+		break;
+	default:
+		answer_error(r, 404, "not found: the dashboard is /, the metrics /metrics, the API "
+				     "/api/v1/COMMAND");
+	}
+}
+
+static void checked(void *ud, bool ok)
+{
+	struct http_req *r = ud;
+
+	if (!ok) {
+		free(r->user);
+		r->user = NULL;
+		r->bad_password = true;
+	}
+	decide(r);
+	if (r->state == REQ_ANSWERED)
+		resume(r);
+}
+
+/* Who asks: a right password is checked off the loop (http_auth.c). */
+static void identify(struct http_req *r)
+{
+	char *password = NULL, *user = MHD_basic_auth_get_username_password(r->conn, &password);
+	int e;
+
+	if (!user) {
+		if (password)
+			MHD_free(password);
+		decide(r);
+		return;
+	}
+	r->user = strdup(user);
+	e = r->user ? http_auth_check(r->h->auth, user, password ? password : "", checked, r)
+		    : -ENOMEM;
+	MHD_free(user);
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		MHD_free(password);
+	}
+	if (e == 1) {
+		decide(r);
+	} else if (e == 0) {
+		r->state = REQ_CHECKING;
+		suspend(r);
+	} else if (e == -EAGAIN) {
+		free(r->user);
+		r->user = NULL;
+		answer_error(r, 503, "too many passwords are being checked at once: try again");
+	} else {
+		answer_error(r, 500, "out of memory");
+	}
+}
+
+static enum MHD_Result send_answer(struct http_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *body = r->reply;
+
+	r->reply = NULL;
+	if (!body)
+		body = reply_error("no answer");
+	resp = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
+		    : NULL;
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", r->type ? r->type : type_json);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	/* Nothing the page loads may come from elsewhere; its script may call this server only. */
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; style-src 'unsafe-inline'; script-src "
+				"'unsafe-inline'; img-src data:; connect-src 'self'; base-uri "
+				"'none'; form-action 'self'; frame-ancestors 'none'");
+	if (r->code == 405)
+		MHD_add_response_header(resp, "Allow", r->cmd ? "POST" : "GET, HEAD");
+	if (r->to_page)
+		MHD_add_response_header(resp, "Location", "/");
+	if (r->code == 503)
+		MHD_add_response_header(resp, "Retry-After", "1");
+	if (r->challenge)
+		ret = MHD_queue_basic_auth_fail_response(r->conn, "sweepd", resp);
+	else
+		ret = MHD_queue_response(r->conn, r->code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct http_req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r || !(r->url = strdup(url))) {
+			free(r);
+			return MHD_NO;
+		}
+		r->h = h;
+		r->conn = conn;
+		r->post = !strcmp(method, MHD_HTTP_METHOD_POST);
+		*con_cls = r;
+		if (!r->post && strcmp(method, MHD_HTTP_METHOD_GET) &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD))
+			answer_error(r, 405, "only GET, HEAD and POST are answered here");
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (r->state != REQ_READING || r->too_big)
+			return MHD_YES;
+		if (r->body_len + n > REQUEST_MAX_LINE) {
+			r->too_big = true;
+			return MHD_YES;
+		}
+		char *grown = realloc(r->body, r->body_len + n + 1);
+		if (!grown)
+			return MHD_NO;
+		memcpy(grown + r->body_len, upload_data, n);
+		r->body = grown;
+		r->body_len += n;
+		r->body[r->body_len] = '\0';
+		return MHD_YES;
+	}
+	http_conn_request_read(h->conns, conn);
+	if (r->state == REQ_READING) {
+		if (r->too_big)
+			answer_error(r, 413, "the body is longer than 65536 bytes");
+		else
+			identify(r);
+	}
+	if (r->state != REQ_ANSWERED)
+		return MHD_YES; /* suspended: called again once resumed */
+	return send_answer(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct http_req *r = *con_cls;
+
+	(void)toe;
+	http_conn_request_done(h->conns, conn);
+	if (!r)
+		return;
+	*con_cls = NULL;
+	if (r->state == REQ_CHECKING && h->auth)
+		http_auth_cancel(h->auth, r);
+	if (r->wait)
+		r->wait->req = NULL; /* its answer, when it comes, goes nowhere */
+	if (r->suspended) {
+		r->suspended = false;
+		if (r->prev)
+			r->prev->next = r->next;
+		else
+			h->suspended = r->next;
+		if (r->next)
+			r->next->prev = r->prev;
+	}
+	free(r->url);
+	free(r->cmd);
+	free(r->body);
+	free(r->user);
+	free(r->reply);
+	free(r);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = http_conn_add(h->conns, conn);
+	else
+		http_conn_remove(h->conns, *socket_context);
+}
+
+static void run(struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	MHD_run(h->mhd);
+	ev_timer_stop(h->loop, &h->timer);
+	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&h->timer, (double)ms / 1000.0, 0);
+		ev_timer_start(h->loop, &h->timer);
+	}
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	run(w->data);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	run(w->data);
+}
+
+/* Room for HTTP_MAX_CONNECTIONS more descriptors, as far as the hard limit allows. */
+static unsigned raise_files(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 64;
+	want = rl.rlim_cur + HTTP_MAX_CONNECTIONS + 64;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	if (want > rl.rlim_cur) {
+		rl.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur > 1024 + HTTP_MAX_CONNECTIONS ? HTTP_MAX_CONNECTIONS
+							: (unsigned)(rl.rlim_cur / 2);
+}
+
+static int sockaddr_of(const struct http_config *cfg, struct sockaddr_storage *ss, bool *v6)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	const char *host = !strcmp(cfg->host, "localhost") ? "127.0.0.1" : cfg->host;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = false;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)cfg->port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)cfg->port);
+		*v6 = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
+			 const struct http_hooks *hooks, char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	bool v6 = false, any = !*cfg->host;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, max;
+	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+
+	if (!h || !(h->auth = http_auth_create(loop)) || !(h->conns = http_conns_create(loop)) ||
+	    !(h->listen = strdup(cfg->listen)) ||
+	    http_auth_set_users(h->auth, cfg->users, cfg->n_users) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	h->loop = loop;
+	h->hooks = *hooks;
+	h->tls = cfg->cert_pem != NULL;
+	h->loopback = cfg->loopback;
+	h->read_auth = cfg->read_auth;
+	if (!any && sockaddr_of(cfg, &ss, &v6) < 0) {
+		snprintf(err, errlen, "http listen %s: not an address", cfg->listen);
+		goto fail;
+	}
+	max = raise_files();
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, max, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					     max < HTTP_PER_IP ? max : HTTP_PER_IP, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, NULL };
+	if (!any)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	if (h->tls) {
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->key_pem };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->cert_pem };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if (any)
+		flags |= MHD_USE_DUAL_STACK;
+	else if (v6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	h->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+				  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!h->mhd) {
+		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+			 errno == EADDRINUSE ? "the address is in use (another program, or "
+					       "another sweepd, listens there)"
+			 : errno	    ? strerror(errno)
+			 : h->tls	    ? "the TLS certificate or key was refused (do they match?)"
+					    : "libmicrohttpd refused to start");
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		snprintf(err, errlen, "libmicrohttpd gave no epoll descriptor");
+		goto fail;
+	}
+	ev_io_init(&h->io, on_io, info->epoll_fd, EV_READ);
+	h->io.data = h;
+	ev_io_start(loop, &h->io);
+	ev_timer_init(&h->timer, on_timer, 0, 0);
+	h->timer.data = h;
+	run(h);
+	return h;
+fail:
+	http_destroy(h);
+	return NULL;
+}
+
+int http_config_moved(const struct http_config *a, const struct http_config *b)
+{
+	if (!a || !b)
+		return a != b;
+	return strcmp(a->listen, b->listen) || (a->cert_pem == NULL) != (b->cert_pem == NULL) ||
+	       (a->cert_pem && strcmp(a->cert_pem, b->cert_pem)) ||
+	       (a->key_pem && strcmp(a->key_pem, b->key_pem));
+}
+
+void http_set_config(struct http *h, const struct http_config *cfg)
+{
+	h->read_auth = cfg->read_auth;
+	h->loopback = cfg->loopback;
+	if (http_auth_set_users(h->auth, cfg->users, cfg->n_users) < 0)
+		log_err("http: out of memory: no user may log in until the next reload");
+}
+
+void http_destroy(struct http *h)
+{
+	if (!h)
+		return;
+	/* No password's check comes back now; a later answer goes nowhere. */
+	http_auth_destroy(h->auth);
+	h->auth = NULL;
+	if (h->mhd) {
+		while (h->suspended) {
+			struct http_req *r = h->suspended;
+			if (r->wait)
+				r->wait->req = NULL;
+			r->wait = NULL;
+			r->state = REQ_ANSWERED;
+			resume(r);
+		}
+		ev_io_stop(h->loop, &h->io);
+		ev_timer_stop(h->loop, &h->timer);
+		MHD_stop_daemon(h->mhd);
+	}
+	http_conns_destroy(h->conns);
+	free(h->listen);
+	free(h);
+}
