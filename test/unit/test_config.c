@@ -716,6 +716,73 @@ static void remote_group(void **state)
 	unlink(cred);
 }
 
+static void http_group(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+	char text[1600], alert[300];
+	FILE *f;
+
+	(void)state;
+	snprintf(alert, sizeof(alert), "%s/notify", dir);
+	f = fopen(alert, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	chmod(alert, 0755);
+	snprintf(text, sizeof(text),
+		 "http = { listen = \"[::1]:9477\";\n"					/* 1 */
+		 "  basic_auth_users = { ops = "					/* 2 */
+		 "\"$2y$05$sweepdsweepdsweepdswee1jRfNnwaksYKC3QWMv1qL1xIuRCpXzi\"; };\n" /* 3 */
+		 "};\n"								/* 4 */
+		 "alert_command = \"%s\"; alert_repeat = \"1h\";\n"			/* 5 */
+		 "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",		/* 6 */
+		 alert);
+	cfg = load(text, &errs);
+	dump(&errs);
+	assert_non_null(cfg);
+	assert_non_null(cfg->http);
+	assert_string_equal(cfg->http->host, "::1");
+	assert_int_equal(cfg->http->port, 9477);
+	assert_true(cfg->http->loopback);
+	assert_int_equal(cfg->http->n_users, 1);
+	assert_string_equal(cfg->http->users[0].name, "ops");
+	assert_false(cfg->http->read_auth);
+	assert_string_equal(cfg->alert_command, alert);
+	assert_int_equal(cfg->alert_repeat, 3600);
+	config_free(cfg);
+	/* Every address, no TLS: said. */
+	cfg = load("http = { listen = \":9477\"; };\nzones = ( { name = \"a\"; path = \"o\"; } );\n",
+		   &errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->http->host, "");
+	assert_false(cfg->http->loopback);
+	assert_true(has_error(&cfg->warnings, 1, "without 'tls'"));
+	config_free(cfg);
+	/* Every wrong key at once. */
+	chmod(alert, 0777);
+	snprintf(text, sizeof(text),
+		 "http = { listen = \"127.0.0.1\";\n"				/* 1 */
+		 "  basic_auth_users = { ops = \"plain\"; dev = 3; };\n"		/* 2 */
+		 "  read_auth = true; tls = { cert_file = \"nope.crt\"; };\n"		/* 3 */
+		 "  colour = 1; };\n"						/* 4 */
+		 "alert_command = \"%s\";\n"						/* 5 */
+		 "zones = ( { name = \"a\"; path = \"outputs\"; } );\n",		/* 6 */
+		 alert);
+	cfg = load(text, &errs);
+	dump(&errs);
+	assert_null(cfg);
+	assert_true(has_error(&errs, 1, "must be ADDRESS:PORT"));
+	assert_true(has_error(&errs, 2, "http user \"ops\": not a bcrypt hash"));
+	assert_true(has_error(&errs, 2, "http user \"dev\" must be given a bcrypt hash"));
+	assert_true(has_error(&errs, 3, "needs both 'cert_file' and 'key_file'"));
+	assert_true(has_error(&errs, 3, "'read_auth' is true but there are no 'basic_auth_users'"));
+	assert_true(has_error(&errs, 4, "colour"));
+	assert_true(has_error(&errs, 5, "may be written by anyone"));
+	config_errors_clear(&errs);
+	unlink(alert);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +804,7 @@ int main(void)
 		cmocka_unit_test(socket_keys_and_reload_refusals),
 		cmocka_unit_test(client_limits),
 		cmocka_unit_test(remote_group),
+		cmocka_unit_test(http_group),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
