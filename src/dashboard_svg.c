@@ -140,6 +140,9 @@ static void panel_draw(struct html *h, const struct panel *p, json_object *pts, 
 	for (int i = 0; i < 3; i++) {
 		double val = hi - i * (hi - lo) / 2;
 
+		/* Half a byte has no label of its own. */
+		if (i == 1 && hi - lo < 2)
+			continue;
 		html_printf(h, "<text class=\"y\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">",
 			    PLOT_L - 3, y0 + PLOT_T + i * (PLOT_B - PLOT_T) / 2.0 + 3);
 		axis_size(h, val, hi, hi - lo);
