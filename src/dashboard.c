@@ -21,7 +21,8 @@
 static const char css[] =
 	":root{color-scheme:light dark;--ok:#1a7f37;--bad:#c62828;--line:#2f6fde;--mute:#888}"
 	"*{box-sizing:border-box}"
-	"body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:75rem;padding:.5rem 1rem 2rem}"
+	"body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:75rem;"
+	"padding:.5rem 1rem 2rem}"
 	"header{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;"
 	"justify-content:space-between}"
 	"h1{font-size:1.3rem;margin:.4rem 0}h2{font-size:1.1rem;margin:1.4rem 0 .4rem}"

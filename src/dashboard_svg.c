@@ -32,8 +32,8 @@ void dash_bar(struct html *h, double frac, double mark1, double mark2, const cha
 		double m = i ? mark2 : mark1;
 
 		if (m >= 0)
-			html_printf(h, "<line class=\"mark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" y2=\"10\" "
-				       "vector-effect=\"non-scaling-stroke\"/>",
+			html_printf(h, "<line class=\"mark\" x1=\"%.1f\" x2=\"%.1f\" "
+				       "y1=\"0\" y2=\"10\" vector-effect=\"non-scaling-stroke\"/>",
 				    100 * clamp01(m), 100 * clamp01(m));
 	}
 	html_raw(h, "</svg>");
@@ -72,7 +72,8 @@ static bool sample(json_object *pts, size_t i, int64_t from, int64_t now, int64_
 		return false;
 	*t = json_object_get_int64(a);
 	*v = json_object_get_double(b);
-	return *t >= from && *t <= now && isfinite(*v) && *v >= 0;
+	/* A value no uint64_t holds is no size: it would not survive the casts below. */
+	return *t >= from && *t <= now && *v >= 0 && *v < 18446744073709551616.0;
 }
 
 /*

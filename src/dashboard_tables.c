@@ -70,7 +70,8 @@ static void growth(struct html *h, json_object *trend)
 		return;
 	}
 	html_raw(h, g < 0 ? "&minus;" : "+");
-	dash_size(h, (uint64_t)(g < 0 ? -g : g));
+	/* Negated as unsigned: -INT64_MIN is no int64_t. */
+	dash_size(h, g < 0 ? 0 - (uint64_t)g : (uint64_t)g);
 	html_raw(h, "/day");
 }
 

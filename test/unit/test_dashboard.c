@@ -182,12 +182,14 @@ static void escapes_every_name(void **state)
 	assert_non_null(strstr(page, "&#47;tmp&#47;x&quot;&#39;&amp;&lt;i&gt;"));
 	/* Every "alert(" is inside escaped text. */
 	for (p = page; (p = strstr(p, "alert(")); p++)
-		assert_true(p - page >= 4 && (!strncmp(p - 4, "&gt;", 4) || !strncmp(p - 6, "&quot;", 6)));
+		assert_true(p - page >= 6 &&
+			    (!strncmp(p - 4, "&gt;", 4) || !strncmp(p - 6, "&quot;", 6)));
 	free(page);
 
 	page = render(*state, "<img src=\"x\" onerror=alert(3)>", false);
 	assert_null(strstr(page, "<img"));
-	assert_non_null(strstr(page, "logged in as <b>&lt;img src=&quot;x&quot; onerror=alert(3)&gt;</b>"));
+	assert_non_null(strstr(
+		page, "logged in as <b>&lt;img src=&quot;x&quot; onerror=alert(3)&gt;</b>"));
 	/* One script, the page's own. */
 	assert_int_equal(count(page, "<script"), 1);
 	assert_non_null(strstr(page, "<script>\nfunction later()"));
@@ -258,15 +260,18 @@ static void odd_fields(void **state)
 		"\"filesystems\":{},\"archive\":null,\"alarms\":[1,{}],\"jobs\":[{},null,"
 		"{\"bytes\":0,\"done\":5}],\"mover\":[],\"uptime_s\":\"long\"}",
 		"{\"zones\":[{\"name\":\"z\",\"limits\":{\"max_size\":0,\"max_files\":-1},"
-		"\"trend\":{\"growth_per_day\":-2048},\"oldest_mtime\":9999999999999}],"
+		"\"trend\":{\"growth_per_day\":-9223372036854775808},"
+		"\"oldest_mtime\":9999999999999}],"
 		"\"filesystems\":[{\"mount\":\"/m\",\"used_pct\":\"x\",\"high_pct\":null}],"
-		"\"archive\":{\"path\":\"/a\",\"remote\":{\"failing\":true,\"last_error\":\"<x>\"}},"
+		"\"archive\":{\"path\":\"/a\","
+		"\"remote\":{\"failing\":true,\"last_error\":\"<x>\"}},"
 		"\"high_mark_at\":5}",
 		"{\"ok\":false,\"error\":\"<no> status\"}",
 		"[]",
 	};
 	static const char *const odd_series[] = {
 		"{\"zone:z\":{\"day\":[[1],[\"a\",2],[1796208000,-3],null,[1796208000,1.5e300],"
+		"[1796208001,1e19],"
 		"[1796208100,7],[1796208200,7]],\"month\":{}},\"fs:/m\":[]}",
 		"[]",
 		"{\"zone:z\":{\"day\":[[0,0],[1796208281,5]]}}",
