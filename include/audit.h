@@ -28,5 +28,10 @@ int audit_write(struct audit *a, struct json_object *entry);
  * then hands it to actions (a reply's array), or frees it when actions is NULL.
  */
 void audit_report(struct audit *a, struct json_object *actions, struct json_object *entry);
+/*
+ * The last entries written (up to 20, kept in memory since the daemon
+ * started), newest first, as a new array that shares them: for the dashboard.
+ */
+struct json_object *audit_recent(const struct audit *a);
 
 #endif

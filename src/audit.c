@@ -12,8 +12,13 @@
 #include "pathenc.h"
 #include "units.h"
 
+/* The dashboard's latest actions: the last ones written, kept in memory. */
+#define AUDIT_RECENT 20
+
 struct audit {
 	int fd;
+	json_object *recent[AUDIT_RECENT]; /* a ring; next is where the next one goes */
+	size_t next;
 };
 
 struct audit *audit_open(const char *state_dir)
@@ -39,6 +44,8 @@ void audit_close(struct audit *a)
 	if (!a)
 		return;
 	close(a->fd);
+	for (size_t i = 0; i < AUDIT_RECENT; i++)
+		json_object_put(a->recent[i]);
 	free(a);
 }
 
@@ -72,12 +79,29 @@ int audit_write(struct audit *a, json_object *entry)
 
 	if (!a)
 		return -EBADF;
+	/* Kept even when the write fails: it was done all the same. */
+	json_object_put(a->recent[a->next]);
+	a->recent[a->next] = json_object_get(entry);
+	a->next = (a->next + 1) % AUDIT_RECENT;
 	if (!s || (n = asprintf(&line, "%s\n", s)) < 0)
 		return -ENOMEM;
 	if (write(a->fd, line, (size_t)n) != n)
 		r = errno ? -errno : -EIO;
 	free(line);
 	return r;
+}
+
+json_object *audit_recent(const struct audit *a)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 1; a && arr && i <= AUDIT_RECENT; i++) {
+		json_object *e = a->recent[(a->next + AUDIT_RECENT - i) % AUDIT_RECENT];
+
+		if (e)
+			json_object_array_add(arr, json_object_get(e));
+	}
+	return arr;
 }
 
 static const char *field(json_object *entry, const char *key)
