@@ -11,7 +11,7 @@
 
 enum http_target {
 	HTTP_PAGE,    /* GET /: the dashboard */
-	HTTP_LOGIN,   /* GET /login: a 401 challenge until a user is given, then back to / */
+	HTTP_LOGIN,   /* GET /login: a 401 challenge until a user is given, then the page */
 	HTTP_METRICS, /* GET /metrics */
 	HTTP_API,     /* /api/v1/CMD */
 	HTTP_UNKNOWN,

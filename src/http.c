@@ -71,7 +71,6 @@ struct http_req {
 	char *reply;
 	const char *type;
 	bool challenge; /* 401 with WWW-Authenticate */
-	bool to_page;	/* 303 to / */
 };
 
 static const char type_json[] = "application/json";
@@ -312,23 +311,28 @@ static void decide(struct http_req *r)
 		return;
 	}
 	switch (t) {
+	case HTTP_LOGIN:
+		if (!http_auth_has_users(h->auth)) {
+			answer_error(r, 403, "no user is configured (http.basic_auth_users)");
+			break;
+		}
+		if (!r->user) {
+			r->challenge = true;
+			answer_error(r, 401, "log in with a user of http.basic_auth_users");
+			break;
+		}
+		/*
+		 * The page itself, with the buttons: a browser sends the password
+		 * again to where it was asked for, and the page's refresh and its
+		 * buttons stay under that.
+		 */
+		/* fall through */
 	case HTTP_PAGE:
 		page = h->hooks.page ? h->hooks.page(h->hooks.ud, r->user) : NULL;
 		if (page)
 			answer(r, 200, page, "text/html; charset=utf-8");
 		else
 			answer_error(r, 500, "the page could not be made (out of memory)");
-		break;
-	case HTTP_LOGIN:
-		if (!http_auth_has_users(h->auth)) {
-			answer_error(r, 403, "no user is configured (http.basic_auth_users)");
-		} else if (!r->user) {
-			r->challenge = true;
-			answer_error(r, 401, "log in with a user of http.basic_auth_users");
-		} else {
-			r->to_page = true;
-			answer(r, 303, strdup("{\"ok\":true}\n"), type_json);
-		}
 		break;
 	case HTTP_METRICS:
 		metrics(r);
@@ -421,8 +425,6 @@ static enum MHD_Result send_answer(struct http_req *r)
 				"'none'; form-action 'self'; frame-ancestors 'none'");
 	if (r->code == 405)
 		MHD_add_response_header(resp, "Allow", r->cmd ? "POST" : "GET, HEAD");
-	if (r->to_page)
-		MHD_add_response_header(resp, "Location", "/");
 	if (r->code == 503)
 		MHD_add_response_header(resp, "Retry-After", "1");
 	if (r->challenge)
