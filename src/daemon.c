@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alarms.h"
+#include "alert.h"
 #include "archive.h"
 #include "audit.h"
 #include "fsinfo.h"
@@ -254,6 +255,9 @@ void daemon_alarms_update(struct daemon *d)
 	if (d->rotate)
 		rotate_alarms(d->rotate, a, now);
 	alarms_end(a, NULL, NULL);
+	/* What started, ended or is due again goes to alert_command. */
+	if (d->alert)
+		alert_sync(d->alert, a, now);
 }
 
 /*
@@ -346,6 +350,9 @@ char *daemon_reload(struct daemon *d)
 		ev_break(d->loop, EVBREAK_ALL);
 	}
 	rotate_reconfigure(d->rotate, rl.cfg);
+	/* Later runs only: the alarms already sent are not sent again for a reload. */
+	if (alert_configure(d->alert, rl.cfg->alert_command, rl.cfg->alert_repeat) < 0)
+		log_err("reload: out of memory: alert_command keeps its old value");
 	if (d->archive)
 		archive_set_config(d->archive, rl.cfg);
 	if (d->archive && !rl.cfg->remote && archive_remote_entries(d->archive)->live)
@@ -544,6 +551,11 @@ int daemon_start(struct daemon *d)
 	mover_on_free(d->mover, rotate_file_free, d->rotate);
 	watch_set_batch_hook(d->watch, on_batch, d);
 	d->history = history_open(d->loop, d->cfg, d->table);
+	d->alert = alert_create(d->loop, &d->counters);
+	if (!d->alert || alert_configure(d->alert, d->cfg->alert_command, d->cfg->alert_repeat) < 0) {
+		log_err("cannot start: out of memory");
+		return -ENOMEM;
+	}
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode, d->handler,
 				    d->is_admin, d);
 	if (!d->control) {
@@ -588,6 +600,9 @@ void daemon_stop(struct daemon *d)
 		ev_timer_stop(d->loop, &d->housekeeping);
 		ev_timer_stop(d->loop, &d->watchdog);
 	}
+	/* No run starts while stopping: those going get SIGTERM (alert.h). */
+	alert_destroy(d->alert);
+	d->alert = NULL;
 	/* First: the running jobs stop (undone) and every result is applied while all is here. */
 	mover_destroy(d->mover);
 	d->mover = NULL;
