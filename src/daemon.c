@@ -176,6 +176,27 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 	write_metrics_file(d);
 }
 
+/* watch_limit: directories without an inotify watch for the limit, and what to do. */
+static void watch_limit_alarm(struct alarms *a, uint64_t unwatched, int64_t now)
+{
+	FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+	long lim = -1;
+	char msg[512], cur[48] = "";
+
+	if (f) {
+		if (fscanf(f, "%ld", &lim) == 1 && lim > 0)
+			snprintf(cur, sizeof(cur), " (now %ld)", lim);
+		fclose(f);
+	}
+	snprintf(msg, sizeof(msg),
+		 "%llu director%s without an inotify watch: fs.inotify.max_user_watches%s is "
+		 "used up (by the programs of sweepd's user together), so changes there are seen only by rescans every 30 s and on settle; "
+		 "raise it (sysctl -w fs.inotify.max_user_watches=N, and in /etc/sysctl.d/ to "
+		 "keep it): the directories are watched again within 30 s",
+		 (unsigned long long)unwatched, unwatched == 1 ? "y is" : "ies are", cur);
+	alarms_hold(a, "watch_limit", NULL, msg, 0, now);
+}
+
 void daemon_alarms_update(struct daemon *d)
 {
 	struct alarms *a = d->alarms;
@@ -252,6 +273,8 @@ void daemon_alarms_update(struct daemon *d)
 			    (const char *const[]){ "bucket", d->cfg->remote->bucket, NULL }, msg,
 			    st->failing_since, now);
 	}
+	if (d->watch && watch_unwatched_at_limit(d->watch))
+		watch_limit_alarm(a, watch_unwatched_at_limit(d->watch), now);
 	if (d->rotate)
 		rotate_alarms(d->rotate, a, now);
 	alarms_end(a, NULL, NULL);
@@ -292,6 +315,9 @@ static void status_line(struct daemon *d, char *buf, size_t len)
 		else if (!strcmp(al->name, "archive_full"))
 			snprintf(alarms + used, sizeof(alarms) - used, "%sarchive %s full",
 				 i ? ", " : "", d->cfg->archive_path);
+		else if (!strcmp(al->name, "watch_limit"))
+			snprintf(alarms + used, sizeof(alarms) - used,
+				 "%sinotify watch limit reached", i ? ", " : "");
 		else if (!strcmp(al->name, "rotate_blocked"))
 			snprintf(alarms + used, sizeof(alarms) - used,
 				 "%srotation of %s blocked by pid %s (%s)", i ? ", " : "",

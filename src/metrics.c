@@ -291,7 +291,8 @@ char *metrics_render(json_object *status, int64_t now)
 	if (!get(status, "alarms"))
 		alarms += number(status, "archive.full", &v);
 	head(f, "sweepd_alarms", "gauge",
-	     "Alarms on now (status.alarms): zones, filesystems, the archive, blocked rotations.");
+	     "Alarms on now (status.alarms): zones, filesystems, the archive, blocked rotations, "
+	     "the inotify watch limit.");
 	fputs("sweepd_alarms", f);
 	value(f, alarms);
 	if (fclose(f) != 0) {
