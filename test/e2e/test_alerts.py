@@ -323,6 +323,41 @@ def reload_sends_nothing_again_and_a_removed_command_stops():
         d.close()
 
 
+def gone(pid):
+    """No such process, or only its zombie left for init to reap."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@case
+def stop_while_a_run_hangs():
+    """SIGTERM while a run hangs and another waits behind it: sweepd stops at once and
+    cleanly (exit 0, nothing leaked under ASan), the hanging run gets SIGTERM, the waiting
+    one never starts, and the log says so."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    rec = Recorder(root)
+    d = Daemon(root=root, zones=[quota_zone()], extra=f'alert_command = "{rec.path}";')
+    try:
+        rec.mode("hang")
+        w = Writer(d.path("z", "held"))
+        d.settle()
+        run = wait_for(lambda: rec.starts(), "the hanging run")[0]
+        w.close()
+        d.settle()  # its resolved waits behind the firing run
+        t0 = time.monotonic()
+        d.stop()
+        check(time.monotonic() - t0 < 5, "the stop waits for no alert run")
+        check("1 alert_command run(s) still going sent SIGTERM, 1 not yet started dropped"
+              in d.logtext(), f"said at stop:\n{d.logtext()}")
+        wait_for(lambda: gone(run["pid"]), "the hanging run gone")
+        equal(len(rec.starts()), 1, "the waiting run never started")
+    finally:
+        d.close()
+
+
 @case
 def watch_limit_alarm_while_watches_run_out():
     """Past the inotify watch limit, watch_limit holds and says how many directories are
