@@ -74,8 +74,11 @@ char *alert_json(const struct alert_alarm *al, enum alert_status st, int64_t end
 		 const char *generator_url);
 /* t as RFC 3339 in UTC, "2026-12-02T10:00:00Z"; returns buf. */
 char *alert_rfc3339(int64_t t, char *buf, size_t len);
-/* How the log names an alarm: disk_high{mount="/var"}; returns buf. */
-char *alert_name(const struct alert_alarm *al, char *buf, size_t len);
+/*
+ * How the log names an alarm, and the runner its identity: disk_high{mount="/var"}.
+ * Malloc'd (whole, however long its labels), or NULL.
+ */
+char *alert_name(const struct alert_alarm *al);
 
 /* --- the runner --- */
 

@@ -300,24 +300,20 @@ static void pump(struct alert *a)
 static void on_event(const struct alert_event *ev, void *ud)
 {
 	struct alert *a = ud;
-	char key[1024];
-	struct slot *s;
+	char *key = alert_name(ev->alarm);
+	struct slot *s = NULL;
 	char *json, *name, *summary;
 
-	alert_name(ev->alarm, key, sizeof(key));
-	for (s = a->slots; s && strcmp(s->key, key); s = s->next)
+	for (s = key ? a->slots : NULL; s && strcmp(s->key, key); s = s->next)
 		;
-	if (!s && (s = calloc(1, sizeof(*s)))) {
+	if (key && !s && (s = calloc(1, sizeof(*s)))) {
 		s->a = a;
-		s->key = strdup(key);
-		if (!s->key) {
-			free(s);
-			s = NULL;
-		} else {
-			s->next = a->slots;
-			a->slots = s;
-		}
+		s->key = key;
+		key = NULL;
+		s->next = a->slots;
+		a->slots = s;
 	}
+	free(key);
 	json = alert_json(ev->alarm, ev->status, ev->ends_at, NULL);
 	name = strdup(ev->alarm->name);
 	summary = strdup(ev->alarm->summary);
@@ -326,8 +322,8 @@ static void on_event(const struct alert_event *ev, void *ud)
 		free(name);
 		free(summary);
 		a->counters->alert_failures++;
-		log_err("alert %s (%s): out of memory: %s not run", key, status_word(ev->status),
-			a->command);
+		log_err("alert %s (%s): out of memory: %s not run", ev->alarm->name,
+			status_word(ev->status), a->command);
 		if (s)
 			slot_release(s);
 		return;

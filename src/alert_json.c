@@ -177,19 +177,23 @@ char *alert_rfc3339(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
-char *alert_name(const struct alert_alarm *al, char *buf, size_t len)
+char *alert_name(const struct alert_alarm *al)
 {
-	size_t used;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	snprintf(buf, len, "%s", al->name);
-	for (size_t i = 0; i < al->n_labels; i++) {
-		used = strlen(buf);
-		snprintf(buf + used, len - used, "%s%s=\"%s\"", i ? "," : "{", al->keys[i],
-			 al->values[i]);
-	}
-	used = strlen(buf);
+	if (!f)
+		return NULL;
+	fputs(al->name, f);
+	for (size_t i = 0; i < al->n_labels; i++)
+		fprintf(f, "%s%s=\"%s\"", i ? "," : "{", al->keys[i], al->values[i]);
 	if (al->n_labels)
-		snprintf(buf + used, len - used, "}");
+		fputc('}', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
