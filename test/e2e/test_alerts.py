@@ -184,13 +184,14 @@ def firing_and_resolved_on_a_full_disk():
 
 @case
 def failing_and_hanging_commands_do_not_hurt():
-    """A command that exits 1, then one that hangs (killed at the time limit, 1 s here
+    """A command that exits 1, then one that hangs (killed at the time limit, 3 s here
     through the test hook SWEEPD_ALERT_TIMEOUT_S): status answers at once all along, each
     failure is logged and counted, the hanging one and its process group are gone, and the
-    next alarm still runs."""
+    next alarm still runs. (The limit is 3 s here so that "at once" means well under it on
+    a loaded machine.)"""
     root = tempfile.mkdtemp(prefix="sweepd-e2e-")
     rec = Recorder(root)
-    with environment(SWEEPD_ALERT_TIMEOUT_S="1"):
+    with environment(SWEEPD_ALERT_TIMEOUT_S="3"):
         d = Daemon(root=root, zones=[quota_zone()], extra=f'alert_command = "{rec.path}";')
     try:
         rec.mode("fail")
@@ -206,12 +207,12 @@ def failing_and_hanging_commands_do_not_hurt():
         run = wait_for(lambda: rec.starts(status="resolved"), "the hanging run")[0]
         t0 = time.monotonic()
         d.status()
-        check(time.monotonic() - t0 < 0.5, "status answers while the command hangs")
+        check(time.monotonic() - t0 < 1.5, "status answers while the command hangs")
         wait_for(lambda: metric(d, "sweepd_alert_failures_total") == 2, "the kill counted",
                  timeout=30)
         check(not os.path.exists(f"/proc/{run['pid']}"), "the hanging command is gone")
         log = d.logtext()
-        check("did not finish in 1 s: killed" in log, f"the kill logged:\n{log}")
+        check("did not finish in 3 s: killed" in log, f"the kill logged:\n{log}")
         equal(log.count("alert quota_unmet"), 2, f"one line per failed run:\n{log}")
         rec.mode("ok")
         w = Writer(d.path("z", "again"))
@@ -279,7 +280,7 @@ def one_run_per_alarm_and_four_at_most():
         nothing_more_for(lambda: len(rec.starts()) == 4, 0.5, "no fifth while four run")
         t0 = time.monotonic()
         d.status()
-        check(time.monotonic() - t0 < 0.5, "status answers while four runs block")
+        check(time.monotonic() - t0 < 2, "status answers while four runs block")
         open(rec.release, "w").close()
         wait_for(lambda: len(rec.ends()) == 6, "the two waiting ran after")
         for x in ws:
