@@ -10,6 +10,8 @@
 struct counters {
 	uint64_t events, overflows, rescans, archived, deleted, purged, restored, rotated,
 		bytes_freed, errors, blocked;
+	/* alert_command: runs started (or tried), and those that failed, were killed or never started. */
+	uint64_t alert_runs, alert_failures;
 	/*
 	 * Not shown: the events that were a close after writing (IN_CLOSE_WRITE),
 	 * whatever the file. The rotator waits on them for a copy's writer to let go.

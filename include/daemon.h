@@ -29,6 +29,7 @@ struct daemon {
 	struct settle *settle;	       /* clients waiting for the mover to be idle */
 	struct history *history;
 	struct alarms *alarms; /* what holds now: daemon_alarms_update */
+	struct alert *alert;   /* alert_command's runs for the alarms */
 	struct http *http;     /* NULL without config http */
 	struct counters counters;
 	int64_t started;

@@ -36,6 +36,13 @@ void watch_drain(struct watch *w);
 /* Rescans the subtrees that have no watch and retries zones whose root is missing. */
 void watch_poll_unwatched(struct watch *w);
 
+/*
+ * Directories left without a watch since inotify refused one for the
+ * fs.inotify.max_user_watches limit (ENOSPC): 0 once every directory is
+ * watched again (or none was refused for the limit). The watch_limit alarm.
+ */
+uint64_t watch_unwatched_at_limit(const struct watch *w);
+
 /* Called after each batch of events has been applied (not during a sweep's own drains). */
 void watch_set_batch_hook(struct watch *w, void (*fn)(void *ud), void *ud);
 

@@ -74,6 +74,7 @@ struct watch {
 	int cached_fd;
 	bool need_rescan;
 	bool limit_warned;
+	bool limit_hit; /* a watch refused with ENOSPC, and directories still unwatched */
 	uint64_t unwatched;
 	int threads; /* for the big walks */
 	uint64_t roots_gen; /* zone roots attached and detached */

@@ -13,15 +13,17 @@
 #include <unistd.h>
 
 #include "alarms.h"
-#include "dashboard.h"
-#include "http.h"
+#include "alert.h"
 #include "archive.h"
 #include "audit.h"
+#include "dashboard.h"
 #include "fsinfo.h"
+
 #include "control.h"
 #include "engine.h"
 #include "fileio.h"
 #include "history.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -219,6 +221,27 @@ int daemon_apply_http(struct daemon *d, const struct http_config *old)
 	return 0;
 }
 
+/* watch_limit: directories without an inotify watch for the limit, and what to do. */
+static void watch_limit_alarm(struct alarms *a, uint64_t unwatched, int64_t now)
+{
+	FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+	long lim = -1;
+	char msg[512], cur[48] = "";
+
+	if (f) {
+		if (fscanf(f, "%ld", &lim) == 1 && lim > 0)
+			snprintf(cur, sizeof(cur), " (now %ld)", lim);
+		fclose(f);
+	}
+	snprintf(msg, sizeof(msg),
+		 "%llu director%s without an inotify watch: fs.inotify.max_user_watches%s is "
+		 "used up (by the programs of sweepd's user together), so changes there are seen only by rescans every 30 s and on settle; "
+		 "raise it (sysctl -w fs.inotify.max_user_watches=N, and in /etc/sysctl.d/ to "
+		 "keep it): the directories are watched again within 30 s",
+		 (unsigned long long)unwatched, unwatched == 1 ? "y is" : "ies are", cur);
+	alarms_hold(a, "watch_limit", NULL, msg, 0, now);
+}
+
 void daemon_alarms_update(struct daemon *d)
 {
 	struct alarms *a = d->alarms;
@@ -295,9 +318,14 @@ void daemon_alarms_update(struct daemon *d)
 			    (const char *const[]){ "bucket", d->cfg->remote->bucket, NULL }, msg,
 			    st->failing_since, now);
 	}
+	if (d->watch && watch_unwatched_at_limit(d->watch))
+		watch_limit_alarm(a, watch_unwatched_at_limit(d->watch), now);
 	if (d->rotate)
 		rotate_alarms(d->rotate, a, now);
 	alarms_end(a, NULL, NULL);
+	/* What started, ended or is due again goes to alert_command. */
+	if (d->alert)
+		alert_sync(d->alert, a, now);
 }
 
 /*
@@ -332,6 +360,9 @@ static void status_line(struct daemon *d, char *buf, size_t len)
 		else if (!strcmp(al->name, "archive_full"))
 			snprintf(alarms + used, sizeof(alarms) - used, "%sarchive %s full",
 				 i ? ", " : "", d->cfg->archive_path);
+		else if (!strcmp(al->name, "watch_limit"))
+			snprintf(alarms + used, sizeof(alarms) - used,
+				 "%sinotify watch limit reached", i ? ", " : "");
 		else if (!strcmp(al->name, "rotate_blocked"))
 			snprintf(alarms + used, sizeof(alarms) - used,
 				 "%srotation of %s blocked by pid %s (%s)", i ? ", " : "",
@@ -390,6 +421,9 @@ char *daemon_reload(struct daemon *d)
 		ev_break(d->loop, EVBREAK_ALL);
 	}
 	rotate_reconfigure(d->rotate, rl.cfg);
+	/* Later runs only: the alarms already sent are not sent again for a reload. */
+	if (alert_configure(d->alert, rl.cfg->alert_command, rl.cfg->alert_repeat) < 0)
+		log_err("reload: out of memory: alert_command keeps its old value");
 	if (d->archive)
 		archive_set_config(d->archive, rl.cfg);
 	if (d->archive && !rl.cfg->remote && archive_remote_entries(d->archive)->live)
@@ -589,6 +623,11 @@ int daemon_start(struct daemon *d)
 	mover_on_free(d->mover, rotate_file_free, d->rotate);
 	watch_set_batch_hook(d->watch, on_batch, d);
 	d->history = history_open(d->loop, d->cfg, d->table);
+	d->alert = alert_create(d->loop, &d->counters);
+	if (!d->alert || alert_configure(d->alert, d->cfg->alert_command, d->cfg->alert_repeat) < 0) {
+		log_err("cannot start: out of memory");
+		return -ENOMEM;
+	}
 	d->control = control_create(d->loop, d->cfg->socket_path, d->cfg->socket_mode, d->handler,
 				    d->is_admin, d);
 	if (!d->control) {
@@ -636,6 +675,9 @@ void daemon_stop(struct daemon *d)
 		ev_timer_stop(d->loop, &d->housekeeping);
 		ev_timer_stop(d->loop, &d->watchdog);
 	}
+	/* No run starts while stopping: those going get SIGTERM (alert.h). */
+	alert_destroy(d->alert);
+	d->alert = NULL;
 	/* First: the running jobs stop (undone) and every result is applied while all is here. */
 	mover_destroy(d->mover);
 	d->mover = NULL;

@@ -179,6 +179,11 @@ static const struct family counter_families[] = {
 	{"sweepd_errors_total", "counter", "errors", "Actions that failed."},
 	{"sweepd_blocked_total", "counter", "blocked",
 	 "Times a zone, filesystem or the archive could not reach its target."},
+	{"sweepd_alert_runs_total", "counter", "alert_runs",
+	 "Runs of alert_command, one per alarm started, ended or repeated."},
+	{"sweepd_alert_failures_total", "counter", "alert_failures",
+	 "Runs of alert_command that exited non-zero, died of a signal, were killed after "
+	 "the time limit or could not be started."},
 };
 
 static const struct family top_families[] = {
@@ -286,7 +291,8 @@ char *metrics_render(json_object *status, int64_t now)
 	if (!get(status, "alarms"))
 		alarms += number(status, "archive.full", &v);
 	head(f, "sweepd_alarms", "gauge",
-	     "Alarms on now (status.alarms): zones, filesystems, the archive, blocked rotations.");
+	     "Alarms on now (status.alarms): zones, filesystems, the archive, blocked rotations, "
+	     "the inotify watch limit.");
 	fputs("sweepd_alarms", f);
 	value(f, alarms);
 	if (fclose(f) != 0) {

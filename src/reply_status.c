@@ -211,6 +211,8 @@ static json_object *counters_json(const struct counters *c)
 	json_object_object_add(o, "bytes_freed", u64(c->bytes_freed));
 	json_object_object_add(o, "errors", u64(c->errors));
 	json_object_object_add(o, "blocked", u64(c->blocked));
+	json_object_object_add(o, "alert_runs", u64(c->alert_runs));
+	json_object_object_add(o, "alert_failures", u64(c->alert_failures));
 	return o;
 }
 

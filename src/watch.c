@@ -202,6 +202,11 @@ bool watch_zone_attached(const struct watch *w, size_t zone)
 	return zone < w->n_zones && w->zones[zone].root_fd >= 0;
 }
 
+uint64_t watch_unwatched_at_limit(const struct watch *w)
+{
+	return w->limit_hit ? w->unwatched : 0;
+}
+
 uint64_t watch_roots_gen(const struct watch *w)
 {
 	return w->roots_gen;

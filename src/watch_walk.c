@@ -59,6 +59,8 @@ static void watch_note_wd(struct watch *w, struct table_dir *d, int wd)
 		if (!(d->flags & TD_UNWATCHED))
 			w->unwatched++;
 		d->flags |= TD_UNWATCHED;
+		if (wd == -ENOSPC)
+			w->limit_hit = true;
 		if (wd == -ENOSPC && !w->limit_warned) {
 			FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
 			long lim = -1;
@@ -77,6 +79,8 @@ static void watch_note_wd(struct watch *w, struct table_dir *d, int wd)
 	}
 	if (d->flags & TD_UNWATCHED)
 		w->unwatched--;
+	if (!w->unwatched)
+		w->limit_hit = false;
 	d->flags &= ~TD_UNWATCHED;
 	/* A directory that replaced another keeps the wd the kernel gives its inode. */
 	table_dir_set_wd(w->table, d, wd);
@@ -242,6 +246,8 @@ void watch_on_dir_dropped(struct table_dir *d, void *ud)
 		watch_cache_drop(w);
 	if (d->flags & TD_UNWATCHED)
 		w->unwatched--;
+	if (!w->unwatched)
+		w->limit_hit = false;
 	if (d->wd >= 0)
 		inotify_rm_watch(w->fd, d->wd);
 }
