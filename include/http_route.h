@@ -43,4 +43,12 @@ unsigned http_route_status(const char *reply);
  */
 bool http_route_origin_ok(const char *origin, const char *host);
 
+/*
+ * Is host (the Host header) one a server listening on loopback answers? An
+ * IP address or localhost, with any port: a page of another site whose
+ * name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name
+ * and is refused. NULL (HTTP/1.0 without Host): yes.
+ */
+bool http_route_host_ok(const char *host);
+
 #endif

@@ -296,6 +296,12 @@ static void decide(struct http_req *r)
 	char *page;
 
 	t = http_route_target(r->url, &cmd);
+	if (h->loopback &&
+	    !http_route_host_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"))) {
+		answer_error(r, 421, "this server answers to its address or localhost only (the Host "
+				     "header names another)");
+		return;
+	}
 	if (r->bad_password) {
 		r->challenge = true;
 		answer_error(r, 401, "wrong user or password");

@@ -1,10 +1,12 @@
 #include "http_route.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "request.h"
 
@@ -166,4 +168,33 @@ bool http_route_origin_ok(const char *origin, const char *host)
 	if (!host || !(p = strstr(origin, "://")))
 		return false;
 	return !strcmp(p + 3, host);
+}
+
+bool http_route_host_ok(const char *host)
+{
+	char name[64];
+	const char *end;
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n;
+
+	if (!host)
+		return true;
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return false;
+		host++;
+	} else {
+		end = strchr(host, ':');
+		if (!end)
+			end = host + strlen(host);
+	}
+	n = (size_t)(end - host);
+	if (!n || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	return !strcasecmp(name, "localhost") || inet_pton(AF_INET, name, &a4) == 1 ||
+	       inet_pton(AF_INET6, name, &a6) == 1;
 }

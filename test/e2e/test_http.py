@@ -157,6 +157,11 @@ def api_answers_as_the_socket_does():
               "the page may load nothing from elsewhere")
         st, hdrs, _ = d.http("HEAD", "/api/v1/status")
         equal(st, 200, "HEAD")
+        # A page of another site whose name resolves here (DNS rebinding) reads nothing.
+        st, got = d.api("GET", "/api/v1/status", headers={"Host": f"evil.example:{d.port}"})
+        equal(st, 421, f"a foreign Host on a loopback listener: {got}")
+        equal(d.api("GET", "/api/v1/status", headers={"Host": f"localhost:{d.port}"})[0], 200,
+              "Host localhost")
     finally:
         d.close()
 

@@ -108,12 +108,30 @@ static void origins(void **state)
 	assert_false(http_route_origin_ok("http://127.0.0.1:9477", NULL));
 }
 
+static void hosts(void **state)
+{
+	(void)state;
+	assert_true(http_route_host_ok(NULL));
+	assert_true(http_route_host_ok("127.0.0.1:9477"));
+	assert_true(http_route_host_ok("127.0.0.1"));
+	assert_true(http_route_host_ok("localhost:9477"));
+	assert_true(http_route_host_ok("LocalHost"));
+	assert_true(http_route_host_ok("[::1]:9477"));
+	assert_true(http_route_host_ok("10.0.0.5:9477"));
+	assert_false(http_route_host_ok("evil.example:9477"));
+	assert_false(http_route_host_ok("localhost.evil.example"));
+	assert_false(http_route_host_ok("[::1"));
+	assert_false(http_route_host_ok("[::1]x"));
+	assert_false(http_route_host_ok(""));
+	assert_false(http_route_host_ok(":9477"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(targets),	cmocka_unit_test(query_lines),
 		cmocka_unit_test(body_lines),	cmocka_unit_test(status_codes),
-		cmocka_unit_test(origins),
+		cmocka_unit_test(origins),	cmocka_unit_test(hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
