@@ -1,8 +1,7 @@
-#include "http.h"
+#include "http_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,12 +9,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "config.h"
 #include "http_auth.h"
 #include "http_conn.h"
-#include "http_route.h"
 #include "log.h"
 #include "reply.h"
 #include "request.h"
@@ -33,47 +30,7 @@
 #define HTTP_PER_IP 768
 #define HTTP_IDLE_S 30
 
-struct http {
-	struct ev_loop *loop;
-	struct MHD_Daemon *mhd;
-	ev_io io;
-	ev_timer timer;
-	struct http_hooks hooks;
-	struct http_auth *auth;
-	struct http_conns *conns;
-	bool tls, loopback, read_auth;
-	char *listen;
-	struct http_req *suspended; /* waiting for a password's check or a later answer */
-};
-
-/* Where a later answer goes; outlives its request when the client goes first. */
-struct http_wait {
-	struct answer_sink sink;
-	struct http_req *req; /* NULL: gone, nobody to tell */
-};
-
-enum req_state { REQ_READING, REQ_CHECKING, REQ_WAITING, REQ_ANSWERED };
-
-struct http_req {
-	struct http *h;
-	struct MHD_Connection *conn;
-	struct http_req *next, *prev; /* among the suspended */
-	enum req_state state;
-	bool post, too_big, suspended;
-	char *url, *cmd;
-	char *body;
-	size_t body_len;
-	char *user;	 /* given with a right password */
-	bool bad_password; /* a user was given, with a wrong password */
-	struct http_wait *wait;
-	/* The answer */
-	unsigned code;
-	char *reply;
-	const char *type;
-	bool challenge; /* 401 with WWW-Authenticate */
-};
-
-static const char type_json[] = "application/json";
+const char http_type_json[] = "application/json";
 
 static void kick(struct http *h)
 {
@@ -81,7 +38,7 @@ static void kick(struct http *h)
 	ev_feed_event(h->loop, &h->io, EV_READ);
 }
 
-static void suspend(struct http_req *r)
+void http_suspend(struct http_req *r)
 {
 	struct http *h = r->h;
 
@@ -94,7 +51,7 @@ static void suspend(struct http_req *r)
 	h->suspended = r;
 }
 
-static void resume(struct http_req *r)
+void http_resume(struct http_req *r)
 {
 	struct http *h = r->h;
 
@@ -111,7 +68,7 @@ static void resume(struct http_req *r)
 	kick(h);
 }
 
-static void answer(struct http_req *r, unsigned code, char *body, const char *type)
+void http_answer(struct http_req *r, unsigned code, char *body, const char *type)
 {
 	free(r->reply);
 	r->code = code;
@@ -120,289 +77,9 @@ static void answer(struct http_req *r, unsigned code, char *body, const char *ty
 	r->state = REQ_ANSWERED;
 }
 
-static void answer_error(struct http_req *r, unsigned code, const char *msg)
+void http_answer_error(struct http_req *r, unsigned code, const char *msg)
 {
-	answer(r, code, reply_error(msg), type_json);
-}
-
-static void deliver(struct answer_sink *to, char *line)
-{
-	struct http_wait *w = (struct http_wait *)to;
-	struct http_req *r = w->req;
-
-	free(w);
-	if (!r) {
-		free(line);
-		return;
-	}
-	r->wait = NULL;
-	answer(r, line ? http_route_status(line) : 500, line, type_json);
-	resume(r);
-}
-
-/* The handler's answer to line, now or (suspended) later. */
-static void ask(struct http_req *r, const char *line)
-{
-	struct http *h = r->h;
-	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
-				     .http_user = r->user };
-	char *out;
-
-	r->wait = calloc(1, sizeof(*r->wait));
-	if (!r->wait) {
-		answer_error(r, 500, "out of memory");
-		return;
-	}
-	r->wait->sink.deliver = deliver;
-	r->wait->req = r;
-	peer.client = &r->wait->sink;
-	out = h->hooks.handler(h->hooks.ud, line, strlen(line), &peer);
-	if (out == control_later) {
-		r->state = REQ_WAITING;
-		if (!r->suspended)
-			suspend(r);
-		return;
-	}
-	free(r->wait);
-	r->wait = NULL;
-	if (!out)
-		answer_error(r, 500, "out of memory");
-	else
-		answer(r, http_route_status(out), out, type_json);
-}
-
-/* /metrics: the socket's metrics reply, its text alone. */
-static void metrics(struct http_req *r)
-{
-	struct http *h = r->h;
-	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
-				     .http_user = r->user };
-	static const char line[] = "{\"cmd\":\"metrics\"}";
-	char *out = h->hooks.handler(h->hooks.ud, line, strlen(line), &peer), *text = NULL;
-	json_object *o, *t;
-
-	if (!out || out == control_later) { /* never later: metrics are answered at once */
-		answer_error(r, 500, "out of memory");
-		return;
-	}
-	o = json_tokener_parse(out);
-	if (o && json_object_object_get_ex(o, "text", &t))
-		text = strdup(json_object_get_string(t));
-	json_object_put(o);
-	if (text) {
-		free(out);
-		answer(r, 200, text, "text/plain; version=0.0.4; charset=utf-8");
-	} else {
-		answer(r, 500, out, type_json);
-	}
-}
-
-struct query {
-	const char *keys[64], *values[64];
-	size_t n;
-	bool too_many;
-};
-
-static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *value)
-{
-	struct query *q = cls;
-
-	(void)kind;
-	if (q->n == 64) {
-		q->too_many = true;
-		return MHD_NO;
-	}
-	q->keys[q->n] = key;
-	q->values[q->n++] = value;
-	return MHD_YES;
-}
-
-static void api(struct http_req *r)
-{
-	struct http *h = r->h;
-	struct request req;
-	char err[512], *line = NULL;
-	int c = request_cmd_find(r->cmd), e;
-	bool admin;
-
-	if (c < 0) {
-		snprintf(err, sizeof(err), "no command \"%.100s\": the commands are those of the socket "
-					   "protocol (status, top, archive, metrics, sweep, ...)",
-			 r->cmd);
-		answer_error(r, 404, err);
-		return;
-	}
-	if (r->post) {
-		e = http_route_from_body(r->cmd, r->body ? r->body : "", r->body_len, &line, err,
-					 sizeof(err));
-	} else {
-		struct query q = { .n = 0 };
-
-		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &q);
-		if (q.too_many) {
-			answer_error(r, 400, "more than 64 query parameters");
-			return;
-		}
-		e = http_route_from_query(r->cmd, q.keys, q.values, q.n, &line, err, sizeof(err));
-	}
-	if (e == -ENOMEM) {
-		answer_error(r, 500, "out of memory");
-		return;
-	}
-	if (e < 0) {
-		answer_error(r, 400, err);
-		return;
-	}
-	/* Read here only to know who may ask it; the handler reads it again. */
-	if (request_parse(line, strlen(line), &req, err, sizeof(err)) < 0) {
-		answer_error(r, 400, err);
-		free(line);
-		return;
-	}
-	admin = request_needs_admin(&req);
-	request_clear(&req);
-	if (admin && !r->post) {
-		answer_error(r, 405, "this command changes things: send it with POST, its arguments "
-				     "as a JSON object in the body");
-	} else if (admin && !http_auth_has_users(h->auth)) {
-		answer_error(r, 403, "commands that change things need a user of "
-				     "http.basic_auth_users, and none is configured; use sweepctl "
-				     "on the server, or add a user");
-	} else if (admin && !r->user) {
-		r->challenge = true;
-		answer_error(r, 401, "this command changes things: give a user and password of "
-				     "http.basic_auth_users");
-	} else if (admin && !h->tls && !h->loopback) {
-		answer_error(r, 403, "commands that change things are refused over plain HTTP on a "
-				     "network address: configure http.tls, or listen on 127.0.0.1");
-	} else if (r->post && !http_route_origin_ok(
-				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin"),
-				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"))) {
-		answer_error(r, 403, "refused: sent by a page of another site (its Origin is not "
-				     "this server)");
-	} else {
-		ask(r, line);
-	}
-	free(line);
-}
-
-/* What the request gets, once who asks is known (r->user, r->bad_password). */
-static void decide(struct http_req *r)
-{
-	struct http *h = r->h;
-	enum http_target t;
-	const char *cmd;
-	char *page;
-
-	t = http_route_target(r->url, &cmd);
-	if (h->loopback &&
-	    !http_route_host_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"))) {
-		answer_error(r, 421, "this server answers to its address or localhost only (the Host "
-				     "header names another)");
-		return;
-	}
-	if (r->bad_password) {
-		r->challenge = true;
-		answer_error(r, 401, "wrong user or password");
-		return;
-	}
-	if (h->read_auth && !r->user && t != HTTP_UNKNOWN) {
-		r->challenge = true;
-		answer_error(r, 401, "reading needs a user too here (http.read_auth)");
-		return;
-	}
-	if (t != HTTP_API && r->post) {
-		answer_error(r, 405, "only GET here");
-		return;
-	}
-	switch (t) {
-	case HTTP_LOGIN:
-		if (!http_auth_has_users(h->auth)) {
-			answer_error(r, 403, "no user is configured (http.basic_auth_users)");
-			break;
-		}
-		if (!r->user) {
-			r->challenge = true;
-			answer_error(r, 401, "log in with a user of http.basic_auth_users");
-			break;
-		}
-		/*
-		 * The page itself, with the buttons: a browser sends the password
-		 * again to where it was asked for, and the page's refresh and its
-		 * buttons stay under that.
-		 */
-		/* fall through */
-	case HTTP_PAGE:
-		page = h->hooks.page ? h->hooks.page(h->hooks.ud, r->user) : NULL;
-		if (page)
-			answer(r, 200, page, "text/html; charset=utf-8");
-		else
-			answer_error(r, 500, "the page could not be made (out of memory)");
-		break;
-	case HTTP_METRICS:
-		metrics(r);
-		break;
-	case HTTP_API:
-		free(r->cmd);
-		r->cmd = strdup(cmd);
-		if (!r->cmd)
-			answer_error(r, 500, "out of memory");
-		else
-			api(r);
-		break;
-	default:
-		answer_error(r, 404, "not found: the dashboard is /, the metrics /metrics, the API "
-				     "/api/v1/COMMAND");
-	}
-}
-
-static void checked(void *ud, bool ok)
-{
-	struct http_req *r = ud;
-
-	if (!ok) {
-		free(r->user);
-		r->user = NULL;
-		r->bad_password = true;
-	}
-	decide(r);
-	if (r->state == REQ_ANSWERED)
-		resume(r);
-}
-
-/* Who asks: a right password is checked off the loop (http_auth.c). */
-static void identify(struct http_req *r)
-{
-	char *password = NULL, *user = MHD_basic_auth_get_username_password(r->conn, &password);
-	int e;
-
-	if (!user) {
-		if (password)
-			MHD_free(password);
-		decide(r);
-		return;
-	}
-	r->user = strdup(user);
-	e = r->user ? http_auth_check(r->h->auth, user, password ? password : "", checked, r)
-		    : -ENOMEM;
-	MHD_free(user);
-	if (password) {
-		explicit_bzero(password, strlen(password));
-		MHD_free(password);
-	}
-	if (e == 1) {
-		decide(r);
-	} else if (e == 0) {
-		r->state = REQ_CHECKING;
-		suspend(r);
-	} else if (e == -EAGAIN) {
-		free(r->user);
-		r->user = NULL;
-		answer_error(r, 503, "too many passwords are being checked at once: try again");
-	} else {
-		answer_error(r, 500, "out of memory");
-	}
+	http_answer(r, code, reply_error(msg), http_type_json);
 }
 
 static enum MHD_Result send_answer(struct http_req *r)
@@ -420,7 +97,7 @@ static enum MHD_Result send_answer(struct http_req *r)
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", r->type ? r->type : type_json);
+	MHD_add_response_header(resp, "Content-Type", r->type ? r->type : http_type_json);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
@@ -461,7 +138,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		if (!r->post && strcmp(method, MHD_HTTP_METHOD_GET) &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD))
-			answer_error(r, 405, "only GET, HEAD and POST are answered here");
+			http_answer_error(r, 405, "only GET, HEAD and POST are answered here");
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -486,9 +163,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	http_conn_request_read(h->conns, conn);
 	if (r->state == REQ_READING) {
 		if (r->too_big)
-			answer_error(r, 413, "the body is longer than 65536 bytes");
+			http_answer_error(r, 413, "the body is longer than 65536 bytes");
 		else
-			identify(r);
+			http_identify(r);
 	}
 	if (r->state != REQ_ANSWERED)
 		return MHD_YES; /* suspended: called again once resumed */
@@ -713,7 +390,7 @@ void http_destroy(struct http *h)
 				r->wait->req = NULL;
 			r->wait = NULL;
 			r->state = REQ_ANSWERED;
-			resume(r);
+			http_resume(r);
 		}
 		ev_io_stop(h->loop, &h->io);
 		ev_timer_stop(h->loop, &h->timer);
