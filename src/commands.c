@@ -293,9 +293,9 @@ static int restore_dest(struct daemon *d, const char *target, const struct contr
 	}
 	if (zone < 0) {
 		snprintf(msg, msglen,
-			 "restore to %s refused: you are %s, and only root over the socket may "
-			 "restore outside the zones; give a path inside a zone (sweepctl status "
-			 "lists them)",
+			 "restore to %s refused: you are %s, and only root may restore outside "
+			 "the zones (root over the socket: an HTTP user is not root); give a path "
+			 "inside a zone (sweepctl status lists them)",
 			 clean, peer_who(peer, who, sizeof(who)));
 		return -1;
 	}
