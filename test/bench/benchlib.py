@@ -111,9 +111,9 @@ class Tmpfs:
 class Sweepd:
     """sweepd (build/sweepd) on zones [(name, path)] with its socket and state under root,
     plus extra config text; returns once READY=1 came (ready_s: seconds from the start),
-    with one connection to the socket kept open for req()."""
+    with one connection to the socket kept open for req(). stderr: as Popen takes it."""
 
-    def __init__(self, build, zones, root, extra=""):
+    def __init__(self, build, zones, root, extra="", stderr=None):
         self.root = root
         self.sock = os.path.join(root, "s.sock")
         conf = os.path.join(root, "c.conf")
@@ -127,7 +127,7 @@ class Sweepd:
         ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         ns.bind(notify)
         t = time.monotonic()
-        self.proc = subprocess.Popen([f"{build}/sweepd", "-c", conf],
+        self.proc = subprocess.Popen([f"{build}/sweepd", "-c", conf], stderr=stderr,
                                      env=dict(os.environ, NOTIFY_SOCKET=notify))
         while b"READY=1" not in ns.recv(4096):
             pass
