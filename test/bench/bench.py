@@ -13,12 +13,13 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import Sweepd, make_tree
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--tree", default="/var/tmp/sweepd-bench-tree")
@@ -48,42 +49,6 @@ def rss_kib(pid):
     return 0
 
 
-class Sweepd:
-    def __init__(self, zones, root):
-        self.root = root
-        self.sock = os.path.join(root, "s.sock")
-        conf = os.path.join(root, "c.conf")
-        with open(conf, "w") as f:
-            f.write(f'state_dir = "{root}/state";\nsocket = {{ path = "{self.sock}"; }};\nzones = (\n')
-            f.write(",\n".join(f'{{ name = "{n}"; path = "{p}"; }}' for n, p in zones))
-            f.write("\n);\n")
-        notify = os.path.join(root, "n.sock")
-        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        ns.bind(notify)
-        t = time.monotonic()
-        self.proc = subprocess.Popen([f"{build}/sweepd", "-c", conf],
-                                     env=dict(os.environ, NOTIFY_SOCKET=notify))
-        while b"READY=1" not in ns.recv(4096):
-            pass
-        self.ready_s = time.monotonic() - t
-        ns.close()
-        self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.conn.connect(self.sock)
-        self.buf = b""
-
-    def req(self, obj):
-        self.conn.sendall((json.dumps(obj) + "\n").encode())
-        while b"\n" not in self.buf:
-            self.buf += self.conn.recv(1 << 20)
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def stop(self):
-        self.conn.close()
-        self.proc.terminate()
-        self.proc.wait()
-
-
 def watchman(tree, work):
     """Watchman (if installed) on the same tree: watch, then a query that syncs with the
     crawl, timed from start; and its RSS per file. None when it is not installed."""
@@ -106,10 +71,7 @@ def watchman(tree, work):
 
 
 def main():
-    if not os.path.isdir(args.tree):
-        print(f"making {args.files} files in {args.dirs} directories under {args.tree} ...")
-        subprocess.run([f"{build}/test/bench/bench-mktree", args.tree, str(args.dirs),
-                        str(args.files // args.dirs)], check=True)
+    make_tree(build, args.tree, args.files, args.dirs)
     work = tempfile.mkdtemp(prefix="sweepd-bench-")
     burst_dir = os.path.join(work, "burst")
     os.makedirs(burst_dir)
@@ -123,7 +85,7 @@ def main():
         empty = os.path.join(work, "empty")
         os.makedirs(empty)
         os.makedirs(os.path.join(work, "b"))
-        base = Sweepd([("e", empty)], os.path.join(work, "b"))
+        base = Sweepd(build, [("e", empty)], os.path.join(work, "b"))
         base_rss = rss_kib(base.proc.pid)
         base.stop()
 
@@ -131,7 +93,7 @@ def main():
         for i in range(3):
             root = os.path.join(work, f"d{i}")
             os.makedirs(root)
-            d = Sweepd([("tree", args.tree), ("burst", burst_dir)], root)
+            d = Sweepd(build, [("tree", args.tree), ("burst", burst_dir)], root)
             readies.append(d.ready_s)
             if i < 2:
                 d.stop()

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import make_videos, mv_anchor, request, zstd_anchors
+from benchlib import Tmpfs, make_videos, mv_anchor, request, spread, zstd_anchors
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from test_mover import CREATOR, compressible, log_text  # noqa: E402  (the test's own)
@@ -71,16 +71,6 @@ class Sweepd:
         self.proc.wait()
 
 
-class Tmpfs:
-    def __init__(self, path, size):
-        os.makedirs(path, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], check=True)
-        self.path = path
-
-    def close(self):
-        subprocess.run(["umount", "-l", self.path])
-
-
 def write_log(path, size, chunk):
     """size bytes of log, chunk after chunk (chunks of 8 MiB or more sit farther apart than
     zstd -3's window: they help it no more than fresh lines would)."""
@@ -110,13 +100,6 @@ class Poller(threading.Thread):
         self.halt.set()
         self.join()
         return self.lat
-
-
-def spread(lat):
-    """median, p99, worst in ms."""
-    s = sorted(lat)
-    return (statistics.median(s) * 1e3, s[min(len(s) - 1, int(len(s) * 0.99))] * 1e3,
-            s[-1] * 1e3)
 
 
 def latency(disk, idle_s=5.0):
