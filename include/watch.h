@@ -33,6 +33,14 @@ int watch_start(struct watch *w);
 int watch_reconfigure(struct watch *w, const struct config *cfg, const int *old_of_new);
 /* Reads and applies every queued event, then any rescan they call for. */
 void watch_drain(struct watch *w);
+/*
+ * Reads and applies the queued events only: a rescan an overflow calls for
+ * is left to the rescan timer (once the burst is over). For the planners'
+ * own bookkeeping between batches, which must not rescan a large tree on
+ * the loop in the middle of a burst; what an operator asks (settle, sweep,
+ * reserve) drains whole.
+ */
+void watch_take_queued(struct watch *w);
 /* Rescans the subtrees that have no watch and retries zones whose root is missing. */
 void watch_poll_unwatched(struct watch *w);
 

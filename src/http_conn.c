@@ -16,14 +16,24 @@ struct http_conns {
 	struct ev_loop *loop;
 	struct conn *all;
 	ev_timer tick;
+	ev_tstamp last_tick;
 };
 
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct http_conns *c = w->data;
-	ev_tstamp now = ev_now(loop);
+	ev_tstamp now = ev_now(loop), stalled = now - c->last_tick - 1;
 
 	(void)revents;
+	c->last_tick = now;
+	/*
+	 * A loop that could not turn for a while (a rescan of a large tree)
+	 * read nobody's bytes meanwhile: that time is not the clients'. This
+	 * timer runs before the reads of the same turn, so it is taken off.
+	 */
+	if (stalled > 0.5)
+		for (struct conn *k = c->all; k; k = k->next)
+			k->since += stalled;
 	for (struct conn *k = c->all; k; k = k->next)
 		if (k->reading && now - k->since > HTTP_REQUEST_S && k->fd >= 0) {
 			/* libmicrohttpd sees the end of the stream and closes it itself. */
@@ -71,8 +81,10 @@ void *http_conn_add(struct http_conns *c, struct MHD_Connection *conn)
 	if (c->all)
 		c->all->prev = k;
 	c->all = k;
-	if (!ev_is_active(&c->tick))
+	if (!ev_is_active(&c->tick)) {
+		c->last_tick = ev_now(c->loop);
 		ev_timer_again(c->loop, &c->tick);
+	}
 	return k;
 }
 

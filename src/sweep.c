@@ -101,10 +101,13 @@ static uint64_t plan_run(struct sweep *s, struct sweep_run *run, struct sweep_pl
 	return gone;
 }
 
-/* Our own renames and deletes come back as events: take them in between batches. */
+/*
+ * Our own renames and deletes come back as events: take them in between
+ * batches (a rescan after an overflow waits for the burst to end).
+ */
 static void drain_own(struct sweep *s)
 {
-	watch_drain(s->eng.watch);
+	watch_take_queued(s->eng.watch);
 }
 
 static bool zone_wanted(const struct sweep_run *run, size_t zi)
@@ -585,7 +588,7 @@ static void on_again(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	watch_drain(s->eng.watch);
+	watch_take_queued(s->eng.watch);
 	sweep_due(s);
 }
 

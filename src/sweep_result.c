@@ -29,7 +29,7 @@ static void next_batch(struct sweep *s, struct sweep_run *run)
 	if (!run || run->refs != 1 || !run->more || s->running || *s->eng.paused)
 		return;
 	run->more = false;
-	watch_drain(s->eng.watch);
+	watch_take_queued(s->eng.watch);
 	sweep_all(s, run);
 }
 

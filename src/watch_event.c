@@ -348,6 +348,12 @@ void watch_drain(struct watch *w)
 	table_links_settle(w->table);
 }
 
+void watch_take_queued(struct watch *w)
+{
+	read_queued(w);
+	table_links_settle(w->table);
+}
+
 static void batch_done(struct watch *w)
 {
 	table_links_settle(w->table);

@@ -401,6 +401,30 @@ def hostile_clients_do_not_stop_the_others():
 
 
 @case
+def a_stalled_loop_is_not_held_against_a_client():
+    """A request sent whole while the daemon could not run (stopped here; a long rescan
+    in life) is answered once it runs again: the 10 s a request has to come in count
+    only the time the daemon was turning."""
+    import signal
+    d = Http()
+    try:
+        with d.connect() as s:
+            s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            check(b'"ok":true' in s.recv(65536), "first answer")
+            d.proc.send_signal(signal.SIGSTOP)
+            try:
+                s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Connection: close\r\n\r\n")
+                time.sleep(12)  # the stall itself, longer than the 10 s limit
+            finally:
+                d.proc.send_signal(signal.SIGCONT)
+            data = closed_by_server(s)
+            check(b'"ok":true' in data, f"the request sent during the stall: {data[:200]!r}")
+    finally:
+        d.close()
+
+
+@case
 def reload_moves_the_listener_and_stop_with_waiting_requests():
     """A reload sent over HTTP that moves http.listen is answered, then the new address
     serves; a request still waiting (a reservation) at stop leaves nothing behind."""
