@@ -26,7 +26,7 @@ struct http_hooks {
 /* Listens as cfg says; NULL with a sentence in err. */
 struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
 			 const struct http_hooks *hooks, char *err, size_t errlen);
-/* After a reload that kept listen and tls: the users and read_auth of cfg. */
+/* After a reload: the users and read_auth of cfg (the address and certificate stay). */
 void http_set_config(struct http *h, const struct http_config *cfg);
 /* Does the server need to be made again for cfg (another address, certificate or key)? */
 int http_config_moved(const struct http_config *a, const struct http_config *b);

@@ -1,6 +1,7 @@
 #include "alert.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +15,7 @@
 
 #include "counters.h"
 #include "log.h"
+#include "trusted.h"
 
 extern char **environ;
 
@@ -248,10 +250,21 @@ static pid_t spawn(const char *command, const char *json, char **env)
 /* Starts s's next run. */
 static void start(struct alert *a, struct slot *s)
 {
-	char *own[3] = { NULL, NULL, NULL };
-	char **env = run_env(s, own);
-	pid_t pid = env ? spawn(a->command, s->json, env) : -ENOMEM;
+	char *own[3] = { NULL, NULL, NULL }, why[PATH_MAX + 200];
+	char **env;
+	pid_t pid;
 	enum alert_status st = s->status;
+
+	/* Checked again at each run: what is there now is what would run as sweepd's user. */
+	if (path_trusted(a->command, why, sizeof(why)) < 0) {
+		a->counters->alert_runs++;
+		pending_clear(s);
+		run_failed(a, s, a->command, st, why);
+		slot_release(s);
+		return;
+	}
+	env = run_env(s, own);
+	pid = env ? spawn(a->command, s->json, env) : -ENOMEM;
 
 	a->counters->alert_runs++;
 	free(env);
@@ -260,8 +273,6 @@ static void start(struct alert *a, struct slot *s)
 	free(own[2]);
 	pending_clear(s);
 	if (pid < 0) {
-		char why[160];
-
 		snprintf(why, sizeof(why), "could not be started: %s", strerror((int)-pid));
 		run_failed(a, s, a->command, st, why);
 		slot_release(s);

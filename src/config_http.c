@@ -1,8 +1,12 @@
 #include "config_http.h"
 
 #include <arpa/inet.h>
-#include <crypt.h>
+#include <ctype.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 #include "cfgread.h"
 #include "config.h"
 #include "fileio.h"
+#include "trusted.h"
 
 /*
  * The http group (listen, tls, basic_auth_users, read_auth), with the key
@@ -107,6 +112,42 @@ static char *read_pem(struct cfgread *ld, const config_setting_t *s, const char 
 	return text;
 }
 
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * Do the certificate and the key parse, and belong together? Asked here, so
+ * that -t and a reload refuse them, rather than the listener failing after
+ * the config is taken. NULL, or why not.
+ */
+static const char *tls_pair_error(const char *cert_pem, const char *key_pem)
+{
+	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+	X509 *cert = cb ? PEM_read_bio_X509(cb, NULL, no_passphrase, NULL) : NULL;
+	EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_passphrase, NULL) : NULL;
+	const char *why = NULL;
+
+	if (!cert)
+		why = "the certificate is not a PEM X.509 certificate";
+	else if (!key)
+		why = "the key is not a PEM private key, or is encrypted (sweepd asks for no "
+		      "passphrase: store it unencrypted, mode 0600)";
+	else if (X509_check_private_key(cert, key) != 1)
+		why = "the key does not belong to the certificate";
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	BIO_free(cb);
+	BIO_free(kb);
+	ERR_clear_error();
+	return why;
+}
+
 static void load_tls(struct cfgread *ld, const config_setting_t *t, struct http_config *h)
 {
 	static const char *const keys[] = {"cert_file", "key_file", NULL};
@@ -125,26 +166,30 @@ static void load_tls(struct cfgread *ld, const config_setting_t *t, struct http_
 	}
 	h->cert_pem = read_pem(ld, t, "cert_file", h->cert_file, false);
 	h->key_pem = read_pem(ld, t, "key_file", h->key_file, true);
+	if (h->cert_pem && h->key_pem) {
+		const char *why = tls_pair_error(h->cert_pem, h->key_pem);
+		if (why)
+			cfgread_error(ld, t, "http tls (%s, %s): %s", h->cert_file, h->key_file, why);
+	}
 }
 
-/* A bcrypt hash crypt() takes: "$2y$", "$2b$" or "$2a$", a cost, 53 more characters. */
-static bool bcrypt_ok(const char *hash)
+/*
+ * A bcrypt hash as crypt() takes it: "$2y$" ("$2b$", "$2a$"), a cost of two
+ * digits, 53 characters of bcrypt's alphabet. Read, never computed: a
+ * bcrypt at the hash's cost would hold the loop at every reload.
+ */
+static bool bcrypt_ok(const char *hash, int *cost)
 {
-	struct crypt_data *cd;
-	const char *out;
-	bool ok;
+	static const char alphabet[] =
+		"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 	if (strlen(hash) != 60 || hash[0] != '$' || hash[1] != '2' || !strchr("aby", hash[2]) ||
-	    hash[3] != '$')
+	    hash[3] != '$' || !isdigit((unsigned char)hash[4]) ||
+	    !isdigit((unsigned char)hash[5]) || hash[6] != '$' ||
+	    strspn(hash + 7, alphabet) != 53)
 		return false;
-	/* The hash checked against itself with crypt's cheapest path: a malformed setting fails. */
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return false;
-	out = crypt_rn("", hash, cd, sizeof(*cd));
-	ok = out && out[0] == '$' && !strncmp(out, hash, 29);
-	free(cd);
-	return ok;
+	*cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+	return *cost >= 4 && *cost <= 31;
 }
 
 static void load_users(struct cfgread *ld, const config_setting_t *u, struct http_config *h)
@@ -162,6 +207,7 @@ static void load_users(struct cfgread *ld, const config_setting_t *u, struct htt
 		return;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(u, (unsigned)i);
+		int cost;
 		const char *name = config_setting_name(e), *hash = config_setting_get_string(e);
 
 		if (!hash) {
@@ -169,13 +215,19 @@ static void load_users(struct cfgread *ld, const config_setting_t *u, struct htt
 				      name);
 			continue;
 		}
-		if (!bcrypt_ok(hash)) {
+		if (!bcrypt_ok(hash, &cost)) {
 			cfgread_error(ld, e,
 				      "http user \"%s\": not a bcrypt hash (\"$2y$10$\" and 53 more "
-				      "characters); make one with: htpasswd -nbBC 10 %s PASSWORD, or "
-				      "python3 -c 'import bcrypt; print(bcrypt.hashpw(b\"PASSWORD\", "
-				      "bcrypt.gensalt()).decode())'",
-				      name, name);
+				      "characters, cost 04 to 31); make one with: sweepctl hash-password",
+				      name);
+			continue;
+		}
+		if (cost > 14) {
+			cfgread_error(ld, e,
+				      "http user \"%s\": a bcrypt cost of %d takes seconds at every "
+				      "check (each doubles it): use 10 to 14 (sweepctl hash-password "
+				      "makes 10)",
+				      name, cost);
 			continue;
 		}
 		h->users[h->n_users].name = strdup(name);
@@ -235,25 +287,21 @@ struct http_config *config_http_load(struct cfgread *ld, const config_setting_t 
 void config_alert_load(struct cfgread *ld, const config_setting_t *root, struct config *cfg)
 {
 	const config_setting_t *m = config_setting_get_member(root, "alert_command");
-	struct stat st;
+	const char *v = cfgread_string(ld, root, "alert_command");
+	char why[PATH_MAX + 200];
 
-	cfg->alert_command = cfgread_path(ld, root, "alert_command", NULL);
 	cfg->alert_repeat = cfgread_duration(ld, root, "alert_repeat", 0);
 	if (config_setting_get_member(root, "alert_repeat") && !m)
 		cfgread_warning(ld, config_setting_get_member(root, "alert_repeat"),
 				"'alert_repeat' without 'alert_command': nothing is run");
-	if (!cfg->alert_command)
+	if (!v)
 		return;
-	if (stat(cfg->alert_command, &st) < 0)
-		cfgread_warning(ld, m, "alert_command %s: %s: alarms will not be sent until it is there",
-				cfg->alert_command, strerror(errno));
-	else if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
-		cfgread_error(ld, m, "alert_command %s is not an executable file (chmod +x it; it is "
-				     "run without a shell)",
-			      cfg->alert_command);
-	else if (st.st_mode & 002)
-		cfgread_error(ld, m,
-			      "alert_command %s may be written by anyone (mode %04o): anyone could "
-			      "run a program as sweepd; chmod o-w it",
-			      cfg->alert_command, (unsigned)(st.st_mode & 07777));
+	if (v[0] != '/') {
+		cfgread_error(ld, m, "alert_command \"%s\" must be an absolute path", v);
+		return;
+	}
+	cfg->alert_command = strdup(v);
+	/* sweepd runs it as its own user (root): nobody else may have put it there. */
+	if (cfg->alert_command && path_trusted(cfg->alert_command, why, sizeof(why)) < 0)
+		cfgread_error(ld, m, "alert_command refused: %s", why);
 }

@@ -179,23 +179,34 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 	write_metrics_file(d);
 }
 
+/*
+ * The listener made again as the config says: the new one first (beside the
+ * old on the same address, SO_REUSEPORT), and only then the old one closed,
+ * so that a new address in use or a certificate refused leaves the old one
+ * serving, with the error in the log.
+ */
 static int http_remake(struct daemon *d)
 {
 	const struct http_hooks hooks = { d->handler, daemon_dashboard, d };
+	struct http *fresh = NULL;
 	char err[512];
 
-	http_destroy(d->http);
-	d->http = NULL;
-	if (!d->cfg->http)
-		return 0;
-	d->http = http_create(d->loop, d->cfg->http, &hooks, err, sizeof(err));
-	if (!d->http) {
-		log_err("http: %s", err);
-		return -EADDRNOTAVAIL;
+	if (d->cfg->http) {
+		fresh = http_create(d->loop, d->cfg->http, &hooks, err, sizeof(err));
+		if (!fresh) {
+			log_err("http: %s%s", err,
+				d->http ? "; still serving where it did before the reload" : "");
+			if (d->http)
+				http_set_config(d->http, d->cfg->http);
+			return -EADDRNOTAVAIL;
+		}
 	}
-	log_info("http: serving the dashboard, /metrics and /api/v1 on %s%s%s", d->cfg->http->listen,
-		 d->cfg->http->cert_pem ? " (TLS)" : "",
-		 d->cfg->http->n_users ? "" : "; no user: admin requests are refused");
+	http_destroy(d->http);
+	d->http = fresh;
+	if (fresh)
+		log_info("http: serving the dashboard, /metrics and /api/v1 on %s%s%s",
+			 d->cfg->http->listen, d->cfg->http->cert_pem ? " (TLS)" : "",
+			 d->cfg->http->n_users ? "" : "; no user: admin requests are refused");
 	return 0;
 }
 

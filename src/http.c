@@ -318,6 +318,8 @@ struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
 					     max < HTTP_PER_IP ? max : HTTP_PER_IP, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, NULL };
+	/* A reload's new listener binds beside the old one before that one closes. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
 	if (!any)
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	if (h->tls) {
@@ -371,7 +373,6 @@ int http_config_moved(const struct http_config *a, const struct http_config *b)
 void http_set_config(struct http *h, const struct http_config *cfg)
 {
 	h->read_auth = cfg->read_auth;
-	h->loopback = cfg->loopback;
 	if (http_auth_set_users(h->auth, cfg->users, cfg->n_users) < 0)
 		log_err("http: out of memory: no user may log in until the next reload");
 }

@@ -23,7 +23,7 @@ static const char dummy_hash[] = "$2y$10$sweepdsweepdsweepdsweeshQgGQSchjVk3xvT7
 struct check {
 	struct check *next;
 	char *user, *password;
-	char *hash; /* the user's; for an unknown user, another's (of the same cost), never good */
+	char *hash; /* the user's; for an unknown user, the slowest user's, never good */
 	bool known;
 	unsigned char key[DIGEST_MAX]; /* what the cache keeps when it is good */
 	http_auth_done done;
@@ -42,6 +42,7 @@ struct http_auth {
 	ev_async async;
 	struct http_user *users;
 	size_t n_users;
+	const char *slowest; /* the users' hash of the highest cost: an unknown user's */
 	unsigned char salt[SALT_LEN];
 	unsigned char cache[AUTH_CACHE][DIGEST_MAX];
 	size_t n_cache, next_cache;
@@ -208,9 +209,23 @@ void http_auth_destroy(struct http_auth *a)
 	free(a);
 }
 
+static bool same_users(const struct http_auth *a, const struct http_user *users, size_t n)
+{
+	if (n != a->n_users)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a->users[i].name, users[i].name) || strcmp(a->users[i].hash, users[i].hash))
+			return false;
+	return true;
+}
+
 int http_auth_set_users(struct http_auth *a, const struct http_user *users, size_t n)
 {
+	/* A reload that left the users as they were keeps what was found good. */
+	if (same_users(a, users, n))
+		return 0;
 	free_users(a);
+	a->slowest = NULL;
 	a->n_cache = a->next_cache = 0;
 	explicit_bzero(a->cache, sizeof(a->cache));
 	if (!n)
@@ -224,8 +239,12 @@ int http_auth_set_users(struct http_auth *a, const struct http_user *users, size
 		a->n_users++;
 		if (!a->users[i].name || !a->users[i].hash) {
 			free_users(a);
+			a->slowest = NULL;
 			return -ENOMEM;
 		}
+		/* "$2y$NN$": the cost, two digits, compares as text. */
+		if (!a->slowest || strncmp(a->users[i].hash + 4, a->slowest + 4, 2) > 0)
+			a->slowest = a->users[i].hash;
 	}
 	return 0;
 }
@@ -279,7 +298,7 @@ int http_auth_check(struct http_auth *a, const char *user, const char *password,
 	c->user = strdup(user);
 	c->password = strdup(password);
 	c->known = hash != NULL;
-	c->hash = strdup(hash ? hash : a->n_users ? a->users[0].hash : dummy_hash);
+	c->hash = strdup(hash ? hash : a->slowest ? a->slowest : dummy_hash);
 	c->done = done;
 	c->ud = ud;
 	if (!c->user || !c->password || !c->hash) {

@@ -455,6 +455,37 @@ def reload_moves_the_listener_and_stop_with_waiting_requests():
             raise Failure("the old address still listens")
         except ConnectionRefusedError:
             pass
+        # A new address another program holds: the reload is taken, the old listener
+        # stays and the log says why.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = taken.getsockname()[1]
+            with open(d.conf) as f:
+                conf = f.read()
+            with open(d.conf, "w") as f:
+                f.write(conf.replace(f"127.0.0.1:{new}", f"127.0.0.1:{busy}"))
+            st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
+            equal(st, 200, f"reload onto an address in use: {got}")
+            d.settle()
+            check("still serving where it did before the reload" in d.logtext(),
+                  f"the log says the old listener stays:\n{d.logtext()[-800:]}")
+            equal(d.api("GET", "/api/v1/status")[0], 200, "the old listener still serves")
+        # A key that is not the certificate's: refused whole, by the reload itself.
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="sweepd-tls-", dir=d.root)
+        cert, _ = make_cert(tmp)
+        other = os.path.join(tmp, "other")
+        os.mkdir(other)
+        _, key = make_cert(other)
+        with open(d.conf, "w") as f:
+            f.write(conf.replace(f'listen = "127.0.0.1:{new}";',
+                                 f'listen = "127.0.0.1:{new}"; tls = {{ cert_file = "{cert}"; '
+                                 f'key_file = "{key}"; }};'))
+        st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
+        equal(st, 400, f"reload with a key of another certificate: {got}")
+        check("does not belong to the certificate" in got["error"], f"the error: {got}")
+        equal(d.api("GET", "/api/v1/status")[0], 200, "still serving plain HTTP")
         # A reservation that waits for a file held open; sweepd stops under it.
         w = Writer(d.path("z", "held.bin"))
         write(d.path("z", "held.bin"), b"h" * (6 << 20), "ab")

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "trusted.h"
 
 static char dir[] = "/tmp/sweepd-test-config.XXXXXX";
 
@@ -759,6 +760,17 @@ static void http_group(void **state)
 	assert_false(cfg->http->loopback);
 	assert_true(has_error(&cfg->warnings, 1, "without 'tls'"));
 	config_free(cfg);
+	/* A cost that would take seconds at every check; a cost out of range. */
+	cfg = load("http = { basic_auth_users = {\n"
+		   "  slow = \"$2y$15$sweepdsweepdsweepdswee1jRfNnwaksYKC3QWMv1qL1xIuRCpXzi\";\n"
+		   "  odd = \"$2y$99$sweepdsweepdsweepdswee1jRfNnwaksYKC3QWMv1qL1xIuRCpXzi\"; }; };\n"
+		   "zones = ( { name = \"a\"; path = \"o\"; } );\n",
+		   &errs);
+	dump(&errs);
+	assert_null(cfg);
+	assert_true(has_error(&errs, 2, "a bcrypt cost of 15 takes seconds"));
+	assert_true(has_error(&errs, 3, "http user \"odd\": not a bcrypt hash"));
+	config_errors_clear(&errs);
 	/* Every wrong key at once. */
 	chmod(alert, 0777);
 	snprintf(text, sizeof(text),
@@ -783,6 +795,68 @@ static void http_group(void **state)
 	unlink(alert);
 }
 
+/* What sweepd would run as itself: nobody else may have put it there or change it. */
+static void alert_command_trusted(void **state)
+{
+	char d[300], f[320], link[320], sub[320], why[600], cmd[700];
+	FILE *fp;
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/hooks", dir);
+	mkdir(d, 0755);
+	snprintf(f, sizeof(f), "%s/notify", d);
+	fp = fopen(f, "w");
+	assert_non_null(fp);
+	fputs("#!/bin/sh\n", fp);
+	fclose(fp);
+	chmod(f, 0755);
+	assert_int_equal(path_trusted(f, why, sizeof(why)), 0);
+	assert_int_not_equal(path_trusted("hooks/notify", why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "not an absolute path"));
+	/* Owned by someone else. */
+	assert_int_equal(chown(f, 65534, 65534), 0);
+	assert_int_not_equal(path_trusted(f, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "owned by uid 65534"));
+	assert_int_equal(chown(f, 0, 0), 0);
+	/* Group-writable, or in a directory others may write in. */
+	chmod(f, 0775);
+	assert_int_not_equal(path_trusted(f, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "its group"));
+	chmod(f, 0755);
+	chmod(d, 0777);
+	assert_int_not_equal(path_trusted(f, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "anyone"));
+	/* Sticky, as /tmp: a name there is its owner's alone. */
+	chmod(d, 01777);
+	assert_int_equal(path_trusted(f, why, sizeof(why)), 0);
+	chmod(d, 0755);
+	/* A link someone else owns, or pointing to what someone else may change. */
+	snprintf(link, sizeof(link), "%s/link", d);
+	assert_int_equal(symlink(f, link), 0);
+	assert_int_equal(path_trusted(link, why, sizeof(why)), 0);
+	assert_int_equal(lchown(link, 65534, 65534), 0);
+	assert_int_not_equal(path_trusted(link, why, sizeof(why)), 0);
+	unlink(link);
+	snprintf(sub, sizeof(sub), "%s/open", d);
+	mkdir(sub, 0777);
+	chmod(sub, 0777);
+	snprintf(link, sizeof(link), "%s/open/x", d);
+	fp = fopen(link, "w");
+	fclose(fp);
+	chmod(link, 0755);
+	snprintf(cmd, sizeof(cmd), "%s/via", d);
+	assert_int_equal(symlink(link, cmd), 0);
+	assert_int_not_equal(path_trusted(cmd, why, sizeof(why)), 0);
+	/* Missing, or not executable. */
+	unlink(link);
+	assert_int_not_equal(path_trusted(cmd, why, sizeof(why)), 0);
+	chmod(f, 0644);
+	assert_int_not_equal(path_trusted(f, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "not executable"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", d);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +879,7 @@ int main(void)
 		cmocka_unit_test(client_limits),
 		cmocka_unit_test(remote_group),
 		cmocka_unit_test(http_group),
+		cmocka_unit_test(alert_command_trusted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
