@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -25,6 +26,8 @@ struct http {
 	bool tls, loopback, read_auth;
 	char *listen;
 	struct http_req *suspended; /* waiting for a password's check or a later answer */
+	uint64_t bad_passwords, bad_unsaid; /* wrong passwords: since the start, not logged yet */
+	ev_tstamp bad_said_at;
 };
 
 /* Where a later answer goes; outlives its request when the client goes first. */
@@ -51,7 +54,8 @@ struct http_req {
 	unsigned code;
 	char *reply;
 	const char *type;
-	bool challenge; /* 401 with WWW-Authenticate */
+	bool challenge;	   /* 401 with WWW-Authenticate */
+	const char *allow; /* with a 405: the methods that are answered */
 };
 
 extern const char http_type_json[];
@@ -63,6 +67,8 @@ void http_resume(struct http_req *r);
 void http_answer(struct http_req *r, unsigned code, char *body, const char *type);
 /* An error reply line saying msg. */
 void http_answer_error(struct http_req *r, unsigned code, const char *msg);
+/* A wrong password given by user over conn: counted, and said in the log a few times a minute. */
+void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *user);
 /* A request read whole: who asks is found out, then what it gets (now, or after a resume). */
 void http_identify(struct http_req *r);
 

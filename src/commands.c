@@ -377,6 +377,10 @@ char *daemon_request(void *ud, const char *line, size_t len,
 
 	if (request_parse(line, len, &req, err, sizeof(err)) < 0)
 		return reply_error(err);
+	/* The socket's admins are known by their uid in the log already; an HTTP user is named. */
+	if (peer->http && peer->http_user && request_needs_admin(&req) && req.cmd != REQ_PAUSE &&
+	    req.cmd != REQ_RESUME && req.cmd != REQ_RELOAD)
+		log_info("%s asked by HTTP user %s", request_cmd_name(req.cmd), peer->http_user);
 	if (request_needs_admin(&req) && !daemon_peer_is_admin(d, peer)) {
 		out = refuse(d, req.cmd, peer);
 		request_clear(&req);

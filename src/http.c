@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http_auth.h"
 #include "http_conn.h"
+#include "http_route.h"
 #include "log.h"
 #include "reply.h"
 #include "request.h"
@@ -106,8 +107,8 @@ static enum MHD_Result send_answer(struct http_req *r)
 				"default-src 'none'; style-src 'unsafe-inline'; script-src "
 				"'unsafe-inline'; img-src data:; connect-src 'self'; base-uri "
 				"'none'; form-action 'self'; frame-ancestors 'none'");
-	if (r->code == 405)
-		MHD_add_response_header(resp, "Allow", r->cmd ? "POST" : "GET, HEAD");
+	if (r->code == 405 && r->allow)
+		MHD_add_response_header(resp, "Allow", r->allow);
 	if (r->code == 503)
 		MHD_add_response_header(resp, "Retry-After", "1");
 	if (r->challenge)
@@ -138,7 +139,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		if (!r->post && strcmp(method, MHD_HTTP_METHOD_GET) &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD))
+		{
+			const char *cmd;
+
+			r->allow = http_route_target(url, &cmd) == HTTP_API ? "GET, HEAD, POST"
+									   : "GET, HEAD";
 			http_answer_error(r, 405, "only GET, HEAD and POST are answered here");
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -368,6 +375,35 @@ int http_config_moved(const struct http_config *a, const struct http_config *b)
 	return strcmp(a->listen, b->listen) || (a->cert_pem == NULL) != (b->cert_pem == NULL) ||
 	       (a->cert_pem && strcmp(a->cert_pem, b->cert_pem)) ||
 	       (a->key_pem && strcmp(a->key_pem, b->key_pem));
+}
+
+/*
+ * Wrong passwords: counted, and said in the log at once and then at most once
+ * a minute, so that guessing shows without a guesser filling the log.
+ */
+void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *user)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN] = "?";
+	ev_tstamp now = ev_now(h->loop);
+
+	h->bad_passwords++;
+	h->bad_unsaid++;
+	if (h->bad_said_at && now - h->bad_said_at < 60)
+		return;
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, addr,
+			  sizeof(addr));
+	else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
+			  addr, sizeof(addr));
+	log_warn("http: %llu wrong password(s)%s, the last for user \"%.64s\" from %s (%llu "
+		 "since the start)",
+		 (unsigned long long)h->bad_unsaid, h->bad_said_at ? " in the last minute" : "",
+		 user ? user : "", addr, (unsigned long long)h->bad_passwords);
+	h->bad_said_at = now;
+	h->bad_unsaid = 0;
 }
 
 void http_set_config(struct http *h, const struct http_config *cfg)

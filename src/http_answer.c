@@ -92,15 +92,20 @@ static void metrics(struct http_req *r)
 struct query {
 	const char *keys[64], *values[64];
 	size_t n;
-	bool too_many;
+	bool too_many, nul;
 };
 
 static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *value)
+				size_t key_size, const char *value, size_t value_size)
 {
 	struct query *q = cls;
 
 	(void)kind;
+	/* A %00 would cut the name or value short without a word: refused instead. */
+	if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+		q->nul = true;
+		return MHD_NO;
+	}
 	if (q->n == 64) {
 		q->too_many = true;
 		return MHD_NO;
@@ -125,15 +130,20 @@ static void api(struct http_req *r)
 		http_answer_error(r, 404, err);
 		return;
 	}
+	if (r->post && r->body && strlen(r->body) != r->body_len) {
+		http_answer_error(r, 400, "the body holds a NUL byte");
+		return;
+	}
 	if (r->post) {
 		e = http_route_from_body(r->cmd, r->body ? r->body : "", r->body_len, &line, err,
 					 sizeof(err));
 	} else {
 		struct query q = { .n = 0 };
 
-		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &q);
-		if (q.too_many) {
-			http_answer_error(r, 400, "more than 64 query parameters");
+		MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &q);
+		if (q.too_many || q.nul) {
+			http_answer_error(r, 400, q.nul ? "a query parameter holds a NUL byte (%00)"
+							: "more than 64 query parameters");
 			return;
 		}
 		e = http_route_from_query(r->cmd, q.keys, q.values, q.n, &line, err, sizeof(err));
@@ -155,6 +165,7 @@ static void api(struct http_req *r)
 	admin = request_needs_admin(&req);
 	request_clear(&req);
 	if (admin && !r->post) {
+		r->allow = "POST";
 		http_answer_error(r, 405, "this command changes things: send it with POST, its arguments "
 				     "as a JSON object in the body");
 	} else if (admin && !http_auth_has_users(h->auth)) {
@@ -205,6 +216,7 @@ static void decide(struct http_req *r)
 		return;
 	}
 	if (t != HTTP_API && r->post) {
+		r->allow = "GET, HEAD";
 		http_answer_error(r, 405, "only GET here");
 		return;
 	}
@@ -254,6 +266,7 @@ static void checked(void *ud, bool ok)
 	struct http_req *r = ud;
 
 	if (!ok) {
+		http_bad_password(r->h, r->conn, r->user);
 		free(r->user);
 		r->user = NULL;
 		r->bad_password = true;

@@ -1,6 +1,7 @@
 #include "http_route.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -46,7 +47,9 @@ static json_object *query_value(const char *k, const char *v)
 		return json_object_new_boolean(!strcmp(v, "true"));
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (*v && !*end && !errno)
+	/* Digits only, as JSON writes a number: " 5" or "+5" stay strings (and are refused). */
+	if ((isdigit((unsigned char)v[0]) || (v[0] == '-' && isdigit((unsigned char)v[1]))) &&
+	    !*end && !errno)
 		return json_object_new_int64(n);
 	return json_object_new_string(v);
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_hash.h"
 #include "ctlfmt.h"
 #include "units.h"
 #include "pathenc.h"
@@ -58,6 +59,10 @@ static const struct command commands[] = {
 	{"pause", "", "touch nothing until resume (admin)", NULL},
 	{"resume", "", "act again (admin)", NULL},
 	{"metrics", "", "Prometheus text exposition format", NULL},
+	{"hash-password", "", "a bcrypt hash for http.basic_auth_users (no daemon needed)",
+	 "Asks for the password twice on a terminal, or reads one line of standard\n"
+	 "input, and prints the hash to put in the config:\n"
+	 "  basic_auth_users = { ops = \"$2y$10$...\"; };"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(*commands))
 
@@ -465,6 +470,9 @@ int main(int argc, char **argv)
 			command_usage(cmd, stdout);
 			return 0;
 		}
+	if (!strcmp(cmd->name, "hash-password"))
+		return argc - i == 1 ? ctl_hash_password() : usage_error("hash-password takes no "
+									"arguments");
 	if (!strcmp(cmd->name, "reserve") && argc - i < 3) {
 		fprintf(stderr, "sweepctl: reserve needs a zone and a size\n");
 		command_usage(cmd, stderr);

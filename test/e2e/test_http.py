@@ -33,13 +33,15 @@ def free_port():
 class Http(Daemon):
     """A sweepd with an http group; talks HTTP/1.1 to it over plain sockets."""
 
-    def __init__(self, users=None, read_auth=False, tls=None, listen=None, **kw):
+    def __init__(self, users=None, read_auth=False, tls=None, listen=None, hashes=None, **kw):
         self.port = free_port()
         self.listen = listen or f"127.0.0.1:{self.port}"
         http = f'listen = "{self.listen}";'
-        if users:
+        hashes = dict(hashes or {})
+        hashes.update({u: bcrypt(p) for u, p in (users or {}).items()})
+        if hashes:
             http += " basic_auth_users = { " + " ".join(
-                f'{u} = "{bcrypt(p)}";' for u, p in users.items()) + " };"
+                f'{u} = "{h}";' for u, h in hashes.items()) + " };"
         if read_auth:
             http += " read_auth = true;"
         if tls:
@@ -130,12 +132,21 @@ def api_answers_as_the_socket_does():
         equal((st, got["ok"]), (404, False), "unknown command")
         st, got = d.api("GET", "/api/v1/top?cmd=status")
         equal(st, 400, "cmd that is not the path's")
-        st, got = d.api("GET", "/api/v1/pause")
-        equal(st, 405, "admin command with GET")
+        st, hdrs, _ = d.http("GET", "/api/v1/pause")
+        equal((st, hdrs.get("allow")), (405, "POST"), "admin command with GET")
         st, got = d.api("GET", "/nothing/here")
         equal(st, 404, "unknown path")
-        st, got = d.api("DELETE", "/api/v1/status")
-        equal(st, 405, "DELETE")
+        st, hdrs, _ = d.http("DELETE", "/api/v1/status")
+        equal((st, hdrs.get("allow")), (405, "GET, HEAD, POST"), "DELETE on the API")
+        st, hdrs, _ = d.http("PUT", "/metrics")
+        equal((st, hdrs.get("allow")), (405, "GET, HEAD"), "PUT on /metrics")
+        st, hdrs, _ = d.http("POST", "/")
+        equal((st, hdrs.get("allow")), (405, "GET, HEAD"), "POST on the page")
+        # A NUL would cut a value short without a word: refused.
+        st, got = d.api("GET", "/api/v1/top?zone=z%00evil")
+        equal(st, 400, f"a NUL in a query value: {got}")
+        st, got = d.api("POST", "/api/v1/sweep", b'{"dry_run":true}\x00garbage')
+        equal(st, 400, f"a NUL in the body: {got}")
         # A dry-run sweep changes nothing: anyone may ask, with GET too.
         st, got = d.api("GET", "/api/v1/sweep?dry_run=true")
         equal((st, got["ok"], got.get("dry_run")), (200, True, True), f"dry-run sweep: {got}")
@@ -201,6 +212,11 @@ def auth_users_passwords_and_read_auth():
         equal((st, got), (200, {"ok": True}), "resume, empty body")
         equal(d.status()["paused"], False, "resumed")
         check("resumed by HTTP user ops" in d.logtext(), "the log says who")
+        st, got = d.api("POST", "/api/v1/sweep", {"zone": "z"}, user="ops:s3cret pass")
+        equal(st, 200, f"sweep over HTTP: {got}")
+        check("sweep asked by HTTP user ops" in d.logtext(), "the log names who swept")
+        check("wrong password(s)" in d.logtext() and 'for user "ops"' in d.logtext(),
+              f"wrong passwords are logged:\n{d.logtext()[-1500:]}")
         st, got = d.api("POST", "/api/v1/pause", {"cmd": "resume"}, user="ops:s3cret pass")
         equal(st, 400, "body cmd differs from the path")
         st, got = d.api("POST", "/api/v1/pause", b"[1,2]", user="ops:s3cret pass")
@@ -231,13 +247,21 @@ def auth_users_passwords_and_read_auth():
         equal(st, 400, f"restore by an HTTP user: {got}")
     finally:
         d.close()
-    d = Http(users={"ops": "pw"}, read_auth=True)
+    # sweepctl hash-password makes what the daemon takes.
+    made = subprocess.run([os.environ.get("SWEEPCTL_BIN", "build/sweepctl"), "hash-password"],
+                          input="from sweepctl\n", capture_output=True, text=True)
+    equal(made.returncode, 0, f"hash-password: {made.stderr}")
+    check(made.stdout.startswith("$2y$10$") and len(made.stdout.strip()) == 60,
+          f"hash-password prints a bcrypt hash: {made.stdout!r}")
+    d = Http(users={"ops": "pw"}, hashes={"made": made.stdout.strip()}, read_auth=True)
     try:
         for path in ("/api/v1/status", "/metrics", "/"):
             st, hdrs, _ = d.http("GET", path)
             equal(st, 401, f"read_auth: {path} without a user")
             check("www-authenticate" in hdrs, "challenge")
             equal(d.http("GET", path, user="ops:pw")[0], 200, f"read_auth: {path} with one")
+        equal(d.http("GET", "/api/v1/status", user="made:from sweepctl")[0], 200,
+              "the user whose hash sweepctl hash-password made")
     finally:
         d.close()
 

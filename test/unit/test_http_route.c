@@ -46,6 +46,14 @@ static void query_lines(void **state)
 	assert_int_equal(http_route_from_query("top", keys, values, 2, &line, err, sizeof(err)),
 			 -22);
 	assert_non_null(strstr(err, "twice"));
+	/* Numbers as JSON writes them: a space or a plus sign leaves a string. */
+	keys[0] = "n";
+	values[0] = " 5";
+	keys[1] = "id";
+	values[1] = "+7";
+	assert_int_equal(http_route_from_query("top", keys, values, 2, &line, err, sizeof(err)), 0);
+	assert_string_equal(line, "{\"n\":\" 5\",\"id\":\"+7\",\"cmd\":\"top\"}");
+	free(line);
 	/* A key without a value is true. */
 	keys[0] = "dry_run";
 	values[0] = NULL;
