@@ -278,9 +278,12 @@ struct http_config *config_http_load(struct cfgread *ld, const config_setting_t 
 			      "nobody could read anything");
 	if (h->host && !h->loopback && !h->cert_pem && !h->cert_file)
 		cfgread_warning(ld, s,
-				"http listens on %s without 'tls': anyone on the network can read "
-				"the dashboard and metrics%s; admin requests are refused unless over TLS",
-				h->listen, h->read_auth ? "" : " (read_auth is false)");
+				"http listens on %s without 'tls': %s; admin requests are refused "
+				"unless over TLS",
+				h->listen,
+				h->read_auth ? "passwords cross the network in clear (read_auth)"
+					     : "anyone on the network can read the dashboard and "
+					       "metrics (read_auth is false)");
 	return h;
 }
 
