@@ -52,12 +52,11 @@ void http_suspend(struct http_req *r)
 	h->suspended = r;
 }
 
-void http_resume(struct http_req *r)
+/* Off the list of suspended requests. */
+static void unlink_suspended(struct http_req *r)
 {
 	struct http *h = r->h;
 
-	if (!r->suspended)
-		return;
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -65,8 +64,15 @@ void http_resume(struct http_req *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	r->suspended = false;
+}
+
+void http_resume(struct http_req *r)
+{
+	if (!r->suspended)
+		return;
+	unlink_suspended(r);
 	MHD_resume_connection(r->conn);
-	kick(h);
+	kick(r->h);
 }
 
 void http_answer(struct http_req *r, unsigned code, char *body, const char *type)
@@ -194,15 +200,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_auth_cancel(h->auth, r);
 	if (r->wait)
 		r->wait->req = NULL; /* its answer, when it comes, goes nowhere */
-	if (r->suspended) {
-		r->suspended = false;
-		if (r->prev)
-			r->prev->next = r->next;
-		else
-			h->suspended = r->next;
-		if (r->next)
-			r->next->prev = r->prev;
-	}
+	if (r->suspended)
+		unlink_suspended(r);
 	free(r->url);
 	free(r->cmd);
 	free(r->body);

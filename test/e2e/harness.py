@@ -168,6 +168,13 @@ class Daemon:
         return got
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def readline(s):
     buf = b""
     while not buf.endswith(b"\n"):

@@ -15,7 +15,7 @@ import urllib.request
 from datetime import datetime, timezone
 
 import harness
-from harness import Daemon, Writer, case, check, equal, main, write, WAIT
+from harness import Daemon, Writer, case, check, equal, free_port, main, write, WAIT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.realpath(os.path.join(HERE, "..", "..", "etc", "alert.d"))
@@ -403,12 +403,6 @@ def watch_limit_alarm_while_watches_run_out():
         wait_for(lambda: rec.starts("watch_limit", "resolved"), "watch_limit resolved")
     finally:
         d.close()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url):

@@ -13,7 +13,8 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import WAIT, Daemon, Failure, Writer, case, check, equal, main, write  # noqa: E402
+from harness import (WAIT, Daemon, Failure, Writer, case, check, equal, free_port, main,  # noqa: E402
+                     write)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -22,12 +23,6 @@ with warnings.catch_warnings():
 
 def bcrypt(password):
     return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 5))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Http(Daemon):

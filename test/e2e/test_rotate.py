@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import Daemon, Failure, Writer, case, check, equal, main, write, WAIT
+from harness import Daemon, Failure, Writer, case, check, equal, free_port, main, write, WAIT
 from test_ops import Notify
 from test_sweep import Tmpfs, audit, ok
 
@@ -652,12 +652,6 @@ def command_config_and_dry_run():
                   f"the error says {words!r} with its line: {r.stderr}{r.stdout}")
         finally:
             d.close()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @case
