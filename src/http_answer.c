@@ -32,12 +32,18 @@ static void deliver(struct answer_sink *to, char *line)
 	http_resume(r);
 }
 
+/* The socket's handler asked line for r's user; a later answer goes to `to`. */
+static char *handle(struct http_req *r, const char *line, struct answer_sink *to)
+{
+	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
+				     .http_user = r->user, .client = to };
+
+	return r->h->hooks.handler(r->h->hooks.ud, line, strlen(line), &peer);
+}
+
 /* The handler's answer to line, now or (suspended) later. */
 static void ask(struct http_req *r, const char *line)
 {
-	struct http *h = r->h;
-	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
-				     .http_user = r->user };
 	char *out;
 
 	r->wait = calloc(1, sizeof(*r->wait));
@@ -47,8 +53,7 @@ static void ask(struct http_req *r, const char *line)
 	}
 	r->wait->sink.deliver = deliver;
 	r->wait->req = r;
-	peer.client = &r->wait->sink;
-	out = h->hooks.handler(h->hooks.ud, line, strlen(line), &peer);
+	out = handle(r, line, &r->wait->sink);
 	if (out == control_later) {
 		r->state = REQ_WAITING;
 		if (!r->suspended)
@@ -66,11 +71,7 @@ static void ask(struct http_req *r, const char *line)
 /* /metrics: the socket's metrics reply, its text alone. */
 static void metrics(struct http_req *r)
 {
-	struct http *h = r->h;
-	struct control_peer peer = { .uid = (uid_t)-1, .gid = (gid_t)-1, .http = true,
-				     .http_user = r->user };
-	static const char line[] = "{\"cmd\":\"metrics\"}";
-	char *out = h->hooks.handler(h->hooks.ud, line, strlen(line), &peer), *text = NULL;
+	char *out = handle(r, "{\"cmd\":\"metrics\"}", NULL), *text = NULL;
 	json_object *o, *t;
 
 	if (!out || out == control_later) { /* never later: metrics are answered at once */
