@@ -18,6 +18,8 @@ void ctlfmt_reserve(json_object *reply, FILE *out);
 /* One line each: "purged 3 files, 1.2G", "restored PATH", "paused: ...". */
 void ctlfmt_purge(json_object *reply, FILE *out);
 void ctlfmt_restore(json_object *reply, FILE *out);
+/* explain: zone and rule, state and why, when due, who writes it, a log's rotation (ctlfmt_explain.c). */
+void ctlfmt_explain(json_object *reply, FILE *out);
 void ctlfmt_paused(bool paused, FILE *out);
 void ctlfmt_reload(json_object *reply, FILE *out);
 /* Any other reply: its fields, one per line. */

@@ -24,6 +24,7 @@ enum request_cmd {
 	REQ_PAUSE,
 	REQ_RESUME,
 	REQ_METRICS,
+	REQ_EXPLAIN,
 };
 
 enum request_by { REQ_BY_SIZE, REQ_BY_AGE };
@@ -35,7 +36,7 @@ struct request {
 	enum request_by by; /* top: default size */
 	int dry_run;	   /* -1 when not given */
 	int64_t id;	   /* restore: -1 when not given */
-	char *path, *to;   /* restore: file-system bytes (decoded) */
+	char *path, *to;   /* restore, explain: file-system bytes (decoded) */
 	int64_t older_than, bytes, timeout; /* -1 when not given */
 };
 

@@ -51,6 +51,10 @@ void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino);
  * place because a writer lacks O_APPEND (labels zone, path, pid, comm).
  */
 struct alarms;
+struct table_file;
 void rotate_alarms(struct rotate *r, struct alarms *a, int64_t now);
+/* For explain: a live log's last rotation (or when it was first seen), and why it is blocked (or NULL). */
+void rotate_log_state(struct rotate *r, uint32_t zone, struct table_file *f, int64_t *last,
+		      const char **blocked);
 
 #endif

@@ -71,6 +71,8 @@ void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino, int64_t mtime);
  * sweep_hold by its inode). 0 or -ENOMEM.
  */
 int sweep_hold_path(struct sweep *s, const char *path);
+/* Until when an operator's restore holds f (0: it is not held). */
+int64_t sweep_held_until(struct sweep *s, const struct table_file *f, int64_t now);
 void sweep_unhold_path(struct sweep *s, const char *path);
 
 /* Why the zone's directory in the archive cannot take its files, or NULL. */

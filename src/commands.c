@@ -422,6 +422,9 @@ char *daemon_request(void *ud, const char *line, size_t len,
 		out = zone < 0 ? unknown_zone(req.zone)
 			       : reserve_request(d->reserve, &req, peer->client, zone);
 		break;
+	case REQ_EXPLAIN:
+		out = daemon_explain(d, req.path);
+		break;
 	case REQ_METRICS:
 		out = reply_metrics(daemon_metrics(d));
 		break;

@@ -19,7 +19,7 @@ static const struct {
 	[REQ_PURGE] = {"purge", true},	    [REQ_ROTATE] = {"rotate", true},
 	[REQ_RESERVE] = {"reserve", true},  [REQ_RELOAD] = {"reload", true},
 	[REQ_PAUSE] = {"pause", true},	    [REQ_RESUME] = {"resume", true},
-	[REQ_METRICS] = {"metrics", false},
+	[REQ_METRICS] = {"metrics", false}, [REQ_EXPLAIN] = {"explain", false},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -116,6 +116,7 @@ static int parse_fields(json_object *o, struct request *req, char *err, size_t e
 	static const char *const restore[] = {"id", "path", "to", NULL};
 	static const char *const purge[] = {"older_than", NULL};
 	static const char *const reserve[] = {"zone", "bytes", "timeout", NULL};
+	static const char *const path[] = {"path", NULL};
 	const char *const *allowed = none;
 	json_object *v;
 
@@ -138,6 +139,9 @@ static int parse_fields(json_object *o, struct request *req, char *err, size_t e
 		break;
 	case REQ_RESERVE:
 		allowed = reserve;
+		break;
+	case REQ_EXPLAIN:
+		allowed = path;
 		break;
 	default:
 		break;
@@ -176,6 +180,8 @@ static int parse_fields(json_object *o, struct request *req, char *err, size_t e
 	}
 	if (req->cmd == REQ_RESTORE && (req->id < 0) == !req->path)
 		return fail(err, errlen, "\"restore\" needs either an \"id\" or a \"path\"");
+	if (req->cmd == REQ_EXPLAIN && !req->path)
+		return fail(err, errlen, "\"explain\" needs a \"path\"");
 	if (req->cmd == REQ_RESERVE && (!req->zone || req->bytes < 0))
 		return fail(err, errlen, "\"reserve\" needs a \"zone\" and \"bytes\"");
 	return 0;

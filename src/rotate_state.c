@@ -333,3 +333,12 @@ void rotate_alarms(struct rotate *r, struct alarms *a, int64_t now)
 	if (r->n_blocked)
 		u64map_foreach(r->lives, alarm_one, &al);
 }
+
+void rotate_log_state(struct rotate *r, uint32_t zone, struct table_file *f, int64_t *last,
+		      const char **blocked)
+{
+	struct live *l = rotate_live_get(r, zone, f);
+
+	*last = l ? l->last : 0;
+	*blocked = l && l->blocked ? l->blocked->summary : NULL;
+}

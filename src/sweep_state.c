@@ -64,6 +64,17 @@ static bool is_held(struct sweep *s, const struct table_file *f, int64_t now)
 	return until != 0;
 }
 
+int64_t sweep_held_until(struct sweep *s, const struct table_file *f, int64_t now)
+{
+	int64_t until;
+
+	if (!is_held(s, f, now))
+		return 0;
+	/* Held while it arrives, before its inode is known: until then, at least now. */
+	until = (int64_t)(uintptr_t)u64map_get(s->held, hold_key(f->dir->dev, f->ino, f->mtime));
+	return until ? until : now;
+}
+
 void sweep_hold(struct sweep *s, uint64_t dev, uint64_t ino, int64_t mtime)
 {
 	int64_t keep = s->eng.cfg->archive_keep;

@@ -59,6 +59,11 @@ static const struct command commands[] = {
 	{"pause", "", "touch nothing until resume (admin)", NULL},
 	{"resume", "", "act again (admin)", NULL},
 	{"metrics", "", "Prometheus text exposition format", NULL},
+	{"explain", "PATH", "why a file is kept, due or blocked, and who writes it",
+	 "Says which zone and rule apply, whether the file is kept, due, blocked or\n"
+	 "outside every zone and why, when it falls due, which processes hold it\n"
+	 "open for writing, and for a log when it rotates next. PATH is read as for\n"
+	 "restore: a backslash is written \\\\."},
 	{"hash-password", "", "a bcrypt hash for http.basic_auth_users (no daemon needed)",
 	 "Asks for the password twice on a terminal, or reads one line of standard\n"
 	 "input, and prints the hash to put in the config:\n"
@@ -213,6 +218,18 @@ static json_object *build_request(int argc, char **argv, bool *wide)
 			fprintf(stderr, "sweepctl: %s: unknown option '%s'\n", cmd, a);
 			json_object_put(req);
 			return NULL;
+		} else if (pos == 0 && !strcmp(cmd, "explain")) {
+			char *abs = a[0] == '/' ? NULL : realpath(".", NULL), *full = NULL;
+			if (abs && asprintf(&full, "%s/%s", abs, a) < 0)
+				full = NULL;
+			free(abs);
+			if (add_path(req, cmd, "path", full ? full : a) < 0) {
+				free(full);
+				json_object_put(req);
+				return NULL;
+			}
+			free(full);
+			pos++;
 		} else if (pos == 0 && !strcmp(cmd, "restore")) {
 			char *end;
 			long long id = strtoll(a, &end, 10);
@@ -552,6 +569,8 @@ int main(int argc, char **argv)
 		ctlfmt_purge(reply, stdout);
 	} else if (!strcmp(argv[i], "restore")) {
 		ctlfmt_restore(reply, stdout);
+	} else if (!strcmp(argv[i], "explain")) {
+		ctlfmt_explain(reply, stdout);
 	} else if (!strcmp(argv[i], "pause") || !strcmp(argv[i], "resume")) {
 		ctlfmt_paused(!strcmp(argv[i], "pause"), stdout);
 	} else {
