@@ -38,6 +38,7 @@ struct daemon {
 	bool admin_gid_known;
 	ev_signal sigterm, sigint, sighup;
 	ev_timer housekeeping, watchdog;
+	ev_timer http_move; /* the listener made again after a reload (daemon_apply_http) */
 	ev_tstamp housekeeping_at;
 	char status_sent[700]; /* the last STATUS= sent to systemd */
 	bool metrics_warned;
@@ -53,12 +54,13 @@ void daemon_stop(struct daemon *d);
  */
 char *daemon_reload(struct daemon *d);
 /*
- * The HTTP server as the config says (old: the config before a reload, or
- * NULL): made, changed, remade on another address or certificate, or closed.
- * 0, or -errno when it cannot listen (said in the log).
+ * The HTTP server as the config says: made (at start), changed, remade on
+ * another address or certificate (HTTP_MOVE_DELAY_S later, so that a
+ * reload's own answer goes out first), or closed. 0, or -errno when it
+ * cannot listen at start (said in the log).
  */
-struct http_config;
-int daemon_apply_http(struct daemon *d, const struct http_config *old);
+#define HTTP_MOVE_DELAY_S 1.0
+int daemon_apply_http(struct daemon *d);
 /* Socket owner, group, mode and client limits from the config. */
 void daemon_apply_socket(struct daemon *d);
 

@@ -2,6 +2,7 @@
 #define SWEEPD_HTTP_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "control.h"
@@ -28,8 +29,10 @@ struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
 			 const struct http_hooks *hooks, char *err, size_t errlen);
 /* After a reload: the users and read_auth of cfg (the address and certificate stay). */
 void http_set_config(struct http *h, const struct http_config *cfg);
-/* Does the server need to be made again for cfg (another address, certificate or key)? */
-int http_config_moved(const struct http_config *a, const struct http_config *b);
+/* Does h serve as cfg says (its address, certificate and key)? Else it must be made again. */
+bool http_serves(const struct http *h, const struct http_config *cfg);
+/* Does h listen where cfg says? */
+bool http_listens_on(const struct http *h, const struct http_config *cfg);
 /* Closes every connection and the listening socket. */
 void http_destroy(struct http *h);
 

@@ -24,11 +24,20 @@ struct http {
 	struct http_auth *auth;
 	struct http_conns *conns;
 	bool tls, loopback, read_auth;
-	char *listen;
+	char *listen, *cert_pem, *key_pem; /* what it was made with */
 	struct http_req *suspended; /* waiting for a password's check or a later answer */
 	uint64_t bad_passwords, bad_unsaid; /* wrong passwords: since the start, not logged yet */
 	ev_tstamp bad_said_at;
+	size_t held_bytes; /* of replies made and not yet sent whole */
 };
+
+/*
+ * Replies waiting to be read may hold this much in all: beyond, a request is
+ * answered 503 before its reply is made (an archive of 20,000 files lists in
+ * 10 MB; a client that asks for it on hundreds of connections and reads
+ * nothing would otherwise hold gigabytes).
+ */
+#define HTTP_HELD_MAX (64 * 1024 * 1024)
 
 /* Where a later answer goes; outlives its request when the client goes first. */
 struct http_wait {

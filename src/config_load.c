@@ -251,7 +251,8 @@ struct config *config_reload(const char *file, const struct config *old,
 		return NULL;
 	ld.cfg = cfg;
 	abs_file = realpath(file, NULL);
-	cfg->file = strdup(file);
+	/* Absolute: sweepd works from "/", and a reload reads the same file. */
+	cfg->file = strdup(abs_file ? abs_file : file);
 	ld.base_dir = strdup(abs_file ? abs_file : file);
 	free(abs_file);
 	slash = ld.base_dir ? strrchr(ld.base_dir, '/') : NULL;

@@ -180,10 +180,11 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /*
- * The listener made again as the config says: the new one first (beside the
- * old on the same address, SO_REUSEPORT), and only then the old one closed,
- * so that a new address in use or a certificate refused leaves the old one
- * serving, with the error in the log.
+ * The listener made again as the config says. On another address, the new
+ * one first, and the old one closed only once it listens, so that an
+ * address in use leaves the old one serving (the log says so). On the same
+ * address (a new certificate, checked when the config was read), the old
+ * one closes first: nothing else may share the address (no SO_REUSEPORT).
  */
 static int http_remake(struct daemon *d)
 {
@@ -191,6 +192,14 @@ static int http_remake(struct daemon *d)
 	struct http *fresh = NULL;
 	char err[512];
 
+	if (d->http && d->cfg->http && http_serves(d->http, d->cfg->http)) {
+		http_set_config(d->http, d->cfg->http);
+		return 0;
+	}
+	if (d->http && (!d->cfg->http || http_listens_on(d->http, d->cfg->http))) {
+		http_destroy(d->http);
+		d->http = NULL;
+	}
 	if (d->cfg->http) {
 		fresh = http_create(d->loop, d->cfg->http, &hooks, err, sizeof(err));
 		if (!fresh) {
@@ -210,25 +219,29 @@ static int http_remake(struct daemon *d)
 	return 0;
 }
 
-static void on_http_moved(int revents, void *arg)
+static void on_http_moved(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
 	(void)revents;
-	http_remake(arg);
+	http_remake(t->data);
 }
 
-int daemon_apply_http(struct daemon *d, const struct http_config *old)
+int daemon_apply_http(struct daemon *d)
 {
-	if (!old && !d->http)
+	if (!d->http)
 		return http_remake(d);
-	if (d->http && d->cfg->http && !http_config_moved(old, d->cfg->http)) {
+	if (d->cfg->http && http_serves(d->http, d->cfg->http)) {
 		http_set_config(d->http, d->cfg->http);
 		return 0;
 	}
 	/*
-	 * Once the request under way is answered: it may be this reload's,
-	 * come over HTTP, and its connection must not go from under it.
+	 * A second later: the request under way may be this reload's, come over
+	 * HTTP, and its answer must go out through the old listener first.
 	 */
-	ev_once(d->loop, -1, 0, 0, on_http_moved, d);
+	ev_timer_stop(d->loop, &d->http_move);
+	ev_timer_init(&d->http_move, on_http_moved, HTTP_MOVE_DELAY_S, 0);
+	d->http_move.data = d;
+	ev_timer_start(d->loop, &d->http_move);
 	return 0;
 }
 
@@ -442,7 +455,7 @@ char *daemon_reload(struct daemon *d)
 			 "bucket: sweepd restores none of them until it is configured again",
 			 archive_remote_entries(d->archive)->live);
 	daemon_apply_socket(d);
-	daemon_apply_http(d, old->http);
+	daemon_apply_http(d);
 	ch = reload_changes(old, &rl);
 	config_free(old);
 	/* New limits apply at once. */
@@ -650,7 +663,7 @@ int daemon_start(struct daemon *d)
 		return r;
 	}
 	daemon_apply_socket(d);
-	r = daemon_apply_http(d, NULL);
+	r = daemon_apply_http(d);
 	if (r < 0)
 		return r;
 	ev_timer_init(&d->housekeeping, on_housekeeping, HOUSEKEEPING_S, HOUSEKEEPING_S);
@@ -685,6 +698,7 @@ void daemon_stop(struct daemon *d)
 		ev_signal_stop(d->loop, &d->sighup);
 		ev_timer_stop(d->loop, &d->housekeeping);
 		ev_timer_stop(d->loop, &d->watchdog);
+		ev_timer_stop(d->loop, &d->http_move);
 	}
 	/* No run starts while stopping: those going get SIGTERM (alert.h). */
 	alert_destroy(d->alert);

@@ -89,21 +89,55 @@ void http_answer_error(struct http_req *r, unsigned code, const char *msg)
 	http_answer(r, code, reply_error(msg), http_type_json);
 }
 
+/* A reply's body as libmicrohttpd sends it: counted in the bytes held until it is freed. */
+struct held {
+	struct http *h;
+	char *body;
+	size_t len;
+};
+
+static ssize_t read_held(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct held *b = cls;
+	size_t n = b->len - (size_t)pos;
+
+	if (pos >= b->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n > max)
+		n = max;
+	memcpy(buf, b->body + pos, n);
+	return (ssize_t)n;
+}
+
+static void free_held(void *cls)
+{
+	struct held *b = cls;
+
+	b->h->held_bytes -= b->len;
+	free(b->body);
+	free(b);
+}
+
 static enum MHD_Result send_answer(struct http_req *r)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = NULL;
 	enum MHD_Result ret;
 	char *body = r->reply;
+	struct held *b = malloc(sizeof(*b));
 
 	r->reply = NULL;
 	if (!body)
 		body = reply_error("no answer");
-	resp = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
-		    : NULL;
+	if (b && body) {
+		*b = (struct held){ r->h, body, strlen(body) };
+		resp = MHD_create_response_from_callback(b->len, 64 * 1024, read_held, b, free_held);
+	}
 	if (!resp) {
 		free(body);
+		free(b);
 		return MHD_NO;
 	}
+	r->h->held_bytes += b->len;
 	MHD_add_response_header(resp, "Content-Type", r->type ? r->type : http_type_json);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -302,6 +336,8 @@ struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
 
 	if (!h || !(h->auth = http_auth_create(loop)) || !(h->conns = http_conns_create(loop)) ||
 	    !(h->listen = strdup(cfg->listen)) ||
+	    (cfg->cert_pem && !(h->cert_pem = strdup(cfg->cert_pem))) ||
+	    (cfg->key_pem && !(h->key_pem = strdup(cfg->key_pem))) ||
 	    http_auth_set_users(h->auth, cfg->users, cfg->n_users) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -324,8 +360,6 @@ struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
 					     max < HTTP_PER_IP ? max : HTTP_PER_IP, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, NULL };
-	/* A reload's new listener binds beside the old one before that one closes. */
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
 	if (!any)
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	if (h->tls) {
@@ -367,13 +401,20 @@ fail:
 	return NULL;
 }
 
-int http_config_moved(const struct http_config *a, const struct http_config *b)
+static bool same_text(const char *a, const char *b)
 {
-	if (!a || !b)
-		return a != b;
-	return strcmp(a->listen, b->listen) || (a->cert_pem == NULL) != (b->cert_pem == NULL) ||
-	       (a->cert_pem && strcmp(a->cert_pem, b->cert_pem)) ||
-	       (a->key_pem && strcmp(a->key_pem, b->key_pem));
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+bool http_serves(const struct http *h, const struct http_config *cfg)
+{
+	return !strcmp(h->listen, cfg->listen) && same_text(h->cert_pem, cfg->cert_pem) &&
+	       same_text(h->key_pem, cfg->key_pem);
+}
+
+bool http_listens_on(const struct http *h, const struct http_config *cfg)
+{
+	return !strcmp(h->listen, cfg->listen);
 }
 
 /*
@@ -434,5 +475,9 @@ void http_destroy(struct http *h)
 	}
 	http_conns_destroy(h->conns);
 	free(h->listen);
+	free(h->cert_pem);
+	if (h->key_pem)
+		explicit_bzero(h->key_pem, strlen(h->key_pem));
+	free(h->key_pem);
 	free(h);
 }

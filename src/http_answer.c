@@ -216,6 +216,11 @@ static void decide(struct http_req *r)
 		http_answer_error(r, 401, "reading needs a user too here (http.read_auth)");
 		return;
 	}
+	if (h->held_bytes >= HTTP_HELD_MAX) {
+		r->allow = NULL;
+		http_answer_error(r, 503, "too many large answers are waiting to be read: try again");
+		return;
+	}
 	if (t != HTTP_API && r->post) {
 		r->allow = "GET, HEAD";
 		http_answer_error(r, 405, "only GET here");

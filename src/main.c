@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
@@ -90,6 +91,13 @@ int main(int argc, char **argv)
 		config_free(d.cfg);
 		return 0;
 	}
+	/*
+	 * From "/": what it runs (alert_command, postrotate) must not find its
+	 * modules or files in whatever directory sweepd was started from, and no
+	 * mount is held busy. Every path it keeps is absolute.
+	 */
+	if (chdir("/") < 0)
+		log_warn("cannot change to /: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * A writer that opens a file while we hold its read lease (for the

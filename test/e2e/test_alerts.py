@@ -6,6 +6,7 @@ Run one: python3 test_alerts.py NAME; all: no argument."""
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -596,6 +597,27 @@ def mail_script_through_sendmail():
         equal(metric(d, "sweepd_alert_failures_total"), 0, "no failures")
     finally:
         d.close()
+
+
+@case
+def alert_env_file_must_be_the_scripts_own():
+    """The scripts source /etc/sweepd/alert.env as sweepd's user (root): one that others may
+    change is refused, and nothing of it runs."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    try:
+        env_file = os.path.join(root, "alert.env")
+        marker = os.path.join(root, "ran")
+        with open(env_file, "w") as f:
+            f.write(f"touch {marker}\nWEBHOOK_URL=http://127.0.0.1:9/\nALERT_MAIL_TO=x@y\n")
+        os.chmod(env_file, 0o666)
+        for script in ("alertmanager", "webhook", "mail"):
+            r = subprocess.run([os.path.join(SCRIPTS, script)], input="[]", text=True,
+                               capture_output=True, env=dict(os.environ, SWEEPD_ALERT_ENV=env_file))
+            check(r.returncode != 0 and "refused" in r.stderr,
+                  f"{script} with a world-writable env file: {r.returncode} {r.stderr}")
+            check(not os.path.exists(marker), f"{script} sourced a file others may change")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -486,10 +486,39 @@ def reload_moves_the_listener_and_stop_with_waiting_requests():
                 f.write(conf.replace(f"127.0.0.1:{new}", f"127.0.0.1:{busy}"))
             st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
             equal(st, 200, f"reload onto an address in use: {got}")
-            d.settle()
-            check("still serving where it did before the reload" in d.logtext(),
-                  f"the log says the old listener stays:\n{d.logtext()[-800:]}")
+            deadline = time.monotonic() + WAIT
+            while "still serving where it did before the reload" not in d.logtext():
+                check(time.monotonic() < deadline,
+                      f"the log says the old listener stays:\n{d.logtext()[-800:]}")
+                d.settle()
             equal(d.api("GET", "/api/v1/status")[0], 200, "the old listener still serves")
+        # The address free again, the same config reloaded: this time it moves.
+        st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
+        equal(st, 200, f"the same reload again: {got}")
+        d.port = busy
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                equal(d.api("GET", "/api/v1/status")[0], 200, "on the address freed")
+                break
+            except (ConnectionRefusedError, Failure):
+                check(time.monotonic() < deadline, "the listener never moved once it could")
+                d.settle()
+        d.port = new
+        with open(d.conf, "w") as f:
+            f.write(conf)
+        d.port = busy
+        st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
+        equal(st, 200, f"back to the first address: {got}")
+        d.port = new
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                equal(d.api("GET", "/api/v1/status")[0], 200, "back on the first address")
+                break
+            except (ConnectionRefusedError, Failure):
+                check(time.monotonic() < deadline, "the listener never moved back")
+                d.settle()
         # A key that is not the certificate's: refused whole, by the reload itself.
         import tempfile
         tmp = tempfile.mkdtemp(prefix="sweepd-tls-", dir=d.root)
