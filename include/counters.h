@@ -12,6 +12,8 @@ struct counters {
 		bytes_freed, errors, blocked;
 	/* alert_command: runs started (or tried), and those that failed, were killed or never started. */
 	uint64_t alert_runs, alert_failures;
+	/* HTTP: passwords found wrong (the listener's log says them a few times a minute). */
+	uint64_t http_wrong_passwords;
 	/*
 	 * Not shown: the events that were a close after writing (IN_CLOSE_WRITE),
 	 * whatever the file. The rotator waits on them for a copy's writer to let go.

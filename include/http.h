@@ -7,6 +7,7 @@
 
 #include "control.h"
 
+struct counters;
 struct http_config;
 
 /*
@@ -22,6 +23,7 @@ struct http_hooks {
 	/* The dashboard page (malloc'd HTML), for user (NULL: nobody logged in); NULL on failure. */
 	char *(*page)(void *ud, const char *user);
 	void *ud;
+	struct counters *counters; /* http_wrong_passwords */
 };
 
 /* Listens as cfg says; NULL with a sentence in err. */

@@ -4,6 +4,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_user;
 
@@ -29,10 +30,11 @@ bool http_auth_has_users(const struct http_auth *a);
 /*
  * 1: the password is known good; 0: checked on the thread, done(ud, ok)
  * later on the loop (never from inside this call); -EAGAIN: too many
- * checks wait already (a flood of guesses): try again later; -ENOMEM.
+ * checks wait already, in all, from this client (a key of its address), or
+ * for unknown users (a flood of guesses): try again later; -ENOMEM.
  */
 int http_auth_check(struct http_auth *a, const char *user, const char *password,
-		    http_auth_done done, void *ud);
+		    uint64_t client, http_auth_done done, void *ud);
 /* The checks queued for ud are dropped, their done never called. */
 void http_auth_cancel(struct http_auth *a, void *ud);
 

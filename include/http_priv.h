@@ -52,7 +52,7 @@ struct http_req {
 	struct MHD_Connection *conn;
 	struct http_req *next, *prev; /* among the suspended */
 	enum req_state state;
-	bool post, too_big, suspended;
+	bool post, too_big, suspended, http11;
 	char *url, *cmd;
 	char *body;
 	size_t body_len;
@@ -78,6 +78,8 @@ void http_answer(struct http_req *r, unsigned code, char *body, const char *type
 void http_answer_error(struct http_req *r, unsigned code, const char *msg);
 /* A wrong password given by user over conn: counted, and said in the log a few times a minute. */
 void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *user);
+/* A key of the client's address (not its port): whose password checks wait. */
+uint64_t http_client_key(struct MHD_Connection *conn);
 /* A request read whole: who asks is found out, then what it gets (now, or after a resume). */
 void http_identify(struct http_req *r);
 

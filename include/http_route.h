@@ -38,10 +38,11 @@ unsigned http_route_status(const char *reply);
 /*
  * May a request that changes things come from this page? A browser names
  * the page in Origin: it must be this server's own (Host), so that another
- * site open in the same browser cannot use a logged-in user's password. No
- * Origin (curl, a scheduler): yes.
+ * site open in the same browser cannot use a logged-in user's password
+ * (its scheme too: https with tls, else http). No Origin (curl, a
+ * scheduler): yes.
  */
-bool http_route_origin_ok(const char *origin, const char *host);
+bool http_route_origin_ok(const char *origin, const char *host, bool tls);
 
 /*
  * Is host (the Host header) one a server listening on loopback answers? An

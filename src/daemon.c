@@ -188,7 +188,7 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *t, int revents)
  */
 static int http_remake(struct daemon *d)
 {
-	const struct http_hooks hooks = { d->handler, daemon_dashboard, d };
+	const struct http_hooks hooks = { d->handler, daemon_dashboard, d, &d->counters };
 	struct http *fresh = NULL;
 	char err[512];
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "counters.h"
 #include "http_auth.h"
 #include "http_conn.h"
 #include "http_route.h"
@@ -166,7 +167,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http *h = cls;
 	struct http_req *r = *con_cls;
 
-	(void)version;
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r || !(r->url = strdup(url))) {
@@ -176,6 +176,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->h = h;
 		r->conn = conn;
 		r->post = !strcmp(method, MHD_HTTP_METHOD_POST);
+		r->http11 = !strcmp(version, MHD_HTTP_VERSION_1_1);
 		*con_cls = r;
 		if (!r->post && strcmp(method, MHD_HTTP_METHOD_GET) &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD))
@@ -417,6 +418,26 @@ bool http_listens_on(const struct http *h, const struct http_config *cfg)
 	return !strcmp(h->listen, cfg->listen);
 }
 
+uint64_t http_client_key(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const unsigned char *p = NULL;
+	size_t n = 0;
+	uint64_t k = 14695981039346656037ULL; /* FNV-1a */
+
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+		p = (const unsigned char *)&((const struct sockaddr_in *)ci->client_addr)->sin_addr;
+		n = 4;
+	} else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
+		p = (const unsigned char *)&((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n; i++)
+		k = (k ^ p[i]) * 1099511628211ULL;
+	return k;
+}
+
 /*
  * Wrong passwords: counted, and said in the log at once and then at most once
  * a minute, so that guessing shows without a guesser filling the log.
@@ -429,6 +450,8 @@ void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *
 	ev_tstamp now = ev_now(h->loop);
 
 	h->bad_passwords++;
+	if (h->hooks.counters)
+		h->hooks.counters->http_wrong_passwords++;
 	h->bad_unsaid++;
 	if (h->bad_said_at && now - h->bad_said_at < 60)
 		return;
@@ -439,9 +462,11 @@ void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
 			  addr, sizeof(addr));
 	log_warn("http: %llu wrong password(s)%s, the last for user \"%.64s\" from %s (%llu "
-		 "since the start)",
+		 "since the start: sweepd_http_wrong_passwords_total)",
 		 (unsigned long long)h->bad_unsaid, h->bad_said_at ? " in the last minute" : "",
-		 user ? user : "", addr, (unsigned long long)h->bad_passwords);
+		 user ? user : "", addr,
+		 (unsigned long long)(h->hooks.counters ? h->hooks.counters->http_wrong_passwords
+							: h->bad_passwords));
 	h->bad_said_at = now;
 	h->bad_unsaid = 0;
 }

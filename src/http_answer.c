@@ -182,7 +182,8 @@ static void api(struct http_req *r)
 				     "network address: configure http.tls, or listen on 127.0.0.1");
 	} else if (r->post && !http_route_origin_ok(
 				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin"),
-				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"))) {
+				      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"),
+				      h->tls)) {
 		http_answer_error(r, 403, "refused: sent by a page of another site (its Origin is not "
 				     "this server)");
 	} else {
@@ -200,6 +201,10 @@ static void decide(struct http_req *r)
 	char *page;
 
 	t = http_route_target(r->url, &cmd);
+	if (r->http11 && !MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host")) {
+		http_answer_error(r, 400, "an HTTP/1.1 request needs a Host header");
+		return;
+	}
 	if (h->loopback &&
 	    !http_route_host_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host"))) {
 		http_answer_error(r, 421, "this server answers to its address or localhost only (the Host "
@@ -295,7 +300,8 @@ void http_identify(struct http_req *r)
 		return;
 	}
 	r->user = strdup(user);
-	e = r->user ? http_auth_check(r->h->auth, user, password ? password : "", checked, r)
+	e = r->user ? http_auth_check(r->h->auth, user, password ? password : "",
+					  http_client_key(r->conn), checked, r)
 		    : -ENOMEM;
 	MHD_free(user);
 	if (password) {

@@ -11,8 +11,15 @@
 #include "config.h"
 #include "digest.h"
 
-/* Checks waiting at most: beyond, a guesser is told to come back later. */
+/*
+ * Checks waiting at most: beyond, a guesser is told to come back later. One
+ * client address may have AUTH_PER_CLIENT of them, and unknown user names
+ * AUTH_UNKNOWN_MAX in all, so that a flood of guesses leaves room for the
+ * users' own logins.
+ */
 #define AUTH_QUEUE_MAX 32
+#define AUTH_PER_CLIENT 4
+#define AUTH_UNKNOWN_MAX 24
 /* Passwords remembered as good. */
 #define AUTH_CACHE 16
 #define SALT_LEN 32
@@ -25,6 +32,7 @@ struct check {
 	char *user, *password;
 	char *hash; /* the user's; for an unknown user, the slowest user's, never good */
 	bool known;
+	uint64_t client;
 	unsigned char key[DIGEST_MAX]; /* what the cache keeps when it is good */
 	http_auth_done done;
 	void *ud;
@@ -271,9 +279,20 @@ static int key_of(const struct http_auth *a, const char *user, const char *passw
 	return 0;
 }
 
-int http_auth_check(struct http_auth *a, const char *user, const char *password,
-		    http_auth_done done, void *ud)
+/* Checks queued or under way for client, and for unknown users (under lock). */
+static void count_waiting(struct http_auth *a, uint64_t client, size_t *mine, size_t *unknown)
 {
+	*mine = *unknown = 0;
+	for (struct check *c = a->queue; c; c = c->next) {
+		*mine += c->client == client;
+		*unknown += !c->known;
+	}
+}
+
+int http_auth_check(struct http_auth *a, const char *user, const char *password,
+		    uint64_t client, http_auth_done done, void *ud)
+{
+	size_t mine, unknown;
 	const char *hash = NULL;
 	struct check *c;
 	int found = 0;
@@ -291,10 +310,15 @@ int http_auth_check(struct http_auth *a, const char *user, const char *password,
 		free(c);
 		return 1;
 	}
-	if (a->queued >= AUTH_QUEUE_MAX) {
+	pthread_mutex_lock(&a->lock);
+	count_waiting(a, client, &mine, &unknown);
+	pthread_mutex_unlock(&a->lock);
+	if (a->queued >= AUTH_QUEUE_MAX || mine >= AUTH_PER_CLIENT ||
+	    (!hash && unknown >= AUTH_UNKNOWN_MAX)) {
 		free(c);
 		return -EAGAIN;
 	}
+	c->client = client;
 	c->user = strdup(user);
 	c->password = strdup(password);
 	c->known = hash != NULL;

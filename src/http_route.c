@@ -162,15 +162,15 @@ unsigned http_route_status(const char *reply)
 	return !strncmp(p, "true", 4) ? 200 : 400;
 }
 
-bool http_route_origin_ok(const char *origin, const char *host)
+bool http_route_origin_ok(const char *origin, const char *host, bool tls)
 {
-	const char *p;
+	const char *scheme = tls ? "https://" : "http://";
 
 	if (!origin)
 		return true;
-	if (!host || !(p = strstr(origin, "://")))
+	if (!host || strncmp(origin, scheme, strlen(scheme)))
 		return false;
-	return !strcmp(p + 3, host);
+	return !strcmp(origin + strlen(scheme), host);
 }
 
 bool http_route_host_ok(const char *host)

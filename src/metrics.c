@@ -184,6 +184,8 @@ static const struct family counter_families[] = {
 	{"sweepd_alert_failures_total", "counter", "alert_failures",
 	 "Runs of alert_command that exited non-zero, died of a signal, were killed after "
 	 "the time limit or could not be started."},
+	{"sweepd_http_wrong_passwords_total", "counter", "http_wrong_passwords",
+	 "HTTP requests that gave a user and a wrong password (or an unknown user)."},
 };
 
 static const struct family top_families[] = {

@@ -213,6 +213,7 @@ static json_object *counters_json(const struct counters *c)
 	json_object_object_add(o, "blocked", u64(c->blocked));
 	json_object_object_add(o, "alert_runs", u64(c->alert_runs));
 	json_object_object_add(o, "alert_failures", u64(c->alert_failures));
+	json_object_object_add(o, "http_wrong_passwords", u64(c->http_wrong_passwords));
 	return o;
 }
 

@@ -45,14 +45,15 @@ class Http(Daemon):
         extra = kw.pop("extra", "") + f"\nhttp = {{ {http} }};\n"
         super().__init__(extra=extra, **kw)
 
-    def connect(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+    def connect(self, source=None):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT,
+                                     source_address=(source, 0) if source else None)
         if self.tls_ca:
             ctx = ssl.create_default_context(cafile=self.tls_ca)
             s = ctx.wrap_socket(s, server_hostname="localhost")
         return s
 
-    def http(self, method, path, body=None, user=None, headers=None):
+    def http(self, method, path, body=None, user=None, headers=None, source=None):
         """(status, headers dict with lower-case names, body bytes)."""
         h = {"Host": f"127.0.0.1:{self.port}", "Connection": "close"}
         if user:
@@ -63,7 +64,7 @@ class Http(Daemon):
             h["Content-Type"] = "application/json"
         h.update(headers or {})
         req = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items())
-        with self.connect() as s:
+        with self.connect(source) as s:
             s.sendall(req.encode() + b"\r\n" + (body or b""))
             data = b""
             while True:
@@ -413,8 +414,23 @@ def hostile_clients_do_not_stop_the_others():
             t.join()
         check(set(codes) <= {401, 503} and len(codes) == 60, f"guesses: {sorted(set(codes))}")
         equal(d.status()["paused"], False, "no guess got in")
-        st, got = d.api("POST", "/api/v1/pause", {}, user="ops:pw")
-        equal(st, 200, "the right password after the flood")
+        # Guessers on many addresses, unknown names, without end: the user still gets in.
+        stop = threading.Event()
+
+        def flood(i):
+            while not stop.is_set():
+                d.http("GET", "/login", user=f"nobody{i}:x", source=f"127.0.0.{i + 2}")
+
+        floods = [threading.Thread(target=flood, args=(i,)) for i in range(40)]
+        for t in floods:
+            t.start()
+        try:
+            st, got = d.api("POST", "/api/v1/pause", {}, user="ops:pw")
+            equal(st, 200, f"the right password during a flood of guesses: {got}")
+        finally:
+            stop.set()
+            for t in floods:
+                t.join()
     finally:
         d.close()
 

@@ -107,13 +107,16 @@ static void status_codes(void **state)
 static void origins(void **state)
 {
 	(void)state;
-	assert_true(http_route_origin_ok(NULL, "127.0.0.1:9477"));
-	assert_true(http_route_origin_ok("http://127.0.0.1:9477", "127.0.0.1:9477"));
-	assert_true(http_route_origin_ok("https://h.example:9477", "h.example:9477"));
-	assert_false(http_route_origin_ok("http://evil.example", "127.0.0.1:9477"));
-	assert_false(http_route_origin_ok("http://127.0.0.1:9477.evil", "127.0.0.1:9477"));
-	assert_false(http_route_origin_ok("null", "127.0.0.1:9477"));
-	assert_false(http_route_origin_ok("http://127.0.0.1:9477", NULL));
+	assert_true(http_route_origin_ok(NULL, "127.0.0.1:9477", false));
+	assert_true(http_route_origin_ok("http://127.0.0.1:9477", "127.0.0.1:9477", false));
+	assert_true(http_route_origin_ok("https://h.example:9477", "h.example:9477", true));
+	assert_false(http_route_origin_ok("https://h.example:9477", "h.example:9477", false));
+	assert_false(http_route_origin_ok("http://h.example:9477", "h.example:9477", true));
+	assert_false(http_route_origin_ok("x://127.0.0.1:9477", "127.0.0.1:9477", false));
+	assert_false(http_route_origin_ok("http://evil.example", "127.0.0.1:9477", false));
+	assert_false(http_route_origin_ok("http://127.0.0.1:9477.evil", "127.0.0.1:9477", false));
+	assert_false(http_route_origin_ok("null", "127.0.0.1:9477", false));
+	assert_false(http_route_origin_ok("http://127.0.0.1:9477", NULL, false));
 }
 
 static void hosts(void **state)
