@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc meson ninja-build pkg-config libev-dev libconfig-dev libzstd-dev libjson-c-dev
       libcmocka-dev python3 python3-prometheus-client findutils coreutils util-linux
-      procps systemd zstd nginx-light logrotate clang libclang-rt-14-dev
+      procps systemd zstd nginx-light logrotate rsyslog clang libclang-rt-14-dev
       libcurl4-openssl-dev libssl-dev libxml2-dev radosgw ceph-mon ceph-osd ceph-common curl
       libmicrohttpd-dev libcrypt-dev openssl chromium prometheus prometheus-alertmanager"
 missing=""

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl_hash.h"
+#include "ctl_import.h"
 #include "ctlfmt.h"
 #include "units.h"
 #include "pathenc.h"
@@ -68,6 +69,11 @@ static const struct command commands[] = {
 	 "Asks for the password twice on a terminal, or reads one line of standard\n"
 	 "input, and prints the hash to put in the config:\n"
 	 "  basic_auth_users = { ops = \"$2y$10$...\"; };"},
+	{"import-logrotate", "FILE...", "sweepd zones from logrotate files (no daemon needed)",
+	 "Reads logrotate configuration files (a directory: each file in it, as\n"
+	 "include does; /etc/logrotate.conf with its include /etc/logrotate.d) and\n"
+	 "prints the equivalent zones = ( ... ); for sweepd.conf, with a comment for\n"
+	 "each directive that does not carry over and why. Check it with sweepd -t."},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(*commands))
 
@@ -490,6 +496,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd->name, "hash-password"))
 		return argc - i == 1 ? ctl_hash_password() : usage_error("hash-password takes no "
 									"arguments");
+	if (!strcmp(cmd->name, "import-logrotate"))
+		return ctl_import_logrotate(argc - i - 1, argv + i + 1);
 	if (!strcmp(cmd->name, "reserve") && argc - i < 3) {
 		fprintf(stderr, "sweepctl: reserve needs a zone and a size\n");
 		command_usage(cmd, stderr);
