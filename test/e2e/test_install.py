@@ -215,5 +215,71 @@ def sweepctl_completion():
         d.close()
 
 
+def source_copy(dest):
+    """The source tree as a clone has it (git's tracked and unignored files), else the
+    tree without its build directories."""
+    r = subprocess.run(["git", "-C", SRC, "ls-files", "-co", "--exclude-standard", "-z"],
+                       capture_output=True)
+    if r.returncode == 0 and r.stdout:
+        for name in r.stdout.decode().split("\0"):
+            if name and os.path.lexists(os.path.join(SRC, name)):
+                os.makedirs(os.path.dirname(os.path.join(dest, name)), exist_ok=True)
+                shutil.copy2(os.path.join(SRC, name), os.path.join(dest, name),
+                             follow_symlinks=False)
+    else:
+        shutil.copytree(SRC, dest, symlinks=True, dirs_exist_ok=True,
+                        ignore=lambda d, names: [n for n in names if d == SRC and
+                                                 (n.startswith("build") or n in (".git", "demo"))])
+
+
+@case
+def debian_package():
+    """dpkg-buildpackage -us -uc -b on a copy of the tree: the package holds every file
+    meson installs under /usr (the unit where Debian 12's systemd looks, naming
+    /usr/bin/sweepd), /etc/sweepd/sweepd.conf is a conffile, the maintainer scripts
+    enable and start the unit, and the packaged unit verifies with the packaged binary."""
+    tmp = tempfile.mkdtemp(prefix="sweepd-deb-", dir="/var/tmp")
+    try:
+        tree = os.path.join(tmp, "sweepd")
+        source_copy(tree)
+        t0 = time.monotonic()
+        r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=tree,
+                           capture_output=True, text=True)
+        print(f"  dpkg-buildpackage: {time.monotonic() - t0:.1f}s")
+        equal(r.returncode, 0, f"dpkg-buildpackage:\n{(r.stdout + r.stderr)[-4000:]}")
+        debs = [n for n in os.listdir(tmp) if re.fullmatch(r"sweepd_[^_]+_[a-z0-9]+\.deb", n)]
+        equal(len(debs), 1, f"one package: {os.listdir(tmp)}")
+        deb = os.path.join(tmp, debs[0])
+        root, ctl = os.path.join(tmp, "root"), os.path.join(tmp, "ctl")
+        subprocess.run(["dpkg-deb", "-x", deb, root], check=True)
+        subprocess.run(["dpkg-deb", "-e", deb, ctl], check=True)
+        unitdir = subprocess.run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"],
+                                 capture_output=True, text=True).stdout.strip()
+        for path in ("/usr/bin/sweepd", "/usr/bin/sweepctl", unitdir + "/sweepd.service",
+                     "/etc/sweepd/sweepd.conf", "/usr/share/doc/sweepd/sweepd.conf.example",
+                     "/usr/share/man/man8/sweepd.8.gz", "/usr/share/man/man5/sweepd.conf.5.gz",
+                     "/usr/share/man/man1/sweepctl.1.gz",
+                     "/usr/share/bash-completion/completions/sweepctl"):
+            check(os.path.isfile(root + path), f"{path} in the package")
+        with open(os.path.join(ctl, "conffiles")) as f:
+            equal(f.read().split(), ["/etc/sweepd/sweepd.conf"], "conffiles")
+        with open(os.path.join(ctl, "postinst")) as f:
+            postinst = f.read()
+        check("deb-systemd-helper enable 'sweepd.service'" in postinst, postinst)
+        check(re.search(r"deb-systemd-invoke \S+ 'sweepd.service'", postinst) or
+              "deb-systemd-invoke $_dh_action 'sweepd.service'" in postinst, postinst)
+        with open(root + unitdir + "/sweepd.service") as f:
+            unit = f.read()
+        check("ExecStart=/usr/bin/sweepd -c /etc/sweepd/sweepd.conf\n" in unit, unit)
+        r = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount -t overlay overlay -o "$1" /usr/bin && exec systemd-analyze verify "$2"',
+             "sh", f"lowerdir={root}/usr/bin:/usr/bin", root + unitdir + "/sweepd.service"],
+            capture_output=True, text=True)
+        equal((r.returncode, r.stdout + r.stderr), (0, ""), "systemd-analyze verify")
+    finally:
+        shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
     main()
