@@ -6,7 +6,8 @@ pkgs="gcc meson ninja-build pkg-config libev-dev libconfig-dev libzstd-dev libjs
       libcmocka-dev python3 python3-prometheus-client findutils coreutils util-linux
       procps systemd zstd nginx-light logrotate rsyslog clang libclang-rt-14-dev
       libcurl4-openssl-dev libssl-dev libxml2-dev radosgw ceph-mon ceph-osd ceph-common curl
-      libmicrohttpd-dev libcrypt-dev openssl chromium prometheus prometheus-alertmanager"
+      libmicrohttpd-dev libcrypt-dev openssl chromium prometheus prometheus-alertmanager
+      man-db groff-base debhelper"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -19,7 +19,8 @@ from test_e2e import raw
 from test_sweep import Tmpfs, audit, ok, old
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-UNIT = os.path.join(HERE, "..", "..", "etc", "sweepd.service")
+# The unit meson generates from etc/sweepd.service, with the installed paths.
+UNIT = os.environ.get("SWEEPD_UNIT") or os.path.join(HERE, "..", "..", "etc", "sweepd.service")
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
@@ -756,8 +757,8 @@ def refused_reload_prints_each_error_once():
 
 @case
 def systemd_unit_verifies():
-    """systemd-analyze verify accepts the shipped unit (with the built binary in place of
-    /usr/local/bin/sweepd), and it has what the contract asks for."""
+    """systemd-analyze verify accepts the unit meson installs (with the built binary in
+    place of the installed one), and it has what the contract asks for."""
     with open(UNIT) as f:
         unit = f.read()
     for line in ("Type=notify", "ExecReload=", "WatchdogSec=", "RuntimeDirectory=sweepd",
@@ -769,7 +770,8 @@ def systemd_unit_verifies():
     try:
         path = os.path.join(tmp, "sweepd.service")
         with open(path, "w") as f:
-            f.write(unit.replace("/usr/local/bin/sweepd", os.path.abspath(SWEEPD)))
+            f.write(re.sub(r"^(ExecStart(?:Pre)?=)/\S*/sweepd ",
+                           lambda m: m.group(1) + os.path.abspath(SWEEPD) + " ", unit, flags=re.M))
         r = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
         equal((r.returncode, r.stdout + r.stderr), (0, ""), "systemd-analyze verify")
     finally:
