@@ -160,6 +160,15 @@ static enum MHD_Result send_answer(struct http_req *r)
 	return ret;
 }
 
+/* 405, with the methods the path is answered for. */
+static void refuse_method(struct http_req *r, const char *url)
+{
+	const char *cmd;
+
+	r->allow = http_route_target(url, &cmd) == HTTP_API ? "GET, HEAD, POST" : "GET, HEAD";
+	http_answer_error(r, 405, "only GET, HEAD and POST are answered here");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -180,13 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		if (!r->post && strcmp(method, MHD_HTTP_METHOD_GET) &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD))
-		{
-			const char *cmd;
-
-			r->allow = http_route_target(url, &cmd) == HTTP_API ? "GET, HEAD, POST"
-									   : "GET, HEAD";
-			http_answer_error(r, 405, "only GET, HEAD and POST are answered here");
-		}
+			refuse_method(r, url);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -82,6 +82,18 @@ class Http(Daemon):
             hdrs[k.strip().lower()] = v.strip()
         return status, hdrs, rest
 
+    def wait_serving(self, port, what):
+        """Polls (a settle between tries) until port answers status; it becomes self.port."""
+        self.port = port
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                equal(self.api("GET", "/api/v1/status")[0], 200, what)
+                return
+            except (ConnectionRefusedError, Failure):
+                check(time.monotonic() < deadline, f"never: {what}")
+                self.settle()
+
     def api(self, method, path, body=None, user=None, headers=None):
         status, hdrs, rest = self.http(method, path, body, user, headers)
         check(hdrs.get("content-type", "").startswith("application/json"),
@@ -495,16 +507,7 @@ def reload_moves_the_listener_and_stop_with_waiting_requests():
             f.write(conf.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}"))
         st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
         equal((st, got["ok"]), (200, True), f"reload over HTTP: {got}")
-        d.port = new
-        deadline = time.monotonic() + WAIT
-        while True:
-            try:
-                st, got = d.api("GET", "/api/v1/status")
-                break
-            except (ConnectionRefusedError, Failure):
-                check(time.monotonic() < deadline, "the new address never served")
-                d.settle()
-        equal(st, 200, "status on the new address")
+        d.wait_serving(new, "status on the new address")
         try:
             socket.create_connection(("127.0.0.1", old), timeout=WAIT).close()
             raise Failure("the old address still listens")
@@ -531,30 +534,12 @@ def reload_moves_the_listener_and_stop_with_waiting_requests():
         # The address free again, the same config reloaded: this time it moves.
         st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
         equal(st, 200, f"the same reload again: {got}")
-        d.port = busy
-        deadline = time.monotonic() + WAIT
-        while True:
-            try:
-                equal(d.api("GET", "/api/v1/status")[0], 200, "on the address freed")
-                break
-            except (ConnectionRefusedError, Failure):
-                check(time.monotonic() < deadline, "the listener never moved once it could")
-                d.settle()
-        d.port = new
+        d.wait_serving(busy, "on the address freed, once it could")
         with open(d.conf, "w") as f:
             f.write(conf)
-        d.port = busy
         st, got = d.api("POST", "/api/v1/reload", {}, user="ops:pw")
         equal(st, 200, f"back to the first address: {got}")
-        d.port = new
-        deadline = time.monotonic() + WAIT
-        while True:
-            try:
-                equal(d.api("GET", "/api/v1/status")[0], 200, "back on the first address")
-                break
-            except (ConnectionRefusedError, Failure):
-                check(time.monotonic() < deadline, "the listener never moved back")
-                d.settle()
+        d.wait_serving(new, "back on the first address")
         # A key that is not the certificate's: refused whole, by the reload itself.
         import tempfile
         tmp = tempfile.mkdtemp(prefix="sweepd-tls-", dir=d.root)
