@@ -28,6 +28,8 @@ struct http {
 	struct http_req *suspended; /* waiting for a password's check or a later answer */
 	uint64_t bad_passwords, bad_unsaid; /* wrong passwords: since the start, not logged yet */
 	ev_tstamp bad_said_at;
+	ev_timer bad_timer;	       /* the minute's rest said at its end */
+	char bad_user[65], bad_addr[46]; /* the last wrong one's */
 	size_t held_bytes; /* of replies made and not yet sent whole */
 };
 

@@ -34,6 +34,8 @@
 
 const char http_type_json[] = "application/json";
 
+static void on_bad_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
 static void kick(struct http *h)
 {
 	/* MHD_run at the loop's next turn: what a resume made ready is served. */
@@ -398,6 +400,8 @@ struct http *http_create(struct ev_loop *loop, const struct http_config *cfg,
 	ev_io_start(loop, &h->io);
 	ev_timer_init(&h->timer, on_timer, 0, 0);
 	h->timer.data = h;
+	ev_timer_init(&h->bad_timer, on_bad_timer, 0, 0);
+	h->bad_timer.data = h;
 	run(h);
 	return h;
 fail:
@@ -445,33 +449,54 @@ uint64_t http_client_key(struct MHD_Connection *conn)
  * Wrong passwords: counted, and said in the log at once and then at most once
  * a minute, so that guessing shows without a guesser filling the log.
  */
+/* What wrong passwords came since the last line, said in one. */
+static void say_bad_passwords(struct http *h)
+{
+	log_warn("http: %llu wrong password(s)%s, the last for user \"%s\" from %s (%llu since "
+		 "the start: sweepd_http_wrong_passwords_total)",
+		 (unsigned long long)h->bad_unsaid, h->bad_said_at ? " in the last minute" : "",
+		 h->bad_user, h->bad_addr,
+		 (unsigned long long)(h->hooks.counters ? h->hooks.counters->http_wrong_passwords
+							: h->bad_passwords));
+	h->bad_said_at = ev_now(h->loop);
+	h->bad_unsaid = 0;
+}
+
+static void on_bad_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http *h = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (h->bad_unsaid)
+		say_bad_passwords(h);
+}
+
 void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *user)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char addr[INET6_ADDRSTRLEN] = "?";
 	ev_tstamp now = ev_now(h->loop);
 
 	h->bad_passwords++;
 	if (h->hooks.counters)
 		h->hooks.counters->http_wrong_passwords++;
 	h->bad_unsaid++;
-	if (h->bad_said_at && now - h->bad_said_at < 60)
-		return;
+	snprintf(h->bad_user, sizeof(h->bad_user), "%s", user ? user : "");
+	snprintf(h->bad_addr, sizeof(h->bad_addr), "?");
 	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, addr,
-			  sizeof(addr));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+			  h->bad_addr, sizeof(h->bad_addr));
 	else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
-			  addr, sizeof(addr));
-	log_warn("http: %llu wrong password(s)%s, the last for user \"%.64s\" from %s (%llu "
-		 "since the start: sweepd_http_wrong_passwords_total)",
-		 (unsigned long long)h->bad_unsaid, h->bad_said_at ? " in the last minute" : "",
-		 user ? user : "", addr,
-		 (unsigned long long)(h->hooks.counters ? h->hooks.counters->http_wrong_passwords
-							: h->bad_passwords));
-	h->bad_said_at = now;
-	h->bad_unsaid = 0;
+			  h->bad_addr, sizeof(h->bad_addr));
+	if (!h->bad_said_at || now - h->bad_said_at >= 60) {
+		say_bad_passwords(h);
+	} else if (!ev_is_active(&h->bad_timer)) {
+		/* The rest of the minute's, said at its end even when the guesser has stopped. */
+		ev_timer_set(&h->bad_timer, h->bad_said_at + 60 - now, 0);
+		ev_timer_start(h->loop, &h->bad_timer);
+	}
 }
 
 void http_set_config(struct http *h, const struct http_config *cfg)
@@ -499,6 +524,9 @@ void http_destroy(struct http *h)
 		}
 		ev_io_stop(h->loop, &h->io);
 		ev_timer_stop(h->loop, &h->timer);
+		ev_timer_stop(h->loop, &h->bad_timer);
+		if (h->bad_unsaid)
+			say_bad_passwords(h);
 		MHD_stop_daemon(h->mhd);
 	}
 	http_conns_destroy(h->conns);

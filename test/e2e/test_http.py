@@ -3,6 +3,7 @@ clients, on a real sweepd over real TCP."""
 
 import base64
 import json
+import re
 import os
 import socket
 import ssl
@@ -253,6 +254,12 @@ def auth_users_passwords_and_read_auth():
         st, got = d.api("POST", "/api/v1/restore", {"path": "/etc/x", "to": "/etc/passwd"},
                         user="ops:s3cret pass")
         equal(st, 400, f"restore by an HTTP user: {got}")
+        wrong = d.status()["counters"]["http_wrong_passwords"]
+        check(wrong >= 4, f"wrong passwords counted: {wrong}")
+        # The first is said at once; the rest of the minute's when it ends, or at the stop.
+        d.stop()
+        check(re.search(r"\d+ wrong password\(s\) in the last minute", d.logtext()),
+              f"the minute's other wrong passwords said at the stop:\n{d.logtext()[-1500:]}")
     finally:
         d.close()
     # sweepctl hash-password makes what the daemon takes.
