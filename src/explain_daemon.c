@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "commands.h"
@@ -18,6 +20,7 @@
 #include "rotplan.h"
 #include "sweep.h"
 #include "table.h"
+#include "watch.h"
 #include "writers.h"
 
 /*
@@ -65,6 +68,26 @@ static bool matched(const struct zone_config *z, const char *rel)
 	return !glob_match_any(&z->exclude, name, rel);
 }
 
+/* rel's entry stat'd (not followed) in its directory, opened beneath the zone root. */
+static int stat_beneath(struct daemon *d, size_t zone, const char *rel, const char *name,
+			struct stat *st)
+{
+	char *dir = strndup(rel, (size_t)(name - rel));
+	int dfd, r;
+
+	if (!dir)
+		return -ENOMEM;
+	if (*dir)
+		dir[strlen(dir) - 1] = '\0'; /* without its last '/' */
+	dfd = watch_open_beneath(d->watch, zone, dir, O_PATH);
+	free(dir);
+	if (dfd < 0)
+		return dfd;
+	r = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
 char *daemon_explain(struct daemon *d, const char *path)
 {
 	struct explain_facts f = { .now = (int64_t)time(NULL), .paused = d->paused, .dry_run = d->dry_run };
@@ -87,15 +110,20 @@ char *daemon_explain(struct daemon *d, const char *path)
 		f.outside = "it lies in state_dir, sweepd's own";
 	if (zone < 0 || f.outside)
 		goto verdict;
-	if (lstat(clean, &st) < 0) {
-		snprintf(msg, sizeof(msg), "no file at %s (%s): sweepctl archive lists what was "
-					   "archived, the audit log what was deleted",
-			 clean, strerror(errno));
-		return reply_error(msg);
-	}
 	f.z = &d->cfg->zones[zone];
 	rel = clean + strlen(f.z->path) + 1;
 	name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	/*
+	 * Looked at beneath the zone root through no link: anyone may ask, and a
+	 * link planted in a zone must not tell them what lies where only root sees.
+	 */
+	if (stat_beneath(d, (size_t)zone, rel, name, &st) < 0) {
+		snprintf(msg, sizeof(msg), "no file at %s (or a link or another mount on the way "
+					   "there): sweepctl archive lists what was archived, the "
+					   "audit log what was deleted",
+			 clean);
+		return reply_error(msg);
+	}
 	f.is_copy = f.z->rotate.enabled && rotplan_is_copy(name);
 	f.is_log = f.z->rotate.enabled && !f.is_copy;
 	f.matched = S_ISREG(st.st_mode) && matched(f.z, rel);
@@ -112,7 +140,8 @@ char *daemon_explain(struct daemon *d, const char *path)
 		f.last_use = table_file_last_use(tf);
 		f.writing = tf->flags & TF_WRITING;
 		f.held_until = d->sweep ? sweep_held_until(d->sweep, tf, f.now) : 0;
-		if (writers_of(st.st_dev, st.st_ino, &w, &n, &f.hidden) == 0) {
+		/* /proc is walked only for a file the table knows is open for writing. */
+		if (f.writing && writers_of(st.st_dev, st.st_ino, &w, &n, &f.hidden) == 0) {
 			for (size_t i = 0; i < n && f.n_writers < WRITERS_MAX; i++) {
 				bool seen = false;
 				for (size_t k = 0; k < f.n_writers; k++)

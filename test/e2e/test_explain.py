@@ -75,6 +75,17 @@ def explain_kept_due_blocked_outside_and_a_log():
 
         r = d.request({"cmd": "explain", "path": d.path("z", "nope")})
         check(not r["ok"] and "no file" in r["error"], f"missing: {r}")
+        # A link planted in a zone tells nothing of what lies behind it.
+        secret = os.path.join(d.root, "secret")
+        os.makedirs(secret)
+        os.chmod(secret, 0o700)
+        write(os.path.join(secret, "pres.bin"), b"s")
+        os.symlink(secret, d.path("z", "peek"))
+        there = d.request({"cmd": "explain", "path": d.path("z", "peek", "pres.bin")})
+        absent = d.request({"cmd": "explain", "path": d.path("z", "peek", "abse.bin")})
+        check(not there["ok"] and not absent["ok"], f"through a link: {there} {absent}")
+        equal(there["error"].replace("pres.bin", "X"), absent["error"].replace("abse.bin", "X"),
+              "the same answer for what is behind a link and what is not")
         r = d.request({"cmd": "explain", "path": "relative/x"})
         check(not r["ok"] and "absolute" in r["error"], f"relative: {r}")
         r = d.request({"cmd": "explain"})
