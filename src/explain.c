@@ -167,8 +167,7 @@ static void copy_verdict(const struct explain_facts *f, char *why, size_t len, c
 	*state = "kept";
 	append(why, len, "a rotated copy of a log");
 	if (r->keep != CONFIG_UNSET)
-		append(why, len, ": removed once more than %lld newer copies are kept",
-		       (long long)r->keep);
+		append(why, len, ": removed once %lld newer copies exist", (long long)r->keep);
 	if (r->max_age != CONFIG_UNSET)
 		append(why, len, "%s older than %s", r->keep != CONFIG_UNSET ? ", or once" :
 						      ": removed once", age_text(r->max_age, a));

@@ -45,7 +45,9 @@ static bool picked_by_size(struct daemon *d, size_t zone, const struct table_fil
 		return false;
 	table_iter_init(&it, d->table, zone, false);
 	while (!picked && (bytes < ex.bytes || files < ex.files) && (g = table_iter_next(&it))) {
-		if (policy_block(z, g->flags & TF_WRITING, sweep_held_until(d->sweep, g, now) > 0,
+		/* Others that may not go are passed over; f itself is judged as if it could. */
+		if (g != f &&
+		    policy_block(z, g->flags & TF_WRITING, sweep_held_until(d->sweep, g, now) > 0,
 				 table_file_last_write(d->table, g), now) != POLICY_FREE)
 			continue;
 		picked = g == f;

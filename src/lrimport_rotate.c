@@ -502,7 +502,9 @@ static void put_rotate(struct lrimport_buf *b, struct settings *s, const char *d
 		lrimport_put(b, "      keep = 100000;   # rotate %lld: sweepd keeps at most 100000\n", v);
 	else
 		note(s, "rotate", "rotate %.60s: not a count: keep left out", s->rotate);
-	if (s->maxage && number(s->maxage, 0, 1000000, &v))
+	if (s->maxage && number(s->maxage, 0, 1000000, &v) && v == 0)
+		note(s, "maxage", "maxage 0: logrotate's no age limit, as leaving max_age out is");
+	else if (s->maxage && number(s->maxage, 0, 1000000, &v))
 		lrimport_put(b, "      max_age = \"%lldd\";   # maxage %lld\n", v, v);
 	else if (s->maxage)
 		note(s, "maxage", "maxage %.60s: not a number of days: left out", s->maxage);

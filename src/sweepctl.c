@@ -173,6 +173,34 @@ static int add_path(json_object *req, const char *cmd, const char *key, const ch
 	return 0;
 }
 
+/*
+ * explain's path as the daemon knows it: a relative one taken from the working
+ * directory, and the directory it is in with its links resolved (a zone's path
+ * is kept so), when it is there; malloc'd, or NULL to send it as given.
+ */
+static char *explain_path(const char *a)
+{
+	char *cwd = a[0] == '/' ? NULL : realpath(".", NULL), *full = NULL, *dir, *slash, *out = NULL;
+
+	if (a[0] != '/' && (!cwd || asprintf(&full, "%s/%s", cwd, a) < 0))
+		full = NULL;
+	free(cwd);
+	if (!full && !(full = strdup(a)))
+		return NULL;
+	slash = strrchr(full, '/');
+	*slash = '\0';
+	dir = realpath(*full ? full : "/", NULL);
+	*slash = '/';
+	if (dir && asprintf(&out, "%s/%s", strcmp(dir, "/") ? dir : "", slash + 1) < 0)
+		out = NULL;
+	free(dir);
+	if (out) {
+		free(full);
+		return out;
+	}
+	return full;
+}
+
 /* Builds the request from the command line; NULL after printing a usage error. */
 static json_object *build_request(int argc, char **argv, bool *wide)
 {
@@ -225,10 +253,7 @@ static json_object *build_request(int argc, char **argv, bool *wide)
 			json_object_put(req);
 			return NULL;
 		} else if (pos == 0 && !strcmp(cmd, "explain")) {
-			char *abs = a[0] == '/' ? NULL : realpath(".", NULL), *full = NULL;
-			if (abs && asprintf(&full, "%s/%s", abs, a) < 0)
-				full = NULL;
-			free(abs);
+			char *full = explain_path(a);
 			if (add_path(req, cmd, "path", full ? full : a) < 0) {
 				free(full);
 				json_object_put(req);

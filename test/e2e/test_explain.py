@@ -100,6 +100,17 @@ def explain_kept_due_blocked_outside_and_a_log():
                              capture_output=True, text=True, cwd=d.root)
         equal(json.loads(out.stdout)["path"], d.path("z", "young.bin"),
               "a relative path is taken from the working directory")
+        # Through a link to the tree, sweepctl asks about the file the zone holds.
+        via = d.root + "-via"
+        os.symlink(d.root, via)
+        try:
+            out = subprocess.run([SWEEPCTL, "-s", d.sock, "--json", "explain",
+                                  os.path.join(via, "zone", "old.bin")],
+                                 capture_output=True, text=True)
+            r = json.loads(out.stdout)
+            equal((r["zone"], r["state"]), ("z", "due"), f"explained through a link: {r}")
+        finally:
+            os.unlink(via)
     finally:
         if w:
             w.close()

@@ -87,6 +87,13 @@ static void states(void **state)
 	assert_string_equal(get(o, "state"), "due");
 	assert_non_null(strstr(get(o, "why"), "over max_size"));
 	json_object_put(o);
+	/* The oldest, but being written: it would go first, and may not. */
+	f.writing = true;
+	o = verdict(&f);
+	assert_string_equal(get(o, "state"), "blocked");
+	assert_non_null(strstr(get(o, "why"), "over max_size"));
+	json_object_put(o);
+	f.writing = false;
 	f.picked_by_size = false;
 	f.excess.bytes = 0;
 
@@ -144,7 +151,7 @@ static void logs(void **state)
 	f.is_copy = true;
 	z.rotate.keep = 5;
 	o = verdict(&f);
-	assert_non_null(strstr(get(o, "why"), "more than 5 newer copies"));
+	assert_non_null(strstr(get(o, "why"), "once 5 newer copies exist"));
 	json_object_put(o);
 }
 
