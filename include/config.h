@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "awscred.h"
 #include "glob.h"
@@ -25,8 +26,18 @@ enum zone_action { ACTION_ARCHIVE, ACTION_DELETE };
 enum rotate_method { ROTATE_AUTO, ROTATE_COLLAPSE, ROTATE_COPYTRUNCATE, ROTATE_RENAME };
 enum compress_mode { COMPRESS_OFF, COMPRESS_AUTO, COMPRESS_ZSTD };
 
+/* create: after a rename, the new empty live log, made at once. */
+struct rotate_create {
+	bool set;
+	int mode;  /* -1: the moved log's */
+	uid_t uid; /* (uid_t)-1: the moved log's */
+	gid_t gid; /* (gid_t)-1: the moved log's */
+};
+
+/* One rotation group of a zone: the logs its include matches (first group wins). */
 struct rotate_config {
-	bool enabled;
+	struct globs include; /* none: every log of the zone */
+	int line;
 	int64_t size;     /* bytes or CONFIG_UNSET */
 	int64_t every;    /* seconds or CONFIG_UNSET */
 	int64_t keep;     /* copies or CONFIG_UNSET */
@@ -39,6 +50,8 @@ struct rotate_config {
 	char *postrotate;
 	char *pidfile;
 	int signal;
+	char *prerotate;
+	struct rotate_create create;
 };
 
 /* archive.remote: the S3-compatible bucket behind the local archive. */
@@ -91,7 +104,9 @@ struct zone_config {
 	enum zone_action action;
 	int priority;
 	bool prune_empty_dirs;
-	struct rotate_config rotate;
+	struct rotate_config *rotates; /* its rotation groups, in order; none: it does not rotate */
+	size_t n_rotates;
+	bool rotate_by_path; /* a group's include has a '/': groups match the path, not the name */
 };
 
 struct config {
@@ -140,6 +155,14 @@ struct config *config_reload(const char *file, const struct config *old,
 			     struct config_errors *errs);
 /* Do the two zones hold the same files (path, recursion, include, exclude, access tracking)? */
 bool config_zone_same_files(const struct zone_config *a, const struct zone_config *b);
+
+/*
+ * The rotation group a file of z follows: the first whose include matches it
+ * (relpath: beneath the zone root; only looked at when z->rotate_by_path).
+ * NULL: none does, it is no log.
+ */
+const struct rotate_config *config_rotate_group(const struct zone_config *z, const char *name,
+						const char *relpath);
 
 /* The index of the zone named name, or -1. */
 int config_zone_index(const struct config *cfg, const char *name);

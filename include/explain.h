@@ -37,15 +37,21 @@ struct explain_facts {
 	struct policy_excess excess; /* what the zone holds beyond max_size and max_files */
 	bool picked_by_size;	     /* among the oldest files the excess takes */
 	bool disk_pressure;	     /* its filesystem is above its high mark */
-	/* A rotating zone's file. */
+	/* A rotating zone's file: the group it (a copy: its log) follows, 0-based, of n_groups. */
 	bool is_log, is_copy;
+	const struct rotate_config *group;
+	size_t group_index;
 	int64_t last_rotation; /* 0: not known */
 	const char *rotate_blocked; /* why its rotation is blocked, or NULL */
 	bool paused, dry_run;
 	int64_t now;
 };
 
-/* Into o: path, zone, rule, state, why, due_at, writers, and a log's group, next_rotation_at, size_trigger. */
+/*
+ * Into o: path, zone, rule, state, why, due_at, writers, and a log's group
+ * (its number in the zone's rotate list, from 1), group_include,
+ * next_rotation_at, size_trigger.
+ */
 void explain_verdict(const struct explain_facts *f, struct json_object *o);
 
 #endif

@@ -63,7 +63,7 @@ struct rotate_job {
 	char *copy_rel; /* the copies' directory beneath it */
 	char *olddir;	/* as configured: made when missing; NULL: beside the log */
 	char *zone;	/* its name, looked up again when the result comes */
-	struct rotate_config rc; /* numbers only: its strings are not the job's */
+	struct rotate_config rc; /* numbers only: its strings and include are not the job's */
 	enum policy_reason why;
 	uint64_t floor; /* keep_tail_lines: the size the last cut left */
 	int64_t now;
@@ -83,6 +83,7 @@ struct rotate_job {
 	char copy[NAME_MAX + 1]; /* the copy made, in copy_rel; "" for none */
 	uint64_t copy_ino;
 	bool floor_set;
+	int created; /* create: 1 the new live log made, 0 not asked, or -errno */
 	uint64_t new_floor;
 	bool still_written; /* COMPRESS: its writer has it open still */
 	int opens;	    /* opens of the live log done (the watch sees each) */
@@ -95,7 +96,7 @@ struct rotate_job {
 
 struct rotate_job *rotate_job_new(enum rotate_job_kind kind, const char *root, const char *path,
 				  const char *dir_rel, const char *name, const char *copy_rel,
-				  const struct zone_config *zc);
+				  const char *zone, const struct rotate_config *rc);
 void rotate_job_run(struct mover_job *mj);
 void rotate_job_free(struct rotate_job *j);
 

@@ -54,7 +54,9 @@ struct live {
 	/* Found not due by its job at this size: not queued again until it changes. */
 	uint64_t idle_size, idle_blocks;
 	bool reported;	   /* a dry daemon has reported it */
+	bool prerunning;   /* its prerotate runs: nothing else is done to it meanwhile */
 	struct blocked *blocked;
+	struct blocked *pre_failed; /* its last prerotate failed: the prerotate_failed alarm */
 };
 
 /*
@@ -67,6 +69,7 @@ struct live {
  */
 struct pending {
 	uint32_t zone;
+	uint32_t group; /* its log's rotation group in the zone */
 	char *dir; /* relative to the zone root */
 	char *name;
 	uint64_t dev, ino;
@@ -98,6 +101,9 @@ struct kid {
 	char *what;
 };
 
+/* A prerotate command running: the log's cut waits for its exit (rotate_pre.c). */
+struct pre;
+
 struct rotate {
 	struct engine_parts eng; /* the daemon's parts it works with */
 	struct u64map *lives;
@@ -112,9 +118,10 @@ struct rotate {
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	struct kid *kids;
+	struct pre *pres;
 	ev_timer every;
 	bool busy;
-	size_t n_blocked; /* lives with a blocked */
+	size_t n_blocked; /* lives with a blocked or a pre_failed */
 	size_t inflight; /* jobs with the mover */
 	struct wait *waits;
 	struct rotate_look *look; /* the pass under way's, once one of its cuts is queued */
@@ -130,21 +137,24 @@ uint64_t rotate_live_key(uint32_t zone, uint64_t ino);
 void rotate_free_live(uint64_t key, void *val, void *ud);
 void rotate_unblock(struct rotate *r, struct live *l, const char *why);
 void rotate_block(struct rotate *r, struct live *l, const struct rotate_job *j);
-void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
-			uint64_t dev, uint64_t ino, uint64_t size);
+void rotate_add_pending(struct rotate *r, uint32_t zone, uint32_t group, const char *dir,
+			const char *name, uint64_t dev, uint64_t ino, uint64_t size);
 uint64_t rotate_closes_seen(const struct rotate *r);
 int rotate_join(char *buf, size_t len, const char *a, const char *b);
 int rotate_zone_join(char *buf, size_t len, const struct zone_config *zc, const char *rel);
-int rotate_open_copy_dir(struct rotate *r, uint32_t zone, const struct table_file *f,
-			 char *copy_rel);
+int rotate_open_copy_dir(struct rotate *r, uint32_t zone, const struct rotate_config *rc,
+			 const struct table_file *f, char *copy_rel);
+/* The rotation group f follows in its zone (the first whose include matches); NULL: no log. */
+const struct rotate_config *rotate_group_of(const struct rotate *r, uint32_t zone,
+					    const struct table_file *f);
 uid_t rotate_live_owner(struct rotate *r, const struct table_file *f);
 void rotate_save_lasts(struct rotate *r, const struct config *cfg);
 struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file *f);
 void rotate_reopen_writer(struct rotate *r, const struct rotate_config *rc, const char *path,
 			  const char *copy_path);
 struct rotate_job *rotate_new_job(struct rotate *r, enum rotate_job_kind kind, uint32_t zone,
-				  const struct table_file *f, const char *path,
-				  const char *name);
+				  const struct rotate_config *rc, const struct table_file *f,
+				  const char *path, const char *name);
 void rotate_wait_free(struct wait *w);
 int rotate_wait_for(struct rotate *r, uint32_t zone, const struct table_file *f, const char *rel,
 		    struct sweep_run *run, json_object *errors);
@@ -152,6 +162,28 @@ void rotate_submit(struct rotate *r, struct rotate_job *j, struct sweep_run *run
 		   json_object *errors);
 int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum policy_reason why,
 	       struct sweep_run *run, json_object *errors);
+/* The same once its prerotate has succeeded: the cut itself. */
+int rotate_act_cut(struct rotate *r, uint32_t zone, struct table_file *f, enum policy_reason why,
+		   struct sweep_run *run, json_object *errors);
+/*
+ * prerotate for f, not waited for: on a zero exit its cut is queued (as
+ * rotate_act_cut); otherwise the rotation is skipped, said in the log, the
+ * audit and the prerotate_failed alarm, and tried again at the next trigger
+ * after RETRY_S. 0, or -errno (said) when it cannot be run.
+ */
+int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, const char *path,
+		     const char *rel, const struct rotate_config *rc, enum policy_reason why,
+		     struct sweep_run *run, json_object *errors);
+void rotate_pre_stop_all(struct rotate *r);
+/*
+ * f of zone zi acted on outside a pass (a put-off command's log; cut: one
+ * whose prerotate has succeeded), unless it is gone, empty, paused or a pass
+ * is under way.
+ */
+void rotate_act_alone(struct rotate *r, int zi, struct table_file *f, enum policy_reason why,
+		      struct sweep_run *run, json_object *errors, bool cut);
+/* The prerotate_failed alarm of l ends (its prerotate succeeded, or it is gone). */
+void rotate_pre_clear(struct rotate *r, struct live *l);
 /* A job of the rotator's is in: its result applied (the mover's done()). */
 void rotate_result_in(struct mover_job *mj, bool cancelled);
 bool rotate_rotates(const struct rotate *r, size_t zone);

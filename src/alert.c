@@ -15,6 +15,7 @@
 
 #include "counters.h"
 #include "log.h"
+#include "child.h"
 #include "trusted.h"
 
 extern char **environ;
@@ -199,52 +200,18 @@ static int stdin_memfd(const char *json)
 	return fd;
 }
 
-/*
- * posix_spawn of the command, no shell, no arguments: stdin the JSON, stdout
- * /dev/null, stderr the daemon's (the journal); in a process group of its
- * own, so that a kill reaches what it started; signals as a fresh process
- * has them. The pid, or -errno.
- */
+/* The command, no shell, no arguments, the JSON on its standard input. The pid, or -errno. */
 static pid_t spawn(const char *command, const char *json, char **env)
 {
 	char *argv[] = { (char *)command, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	pid_t pid = -1;
-	int fd = stdin_memfd(json), e;
+	int fd = stdin_memfd(json);
+	pid_t pid;
 
 	if (fd < 0)
 		return fd;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaddset(&dfl, sig);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	e = posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	if (!e)
-		e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-	if (!e)
-		e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
-	if (!e)
-		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							  POSIX_SPAWN_SETSIGDEF);
-	if (!e)
-		e = posix_spawnattr_setpgroup(&at, 0);
-	if (!e)
-		e = posix_spawnattr_setsigmask(&at, &none);
-	if (!e)
-		e = posix_spawnattr_setsigdefault(&at, &dfl);
-	if (!e)
-		e = posix_spawn(&pid, command, &fa, &at, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	pid = child_spawn(command, argv, env, fd, true);
 	close(fd);
-	return e ? -e : pid;
+	return pid;
 }
 
 /* Starts s's next run. */

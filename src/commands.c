@@ -180,7 +180,7 @@ static char *do_rotate(struct daemon *d, const struct request *req,
 		zone = config_zone_index(d->cfg, req->zone);
 		if (zone < 0)
 			return unknown_zone(req->zone);
-		if (!d->cfg->zones[zone].rotate.enabled) {
+		if (!d->cfg->zones[zone].n_rotates) {
 			snprintf(msg, sizeof(msg), "zone \"%s\" has no rotate group: nothing to rotate",
 				 req->zone);
 			return reply_error(msg);
@@ -188,7 +188,7 @@ static char *do_rotate(struct daemon *d, const struct request *req,
 	} else {
 		bool any = false;
 		for (size_t i = 0; i < d->cfg->n_zones; i++)
-			any |= d->cfg->zones[i].rotate.enabled;
+			any |= d->cfg->zones[i].n_rotates > 0;
 		if (!any)
 			return reply_error("no zone has a rotate group: nothing to rotate");
 	}

@@ -93,11 +93,30 @@ bool config_zone_same_files(const struct zone_config *a, const struct zone_confi
 	       (a->max_idle == CONFIG_UNSET) == (b->max_idle == CONFIG_UNSET);
 }
 
-static void rotate_free(struct rotate_config *r)
+static void rotates_free(struct zone_config *z)
 {
-	free(r->olddir);
-	free(r->postrotate);
-	free(r->pidfile);
+	for (size_t i = 0; i < z->n_rotates; i++) {
+		struct rotate_config *r = &z->rotates[i];
+
+		glob_free(&r->include);
+		free(r->olddir);
+		free(r->postrotate);
+		free(r->prerotate);
+		free(r->pidfile);
+	}
+	free(z->rotates);
+	z->rotates = NULL;
+	z->n_rotates = 0;
+}
+
+const struct rotate_config *config_rotate_group(const struct zone_config *z, const char *name,
+						const char *relpath)
+{
+	for (size_t i = 0; i < z->n_rotates; i++)
+		if (!z->rotates[i].include.n ||
+		    glob_match_any(&z->rotates[i].include, name, z->rotate_by_path ? relpath : name))
+			return &z->rotates[i];
+	return NULL;
 }
 
 void config_remote_free(struct remote_config *r)
@@ -148,7 +167,7 @@ void config_free(struct config *cfg)
 		free(cfg->zones[i].path);
 		glob_free(&cfg->zones[i].include);
 		glob_free(&cfg->zones[i].exclude);
-		rotate_free(&cfg->zones[i].rotate);
+		rotates_free(&cfg->zones[i]);
 	}
 	free(cfg->zones);
 	free(cfg->file);

@@ -1,120 +1,13 @@
 #include "config_zone.h"
 
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfgread.h"
 #include "config.h"
-#include "glob.h"
-#include "rotplan.h"
-
-static void load_rotate(struct cfgread *ld, const config_setting_t *s, const char *zone,
-			struct rotate_config *r)
-{
-	static const char *const keys[] = {"size",	  "every",    "keep",	     "max_age",
-					   "method",	  "compress", "level",	     "keep_tail_lines",
-					   "olddir",	  "postrotate", "pidfile",   "signal",
-					   NULL};
-	static const char *const methods[] = {"auto", "collapse", "copytruncate", "rename", NULL};
-	static const char *const rotate_compress[] = {"off", "zstd", NULL};
-	const char *sig;
-	char who[128];
-
-	r->size = r->every = r->keep = r->max_age = r->keep_tail_lines = CONFIG_UNSET;
-	r->level = 3;
-	r->compress = COMPRESS_ZSTD;
-	if (!s)
-		return;
-	if (!config_setting_is_group(s)) {
-		cfgread_error(ld, s, "'rotate' must be a group: rotate = { size = \"100M\"; ... }");
-		return;
-	}
-	cfgread_keys(ld, s, "rotate", keys);
-	r->enabled = true;
-	r->size = cfgread_size(ld, s, "size");
-	r->every = cfgread_duration(ld, s, "every", CONFIG_UNSET);
-	r->keep = cfgread_int(ld, s, "keep", 0, 100000, CONFIG_UNSET);
-	r->max_age = cfgread_duration(ld, s, "max_age", CONFIG_UNSET);
-	r->method = cfgread_enum(ld, s, "method", methods, ROTATE_AUTO);
-	r->compress =
-		cfgread_enum(ld, s, "compress", rotate_compress, 1) ? COMPRESS_ZSTD : COMPRESS_OFF;
-	snprintf(who, sizeof(who), "zone \"%s\": rotate", zone ? zone : "?");
-	r->level = cfgread_level(ld, s, who,
-				 " (a log of 32 MiB or more is compressed by up to 8 workers at "
-				 "once, one per CPU, each taking as much)");
-	r->keep_tail_lines = cfgread_int(ld, s, "keep_tail_lines", 1, INT64_MAX, CONFIG_UNSET);
-	r->olddir =
-		cfgread_string(ld, s, "olddir") ? strdup(cfgread_string(ld, s, "olddir")) : NULL;
-	r->postrotate = cfgread_string(ld, s, "postrotate")
-				? strdup(cfgread_string(ld, s, "postrotate"))
-				: NULL;
-	r->pidfile = cfgread_path(ld, s, "pidfile", NULL);
-	sig = cfgread_string(ld, s, "signal");
-	if (sig) {
-		const char *name = strncmp(sig, "SIG", 3) ? sig : sig + 3;
-		r->signal = -1;
-		for (int i = 1; i < NSIG; i++)
-			if (sigabbrev_np(i) && !strcmp(sigabbrev_np(i), name))
-				r->signal = i;
-		if (r->signal < 0) {
-			cfgread_error(ld, config_setting_get_member(s, "signal"),
-				      "'signal' must be a signal name like \"HUP\" or \"USR1\", not \"%s\"",
-				      sig);
-			r->signal = 0;
-		}
-	}
-	if (r->size == CONFIG_UNSET && r->every == CONFIG_UNSET)
-		cfgread_error(ld, s, "'rotate' needs 'size' or 'every' (or both): when to rotate%s",
-			      r->keep_tail_lines != CONFIG_UNSET ? " (or to cut down to keep_tail_lines)"
-							      : "");
-	if (r->olddir && (r->olddir[0] == '/' || !*r->olddir || !strcmp(r->olddir, "..") ||
-			  !strncmp(r->olddir, "../", 3) || strstr(r->olddir, "/../") ||
-			  (strlen(r->olddir) >= 3 && !strcmp(r->olddir + strlen(r->olddir) - 3, "/.."))))
-		cfgread_error(
-			ld, config_setting_get_member(s, "olddir"),
-			"'olddir' must be a directory beside the log, relative to it and without "
-			"\"..\" (like \"old\"), so that copies stay inside the zone");
-	if (r->method == ROTATE_RENAME && !r->postrotate && !(r->pidfile && r->signal))
-		cfgread_error(
-			ld, s,
-			"method \"rename\" needs 'postrotate', or 'pidfile' and 'signal', so the "
-			"writer reopens its log");
-}
-
-/* Rotated copies must never be taken for live logs: include must not match their names. */
-static void check_rotated_names(struct cfgread *ld, const config_setting_t *s,
-				const struct zone_config *z)
-{
-	char example[NAME_MAX + 1] = "app.log", copy[NAME_MAX + 1], rel[PATH_MAX];
-
-	if (!z->include.n) {
-		cfgread_error(ld, s,
-			      "a zone that rotates needs 'include' patterns naming its logs (like "
-			      "[ \"*.log\" ]), which its rotated copies then never match");
-		return;
-	}
-	for (size_t i = 0; i < z->include.n; i++) {
-		const char *p = z->include.patterns[i], *slash, *base;
-
-		if (!rotplan_glob_example(p, example, sizeof(example)))
-			continue;
-		slash = strrchr(example, '/');
-		base = slash ? slash + 1 : example;
-		if (rotplan_name(copy, sizeof(copy), base, 0, 0,
-				 z->rotate.compress == COMPRESS_ZSTD) < 0)
-			continue;
-		snprintf(rel, sizeof(rel), "%.*s%s", (int)(base - example), example, copy);
-		if (glob_match_any(&z->include, copy, rel) && !glob_match_any(&z->exclude, copy, rel))
-			cfgread_error(ld, s,
-				      "rotated copies of %s would be named like %s, which include "
-				      "pattern \"%s\" matches again: narrow it (like \"*.log\") or "
-				      "exclude the copies",
-				      example, copy, p);
-	}
-}
+#include "config_rotate.h"
 
 /*
  * A limit of 0 is legal (a zone that keeps nothing once min_age has passed) but
@@ -207,9 +100,7 @@ void config_zone_load(struct cfgread *ld, const config_setting_t *s, struct zone
 	z->priority = (int)cfgread_int(ld, s, "priority", INT32_MIN, INT32_MAX, 0);
 	z->prune_empty_dirs = cfgread_bool(ld, s, "prune_empty_dirs", true);
 	warn_zero_limits(ld, s, z);
-	load_rotate(ld, config_setting_get_member(s, "rotate"), z->name, &z->rotate);
-	if (z->rotate.enabled)
-		check_rotated_names(ld, config_setting_get_member(s, "rotate"), z);
+	config_rotate_load(ld, config_setting_get_member(s, "rotate"), z);
 }
 
 /*

@@ -84,7 +84,14 @@ static void limits_str(json_object *lim, char *buf, size_t len)
 }
 
 /* "auto, size 1M, every 1d, keep 10": a zone's rotation. */
-static void rotation_str(json_object *rot, char *buf, size_t len)
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static void group_str(json_object *rot, char *buf, size_t len)
 {
 	char v[32];
 
@@ -103,6 +110,36 @@ static void rotation_str(json_object *rot, char *buf, size_t len)
 	if (!jnull(rot, "max_age"))
 		snprintf(buf + strlen(buf), len - strlen(buf), ", max_age %s",
 			 units_format_age((int64_t)jnum(rot, "max_age"), v, sizeof(v)));
+}
+
+/*
+ * A zone's rotation: its one group's settings, or each group's after the
+ * logs it takes ("access.log: rename, size 100M | *: auto, every 1d").
+ */
+static void rotation_str(json_object *z, json_object *rot, char *buf, size_t len)
+{
+	json_object *groups = member(z, "rotate_groups");
+	size_t n = json_object_is_type(groups, json_type_array) ? json_object_array_length(groups) : 0;
+
+	if (n < 2) {
+		group_str(rot, buf, len);
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t g = 0; g < n; g++) {
+		json_object *gr = json_object_array_get_idx(groups, g), *inc = member(gr, "include");
+		size_t ni = json_object_is_type(inc, json_type_array) ? json_object_array_length(inc) : 0;
+		size_t at;
+
+		if (g)
+			snprintf(buf + strlen(buf), len - strlen(buf), " | ");
+		for (size_t i = 0; i < ni; i++)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "," : "",
+				 json_object_get_string(json_object_array_get_idx(inc, i)));
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s: ", ni ? "" : "*");
+		at = strlen(buf);
+		group_str(gr, buf + at, len - at);
+	}
 }
 
 /* "! name (since 5m): summary" for each alarm that holds. */
@@ -187,13 +224,6 @@ static const char *growth_str(json_object *trend, char *buf)
 	return buf;
 }
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 /* A path from a reply as ctlfmt_path prints it, malloc'd (NULL: out of memory). */
 static char *path_str(const char *encoded)
 {
@@ -264,7 +294,7 @@ static void status_zones(json_object *zones, int width, FILE *out)
 		json_object *z = json_object_array_get_idx(zones, i), *l = member(z, "limits"), *v,
 			    *rot = member(z, "rotate");
 		bool rotates = json_object_is_type(rot, json_type_object);
-		char oldest[32] = "-", pct[16] = "-", both[384], *path;
+		char oldest[32] = "-", pct[16] = "-", both[1024], *path;
 
 		if (!jnull(z, "oldest_mtime"))
 			age_since((int64_t)jnum(z, "oldest_mtime"), oldest);
@@ -285,7 +315,7 @@ static void status_zones(json_object *zones, int width, FILE *out)
 		limits_str(l, lim, sizeof(lim));
 		if (rotates) {
 			/* A rotating zone: its rotation; its limits (and their action) when it has any. */
-			rotation_str(rot, both, sizeof(both));
+			rotation_str(z, rot, both, sizeof(both));
 			if (strcmp(lim, "-"))
 				snprintf(both + strlen(both), sizeof(both) - strlen(both), "; %s", lim);
 		}

@@ -48,15 +48,22 @@ static const char *when_text(int64_t t, char *buf, size_t len)
 }
 
 /* What applies in the zone, as the config says it. */
-static void rule_text(const struct zone_config *z, bool log, char *buf, size_t len)
+static void rule_text(const struct explain_facts *f, char *buf, size_t len)
 {
+	const struct zone_config *z = f->z;
 	char a[32];
 
 	buf[0] = '\0';
-	if (log) {
-		const struct rotate_config *r = &z->rotate;
+	if (f->is_log || f->is_copy) {
+		const struct rotate_config *r = f->group;
 		static const char *const methods[] = { "auto", "collapse", "copytruncate", "rename" };
 
+		if (z->n_rotates > 1) {
+			append(buf, len, "rotate group %zu of %zu", f->group_index + 1, z->n_rotates);
+			for (size_t i = 0; i < r->include.n; i++)
+				append(buf, len, "%s%s", i ? ", " : " (include ", r->include.patterns[i]);
+			append(buf, len, "%s: ", r->include.n ? ")" : " (every log)");
+		}
 		append(buf, len, "rotate");
 		if (r->size != CONFIG_UNSET)
 			append(buf, len, " at size %s", size_text(r->size, a));
@@ -122,13 +129,19 @@ static enum policy_block blocked_text(const struct explain_facts *f, char *buf, 
 static void log_verdict(const struct explain_facts *f, json_object *o, char *why, size_t len,
 			const char **state, int64_t *due)
 {
-	const struct rotate_config *r = &f->z->rotate;
+	const struct rotate_config *r = f->group;
+	json_object *inc = json_object_new_array();
 	int64_t next = r->every != CONFIG_UNSET && f->last_rotation ? f->last_rotation + r->every
 								       : POLICY_NEVER;
 	bool by_size = r->size != CONFIG_UNSET && f->size >= (uint64_t)r->size;
 	char a[32], b[32], t[64];
 
-	json_object_object_add(o, "group", json_object_new_int(0));
+	for (size_t i = 0; i < r->include.n; i++)
+		json_object_array_add(inc, pathenc_json(r->include.patterns[i]));
+	json_object_object_add(o, "group", json_object_new_int64((int64_t)f->group_index + 1));
+	json_object_object_add(o, "group_include", r->include.n ? inc : NULL);
+	if (!r->include.n)
+		json_object_put(inc);
 	json_object_object_add(o, "next_rotation_at",
 			       next == POLICY_NEVER ? NULL : json_object_new_int64(next));
 	json_object_object_add(o, "size_trigger",
@@ -161,7 +174,7 @@ static void log_verdict(const struct explain_facts *f, json_object *o, char *why
 
 static void copy_verdict(const struct explain_facts *f, char *why, size_t len, const char **state)
 {
-	const struct rotate_config *r = &f->z->rotate;
+	const struct rotate_config *r = f->group;
 	char a[32];
 
 	*state = "kept";
@@ -239,7 +252,7 @@ void explain_verdict(const struct explain_facts *f, json_object *o)
 		return;
 	}
 	json_object_object_add(o, "zone", json_object_new_string(f->z->name));
-	rule_text(f->z, f->is_log || f->is_copy, rule, sizeof(rule));
+	rule_text(f, rule, sizeof(rule));
 	if (f->is_copy) {
 		copy_verdict(f, why, sizeof(why), &state);
 	} else if (!f->matched) {

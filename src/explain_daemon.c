@@ -32,6 +32,28 @@
 #define WRITERS_MAX 16
 
 /* Would a quota pass take f now: among the oldest free files that cover the excess? */
+/*
+ * The rotation group of the file at rel (named name) in z: a log's, or a
+ * copy's (*copy set): its log's, by the name the copy was made from.
+ */
+static const struct rotate_config *group_of(const struct zone_config *z, const char *rel,
+					    const char *name, bool *copy)
+{
+	char base[NAME_MAX + 1], log_rel[PATH_MAX];
+	size_t n = strlen(name), cut;
+
+	*copy = z->n_rotates && rotplan_is_copy(name);
+	if (!*copy)
+		return config_rotate_group(z, name, rel);
+	cut = ROTPLAN_STAMP_LEN + (n > 4 && !strcmp(name + n - 4, ".zst") ? 4 : 0);
+	if (n <= cut || n - cut >= sizeof(base))
+		return &z->rotates[0];
+	snprintf(base, sizeof(base), "%.*s", (int)(n - cut), name);
+	snprintf(log_rel, sizeof(log_rel), "%.*s%s", (int)(name - rel), rel, base);
+	return config_rotate_group(z, base, log_rel) ? config_rotate_group(z, base, log_rel)
+						      : &z->rotates[0];
+}
+
 static bool picked_by_size(struct daemon *d, size_t zone, const struct table_file *f,
 			   struct policy_excess ex, int64_t now)
 {
@@ -126,8 +148,9 @@ char *daemon_explain(struct daemon *d, const char *path)
 			 clean);
 		return reply_error(msg);
 	}
-	f.is_copy = f.z->rotate.enabled && rotplan_is_copy(name);
-	f.is_log = f.z->rotate.enabled && !f.is_copy;
+	f.group = group_of(f.z, rel, name, &f.is_copy);
+	f.is_log = f.group && !f.is_copy;
+	f.group_index = f.group ? (size_t)(f.group - f.z->rotates) : 0;
 	f.matched = S_ISREG(st.st_mode) && matched(f.z, rel);
 	tf = f.matched ? table_file_find(d->table, (size_t)zone, rel, st.st_ino) : NULL;
 	f.tracked = tf != NULL;

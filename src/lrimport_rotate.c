@@ -384,9 +384,14 @@ static void put_create(struct lrimport_buf *b, const char *args)
 	char w[3][128] = {"", "", ""};
 	int n = sscanf(args, "%127s %127s %127s", w[0], w[1], w[2]), k = 0;
 
-	lrimport_put(b, "      # create = {");
-	if (n > 0 && octal(w[0]) && strtol(w[0], NULL, 8) <= 07777) {
-		lrimport_put(b, " mode = \"%04lo\";", strtol(w[0], NULL, 8));
+	long mode = n > 0 && octal(w[0]) ? strtol(w[0], NULL, 8) : -1;
+
+	if (mode > 0777 && mode <= 07777)
+		say(b, "create %s: sweepd never makes a setuid, setgid or sticky log: mode %04lo",
+		    w[0], mode & 0777);
+	lrimport_put(b, "      create = {");
+	if (mode >= 0 && mode <= 07777) {
+		lrimport_put(b, " mode = \"%04lo\";", mode & 0777);
 		k = 1;
 	}
 	if (n > k) {
@@ -400,10 +405,6 @@ static void put_create(struct lrimport_buf *b, const char *args)
 		lrimport_put(b, ";");
 	}
 	lrimport_put(b, " };\n");
-	say(b, "create%s%.200s: the contract's 'create' (issue 15), which this sweepd does not "
-	       "take yet (sweepd -t would refuse it): uncomment it once it does; until then the "
-	       "writer makes its new log when postrotate has it reopen",
-	    *args ? " " : "", args);
 }
 
 /* Within dir, or dir itself. */
@@ -533,8 +534,11 @@ static void put_rotate(struct lrimport_buf *b, struct settings *s, const char *d
 		       "writers that append (O_APPEND)");
 		lrimport_put(b, "      method = \"auto\";\n");
 	}
-	if (s->create && rename)
+	if (s->create && rename) {
+		say(b, "create: the new empty log made at once after the move, before postrotate "
+		       "(what is left out is the moved log's)");
 		put_create(b, s->create_args);
+	}
 	else if (s->create && !s->copytruncate)
 		note(s, "create", "create: not needed: the log is cut in place, so it stays");
 	if (s->olddir)
@@ -549,9 +553,9 @@ static void put_rotate(struct lrimport_buf *b, struct settings *s, const char *d
 		put_script(b, "postrotate", s->post, "      # ");
 	}
 	if (s->pre) {
-		say(b, "prerotate: the contract's 'prerotate' (issue 15), which this sweepd does not "
-		       "take yet (sweepd -t would refuse it): uncomment it once it does");
-		put_script(b, "prerotate", s->pre, "      # ");
+		say(b, "prerotate: run by /bin/sh -c with $1 the live log, before the cut; a "
+		       "non-zero exit skips that rotation (retried at the next trigger)");
+		put_script(b, "prerotate", s->pre, "      ");
 	}
 	if (s->shared && (s->post || s->pre))
 		note(s, "sharedscripts", "sharedscripts: not carried over: sweepd rotates each log "

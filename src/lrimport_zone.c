@@ -25,6 +25,10 @@ struct zone {
 	struct lrimport_buf from; /* where it came from, as comment lines */
 	char name[64];
 	const struct zone *over; /* overlaps this active one: commented out */
+	/* Zones on the same directory with other rules: its rotate groups, after its own. */
+	const struct zone **groups;
+	size_t n_groups;
+	bool grouped; /* one of another zone's groups: not written on its own */
 };
 
 static bool has_glob(const char *s, size_t n)
@@ -117,6 +121,7 @@ static void zone_free(struct zone *z)
 		free(z->inc[i]);
 	free(z->inc);
 	free(z->body);
+	free(z->groups);
 	free(z->from.s);
 }
 
@@ -218,24 +223,84 @@ static void name_zone(struct zone *zones, size_t i)
 	}
 }
 
-static void put_zone(struct lrimport_buf *b, const struct zone *z)
+/* "[ "a", "b" ]" of z's include patterns; whether one would match sweepd's copies. */
+static bool put_incs(struct lrimport_buf *b, const struct zone *z, size_t *k)
 {
 	bool copies = false;
 
-	lrimport_put(b, "%s", z->from.s ? z->from.s : "");
-	lrimport_put(b, "  { name = \"%s\"; path = ", z->name);
-	lrimport_put_str(b, z->path);
-	lrimport_put(b, "; recursive = %s;\n    include = [ ", z->recursive ? "true" : "false");
 	for (size_t i = 0; i < z->n_inc; i++) {
-		lrimport_put(b, "%s", i ? ", " : "");
+		lrimport_put(b, "%s", (*k)++ ? ", " : "");
 		lrimport_put_str(b, z->inc[i]);
 		copies = copies || matches_copies(z->inc[i]);
 	}
+	return copies;
+}
+
+/*
+ * z's rotate and its groups' as one list, each group with its own include
+ * (first match wins, as in the order logrotate read them): the body's
+ * "rotate = {" and "};" lines become "{ include = [ ... ];" and "}".
+ */
+static void put_groups(struct lrimport_buf *b, const struct zone *z)
+{
+	lrimport_put(b, "    rotate = (\n");
+	for (size_t g = 0; g <= z->n_groups; g++) {
+		const struct zone *m = g ? z->groups[g - 1] : z;
+		const char *body = strchr(m->body, '\n'), *end = strstr(m->body, "\n    };");
+		size_t k = 0;
+
+		lrimport_put(b, "      { include = [ ");
+		put_incs(b, m, &k);
+		lrimport_put(b, " ];\n");
+		if (body && end && end > body)
+			lrimport_put(b, "%.*s", (int)(end - body - 1), body + 1);
+		lrimport_put(b, "\n      }%s\n", g < z->n_groups ? "," : " );");
+	}
+}
+
+static void put_zone(struct lrimport_buf *b, const struct zone *z)
+{
+	bool copies = false;
+	size_t k = 0;
+
+	lrimport_put(b, "%s", z->from.s ? z->from.s : "");
+	for (size_t g = 0; g < z->n_groups; g++)
+		lrimport_put(b, "%s", z->groups[g]->from.s ? z->groups[g]->from.s : "");
+	lrimport_put(b, "  { name = \"%s\"; path = ", z->name);
+	lrimport_put_str(b, z->path);
+	lrimport_put(b, "; recursive = %s;\n    include = [ ", z->recursive ? "true" : "false");
+	copies = put_incs(b, z, &k);
+	for (size_t g = 0; g < z->n_groups; g++)
+		copies |= put_incs(b, z->groups[g], &k);
 	lrimport_put(b, " ];\n");
 	if (copies)
 		lrimport_put(b, "    exclude = [ \"*-????????T??????.??????Z\", \"*-????????T??????.??????Z.zst\" ];"
 		       "   # include would match sweepd's own copies\n");
-	lrimport_put(b, "%s  }", z->body);
+	if (z->n_groups)
+		put_groups(b, z);
+	else
+		lrimport_put(b, "%s", z->body);
+	lrimport_put(b, "  }");
+}
+
+/* Zones on one directory with different rules become one zone with a rotate group each. */
+static int group_zones(struct zone *zones, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		for (size_t i = 0; i < j && !zones[j].grouped; i++) {
+			const struct zone **v;
+
+			if (zones[i].grouped || zones[i].recursive != zones[j].recursive ||
+			    strcmp(zones[i].path, zones[j].path))
+				continue;
+			v = realloc(zones[i].groups, (zones[i].n_groups + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			zones[i].groups = v;
+			v[zones[i].n_groups++] = &zones[j];
+			zones[j].grouped = true;
+		}
+	return 0;
 }
 
 /* Every line of text as a comment. */
@@ -276,6 +341,8 @@ char *lrimport_translate(const struct lrimport_conf *c)
 
 	for (size_t i = 0; i < c->n_blocks && !r; i++)
 		r = block_zones(&c->blocks[i], &zones, &n, &top);
+	if (!r)
+		r = group_zones(zones, n);
 	for (size_t i = 0; i < n; i++)
 		name_zone(zones, i);
 	/*
@@ -284,10 +351,10 @@ char *lrimport_translate(const struct lrimport_conf *c)
 	 */
 	for (size_t depth = PATH_MAX; depth-- > 0;)
 		for (size_t i = 0; i < n; i++) {
-			if (depth_of(zones[i].path) != depth)
+			if (depth_of(zones[i].path) != depth || zones[i].grouped)
 				continue;
 			for (size_t j = 0; j < n && !zones[i].over; j++)
-				if (j != i && !zones[j].over && zone_kept(&zones[j], depth, i > j) &&
+				if (j != i && !zones[j].over && !zones[j].grouped && zone_kept(&zones[j], depth, i > j) &&
 				    (lrimport_within(zones[i].path, zones[j].path) ||
 				     lrimport_within(zones[j].path, zones[i].path)))
 					zones[i].over = &zones[j];
@@ -302,7 +369,7 @@ char *lrimport_translate(const struct lrimport_conf *c)
 	lrimport_put(&out, "%s", top.s ? top.s : "");
 	lrimport_put(&out, "zones = (\n");
 	for (size_t i = 0; i < n; i++)
-		if (!zones[i].over) {
+		if (!zones[i].over && !zones[i].grouped) {
 			lrimport_put(&out, "%s", active++ ? ",\n" : "");
 			put_zone(&out, &zones[i]);
 		}
@@ -310,11 +377,11 @@ char *lrimport_translate(const struct lrimport_conf *c)
 	for (size_t i = 0; i < n; i++) {
 		struct lrimport_buf z = {0};
 
-		if (!zones[i].over)
+		if (!zones[i].over || zones[i].grouped)
 			continue;
 		lrimport_put(&out, "\n# Not carried over: %s overlaps zone \"%s\" (%s), and sweepd's\n"
-			  "# zones may not overlap (one zone, one rotate group: merge them by hand, or\n"
-			  "# wait for rotation groups, a list, which issue 15 brings):\n",
+			  "# zones may not overlap, nor hold one another: merge them by hand (one zone,\n"
+			  "# a rotate group each, with its own include):\n",
 		    zones[i].path, zones[i].over->name, zones[i].over->path);
 		put_zone(&z, &zones[i]);
 		lrimport_put(&z, "\n");

@@ -80,14 +80,16 @@ static json_object *method_json(enum rotate_method m)
 								  : "auto");
 }
 
-/* A zone's rotation (null when it does not rotate): its method, triggers and what it keeps. */
+/* A rotation group: its include, method, triggers and what it keeps. */
 static json_object *rotate_json(const struct rotate_config *rc)
 {
-	json_object *o;
+	json_object *o = json_object_new_object(), *inc = json_object_new_array();
 
-	if (!rc->enabled)
-		return json_object_new_null();
-	o = json_object_new_object();
+	for (size_t i = 0; i < rc->include.n; i++)
+		json_object_array_add(inc, pathenc_json(rc->include.patterns[i]));
+	json_object_object_add(o, "include", rc->include.n ? inc : NULL);
+	if (!rc->include.n)
+		json_object_put(inc);
 	json_object_object_add(o, "method", method_json(rc->method));
 	json_object_object_add(o, "size", limit(rc->size));
 	json_object_object_add(o, "every", limit(rc->every));
@@ -148,7 +150,15 @@ static json_object *zone_json(const struct reply_status_view *v, size_t i, const
 	json_object_object_add(z, "fs", fs ? json_object_new_string(id) : json_object_new_null());
 	json_object_object_add(z, "action", json_object_new_string(
 					       zc->action == ACTION_DELETE ? "delete" : "archive"));
-	json_object_object_add(z, "rotate", rotate_json(&zc->rotate));
+	/* rotate: its first group (null when it does not rotate); rotate_groups: each. */
+	json_object_object_add(z, "rotate", zc->n_rotates ? rotate_json(&zc->rotates[0]) : NULL);
+	if (zc->n_rotates) {
+		json_object *groups = json_object_new_array();
+
+		for (size_t g = 0; g < zc->n_rotates; g++)
+			json_object_array_add(groups, rotate_json(&zc->rotates[g]));
+		json_object_object_add(z, "rotate_groups", groups);
+	}
 	json_object_object_add(z, "blocked", episode_json(sweep_zone_episode(v->sweep, i)));
 	{
 		double growth;

@@ -14,7 +14,21 @@
 #include "units.h"
 #include "watch.h"
 
-/* The zone's files, collected before any is touched: rotations change the table through events, taken in later. */
+const struct rotate_config *rotate_group_of(const struct rotate *r, uint32_t zone,
+					    const struct table_file *f)
+{
+	const struct zone_config *zc = &r->eng.cfg->zones[zone];
+	char dir[PATH_MAX], rel[PATH_MAX];
+
+	if (rotplan_is_copy(f->name))
+		return NULL;
+	if (zc->rotate_by_path && (table_dir_relpath(f->dir, dir, sizeof(dir)) < 0 ||
+				   rotate_join(rel, sizeof(rel), dir, f->name) < 0))
+		return NULL;
+	return config_rotate_group(zc, f->name, zc->rotate_by_path ? rel : f->name);
+}
+
+/* The zone's logs, collected before any is touched: rotations change the table through events, taken in later. */
 static struct table_file **zone_files(struct rotate *r, uint32_t zone, size_t *n)
 {
 	struct table_zone *tz = table_zone(r->eng.table, zone);
@@ -24,14 +38,14 @@ static struct table_file **zone_files(struct rotate *r, uint32_t zone, size_t *n
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < tz->age.len; i++)
-		if (!rotplan_is_copy(tz->age.v[i]->name))
+		if (rotate_group_of(r, zone, tz->age.v[i]))
 			v[(*n)++] = tz->age.v[i];
 	return v;
 }
 
 bool rotate_rotates(const struct rotate *r, size_t zone)
 {
-	return r->eng.cfg->zones[zone].rotate.enabled && watch_zone_attached(r->eng.watch, zone);
+	return r->eng.cfg->zones[zone].n_rotates && watch_zone_attached(r->eng.watch, zone);
 }
 
 /*
@@ -80,18 +94,19 @@ void rotate_arm(struct rotate *r)
 
 	ev_timer_stop(r->eng.loop, &r->every);
 	for (uint32_t zi = 0; zi < r->eng.cfg->n_zones; zi++) {
-		const struct rotate_config *rc = &r->eng.cfg->zones[zi].rotate;
 		struct table_zone *tz;
 
-		if (!rotate_rotates(r, zi) || rc->every <= 0)
+		if (!rotate_rotates(r, zi))
 			continue;
 		tz = table_zone(r->eng.table, zi);
 		for (size_t i = 0; i < tz->age.len; i++) {
 			struct table_file *f = tz->age.v[i];
+			const struct rotate_config *rc;
 			struct live *l;
 			int64_t at;
 
-			if (!f->size || rotplan_is_copy(f->name) || !(l = rotate_live_get(r, zi, f)))
+			if (!f->size || !(rc = rotate_group_of(r, zi, f)) || rc->every <= 0 ||
+			    !(l = rotate_live_get(r, zi, f)) || l->prerunning)
 				continue;
 			at = l->last + rc->every;
 			if (at < l->failed_at + RETRY_S)
@@ -123,16 +138,18 @@ static void pass(struct rotate *r, struct sweep_run *run)
 	int64_t now = (int64_t)time(NULL);
 
 	for (uint32_t zi = 0; zi < r->eng.cfg->n_zones; zi++) {
-		const struct rotate_config *rc = &r->eng.cfg->zones[zi].rotate;
 		struct table_file **v;
 		size_t n;
 
 		if (!rotate_rotates(r, zi) || !(v = zone_files(r, zi, &n)))
 			continue;
 		for (size_t i = 0; i < n; i++) {
+			const struct rotate_config *rc = rotate_group_of(r, zi, v[i]);
 			struct live *l = rotate_live_get(r, zi, v[i]);
-			enum policy_reason why = l ? trigger(rc, v[i], l, now) : REASON_NONE;
+			enum policy_reason why = l && rc ? trigger(rc, v[i], l, now) : REASON_NONE;
 
+			if (l && l->prerunning)
+				continue;
 			if (why == REASON_NONE)
 				rotate_unblock(r, l, "no longer due");
 			else if (may_try(l, v[i], now))
@@ -176,13 +193,14 @@ static void compress_pending(struct rotate *r)
 		char path[PATH_MAX * 2 + 8], rel[PATH_MAX];
 		struct rotate_job *j;
 
-		if (!zc || mover_busy(r->eng.mover, p->dev, p->ino) ||
+		if (!zc || p->group >= zc->n_rotates || mover_busy(r->eng.mover, p->dev, p->ino) ||
 		    (p->held && p->closes == rotate_closes_seen(r)))
 			continue;
 		if (rotate_join(rel, sizeof(rel), p->dir, p->name) < 0 ||
 		    rotate_zone_join(path, sizeof(path), zc, rel) < 0)
 			continue;
-		j = rotate_job_new(ROTATE_JOB_COMPRESS, zc->path, path, p->dir, p->name, p->dir, zc);
+		j = rotate_job_new(ROTATE_JOB_COMPRESS, zc->path, path, p->dir, p->name, p->dir,
+				   zc->name, &zc->rotates[p->group]);
 		if (!j)
 			continue;
 		j->mj.action = "compress";
@@ -241,18 +259,20 @@ void rotate_housekeeping(struct rotate *r)
 		struct table_file **v;
 		size_t n;
 
-		if (r->eng.dry_run || !rotate_rotates(r, zi) ||
-		    r->eng.cfg->zones[zi].rotate.max_age < 0 || !(v = zone_files(r, zi, &n)))
+		if (r->eng.dry_run || !rotate_rotates(r, zi) || !(v = zone_files(r, zi, &n)))
 			continue;
 		for (size_t i = 0; i < n; i++) {
+			const struct rotate_config *rc = rotate_group_of(r, zi, v[i]);
 			char path[PATH_MAX + 256], rel[PATH_MAX];
 			struct rotate_job *j;
 
+			if (!rc || rc->max_age < 0)
+				continue;
 			rotate_live_get(r, zi, v[i]); /* its last rotation, before its copies go */
 			if (mover_busy(r->eng.mover, v[i]->dir->dev, v[i]->ino) ||
 			    sweep_file_path(&r->eng.cfg->zones[zi], v[i], path, sizeof(path), rel,
 					    sizeof(rel)) < 0 ||
-			    !(j = rotate_new_job(r, ROTATE_JOB_EXPIRE, zi, v[i], path, NULL)))
+			    !(j = rotate_new_job(r, ROTATE_JOB_EXPIRE, zi, rc, v[i], path, NULL)))
 				continue;
 			j->mj.bytes = 0;
 			rotate_submit(r, j, NULL, NULL);
@@ -292,20 +312,29 @@ size_t rotate_now(struct rotate *r, int zone, struct sweep_run *run, json_object
 	return failed;
 }
 
-/* The rotate command's log, put off while a job was on it: cut now if still there. */
-static void manual_again(struct rotate *r, const struct wait *w)
+void rotate_act_alone(struct rotate *r, int zi, struct table_file *f, enum policy_reason why,
+		      struct sweep_run *run, json_object *errors, bool cut)
 {
-	int zi = config_zone_index(r->eng.cfg, w->zone);
-	struct table_file *f =
-		zi >= 0 ? table_file_find(r->eng.table, (size_t)zi, w->rel, w->ino) : NULL;
-
 	/* Archived or deleted meanwhile: nothing left to rotate. */
 	if (!f || !f->size || !rotate_rotates(r, (size_t)zi) || *r->eng.paused || r->busy)
 		return;
 	r->busy = true;
-	rotate_act(r, (uint32_t)zi, f, REASON_MANUAL, w->run, w->errors);
+	if (cut)
+		rotate_act_cut(r, (uint32_t)zi, f, why, run, errors);
+	else
+		rotate_act(r, (uint32_t)zi, f, why, run, errors);
 	rotate_arm(r);
 	pass_done(r);
+}
+
+/* The rotate command's log, put off while a job was on it: cut now if still there. */
+static void manual_again(struct rotate *r, const struct wait *w)
+{
+	int zi = config_zone_index(r->eng.cfg, w->zone);
+
+	if (zi >= 0)
+		rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, w->rel, w->ino),
+				 REASON_MANUAL, w->run, w->errors, false);
 }
 
 void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
@@ -408,6 +437,7 @@ void rotate_destroy(struct rotate *r)
 		r->waits = w->next;
 		rotate_wait_free(w);
 	}
+	rotate_pre_stop_all(r);
 	rotate_look_release(r->look);
 	u64map_foreach(r->lives, rotate_free_live, NULL);
 	u64map_destroy(r->lives);

@@ -26,7 +26,7 @@
 
 struct rotate_job *rotate_job_new(enum rotate_job_kind kind, const char *root, const char *path,
 				  const char *dir_rel, const char *name, const char *copy_rel,
-				  const struct zone_config *zc)
+				  const char *zone, const struct rotate_config *rc)
 {
 	struct rotate_job *j = calloc(1, sizeof(*j));
 
@@ -40,12 +40,13 @@ struct rotate_job *rotate_job_new(enum rotate_job_kind kind, const char *root, c
 	j->dir_rel = strdup(dir_rel);
 	j->name = strdup(name);
 	j->copy_rel = strdup(copy_rel);
-	j->zone = strdup(zc->name);
-	j->olddir = zc->rotate.olddir ? strdup(zc->rotate.olddir) : NULL;
-	j->rc = zc->rotate;
-	j->rc.olddir = j->rc.postrotate = j->rc.pidfile = NULL;
+	j->zone = strdup(zone);
+	j->olddir = rc->olddir ? strdup(rc->olddir) : NULL;
+	j->rc = *rc;
+	j->rc.olddir = j->rc.postrotate = j->rc.prerotate = j->rc.pidfile = NULL;
+	j->rc.include = (struct globs){ NULL, 0 };
 	if (!j->root || !j->mj.path || !j->dir_rel || !j->name || !j->copy_rel || !j->zone ||
-	    (zc->rotate.olddir && !j->olddir)) {
+	    (rc->olddir && !j->olddir)) {
 		rotate_job_free(j);
 		return NULL;
 	}
@@ -427,6 +428,32 @@ static int cut_copy(struct rotate_job *j, int dfd, int cdir)
 	return r;
 }
 
+/*
+ * create: the new empty live log, in the log's directory (held open beneath
+ * the zone root), never over anything there (O_EXCL) nor through a link
+ * (O_NOFOLLOW); its mode, owner and group as configured, else the moved
+ * log's (never a setuid, setgid or sticky bit). 1, or -errno.
+ */
+static int create_live(struct rotate_job *j, int dfd, const struct stat *old)
+{
+	const struct rotate_create *c = &j->rc.create;
+	mode_t mode = c->mode >= 0 ? (mode_t)c->mode : old->st_mode & 0777;
+	uid_t uid = c->uid != (uid_t)-1 ? c->uid : old->st_uid;
+	gid_t gid = c->gid != (gid_t)-1 ? c->gid : old->st_gid;
+	int fd = openat(dfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int r = 1;
+
+	if (fd < 0)
+		return -errno;
+	/* Owner first: a chown may clear mode bits, and the mode is not the umask's. */
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+		r = -errno;
+	fsync(fd);
+	close(fd);
+	fsync(dfd);
+	return r;
+}
+
 /* rename: the live file moved aside; its writer is told to reopen it (by the rotator). */
 static int move_aside(struct rotate_job *j, int dfd, int cdir)
 {
@@ -455,9 +482,11 @@ static int move_aside(struct rotate_job *j, int dfd, int cdir)
 				 j->mj.path);
 		return r;
 	}
-	fsync(cdir);
 	j->cut = (uint64_t)st.st_size;
 	j->copy_ino = st.st_ino;
+	if (j->rc.create.set)
+		j->created = create_live(j, dfd, &st);
+	fsync(cdir);
 	return 0;
 }
 
@@ -493,6 +522,7 @@ static bool still_due(struct rotate_job *j, int dfd)
 /* 0 (j->cut says whether anything was cut) or -errno, err said where it says more. */
 static int run_cut(struct rotate_job *j, int dfd)
 {
+	uid_t owner;
 	int cdir, r;
 
 	if (!still_due(j, dfd))
@@ -512,9 +542,10 @@ static int run_cut(struct rotate_job *j, int dfd)
 				 j->olddir ? j->olddir : ".", strerror(-cdir));
 		return cdir;
 	}
+	owner = rotate_owner_at(dfd, j->name); /* before a rename moves it (or create makes another) */
 	r = j->rc.method == ROTATE_RENAME ? move_aside(j, dfd, cdir) : cut_copy(j, dfd, cdir);
 	if (r == 0)
-		expire(j, cdir, j->name, rotate_owner_at(dfd, j->name));
+		expire(j, cdir, j->name, owner);
 	close(cdir);
 	return r;
 }

@@ -35,10 +35,10 @@ int rotate_zone_join(char *buf, size_t len, const struct zone_config *zc, const 
  * f's directory and its copies' directory, relative to the zone root, into
  * dir_rel and copy_rel (PATH_MAX bytes each).
  */
-static int copy_dirs(struct rotate *r, uint32_t zone, const struct table_file *f, char *dir_rel,
+static int copy_dirs(const struct rotate_config *rc, const struct table_file *f, char *dir_rel,
 		     char *copy_rel)
 {
-	const char *old = r->eng.cfg->zones[zone].rotate.olddir;
+	const char *old = rc->olddir;
 
 	if (table_dir_relpath(f->dir, dir_rel, PATH_MAX) < 0 ||
 	    rotate_join(copy_rel, PATH_MAX, dir_rel, old ? old : "") < 0)
@@ -47,11 +47,11 @@ static int copy_dirs(struct rotate *r, uint32_t zone, const struct table_file *f
 }
 
 /* The copies' directory of f, as a real descriptor, to look at; its path into copy_rel. */
-int rotate_open_copy_dir(struct rotate *r, uint32_t zone, const struct table_file *f,
-			 char *copy_rel)
+int rotate_open_copy_dir(struct rotate *r, uint32_t zone, const struct rotate_config *rc,
+			 const struct table_file *f, char *copy_rel)
 {
 	char dir_rel[PATH_MAX];
-	int e = copy_dirs(r, zone, f, dir_rel, copy_rel);
+	int e = copy_dirs(rc, f, dir_rel, copy_rel);
 
 	return e < 0 ? e : watch_open_beneath(r->eng.watch, zone, copy_rel, O_RDONLY);
 }
@@ -90,23 +90,24 @@ static void expired_in(struct rotate *r, const struct rotate_job *j, const struc
 
 /* A job for f's zone, with f's directories; NULL (said) when it cannot be made. */
 struct rotate_job *rotate_new_job(struct rotate *r, enum rotate_job_kind kind, uint32_t zone,
-				  const struct table_file *f, const char *path,
-				  const char *name)
+				  const struct rotate_config *rc, const struct table_file *f,
+				  const char *path, const char *name)
 {
 	const struct zone_config *zc = &r->eng.cfg->zones[zone];
 	char dir_rel[PATH_MAX], copy_rel[PATH_MAX];
 	struct rotate_job *j;
 
-	if (copy_dirs(r, zone, f, dir_rel, copy_rel) < 0)
+	if (copy_dirs(rc, f, dir_rel, copy_rel) < 0)
 		return NULL;
-	j = rotate_job_new(kind, zc->path, path, dir_rel, name ? name : f->name, copy_rel, zc);
+	j = rotate_job_new(kind, zc->path, path, dir_rel, name ? name : f->name, copy_rel, zc->name,
+			   rc);
 	if (!j) {
 		log_err("%s: out of memory: its rotation work is put off", path);
 		return NULL;
 	}
 	j->mj.action = kind == ROTATE_JOB_COMPRESS ? "compress"
 		       : kind == ROTATE_JOB_EXPIRE ? "expire"
-		       : zc->rotate.keep_tail_lines > 0 ? "truncate"
+		       : rc->keep_tail_lines > 0 ? "truncate"
 						       : "rotate";
 	j->mj.dev = f->dir->dev;
 	j->mj.ino = f->ino;
@@ -177,18 +178,52 @@ void rotate_submit(struct rotate *r, struct rotate_job *j, struct sweep_run *run
 }
 
 /*
- * One file, chosen: a job for the logs lane, or, for a dry run, reported.
- * Returns 0, or -errno when no job could be made.
+ * One file, chosen: a job for the logs lane (after its prerotate, when it
+ * has one), or, for a dry run, reported. Returns 0, or -errno when nothing
+ * could be started.
  */
 int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum policy_reason why,
 	       struct sweep_run *run, json_object *errors)
 {
 	const struct zone_config *zc = &r->eng.cfg->zones[zone];
-	bool tail = zc->rotate.keep_tail_lines > 0;
+	const struct rotate_config *rc = rotate_group_of(r, zone, f);
+	char path[PATH_MAX + 256], rel[PATH_MAX];
+	struct live *l = rotate_live_get(r, zone, f);
+
+	if (!rc)
+		return 0; /* no log (its name changed, or the config did) */
+	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
+		return -ENAMETOOLONG;
+	if (l && l->prerunning) {
+		if (errors) {
+			char err[PATH_MAX + 512];
+
+			snprintf(err, sizeof(err), "%s: its prerotate is still running: not rotated now",
+				 path);
+			json_object_array_add(errors, pathenc_json(err));
+		}
+		return 0;
+	}
+	if (!rc->prerotate || run->dry ||
+	    (mover_busy(r->eng.mover, f->dir->dev, f->ino) &&
+	     (why != REASON_MANUAL ||
+	      mover_busy_beside(r->eng.mover, MOVER_LOGS, f->dir->dev, f->ino))))
+		return rotate_act_cut(r, zone, f, why, run, errors);
+	return rotate_pre_start(r, zone, f, path, rel, rc, why, run, errors);
+}
+
+int rotate_act_cut(struct rotate *r, uint32_t zone, struct table_file *f, enum policy_reason why,
+		   struct sweep_run *run, json_object *errors)
+{
+	const struct zone_config *zc = &r->eng.cfg->zones[zone];
+	const struct rotate_config *rc = rotate_group_of(r, zone, f);
+	bool tail = rc && rc->keep_tail_lines > 0;
 	char path[PATH_MAX + 256], rel[PATH_MAX];
 	struct live *l = rotate_live_get(r, zone, f);
 	struct rotate_job *j;
 
+	if (!rc)
+		return 0;
 	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
 		return -ENAMETOOLONG;
 	/*
@@ -213,13 +248,13 @@ int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 		}
 		return 0;
 	}
-	j = rotate_new_job(r, ROTATE_JOB_CUT, zone, f, path, NULL);
+	j = rotate_new_job(r, ROTATE_JOB_CUT, zone, rc, f, path, NULL);
 	if (!j)
 		return -ENOMEM;
 	j->why = why;
 	j->floor = l ? l->floor : 0;
 	/* Its opens of the live log, counted as ours before the worker's can be seen. */
-	if (tail || zc->rotate.method != ROTATE_RENAME)
+	if (tail || rc->method != ROTATE_RENAME)
 		for (int k = 0; k < ROTATE_JOB_OPENS; k++)
 			watch_self_open(r->eng.watch, f, true);
 	else
@@ -238,11 +273,41 @@ static struct table_file *job_file(struct rotate *r, const struct rotate_job *j,
 	return table_file_find(r->eng.table, (size_t)zi, rel, j->mj.ino);
 }
 
+/*
+ * The group a job's log follows now, for its strings (pidfile, postrotate):
+ * the job has the numbers only. NULL when the configuration no longer
+ * rotates it.
+ */
+static const struct rotate_config *job_group(const struct zone_config *zc,
+					     const struct rotate_job *j)
+{
+	char rel[PATH_MAX];
+
+	if (rotate_join(rel, sizeof(rel), j->dir_rel, j->name) < 0)
+		return NULL;
+	return config_rotate_group(zc, j->name, rel);
+}
+
+/* create's outcome, said when the new live log could not be made. */
+static void created_in(struct rotate *r, const struct rotate_job *j)
+{
+	if (j->created >= 0)
+		return;
+	if (j->created == -EEXIST) {
+		log_info("%s: rotated; a new %s was there already (its writer's?): left as it is",
+			 j->mj.path, j->name);
+		return;
+	}
+	r->eng.counters->errors++;
+	log_err("%s: rotated, but the new live log could not be made as 'create' says: %s",
+		j->mj.path, strerror(-j->created));
+}
+
 /* A cut's result: the log's state, counters, audit, alarms, its writer told. */
 static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct table_file *f)
 {
 	const struct zone_config *zc = &r->eng.cfg->zones[zi];
-	bool tail = zc->rotate.keep_tail_lines > 0;
+	bool tail = j->rc.keep_tail_lines > 0;
 	struct live *l = u64map_get(r->lives, rotate_live_key((uint32_t)zi, j->mj.ino));
 	char copy_rel[PATH_MAX], copy_path[PATH_MAX + 256] = "";
 
@@ -250,11 +315,19 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		if (*j->copy && (rotate_join(copy_rel, sizeof(copy_rel), j->copy_rel, j->copy) < 0 ||
 				 rotate_zone_join(copy_path, sizeof(copy_path), zc, copy_rel) < 0))
 			copy_path[0] = '\0';
-		if (zc->rotate.method == ROTATE_RENAME && !tail) {
-			rotate_reopen_writer(r, &zc->rotate, j->mj.path, copy_path);
-			if (zc->rotate.compress == COMPRESS_ZSTD && *j->copy)
-				rotate_add_pending(r, (uint32_t)zi, j->copy_rel, j->copy, j->mj.dev,
-						   j->copy_ino, j->cut);
+		if (j->rc.method == ROTATE_RENAME && !tail) {
+			const struct rotate_config *rc = job_group(zc, j);
+
+			created_in(r, j);
+			if (rc)
+				rotate_reopen_writer(r, rc, j->mj.path, copy_path);
+			else
+				log_err("%s: rotated, but its zone no longer rotates it: its writer is "
+					"not told, and goes on in %s", j->mj.path, copy_path);
+			if (rc && j->rc.compress == COMPRESS_ZSTD && *j->copy)
+				rotate_add_pending(r, (uint32_t)zi, (uint32_t)(rc - zc->rotates),
+						   j->copy_rel, j->copy, j->mj.dev, j->copy_ino,
+						   j->cut);
 		}
 		if (l) {
 			l->last = j->now;

@@ -1,5 +1,6 @@
 #include "rotate.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,7 +39,17 @@ void rotate_free_live(uint64_t key, void *val, void *ud)
 	(void)key;
 	(void)ud;
 	blocked_free(l->blocked);
+	blocked_free(l->pre_failed);
 	free(l);
+}
+
+void rotate_pre_clear(struct rotate *r, struct live *l)
+{
+	if (!l || !l->pre_failed)
+		return;
+	blocked_free(l->pre_failed);
+	l->pre_failed = NULL;
+	r->n_blocked--;
 }
 
 /* The rotate_blocked alarm of l ends, said once. */
@@ -91,8 +102,8 @@ static bool is_pending(const struct rotate *r, uint32_t zone, const char *dir, c
 	return false;
 }
 
-void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const char *name,
-			uint64_t dev, uint64_t ino, uint64_t size)
+void rotate_add_pending(struct rotate *r, uint32_t zone, uint32_t group, const char *dir,
+			const char *name, uint64_t dev, uint64_t ino, uint64_t size)
 {
 	struct pending *g, p;
 
@@ -101,7 +112,7 @@ void rotate_add_pending(struct rotate *r, uint32_t zone, const char *dir, const 
 	g = vec_grow(r->pend, &r->cap_pend, r->n_pend + 1, sizeof(*g));
 	if (g)
 		r->pend = g;
-	p = (struct pending){ .zone = zone, .dir = strdup(dir), .name = strdup(name), .dev = dev,
+	p = (struct pending){ .zone = zone, .group = group, .dir = strdup(dir), .name = strdup(name), .dev = dev,
 			      .ino = ino, .size = size };
 	if (!g || !p.dir || !p.name) {
 		free(p.dir);
@@ -184,6 +195,7 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 {
 	uint64_t key = rotate_live_key(zone, f->ino);
 	struct live *l = u64map_get(r->lives, key);
+	const struct rotate_config *rc;
 	char copy_rel[PATH_MAX];
 	struct rotplan_copy *v;
 	size_t n;
@@ -196,9 +208,11 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 		return NULL;
 	}
 	rotate_unblock(r, l, "another file now has its place"); /* a key shared with another inode */
+	rotate_pre_clear(r, l);
 	*l = (struct live){ .ino = f->ino, .zone = zone, .last = saved_last(r, zone, f->ino) };
 	r->dirty = true;
-	fd = rotate_open_copy_dir(r, zone, f, copy_rel);
+	rc = rotate_group_of(r, zone, f);
+	fd = rc ? rotate_open_copy_dir(r, zone, rc, f, copy_rel) : -ENOENT;
 	if (fd >= 0 && rotate_list_copies(fd, f->name, rotate_live_owner(r, f), &v, &n) == 0) {
 		int64_t soon = (int64_t)time(NULL) + 60;
 
@@ -209,10 +223,12 @@ struct live *rotate_live_get(struct rotate *r, uint32_t zone, struct table_file 
 			if (v[i].when > l->last && v[i].when <= soon)
 				l->last = v[i].when;
 			/* One mostly of holes was left plain on purpose: never compressed. */
-			if (!v[i].zst && r->eng.cfg->zones[zone].rotate.compress == COMPRESS_ZSTD &&
+			if (!v[i].zst && rc->compress == COMPRESS_ZSTD &&
 			    fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    !fcopy_mostly_holes(&st))
-				rotate_add_pending(r, zone, copy_rel, v[i].name, st.st_dev, st.st_ino,
+				rotate_add_pending(r, zone,
+						   (uint32_t)(rc - r->eng.cfg->zones[zone].rotates),
+						   copy_rel, v[i].name, st.st_dev, st.st_ino,
 						   fcopy_disk_bytes(&st));
 		}
 		rotate_free_copies(v, n);
@@ -240,7 +256,8 @@ static void live_gone(uint64_t key, void *val, void *ud)
 	struct prune *p = ud;
 
 	(void)key;
-	rotate_unblock(p->r, val, "it is gone, or its zone no longer rotate_rotates");
+	rotate_unblock(p->r, val, "it is gone, or its zone no longer rotates");
+	rotate_pre_clear(p->r, val);
 	free(val);
 	p->r->dirty = true;
 }
@@ -253,7 +270,7 @@ void rotate_prune_lives(struct rotate *r)
 	for (uint32_t zi = 0; p.present && zi < r->eng.cfg->n_zones; zi++) {
 		struct table_zone *tz = table_zone(r->eng.table, zi);
 
-		for (size_t i = 0; r->eng.cfg->zones[zi].rotate.enabled && i < tz->age.len; i++)
+		for (size_t i = 0; r->eng.cfg->zones[zi].n_rotates && i < tz->age.len; i++)
 			if (u64map_put(p.present, rotate_live_key(zi, tz->age.v[i]->ino), r) < 0)
 				goto out;
 	}
@@ -276,22 +293,36 @@ void rotate_drop_pending(struct rotate *r)
  * A blocked log whose zone still cuts in place keeps its alarm (and its
  * start) across a reload, looked at again at the next pass; any other ends.
  */
+/* The group of the log at path (absolute) in zc; NULL: none, or not beneath its root. */
+static const struct rotate_config *group_by_path(const struct zone_config *zc, const char *path)
+{
+	size_t n = strlen(zc->path);
+	const char *rel = !strcmp(zc->path, "/") ? path + 1 : path + n + 1, *name;
+
+	if (strcmp(zc->path, "/") && (strncmp(path, zc->path, n) || path[n] != '/'))
+		return NULL;
+	name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	return config_rotate_group(zc, name, rel);
+}
+
 void rotate_carry_blocked(uint64_t key, void *val, void *ud)
 {
 	struct carrying *c = ud;
 	const struct config *cfg = c->r->eng.cfg;
+	const struct rotate_config *rc;
 	struct live *l = val, *n = NULL;
 	uint32_t zi = 0;
 
 	(void)key;
+	rotate_pre_clear(c->r, l); /* its prerotate is run again at the next trigger */
 	if (!l->blocked)
 		return;
 	while (l->zone < c->old->n_zones && zi < cfg->n_zones &&
 	       strcmp(cfg->zones[zi].name, c->old->zones[l->zone].name))
 		zi++;
-	if (l->zone >= c->old->n_zones || zi == cfg->n_zones || !cfg->zones[zi].rotate.enabled ||
-	    (cfg->zones[zi].rotate.method == ROTATE_RENAME &&
-	     cfg->zones[zi].rotate.keep_tail_lines <= 0) ||
+	if (l->zone >= c->old->n_zones || zi == cfg->n_zones ||
+	    !(rc = group_by_path(&cfg->zones[zi], l->blocked->path)) ||
+	    (rc->method == ROTATE_RENAME && rc->keep_tail_lines <= 0) ||
 	    !(n = calloc(1, sizeof(*n))) || u64map_put(c->fresh, rotate_live_key(zi, l->ino), n) < 0) {
 		free(n);
 		rotate_unblock(c->r, l, "its zone's configuration changed");
@@ -316,6 +347,11 @@ static void alarm_one(uint64_t key, void *val, void *ud)
 	char pid[24];
 
 	(void)key;
+	if (l->pre_failed && l->zone < cfg->n_zones)
+		alarms_hold(al->a, "prerotate_failed",
+			    (const char *const[]){ "zone", cfg->zones[l->zone].name, "path",
+						   l->pre_failed->path, NULL },
+			    l->pre_failed->summary, l->pre_failed->since, al->now);
 	if (!l->blocked || l->zone >= cfg->n_zones)
 		return;
 	snprintf(pid, sizeof(pid), "%d", l->blocked->pid);
@@ -340,5 +376,7 @@ void rotate_log_state(struct rotate *r, uint32_t zone, struct table_file *f, int
 	struct live *l = rotate_live_get(r, zone, f);
 
 	*last = l ? l->last : 0;
-	*blocked = l && l->blocked ? l->blocked->summary : NULL;
+	*blocked = l && l->blocked	 ? l->blocked->summary
+		   : l && l->pre_failed ? l->pre_failed->summary
+					: NULL;
 }

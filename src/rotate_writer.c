@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "counters.h"
 #include "log.h"
 #include "rotate_priv.h"
+#include "child.h"
 
 extern char **environ;
 
@@ -42,17 +42,16 @@ static void run_postrotate(struct rotate *r, const char *cmd, const char *path, 
 			 NULL };
 	struct kid *k = calloc(1, sizeof(*k));
 	pid_t pid;
-	int e;
 
 	if (!k || !(k->what = strdup(path))) {
 		free(k);
 		log_err("%s: out of memory: postrotate not run", path);
 		return;
 	}
-	e = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
-	if (e) {
+	pid = child_spawn("/bin/sh", argv, environ, -1, false);
+	if (pid < 0) {
 		r->eng.counters->errors++;
-		log_err("%s: cannot run postrotate: %s", path, strerror(e));
+		log_err("%s: cannot run postrotate: %s", path, strerror((int)-pid));
 		free(k->what);
 		free(k);
 		return;

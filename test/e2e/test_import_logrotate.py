@@ -60,8 +60,8 @@ def debian_nginx():
     accepted(out)
     has(out, 'path = "/var/log/nginx"; recursive = false;', 'include = [ "*.log" ];',
         'every = "1d";', "keep = 14;", 'compress = "zstd";', 'method = "rename";',
-        '# create = { mode = "0640"; owner = "www-data"; group = "adm"; };',
-        '"invoke-rc.d nginx rotate >/dev/null 2>&1";', "# prerotate =",
+        '      create = { mode = "0640"; owner = "www-data"; group = "adm"; };',
+        '"invoke-rc.d nginx rotate >/dev/null 2>&1";', "      prerotate =\n",
         "# sharedscripts:", "# delaycompress:")
 
 
@@ -120,7 +120,8 @@ def readme_examples_as_logrotate_files():
         f.write("/var/log/nginx/access.log {\n\tsize 100M\n\trotate 10\n"
                 "\tcreate 0640 www-data adm\n\tpostrotate\n"
                 "\t\t[ -s /run/nginx.pid ] && kill -USR1 $(cat /run/nginx.pid)\n"
-                "\tendscript\n}\n")
+                "\tendscript\n}\n"
+                "/var/log/nginx/*.log {\n\tdaily\n\trotate 30\n}\n")
     out = imported(logs)
     accepted(out)
     has(out, 'path = "/srv/heygem/logs"', 'include = [ "*.log" ];', 'every = "1d";',
@@ -128,9 +129,13 @@ def readme_examples_as_logrotate_files():
         'method = "auto";')
     out = imported(web)
     accepted(out)
-    has(out, 'include = [ "access.log" ];', 'size = "100M";', 'method = "rename";',
+    # The contract's "weblogs": two blocks on one directory, one zone with two groups.
+    has(out, 'include = [ "access.log", "*.log" ];', '{ include = [ "access.log" ];',
+        'size = "100M";', 'method = "rename";',
         '"[ -s /run/nginx.pid ] && kill -USR1 $(cat /run/nginx.pid)";',
-        '# create = { mode = "0640"; owner = "www-data"; group = "adm"; };')
+        '      create = { mode = "0640"; owner = "www-data"; group = "adm"; };',
+        '{ include = [ "*.log" ];', 'keep = 30;')
+    equal(out.count("\n  { name ="), 1, "one zone")
     out = imported(logs, web)
     accepted(out)
     equal(out.count("\n  { name ="), 2, "zones")

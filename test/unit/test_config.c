@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "glob.h"
 #include "trusted.h"
 
 static char dir[] = "/tmp/sweepd-test-config.XXXXXX";
@@ -120,10 +121,10 @@ static void full_example(void **state)
 	assert_int_equal(cfg->zones[1].min_age, 90);
 	assert_int_equal(cfg->zones[1].action, ACTION_DELETE);
 	assert_false(cfg->zones[1].prune_empty_dirs);
-	assert_true(cfg->zones[1].rotate.enabled);
-	assert_int_equal(cfg->zones[1].rotate.method, ROTATE_RENAME);
-	assert_int_equal(cfg->zones[1].rotate.signal, 10);
-	assert_int_equal(cfg->zones[1].rotate.compress, COMPRESS_OFF);
+	assert_true(cfg->zones[1].n_rotates == 1);
+	assert_int_equal(cfg->zones[1].rotates[0].method, ROTATE_RENAME);
+	assert_int_equal(cfg->zones[1].rotates[0].signal, 10);
+	assert_int_equal(cfg->zones[1].rotates[0].compress, COMPRESS_OFF);
 	assert_true(strstr(cfg->state_dir, "/state") != NULL && cfg->state_dir[0] == '/');
 	config_free(cfg);
 }
@@ -216,6 +217,91 @@ static void rotation_refusals(void **state)
 	config_errors_clear(&errs);
 }
 
+/*
+ * rotate as a list: each group its own include and rules, the first that
+ * matches wins; a group that can never match (or follows one that takes every
+ * log) is a warning on its line; create and prerotate read.
+ */
+static void rotation_groups(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = load(
+		"state_dir = \"state\";\n"                                                 /* 1 */
+		"zones = ( { name = \"web\"; path = \"uploads\"; include = [ \"*.log\" ];\n" /* 2 */
+		"  rotate = (\n"                                                           /* 3 */
+		"    { include = [ \"access.log\" ]; size = \"100M\"; method = \"rename\";\n" /* 4 */
+		"      postrotate = \"true\"; prerotate = \"test -s \\\"$1\\\"\";\n"       /* 5 */
+		"      create = { mode = \"0640\"; owner = \"root\"; group = \"root\"; }; },\n" /* 6 */
+		"    { include = [ \"*.txt\" ]; every = \"1d\"; },\n"                         /* 7 */
+		"    { every = \"1d\"; keep = 30; },\n"                                       /* 8 */
+		"    { include = [ \"error.log\" ]; every = \"1h\"; }\n"                     /* 9 */
+		"  ); } );\n",
+		&errs);
+	const struct zone_config *z;
+
+	(void)state;
+	dump(&errs);
+	assert_non_null(cfg);
+	dump(&cfg->warnings);
+	z = &cfg->zones[0];
+	assert_int_equal(z->n_rotates, 4);
+	assert_string_equal(z->rotates[0].prerotate, "test -s \"$1\"");
+	assert_true(z->rotates[0].create.set);
+	assert_int_equal(z->rotates[0].create.mode, 0640);
+	assert_int_equal(z->rotates[0].create.uid, 0);
+	assert_false(z->rotates[2].create.set);
+	assert_ptr_equal(config_rotate_group(z, "access.log", "access.log"), &z->rotates[0]);
+	assert_ptr_equal(config_rotate_group(z, "error.log", "error.log"), &z->rotates[2]);
+	assert_true(has_error(&cfg->warnings, 7, "rotate group 2: include pattern \"*.txt\" can never match"));
+	assert_true(has_error(&cfg->warnings, 9, "rotate group 4 never applies: group 3 before it"));
+	assert_int_equal(cfg->warnings.n, 2);
+	config_free(cfg);
+
+	cfg = load("state_dir = \"state\";\n"                                                 /* 1 */
+		   "zones = ( { name = \"web\"; path = \"uploads\"; include = [ \"*.log\" ];\n" /* 2 */
+		   "  rotate = (\n"                                                           /* 3 */
+		   "    { size = \"1M\"; create = { mode = \"4755\"; owner = \"nosuchuser\"; }; },\n" /* 4 */
+		   "    { include = [ ]; every = \"1d\"; method = \"rename\"; pidfile = \"/run/x.pid\";\n" /* 5 */
+		   "      signal = \"USR1\"; create = { }; } ); } );\n",                     /* 6 */
+		   &errs);
+	assert_null(cfg);
+	dump(&errs);
+	assert_true(has_error(&errs, 4, "'mode' must be octal permissions"));
+	assert_true(has_error(&errs, 4, "no user named \"nosuchuser\""));
+	assert_true(has_error(&errs, 4, "'create' is for method \"rename\""));
+	assert_true(has_error(&errs, 5, "an empty 'include' matches no log"));
+	config_errors_clear(&errs);
+
+	cfg = load("state_dir = \"state\";\n"
+		   "zones = ( { name = \"web\"; path = \"uploads\"; include = [ \"*.log\" ];\n"
+		   "  rotate = ( ); } );\n",
+		   &errs);
+	assert_null(cfg);
+	assert_true(has_error(&errs, 3, "'rotate' is an empty list"));
+	config_errors_clear(&errs);
+}
+
+/* Whether two globs could match one name: what the group warning stands on. */
+static void globs_overlap(void **state)
+{
+	(void)state;
+	assert_true(glob_may_overlap("access.log", "*.log"));
+	assert_true(glob_may_overlap("*.log", "access.*"));
+	assert_true(glob_may_overlap("a*b", "*c*"));
+	assert_true(glob_may_overlap("[ab]x.log", "b?.log"));
+	assert_true(glob_may_overlap("app/*.log", "*.log"));
+	assert_true(glob_may_overlap("x/a*.log", "x/*b.log"));
+	assert_true(glob_may_overlap("*", ""));
+	assert_false(glob_may_overlap("*.txt", "*.log"));
+	assert_false(glob_may_overlap("access.log", "error.log"));
+	assert_false(glob_may_overlap("[!a]x", "ax"));
+	assert_false(glob_may_overlap("x/*.log", "y/*.log"));
+	assert_false(glob_may_overlap("x/*", "x/a/b"));
+	assert_false(glob_may_overlap("a?", "a"));
+	assert_true(glob_may_overlap("\\*x", "[*]x"));
+	assert_false(glob_may_overlap("\\*x", "ax"));
+}
+
 /* Zero limits: high = 0% refused; the rest accepted, each with a warning on its line. */
 static void zero_limits(void **state)
 {
@@ -275,7 +361,7 @@ static void ultra_levels_warned(void **state)
 		   &errs);
 	assert_non_null(cfg);
 	assert_int_equal(cfg->archive_level, 22);
-	assert_int_equal(cfg->zones[0].rotate.level, 20);
+	assert_int_equal(cfg->zones[0].rotates[0].level, 20);
 	dump(&cfg->warnings);
 	assert_int_equal(cfg->warnings.n, 2);
 	assert_true(has_error(&cfg->warnings, 1, "warning: archive 'level' is 22: "));
@@ -880,6 +966,8 @@ int main(void)
 		cmocka_unit_test(remote_group),
 		cmocka_unit_test(http_group),
 		cmocka_unit_test(alert_command_trusted),
+		cmocka_unit_test(rotation_groups),
+		cmocka_unit_test(globs_overlap),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,13 +13,17 @@
 #define NOW 1800000000
 #define DAY 86400
 
+static struct rotate_config groups[2];
+
 static struct zone_config zone(void)
 {
 	struct zone_config z = { .name = "outputs", .path = "/srv/outputs", .recursive = true,
 				 .max_age = 7 * DAY, .max_idle = CONFIG_UNSET,
 				 .min_age = CONFIG_UNSET, .max_size = CONFIG_UNSET,
 				 .max_files = CONFIG_UNSET, .action = ACTION_ARCHIVE };
-	z.rotate.size = z.rotate.every = z.rotate.keep = z.rotate.max_age = CONFIG_UNSET;
+	memset(groups, 0, sizeof(groups));
+	for (size_t i = 0; i < 2; i++)
+		groups[i].size = groups[i].every = groups[i].keep = groups[i].max_age = CONFIG_UNSET;
 	return z;
 }
 
@@ -115,15 +119,19 @@ static void logs(void **state)
 	struct zone_config z = zone();
 	struct explain_facts f = { .path = "/srv/logs/app.log", .z = &z, .matched = true,
 				   .tracked = true, .is_log = true, .size = 10,
-				   .last_rotation = NOW - 3600, .now = NOW };
+				   .last_rotation = NOW - 3600, .now = NOW, .group = &groups[0] };
+	char *access[] = { "access.log" };
 	json_object *o;
 
 	(void)state;
-	z.rotate.enabled = true;
-	z.rotate.size = 1 << 20;
-	z.rotate.every = DAY;
+	z.rotates = groups;
+	z.n_rotates = 1;
+	groups[0].size = 1 << 20;
+	groups[0].every = DAY;
 	o = verdict(&f);
 	assert_string_equal(get(o, "state"), "kept");
+	assert_int_equal(json_object_get_int64(json_object_object_get(o, "group")), 1);
+	assert_null(json_object_object_get(o, "group_include"));
 	assert_int_equal(json_object_get_int64(json_object_object_get(o, "next_rotation_at")),
 			 NOW - 3600 + DAY);
 	assert_int_equal(json_object_get_int64(json_object_object_get(o, "size_trigger")), 1 << 20);
@@ -147,9 +155,30 @@ static void logs(void **state)
 	assert_non_null(strstr(get(o, "why"), "empty"));
 	json_object_put(o);
 
+	/* The second of two groups: said by number and include, with its own triggers. */
+	z.n_rotates = 2;
+	groups[0].include = (struct globs){ access, 1 };
+	groups[1].every = 7 * DAY;
+	f.group = &groups[1];
+	f.group_index = 1;
+	f.size = 10;
+	o = verdict(&f);
+	assert_int_equal(json_object_get_int64(json_object_object_get(o, "group")), 2);
+	assert_non_null(strstr(get(o, "rule"), "rotate group 2 of 2 (every log): rotate every 7d"));
+	assert_null(json_object_object_get(o, "size_trigger"));
+	json_object_put(o);
+	f.group = &groups[0];
+	f.group_index = 0;
+	o = verdict(&f);
+	assert_non_null(strstr(get(o, "rule"), "rotate group 1 of 2 (include access.log): rotate"));
+	assert_string_equal(
+		json_object_get_string(json_object_array_get_idx(json_object_object_get(o, "group_include"), 0)),
+		"access.log");
+	json_object_put(o);
+
 	f.is_log = false;
 	f.is_copy = true;
-	z.rotate.keep = 5;
+	groups[0].keep = 5;
 	o = verdict(&f);
 	assert_non_null(strstr(get(o, "why"), "once 5 newer copies exist"));
 	json_object_put(o);

@@ -193,12 +193,28 @@ static void methods_create_and_scripts(void **state)
 	HAS(o, "# postrotate: sweepd runs it only after method \"rename\"");
 	HAS(o, "      #   \"kill -HUP 1\";");
 	HAS(o, "method = \"rename\";");
-	HAS(o, "# create = { mode = \"0640\"; owner = \"www-data\"; group = \"adm\"; };");
+	HAS(o, "      create = { mode = \"0640\"; owner = \"www-data\"; group = \"adm\"; };");
 	HAS(o, "postrotate =\n        \"echo \\\"$1\\\" \\\\\\\\ done\";");
-	HAS(o, "      # prerotate =\n      #   \"true\";");
+	HAS(o, "      prerotate =\n        \"true\";");
 	HAS(o, "# sharedscripts: not carried over");
 	HAS(o, "method = \"auto\";");
 	HAS(o, "# create: not needed: the log is cut in place");
+	free(o);
+}
+
+/* Two blocks on one directory with different rules: one zone, a rotate group each. */
+static void one_directory_two_groups(void **state)
+{
+	char *o = translate("/var/log/nginx/access.log { daily\n rotate 5 }\n"
+			    "/var/log/nginx/error.log { weekly\n rotate 2\n create 4640\n"
+			    " postrotate\n  true\n endscript }\n");
+	HAS(o, "include = [ \"access.log\", \"error.log\" ];\n    rotate = (\n"
+	       "      { include = [ \"access.log\" ];\n      every = \"1d\";");
+	HAS(o, "      },\n      { include = [ \"error.log\" ];\n      every = \"7d\";");
+	HAS(o, "# create 4640: sweepd never makes a setuid, setgid or sticky log: mode 0640");
+	HAS(o, "      create = { mode = \"0640\"; };");
+	HAS(o, "\n      } );\n  }\n);\n");
+	(void)state;
 	free(o);
 }
 
@@ -322,6 +338,7 @@ int main(void)
 		cmocka_unit_test(triggers),
 		cmocka_unit_test(keep_age_compress),
 		cmocka_unit_test(methods_create_and_scripts),
+		cmocka_unit_test(one_directory_two_groups),
 		cmocka_unit_test(small_directives),
 		cmocka_unit_test(olddir),
 		cmocka_unit_test(zones_from_globs),

@@ -1,0 +1,205 @@
+#include "rotate.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "audit.h"
+#include "counters.h"
+#include "log.h"
+#include "pathenc.h"
+#include "rotate_priv.h"
+#include "child.h"
+#include "sweep_run.h"
+#include "table.h"
+
+/*
+ * prerotate: run before a log's cut, with the log's path as $1, not waited
+ * for on the loop. Its exit decides: 0 queues the cut; anything else (or
+ * PRE_TIMEOUT_S without an exit: killed) skips this rotation, said in the
+ * log, the audit and the prerotate_failed alarm, which lasts until a
+ * prerotate of that log succeeds. The log is tried again at its next
+ * trigger, RETRY_S on.
+ */
+
+#define PRE_TIMEOUT_S 60
+
+extern char **environ;
+
+struct pre {
+	ev_child child;
+	ev_timer timeout;
+	struct pre *next;
+	struct rotate *r;
+	pid_t pid;
+	bool killed;
+	char *zone, *rel, *path;
+	uint64_t ino;
+	enum policy_reason why;
+	struct sweep_run *run;
+	json_object *errors;
+};
+
+static void pre_free(struct rotate *r, struct pre *p)
+{
+	struct pre **pp;
+
+	for (pp = &r->pres; *pp && *pp != p; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = p->next;
+	ev_child_stop(r->eng.loop, &p->child);
+	ev_timer_stop(r->eng.loop, &p->timeout);
+	json_object_put(p->errors);
+	sweep_run_release(p->run);
+	free(p->zone);
+	free(p->rel);
+	free(p->path);
+	free(p);
+}
+
+/* The live log p ran for, as the rotator knows it now; NULL when gone. */
+static struct live *pre_live(struct rotate *r, const struct pre *p, int *zi)
+{
+	struct live *l;
+
+	*zi = config_zone_index(r->eng.cfg, p->zone);
+	if (*zi < 0)
+		return NULL;
+	l = u64map_get(r->lives, rotate_live_key((uint32_t)*zi, p->ino));
+	return l && l->ino == p->ino && l->zone == (uint32_t)*zi ? l : NULL;
+}
+
+/* A failure: said in the log, the audit (and the command's reply), and the alarm. */
+static void pre_failed(struct rotate *r, struct pre *p, struct live *l, const char *how)
+{
+	int64_t now = (int64_t)time(NULL);
+	char msg[PATH_MAX + 512];
+	json_object *entry;
+
+	snprintf(msg, sizeof(msg),
+		 "%s: prerotate %s: not rotated; tried again at its next trigger (a minute on at "
+		 "the soonest) or by sweepctl rotate",
+		 p->path, how);
+	r->eng.counters->errors++;
+	log_err("%s", msg);
+	entry = audit_entry(now, "rotate", p->zone, p->path, 0, p->why, false, NULL);
+	if (entry) {
+		json_object_object_add(entry, "skipped", pathenc_json(msg));
+		audit_write(r->eng.audit, entry);
+		if (p->run && p->run->actions)
+			json_object_array_add(p->run->actions, entry);
+		else
+			json_object_put(entry);
+	}
+	if (p->errors)
+		json_object_array_add(p->errors, pathenc_json(msg));
+	if (!l)
+		return;
+	l->failed_at = now;
+	if (!l->pre_failed) {
+		l->pre_failed = calloc(1, sizeof(*l->pre_failed));
+		if (!l->pre_failed)
+			return;
+		l->pre_failed->since = now;
+		r->n_blocked++;
+	}
+	free(l->pre_failed->summary);
+	free(l->pre_failed->path);
+	l->pre_failed->summary = strdup(msg);
+	l->pre_failed->path = strdup(p->path);
+}
+
+static void on_exit_pre(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct pre *p = w->data;
+	struct rotate *r = p->r;
+	int st = w->rstatus, zi;
+	struct live *l = pre_live(r, p, &zi);
+	char how[64];
+
+	(void)loop;
+	(void)revents;
+	if (l)
+		l->prerunning = false;
+	if (WIFEXITED(st) && !WEXITSTATUS(st)) {
+		rotate_pre_clear(r, l);
+		if (zi >= 0)
+			rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, p->rel, p->ino),
+					 p->why, p->run, p->errors, true);
+	} else {
+		if (p->killed)
+			snprintf(how, sizeof(how), "ran past %d s and was killed", PRE_TIMEOUT_S);
+		else if (WIFEXITED(st))
+			snprintf(how, sizeof(how), "failed (exit status %d)", WEXITSTATUS(st));
+		else
+			snprintf(how, sizeof(how), "failed (signal %s)", sigabbrev_np(WTERMSIG(st)) ?
+							     sigabbrev_np(WTERMSIG(st)) : "?");
+		pre_failed(r, p, l, how);
+	}
+	pre_free(r, p);
+}
+
+static void on_timeout_pre(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct pre *p = t->data;
+
+	(void)loop;
+	(void)revents;
+	p->killed = true;
+	kill(-p->pid, SIGKILL); /* its process group: what it started too */
+}
+
+int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, const char *path,
+		     const char *rel, const struct rotate_config *rc, enum policy_reason why,
+		     struct sweep_run *run, json_object *errors)
+{
+	char *argv[] = { "sh", "-c", rc->prerotate, "sweepd-prerotate", (char *)path, NULL };
+	struct live *l = rotate_live_get(r, zone, f);
+	struct pre *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->zone = strdup(r->eng.cfg->zones[zone].name)) || !(p->rel = strdup(rel)) ||
+	    !(p->path = strdup(path))) {
+		if (p)
+			pre_free(r, p);
+		log_err("%s: out of memory: its prerotate is not run, nor is it rotated", path);
+		return -ENOMEM;
+	}
+	p->r = r;
+	p->ino = f->ino;
+	p->why = why;
+	p->pid = child_spawn("/bin/sh", argv, environ, -1, false);
+	if (p->pid < 0) {
+		char how[128];
+
+		snprintf(how, sizeof(how), "cannot be run (%s)", strerror((int)-p->pid));
+		pre_failed(r, p, l, how);
+		pre_free(r, p);
+		return -EIO;
+	}
+	p->run = run && run->refs ? run : NULL;
+	sweep_run_hold(p->run); /* the command answers once the cut (or the failure) is in */
+	p->errors = p->run && errors ? json_object_get(errors) : NULL;
+	ev_child_init(&p->child, on_exit_pre, p->pid, 0);
+	p->child.data = p;
+	ev_child_start(r->eng.loop, &p->child);
+	ev_timer_init(&p->timeout, on_timeout_pre, PRE_TIMEOUT_S, 0.);
+	p->timeout.data = p;
+	ev_timer_start(r->eng.loop, &p->timeout);
+	p->next = r->pres;
+	r->pres = p;
+	if (l)
+		l->prerunning = true;
+	return 0;
+}
+
+/* The daemon stops: each prerotate is left to finish on its own; its log is not cut. */
+void rotate_pre_stop_all(struct rotate *r)
+{
+	while (r->pres)
+		pre_free(r, r->pres);
+}
