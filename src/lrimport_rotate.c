@@ -332,6 +332,9 @@ static char *dedent(const char *script)
 	}
 	while (o > out && (o[-1] == '\n' || o[-1] == ' ' || o[-1] == '\t'))
 		o--;
+	/* A last line that ends in a backslash continues onto the newline logrotate keeps. */
+	if (o > out && o[-1] == '\\')
+		*o++ = '\n';
 	*o = '\0';
 	return out;
 }

@@ -67,7 +67,7 @@ def explain_kept_due_blocked_outside_and_a_log():
         check("archive" in r["why"], f"in the archive: {r}")
 
         r = explain(d, d.path("logs", "app.log"))
-        equal((r["zone"], r["state"], r["group"], r["size_trigger"]), ("logs", "kept", 0, 1 << 20),
+        equal((r["zone"], r["state"], r["group"], r["size_trigger"]), ("logs", "kept", 1, 1 << 20),
               f"log: {r}")
         check(r["next_rotation_at"] and r["next_rotation_at"] > time.time(), f"log: {r}")
         r = explain(d, d.path("logs", "empty.log"))

@@ -4,7 +4,9 @@ and logrotate versions of the README's rotation examples. Every output must be t
 by sweepd -t. Run one: python3 test_import_logrotate.py NAME; all: no argument."""
 
 import atexit
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -63,6 +65,13 @@ def debian_nginx():
         '      create = { mode = "0640"; owner = "www-data"; group = "adm"; };',
         '"invoke-rc.d nginx rotate >/dev/null 2>&1";', "      prerotate =\n",
         "# sharedscripts:", "# delaycompress:")
+    # Its prerotate, as sweepd will hand it to /bin/sh -c, is a script sh can read (its
+    # last line ends in a backslash: the newline after it must be kept).
+    m = re.search(r"\n      prerotate =\n((?:        \".*\"\n)*?        \".*\");\n", out)
+    check(m, f"a prerotate in:\n{out}")
+    script = "".join(json.loads(line.strip()) for line in m.group(1).split("\n"))
+    r = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True)
+    equal((r.returncode, r.stderr), (0, ""), f"sh -n on the prerotate {script!r}")
 
 
 @case

@@ -214,6 +214,11 @@ static void one_directory_two_groups(void **state)
 	HAS(o, "# create 4640: sweepd never makes a setuid, setgid or sticky log: mode 0640");
 	HAS(o, "      create = { mode = \"0640\"; };");
 	HAS(o, "\n      } );\n  }\n);\n");
+	free(o);
+	/* Debian's nginx prerotate ends "fi \\" and a newline: kept, or sh finds a stray word. */
+	o = translate("/var/log/nginx/*.log {\n\tdaily\n\tprerotate\n"
+		      "\t\tif [ -d /x ]; then \\\n\t\t\trun-parts /x; \\\n\t\tfi \\\n\tendscript\n}\n");
+	HAS(o, "\"fi \\\\\\n\";");
 	(void)state;
 	free(o);
 }
