@@ -54,7 +54,6 @@ struct live {
 	/* Found not due by its job at this size: not queued again until it changes. */
 	uint64_t idle_size, idle_blocks;
 	bool reported;	   /* a dry daemon has reported it */
-	bool prerunning;   /* its prerotate runs: nothing else is done to it meanwhile */
 	struct blocked *blocked;
 	struct blocked *pre_failed; /* its last prerotate failed: the prerotate_failed alarm */
 };
@@ -118,7 +117,8 @@ struct rotate {
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	struct kid *kids;
-	struct pre *pres;
+	struct pre *pres; /* at most ROTATE_PRE_MAX */
+	size_t n_pres;
 	ev_timer every;
 	bool busy;
 	size_t n_blocked; /* lives with a blocked or a pre_failed */
@@ -175,6 +175,13 @@ int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, cons
 		     const char *rel, const struct rotate_config *rc, enum policy_reason why,
 		     struct sweep_run *run, json_object *errors);
 void rotate_pre_stop_all(struct rotate *r);
+/* prerotate commands run at once; a log due beyond them waits for one to end. */
+#define ROTATE_PRE_MAX 4
+/* Whether a prerotate of the log (zone, ino) runs: nothing else is started on it meanwhile. */
+bool rotate_pre_running(const struct rotate *r, uint32_t zone, uint64_t ino);
+/* Whether f waits for a prerotate: its own runs, or it needs one and all ROTATE_PRE_MAX run. */
+bool rotate_pre_waits(const struct rotate *r, uint32_t zone, const struct rotate_config *rc,
+		      const struct table_file *f);
 /*
  * f of zone zi acted on outside a pass (a put-off command's log; cut: one
  * whose prerotate has succeeded), unless it is gone, empty, paused or a pass

@@ -106,8 +106,8 @@ void rotate_arm(struct rotate *r)
 			int64_t at;
 
 			if (!f->size || !(rc = rotate_group_of(r, zi, f)) || rc->every <= 0 ||
-			    !(l = rotate_live_get(r, zi, f)) || l->prerunning)
-				continue;
+			    !(l = rotate_live_get(r, zi, f)) || rotate_pre_waits(r, zi, rc, f))
+				continue; /* a prerotate's end brings a pass */
 			at = l->last + rc->every;
 			if (at < l->failed_at + RETRY_S)
 				at = l->failed_at + RETRY_S;
@@ -148,7 +148,7 @@ static void pass(struct rotate *r, struct sweep_run *run)
 			struct live *l = rotate_live_get(r, zi, v[i]);
 			enum policy_reason why = l && rc ? trigger(rc, v[i], l, now) : REASON_NONE;
 
-			if (l && l->prerunning)
+			if (rc && rotate_pre_waits(r, zi, rc, v[i]))
 				continue;
 			if (why == REASON_NONE)
 				rotate_unblock(r, l, "no longer due");

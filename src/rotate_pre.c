@@ -50,8 +50,10 @@ static void pre_free(struct rotate *r, struct pre *p)
 
 	for (pp = &r->pres; *pp && *pp != p; pp = &(*pp)->next)
 		;
-	if (*pp)
+	if (*pp) {
 		*pp = p->next;
+		r->n_pres--;
+	}
 	ev_child_stop(r->eng.loop, &p->child);
 	ev_timer_stop(r->eng.loop, &p->timeout);
 	json_object_put(p->errors);
@@ -124,13 +126,13 @@ static void on_exit_pre(struct ev_loop *loop, ev_child *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (l)
-		l->prerunning = false;
 	if (WIFEXITED(st) && !WEXITSTATUS(st)) {
 		rotate_pre_clear(r, l);
+		struct sweep_run pass = { .dry = false }; /* an automatic rotation's, as a pass has */
+
 		if (zi >= 0)
 			rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, p->rel, p->ino),
-					 p->why, p->run, p->errors, true);
+					 p->why, p->run ? p->run : &pass, p->errors, true);
 	} else {
 		if (p->killed)
 			snprintf(how, sizeof(how), "ran past %d s and was killed", PRE_TIMEOUT_S);
@@ -142,6 +144,7 @@ static void on_exit_pre(struct ev_loop *loop, ev_child *w, int revents)
 		pre_failed(r, p, l, how);
 	}
 	pre_free(r, p);
+	rotate_due(r); /* the logs that waited for a free prerotate slot */
 }
 
 static void on_timeout_pre(struct ev_loop *loop, ev_timer *t, int revents)
@@ -192,9 +195,25 @@ int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, cons
 	ev_timer_start(r->eng.loop, &p->timeout);
 	p->next = r->pres;
 	r->pres = p;
-	if (l)
-		l->prerunning = true;
+	r->n_pres++;
 	return 0;
+}
+
+bool rotate_pre_running(const struct rotate *r, uint32_t zone, uint64_t ino)
+{
+	const char *name = r->eng.cfg->zones[zone].name;
+
+	for (const struct pre *p = r->pres; p; p = p->next)
+		if (p->ino == ino && !strcmp(p->zone, name))
+			return true;
+	return false;
+}
+
+bool rotate_pre_waits(const struct rotate *r, uint32_t zone, const struct rotate_config *rc,
+		      const struct table_file *f)
+{
+	return r->pres && (rotate_pre_running(r, zone, f->ino) ||
+			   (rc->prerotate && r->n_pres >= ROTATE_PRE_MAX));
 }
 
 /* The daemon stops: each prerotate is left to finish on its own; its log is not cut. */

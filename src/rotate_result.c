@@ -188,18 +188,21 @@ int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	const struct zone_config *zc = &r->eng.cfg->zones[zone];
 	const struct rotate_config *rc = rotate_group_of(r, zone, f);
 	char path[PATH_MAX + 256], rel[PATH_MAX];
-	struct live *l = rotate_live_get(r, zone, f);
 
 	if (!rc)
 		return 0; /* no log (its name changed, or the config did) */
 	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
 		return -ENAMETOOLONG;
-	if (l && l->prerunning) {
+	if (!run->dry && rotate_pre_waits(r, zone, rc, f)) {
 		if (errors) {
 			char err[PATH_MAX + 512];
 
-			snprintf(err, sizeof(err), "%s: its prerotate is still running: not rotated now",
-				 path);
+			snprintf(err, sizeof(err),
+				 rotate_pre_running(r, zone, f->ino)
+					 ? "%s: its prerotate is still running: not rotated now"
+					 : "%s: not rotated now: %d prerotate commands are running "
+					   "already; it is rotated once one ends (or sweepctl rotate again)",
+				 path, ROTATE_PRE_MAX);
 			json_object_array_add(errors, pathenc_json(err));
 		}
 		return 0;

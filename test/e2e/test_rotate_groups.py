@@ -7,6 +7,7 @@ import pwd
 import grp
 import stat
 import subprocess
+import tempfile
 
 from harness import Daemon, case, check, equal, main, write, WAIT
 from test_rotate import copies, rotations, until
@@ -151,6 +152,37 @@ def prerotate_failing_then_succeeding():
         equal(alarms(d, "prerotate_failed"), [], "the alarm ended")
         check(not [r for r in rotations(d) if "skipped" not in r and r["reason"] != "manual"],
               "no automatic rotation came between")
+    finally:
+        d.close()
+
+
+@case
+def prerotate_runs_at_most_four_at_once():
+    """Whoever can write in a zone can make many logs at once: their prerotates run four
+    at a time (each records how many run beside it), never one process for each; every
+    log is rotated in the end."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    os.makedirs(os.path.join(root, "slots"))
+    # prerotate runs in the daemon's directory, "/": every path is the test's own.
+    d = Daemon([zone('{ size = "1K"; compress = "off"; prerotate = '
+                     f'"cd {root} && mkdir slots/$$ && ls slots | wc -l >> counts && '
+                     'while [ ! -e go ]; do sleep 0.05; done; rmdir slots/$$"; }')],
+               root=root, start=False)
+    try:
+        for i in range(20):
+            write(d.path("logs", f"app{i:02d}.log"), b"x" * 4096)
+        d.start()
+        counts = os.path.join(d.root, "counts")
+        until("four prerotates", lambda: os.path.exists(counts) and
+              len(open(counts).read().split()) >= 4)
+        with open(os.path.join(d.root, "go"), "w"):
+            pass
+        until("every log rotated", lambda: all(
+            len(copies(d.zones["logs"], f"app{i:02d}.log")) == 1 for i in range(20)))
+        with open(counts) as f:
+            seen = [int(n) for n in f.read().split()]
+        equal(len(seen), 20, "one prerotate for each log")
+        check(max(seen) <= 4, f"at most four at once: {seen}")
     finally:
         d.close()
 
