@@ -54,6 +54,11 @@ def two_logs_in_one_directory_under_two_groups():
                              env=dict(os.environ, COLUMNS="200"))
         check("access.log" in out.stdout and "every 1d" in out.stdout,
               f"sweepctl status shows both groups: {out.stdout}")
+        narrow = subprocess.run([os.environ.get("SWEEPCTL_BIN", "build/sweepctl"), "-s", d.sock,
+                                 "status"], capture_output=True, text=True, timeout=WAIT,
+                                env=dict(os.environ, COLUMNS="80", LC_ALL="C.UTF-8"))
+        wide = max(narrow.stdout.split("\n"), key=len)
+        check(len(wide) <= 80, f"COLUMNS=80: no line wider, but {len(wide)}: {wide!r}")
         # By hand, every non-empty log is rotated, each by its own group's method.
         ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
         equal(len(copies(logs, "error.log")), 1, "error.log rotated by the command")
