@@ -259,6 +259,62 @@ static void single(FILE *f, json_object *o, const struct family *fam, int64_t no
 	value(f, v);
 }
 
+/* The name of alarm i of list, or NULL. */
+static const char *alarm_name(json_object *list, size_t i)
+{
+	json_object *nm = get(json_object_array_get_idx(list, i), "name");
+
+	return nm && json_object_is_type(nm, json_type_string) ? json_object_get_string(nm) : NULL;
+}
+
+/* How many alarms of list (NULL: none) are named name. */
+static size_t alarms_named(json_object *list, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; list && i < json_object_array_length(list); i++)
+		n += alarm_name(list, i) && !strcmp(alarm_name(list, i), name);
+	return n;
+}
+
+static void alarm_sample(FILE *f, json_object *list, const char *name)
+{
+	fputs("sweepd_alarm_active", f);
+	label(f, "name", name);
+	value(f, (double)alarms_named(list, name));
+}
+
+/*
+ * sweepd_alarm_active{name}: the alarms on now of each name, so that one
+ * alert rule can follow one kind. The known names are always there (0: off),
+ * so that a series never vanishes; any other name once it holds.
+ */
+static void alarms_by_name(FILE *f, json_object *status)
+{
+	static const char *const known[] = { "disk_high",      "quota_unmet",	"archive_full",
+					     "remote_failing", "rotate_blocked", "prerotate_failed",
+					     "watch_limit",    NULL };
+	json_object *list = get(status, "alarms");
+
+	if (list && !json_object_is_type(list, json_type_array))
+		list = NULL;
+	head(f, "sweepd_alarm_active", "gauge",
+	     "Alarms on now of each name (status.alarms), 0 when none.");
+	for (size_t i = 0; known[i]; i++)
+		alarm_sample(f, list, known[i]);
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		const char *name = alarm_name(list, i);
+		bool seen = !name;
+
+		for (size_t k = 0; !seen && known[k]; k++)
+			seen = !strcmp(known[k], name);
+		for (size_t k = 0; !seen && k < i; k++)
+			seen = alarm_name(list, k) && !strcmp(alarm_name(list, k), name);
+		if (!seen)
+			alarm_sample(f, list, name);
+	}
+}
+
 char *metrics_render(json_object *status, int64_t now)
 {
 	json_object *zones = get(status, "zones"), *fss = get(status, "filesystems"),
@@ -297,6 +353,7 @@ char *metrics_render(json_object *status, int64_t now)
 	     "the inotify watch limit.");
 	fputs("sweepd_alarms", f);
 	value(f, alarms);
+	alarms_by_name(f, status);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

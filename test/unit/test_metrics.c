@@ -105,11 +105,20 @@ static void alarms_from_the_list(void **state)
 	assert_non_null(o);
 	json_object_array_add(list, json_tokener_parse("{\"name\":\"quota_unmet\"}"));
 	json_object_array_add(list, json_tokener_parse("{\"name\":\"rotate_blocked\"}"));
+	json_object_array_add(list, json_tokener_parse("{\"name\":\"rotate_blocked\"}"));
+	json_object_array_add(list, json_tokener_parse("{\"name\":\"new_kind\"}"));
+	json_object_array_add(list, json_tokener_parse("{\"name\":\"new_kind\"}"));
 	json_object_object_add(o, "alarms", list);
 	t = metrics_render(o, 2000);
 	json_object_put(o);
 	assert_non_null(t);
-	assert_non_null(strstr(t, "sweepd_alarms 2\n"));
+	assert_non_null(strstr(t, "sweepd_alarms 5\n"));
+	/* By name: each known one (0 when off), and one the list brings, once. */
+	assert_non_null(strstr(t, "sweepd_alarm_active{name=\"rotate_blocked\"} 2\n"));
+	assert_non_null(strstr(t, "sweepd_alarm_active{name=\"quota_unmet\"} 1\n"));
+	assert_non_null(strstr(t, "sweepd_alarm_active{name=\"prerotate_failed\"} 0\n"));
+	assert_non_null(strstr(t, "sweepd_alarm_active{name=\"new_kind\"} 2\n"));
+	assert_null(strstr(strstr(t, "{name=\"new_kind\"}") + 1, "{name=\"new_kind\"}"));
 	free(t);
 }
 
