@@ -14,6 +14,8 @@ struct json_object *dash_obj(struct json_object *o, const char *key);
 struct json_object *dash_arr(struct json_object *o, const char *key);
 const char *dash_str(struct json_object *o, const char *key);
 bool dash_int(struct json_object *o, const char *key, int64_t *out);
+/* A count or size of o: 0 when absent, null or below 0. */
+uint64_t dash_u64(struct json_object *o, const char *key);
 bool dash_num(struct json_object *o, const char *key, double *out);
 bool dash_flag(struct json_object *o, const char *key);
 

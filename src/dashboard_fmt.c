@@ -45,6 +45,13 @@ bool dash_int(json_object *o, const char *key, int64_t *out)
 	return v != NULL;
 }
 
+uint64_t dash_u64(json_object *o, const char *key)
+{
+	int64_t v = 0;
+
+	return dash_int(o, key, &v) && v > 0 ? (uint64_t)v : 0;
+}
+
 bool dash_num(json_object *o, const char *key, double *out)
 {
 	json_object *v = member(o, key, json_type_double);

@@ -5,13 +5,6 @@
 
 /* The dashboard's lower half: the archive and its bucket, the jobs, the latest actions. */
 
-static uint64_t size_of(json_object *o, const char *key)
-{
-	int64_t v = 0;
-
-	return dash_int(o, key, &v) && v > 0 ? (uint64_t)v : 0;
-}
-
 /* <dt>key</dt><dd>text</dd>, the text escaped; nothing when text is NULL. */
 static void item(struct html *h, const char *key, const char *text)
 {
@@ -112,7 +105,7 @@ void dash_jobs(struct html *h, json_object *status)
 		    "<th>progress</th></tr></thead><tbody>");
 	for (size_t i = 0; i < n; i++) {
 		json_object *j = json_object_array_get_idx(jobs, i), *run;
-		uint64_t bytes = size_of(j, "bytes"), done = size_of(j, "done");
+		uint64_t bytes = dash_u64(j, "bytes"), done = dash_u64(j, "done");
 		double f = bytes ? (double)done / (double)bytes : 0;
 		char label[32];
 
@@ -165,7 +158,7 @@ void dash_actions(struct html *h, json_object *actions, int64_t now)
 		html_raw(h, "</td><td class=\"path\">");
 		html_text(h, dash_str(a, "path"));
 		html_raw(h, "</td><td>");
-		dash_size(h, size_of(a, "bytes"));
+		dash_size(h, dash_u64(a, "bytes"));
 		html_raw(h, "</td><td>");
 		html_text(h, dash_str(a, "reason"));
 		html_raw(h, "</td></tr>");

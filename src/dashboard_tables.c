@@ -10,13 +10,6 @@
  * scrolls it sideways and not the whole page.
  */
 
-static uint64_t size_of(json_object *o, const char *key)
-{
-	int64_t v = 0;
-
-	return dash_int(o, key, &v) && v > 0 ? (uint64_t)v : 0;
-}
-
 static void table_open(struct html *h, const char *id, const char *title, const char *head)
 {
 	html_printf(h, "<section id=\"%s\"><h2>%s</h2><div class=\"scroll\"><table><thead><tr>%s"
@@ -53,9 +46,9 @@ static void blocked(struct html *h, json_object *ep)
 		return;
 	html_raw(h, "<div class=\"bad\">blocked: ");
 	html_text(h, dash_str(ep, "why"));
-	if (size_of(ep, "bytes")) {
+	if (dash_u64(ep, "bytes")) {
 		html_raw(h, " (");
-		dash_size(h, size_of(ep, "bytes"));
+		dash_size(h, dash_u64(ep, "bytes"));
 		html_raw(h, " short)");
 	}
 	html_raw(h, "</div>");
@@ -96,9 +89,9 @@ void dash_zones(struct html *h, json_object *status, int64_t now)
 						    : "<span class=\"bad\">missing</span>");
 		blocked(h, dash_obj(z, "blocked"));
 		html_raw(h, "</td><td>");
-		against(h, size_of(z, "files"), lim, "max_files", false);
+		against(h, dash_u64(z, "files"), lim, "max_files", false);
 		html_raw(h, "</td><td>");
-		against(h, size_of(z, "bytes"), lim, "max_size", true);
+		against(h, dash_u64(z, "bytes"), lim, "max_size", true);
 		html_raw(h, "</td><td>");
 		dash_when(h, dash_int(z, "oldest_mtime", &t) ? t : 0, now);
 		html_raw(h, "</td><td>");
@@ -129,15 +122,15 @@ void dash_filesystems(struct html *h, json_object *status)
 		html_raw(h, "<tr><td><b>");
 		html_text(h, dash_str(f, "mount"));
 		html_raw(h, "</b></td><td>");
-		dash_size(h, size_of(f, "used"));
+		dash_size(h, dash_u64(f, "used"));
 		html_raw(h, " of ");
-		dash_size(h, size_of(f, "size"));
+		dash_size(h, dash_u64(f, "size"));
 		snprintf(label, sizeof(label), "%.1f%% used; low mark %.0f%%, high mark %.0f%%", pct,
 			 lo, hi);
 		html_printf(h, " (%.1f%%)", pct);
 		dash_bar(h, pct / 100, lo >= 0 ? lo / 100 : -1, hi >= 0 ? hi / 100 : -1, label);
 		html_raw(h, "</td><td>");
-		dash_size(h, size_of(f, "free"));
+		dash_size(h, dash_u64(f, "free"));
 		html_raw(h, "</td><td>");
 		if (lo >= 0 && hi >= 0)
 			html_printf(h, "low %.0f%% &middot; high %.0f%%", lo, hi);
