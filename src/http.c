@@ -425,21 +425,33 @@ bool http_listens_on(const struct http *h, const struct http_config *cfg)
 	return !strcmp(h->listen, cfg->listen);
 }
 
-uint64_t http_client_key(struct MHD_Connection *conn)
+/* The client's address bytes (4 or 16) and family; NULL when it has none of those. */
+static const unsigned char *client_addr(struct MHD_Connection *conn, int *family, size_t *n)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const unsigned char *p = NULL;
-	size_t n = 0;
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	*family = sa ? sa->sa_family : AF_UNSPEC;
+	*n = 0;
+	if (sa && sa->sa_family == AF_INET) {
+		*n = 4;
+		return (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		*n = 16;
+		return (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	}
+	return NULL;
+}
+
+uint64_t http_client_key(struct MHD_Connection *conn)
+{
+	int family;
+	size_t n;
+	const unsigned char *p = client_addr(conn, &family, &n);
 	uint64_t k = 14695981039346656037ULL; /* FNV-1a */
 
-	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
-		p = (const unsigned char *)&((const struct sockaddr_in *)ci->client_addr)->sin_addr;
-		n = 4;
-	} else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
-		p = (const unsigned char *)&((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
-		n = 16;
-	}
 	for (size_t i = 0; i < n; i++)
 		k = (k ^ p[i]) * 1099511628211ULL;
 	return k;
@@ -474,8 +486,9 @@ static void on_bad_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *user)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	int family;
+	size_t n;
+	const unsigned char *addr = client_addr(conn, &family, &n);
 	ev_tstamp now = ev_now(h->loop);
 
 	h->bad_passwords++;
@@ -483,13 +496,8 @@ void http_bad_password(struct http *h, struct MHD_Connection *conn, const char *
 		h->hooks.counters->http_wrong_passwords++;
 	h->bad_unsaid++;
 	snprintf(h->bad_user, sizeof(h->bad_user), "%s", user ? user : "");
-	snprintf(h->bad_addr, sizeof(h->bad_addr), "?");
-	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
-			  h->bad_addr, sizeof(h->bad_addr));
-	else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
-			  h->bad_addr, sizeof(h->bad_addr));
+	if (!addr || !inet_ntop(family, addr, h->bad_addr, sizeof(h->bad_addr)))
+		snprintf(h->bad_addr, sizeof(h->bad_addr), "?");
 	if (!h->bad_said_at || now - h->bad_said_at >= 60) {
 		say_bad_passwords(h);
 	} else if (!ev_is_active(&h->bad_timer)) {

@@ -224,7 +224,7 @@ def auth_users_passwords_and_read_auth():
         st, got = d.api("POST", "/api/v1/sweep", {"zone": "z"}, user="ops:s3cret pass")
         equal(st, 200, f"sweep over HTTP: {got}")
         check("sweep asked by HTTP user ops" in d.logtext(), "the log names who swept")
-        check("wrong password(s)" in d.logtext() and 'for user "ops"' in d.logtext(),
+        check("wrong password(s)" in d.logtext() and 'for user "ops" from 127.0.0.1' in d.logtext(),
               f"wrong passwords are logged:\n{d.logtext()[-1500:]}")
         st, got = d.api("POST", "/api/v1/pause", {"cmd": "resume"}, user="ops:s3cret pass")
         equal(st, 400, "body cmd differs from the path")
