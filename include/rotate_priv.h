@@ -117,9 +117,13 @@ struct rotate {
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	struct kid *kids;
-	struct pre *pres; /* at most ROTATE_PRE_MAX */
+	struct pre *pres; /* at most ROTATE_PRE_MAX a zone */
 	size_t n_pres;
+	struct pre *pre_queue; /* the rotate command's logs that wait for a slot, in order */
 	ev_timer every;
+	ev_timer soon; /* a pass at the next loop turn: many frees or exits, one pass */
+	struct u64map *auto_waits; /* the waits of passes (no run), by rotate_wait_key */
+	bool pre_starved; /* a log waited for a free prerotate slot: a pass when one ends */
 	bool busy;
 	size_t n_blocked; /* lives with a blocked or a pre_failed */
 	size_t inflight; /* jobs with the mover */
@@ -175,12 +179,25 @@ int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, cons
 		     const char *rel, const struct rotate_config *rc, enum policy_reason why,
 		     struct sweep_run *run, json_object *errors);
 void rotate_pre_stop_all(struct rotate *r);
-/* prerotate commands run at once; a log due beyond them waits for one to end. */
+/*
+ * The rotate command's log f, whose zone's prerotate slots are all taken:
+ * queued, its prerotate started (and the command answered after its cut) once
+ * a slot is free. 0, or -ENOMEM (said in errors).
+ */
+int rotate_pre_queue(struct rotate *r, uint32_t zone, const struct table_file *f, const char *rel,
+		     enum policy_reason why, struct sweep_run *run, json_object *errors);
+/* prerotate commands run at once in one zone; a log due beyond them waits for one to end. */
 #define ROTATE_PRE_MAX 4
+/* A pass at the next turn of the loop (one for all that asked in this one). */
+void rotate_pass_soon(struct rotate *r);
+uint64_t rotate_wait_key(uint64_t dev, uint64_t ino);
 /* Whether a prerotate of the log (zone, ino) runs: nothing else is started on it meanwhile. */
 bool rotate_pre_running(const struct rotate *r, uint32_t zone, uint64_t ino);
-/* Whether f waits for a prerotate: its own runs, or it needs one and all ROTATE_PRE_MAX run. */
-bool rotate_pre_waits(const struct rotate *r, uint32_t zone, const struct rotate_config *rc,
+/*
+ * Whether f waits for a prerotate: its own runs, or it needs one and its zone's
+ * ROTATE_PRE_MAX run (then a pass follows the end of one).
+ */
+bool rotate_pre_waits(struct rotate *r, uint32_t zone, const struct rotate_config *rc,
 		      const struct table_file *f);
 /*
  * f of zone zi acted on outside a pass (a put-off command's log; cut: one

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfgread.h"
 #include "config.h"
@@ -57,6 +58,14 @@ static void load_create(struct cfgread *ld, const config_setting_t *s, struct ro
 	}
 	free(owner);
 	free(group);
+	/* Checked as the daemon will run: as itself (sweepd -t is run as the service's user too). */
+	if (geteuid() != 0 && ((r->create.uid != (uid_t)-1 && r->create.uid != geteuid()) ||
+			       (r->create.gid != (gid_t)-1 && r->create.gid != getegid())))
+		cfgread_warning(ld, s,
+				"create: sweepd runs as uid %u, not root: it can give the new log "
+				"another owner only as root (another group only one it is in); where "
+				"it cannot, no new log is made (the writer makes its own)",
+				(unsigned)geteuid());
 }
 
 static int read_signal(struct cfgread *ld, const config_setting_t *s)
@@ -183,10 +192,44 @@ static void check_rotated_names(struct cfgread *ld, const config_setting_t *s,
 	}
 }
 
+/* Whether group r takes every log of z: no include, "*", or each of the zone's patterns. */
+static bool takes_all(const struct zone_config *z, const struct rotate_config *r)
+{
+	size_t have = 0;
+
+	if (!r->include.n)
+		return true;
+	for (size_t i = 0; i < r->include.n; i++)
+		if (!strcmp(r->include.patterns[i], "*"))
+			return true;
+	for (size_t k = 0; k < z->include.n; k++)
+		for (size_t i = 0; i < r->include.n; i++)
+			if (!strcmp(r->include.patterns[i], z->include.patterns[k])) {
+				have++;
+				break;
+			}
+	return z->include.n && have == z->include.n;
+}
+
+/* Why pattern p of a group can never match a log of z, or NULL when it may. */
+static const char *never_matches(const struct zone_config *z, const char *p)
+{
+	bool may = false;
+
+	if (strchr(p, '/') && !z->recursive)
+		return "it names a path below the zone root, and the zone is not recursive";
+	for (size_t k = 0; k < z->exclude.n; k++)
+		if (!strcmp(p, z->exclude.patterns[k]))
+			return "the zone's exclude leaves out what it names";
+	for (size_t k = 0; !may && k < z->include.n; k++)
+		may = glob_may_overlap(p, z->include.patterns[k]);
+	return may ? NULL : "the zone's include lets in no such name";
+}
+
 /*
- * Warnings, each with the group's line: an include pattern that no name the
- * zone's include lets in can match, and a group after one that takes every
- * log (first wins, so it never applies).
+ * Warnings, each with the group's line: an include pattern that can never
+ * match a log of the zone, and a group after one that takes every log (first
+ * wins, so it never applies).
  */
 static void check_groups(struct cfgread *ld, const config_setting_t *s,
 			 const struct zone_config *z)
@@ -196,26 +239,22 @@ static void check_groups(struct cfgread *ld, const config_setting_t *s,
 		const config_setting_t *gs = z->n_rotates > 1 ? config_setting_get_elem(s, (unsigned)g) : s;
 
 		for (size_t e = 0; e < g; e++)
-			if (!z->rotates[e].include.n) {
+			if (takes_all(z, &z->rotates[e])) {
 				cfgread_warning(ld, gs,
 						"zone \"%s\": rotate group %zu never applies: group "
-						"%zu before it has no 'include', so it takes every "
-						"log (the first group that matches a log wins)",
+						"%zu before it takes every log (the first group that "
+						"matches a log wins)",
 						z->name, g + 1, e + 1);
 				break;
 			}
 		for (size_t i = 0; i < r->include.n; i++) {
-			const char *p = r->include.patterns[i];
-			bool may = false;
+			const char *why = never_matches(z, r->include.patterns[i]);
 
-			for (size_t k = 0; !may && k < z->include.n; k++)
-				may = glob_may_overlap(p, z->include.patterns[k]);
-			if (!may)
+			if (why)
 				cfgread_warning(ld, gs,
 						"zone \"%s\": rotate group %zu: include pattern "
-						"\"%s\" can never match: the zone's include lets in "
-						"no such name, so no log follows it",
-						z->name, g + 1, p);
+						"\"%s\" can never match: %s, so no log follows it",
+						z->name, g + 1, r->include.patterns[i], why);
 		}
 	}
 }

@@ -150,8 +150,13 @@ static void pass(struct rotate *r, struct sweep_run *run)
 
 			if (rc && rotate_pre_waits(r, zi, rc, v[i]))
 				continue;
-			if (why == REASON_NONE)
+			if (why == REASON_NONE) {
 				rotate_unblock(r, l, "no longer due");
+				/* Emptied, say: its prerotate's failure no longer stands, nor its wait. */
+				if (l && l->pre_failed)
+					l->failed_at = 0;
+				rotate_pre_clear(r, l);
+			}
 			else if (may_try(l, v[i], now))
 				rotate_act(r, zi, v[i], why, run, NULL);
 		}
@@ -337,6 +342,28 @@ static void manual_again(struct rotate *r, const struct wait *w)
 				 REASON_MANUAL, w->run, w->errors, false);
 }
 
+uint64_t rotate_wait_key(uint64_t dev, uint64_t ino)
+{
+	return (ino * 0x9e3779b97f4a7c15ULL) ^ dev;
+}
+
+void rotate_pass_soon(struct rotate *r)
+{
+	if (!ev_is_active(&r->soon)) {
+		ev_timer_set(&r->soon, 0., 0.);
+		ev_timer_start(r->eng.loop, &r->soon);
+	}
+}
+
+/* An automatic wait is over: its key may be taken again (by it, or by a wait sharing it). */
+static void auto_wait_done(struct rotate *r, const struct wait *w)
+{
+	uint64_t key = rotate_wait_key(w->dev, w->ino);
+
+	if (!w->run && u64map_get(r->auto_waits, key) == w)
+		u64map_del(r->auto_waits, key);
+}
+
 void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
 {
 	struct rotate *r = rotate;
@@ -357,6 +384,7 @@ void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
 	}
 	while ((w = mine)) {
 		mine = w->next;
+		auto_wait_done(r, w);
 		if (w->run)
 			manual_again(r, w);
 		else
@@ -365,7 +393,7 @@ void rotate_file_free(void *rotate, uint64_t dev, uint64_t ino)
 		rotate_wait_free(w);
 	}
 	if (again)
-		rotate_due(r);
+		rotate_pass_soon(r); /* a batch of freed files: one pass, not one each */
 }
 
 void rotate_reconfigure(struct rotate *r, const struct config *cfg)
@@ -400,6 +428,14 @@ struct rotate *rotate_create(const struct engine_parts *parts)
 	}
 	ev_timer_init(&r->every, on_every, 0., 0.);
 	r->every.data = r;
+	ev_timer_init(&r->soon, on_every, 0., 0.);
+	r->soon.data = r;
+	r->auto_waits = u64map_create();
+	if (!r->auto_waits) {
+		u64map_destroy(r->lives);
+		free(r);
+		return NULL;
+	}
 	if (asprintf(&r->saved_path, "%s/rotations.json", parts->cfg->state_dir) < 0)
 		r->saved_path = NULL;
 	else if (access(r->saved_path, F_OK) == 0 &&
@@ -418,6 +454,7 @@ void rotate_destroy(struct rotate *r)
 	if (!r)
 		return;
 	ev_timer_stop(r->eng.loop, &r->every);
+	ev_timer_stop(r->eng.loop, &r->soon);
 	rotate_save_lasts(r, r->eng.cfg);
 	while (r->kids) {
 		struct kid *k = r->kids;
@@ -437,6 +474,7 @@ void rotate_destroy(struct rotate *r)
 		r->waits = w->next;
 		rotate_wait_free(w);
 	}
+	u64map_destroy(r->auto_waits);
 	rotate_pre_stop_all(r);
 	rotate_look_release(r->look);
 	u64map_foreach(r->lives, rotate_free_live, NULL);

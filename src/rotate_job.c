@@ -446,8 +446,15 @@ static int create_live(struct rotate_job *j, int dfd, const struct stat *old)
 	if (fd < 0)
 		return -errno;
 	/* Owner first: a chown may clear mode bits, and the mode is not the umask's. */
-	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
+		struct stat mine, there;
+
 		r = -errno;
+		/* Not as create says (a writer would find it with the wrong owner): taken back. */
+		if (fstat(fd, &mine) == 0 && fstatat(dfd, j->name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    mine.st_ino == there.st_ino && mine.st_dev == there.st_dev)
+			unlinkat(dfd, j->name, 0);
+	}
 	fsync(fd);
 	close(fd);
 	fsync(dfd);

@@ -44,6 +44,9 @@ struct pre {
 	json_object *errors;
 };
 
+static void start_queued(struct rotate *r);
+
+/* p freed: a running one (taken off the list, its watchers stopped) or a queued one. */
 static void pre_free(struct rotate *r, struct pre *p)
 {
 	struct pre **pp;
@@ -144,7 +147,11 @@ static void on_exit_pre(struct ev_loop *loop, ev_child *w, int revents)
 		pre_failed(r, p, l, how);
 	}
 	pre_free(r, p);
-	rotate_due(r); /* the logs that waited for a free prerotate slot */
+	start_queued(r);
+	if (r->pre_starved) { /* logs waited for a free slot: a pass (one for many exits) */
+		r->pre_starved = false;
+		rotate_pass_soon(r);
+	}
 }
 
 static void on_timeout_pre(struct ev_loop *loop, ev_timer *t, int revents)
@@ -209,11 +216,74 @@ bool rotate_pre_running(const struct rotate *r, uint32_t zone, uint64_t ino)
 	return false;
 }
 
-bool rotate_pre_waits(const struct rotate *r, uint32_t zone, const struct rotate_config *rc,
+/* prerotates of the zone named zone that run now. */
+static size_t zone_pres(const struct rotate *r, const char *zone)
+{
+	size_t n = 0;
+
+	for (const struct pre *p = r->pres; p; p = p->next)
+		n += !strcmp(p->zone, zone);
+	return n;
+}
+
+bool rotate_pre_waits(struct rotate *r, uint32_t zone, const struct rotate_config *rc,
 		      const struct table_file *f)
 {
-	return r->pres && (rotate_pre_running(r, zone, f->ino) ||
-			   (rc->prerotate && r->n_pres >= ROTATE_PRE_MAX));
+	if (!r->pres)
+		return false;
+	if (rotate_pre_running(r, zone, f->ino))
+		return true;
+	/* Each zone its own slots: a zone whose writers make many logs holds up no other. */
+	if (rc->prerotate && zone_pres(r, r->eng.cfg->zones[zone].name) >= ROTATE_PRE_MAX) {
+		r->pre_starved = true;
+		return true;
+	}
+	return false;
+}
+
+int rotate_pre_queue(struct rotate *r, uint32_t zone, const struct table_file *f, const char *rel,
+		     enum policy_reason why, struct sweep_run *run, json_object *errors)
+{
+	struct pre *q = calloc(1, sizeof(*q)), **end;
+
+	if (!q || !(q->zone = strdup(r->eng.cfg->zones[zone].name)) || !(q->rel = strdup(rel))) {
+		if (q)
+			pre_free(r, q);
+		if (errors)
+			json_object_array_add(errors, json_object_new_string(
+							      "out of memory: a log was not rotated"));
+		return -ENOMEM;
+	}
+	q->r = r;
+	q->ino = f->ino;
+	q->why = why;
+	q->run = run;
+	sweep_run_hold(run);
+	q->errors = errors ? json_object_get(errors) : NULL;
+	for (end = &r->pre_queue; *end; end = &(*end)->next)
+		;
+	*end = q;
+	return 0;
+}
+
+/* Queued logs whose zone has a free slot now: their prerotates started. */
+static void start_queued(struct rotate *r)
+{
+	struct pre **pp = &r->pre_queue, *q;
+
+	while ((q = *pp)) {
+		int zi = config_zone_index(r->eng.cfg, q->zone);
+
+		if (zi >= 0 && zone_pres(r, q->zone) >= ROTATE_PRE_MAX) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		if (zi >= 0) /* gone or emptied meanwhile: nothing to do */
+			rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, q->rel, q->ino),
+					 q->why, q->run, q->errors, false);
+		pre_free(r, q);
+	}
 }
 
 /* The daemon stops: each prerotate is left to finish on its own; its log is not cut. */
@@ -221,4 +291,10 @@ void rotate_pre_stop_all(struct rotate *r)
 {
 	while (r->pres)
 		pre_free(r, r->pres);
+	while (r->pre_queue) {
+		struct pre *q = r->pre_queue;
+
+		r->pre_queue = q->next;
+		pre_free(r, q);
+	}
 }

@@ -144,9 +144,9 @@ int rotate_wait_for(struct rotate *r, uint32_t zone, const struct table_file *f,
 
 	if (!run || !run->refs) {
 		run = NULL;
-		for (w = r->waits; w; w = w->next)
-			if (!w->run && w->dev == f->dir->dev && w->ino == f->ino)
-				return 0; /* one pass for it is enough */
+		/* One pass for it is enough (or for another file that shares its key: it looks too). */
+		if (u64map_get(r->auto_waits, rotate_wait_key(f->dir->dev, f->ino)))
+			return 0;
 	}
 	w = calloc(1, sizeof(*w));
 	if (!w || !(w->zone = strdup(r->eng.cfg->zones[zone].name)) || !(w->rel = strdup(rel))) {
@@ -164,6 +164,8 @@ int rotate_wait_for(struct rotate *r, uint32_t zone, const struct table_file *f,
 	w->errors = run && errors ? json_object_get(errors) : NULL;
 	w->next = r->waits;
 	r->waits = w;
+	if (!run) /* without its key (no memory), a later pass adds a second wait: harmless */
+		(void)u64map_put(r->auto_waits, rotate_wait_key(w->dev, w->ino), w);
 	return 0;
 }
 
@@ -194,15 +196,13 @@ int rotate_act(struct rotate *r, uint32_t zone, struct table_file *f, enum polic
 	if (sweep_file_path(zc, f, path, sizeof(path), rel, sizeof(rel)) < 0)
 		return -ENAMETOOLONG;
 	if (!run->dry && rotate_pre_waits(r, zone, rc, f)) {
+		if (run->refs && why == REASON_MANUAL && !rotate_pre_running(r, zone, f->ino))
+			return rotate_pre_queue(r, zone, f, rel, why, run, errors);
 		if (errors) {
 			char err[PATH_MAX + 512];
 
 			snprintf(err, sizeof(err),
-				 rotate_pre_running(r, zone, f->ino)
-					 ? "%s: its prerotate is still running: not rotated now"
-					 : "%s: not rotated now: %d prerotate commands are running "
-					   "already; it is rotated once one ends (or sweepctl rotate again)",
-				 path, ROTATE_PRE_MAX);
+				 "%s: its prerotate is still running: not rotated now", path);
 			json_object_array_add(errors, pathenc_json(err));
 		}
 		return 0;
@@ -302,8 +302,9 @@ static void created_in(struct rotate *r, const struct rotate_job *j)
 		return;
 	}
 	r->eng.counters->errors++;
-	log_err("%s: rotated, but the new live log could not be made as 'create' says: %s",
-		j->mj.path, strerror(-j->created));
+	log_err("%s: rotated, but the new live log could not be made as 'create' says (%s): "
+		"none was left in its place%s", j->mj.path, strerror(-j->created),
+		j->created == -EPERM ? "; only root may give it another owner" : "");
 }
 
 /* A cut's result: the log's state, counters, audit, alarms, its writer told. */
@@ -350,8 +351,12 @@ static void cut_done(struct rotate *r, struct rotate_job *j, int zi, struct tabl
 		l = NULL; /* another log's now */
 	if (l)
 		l->idle_size = l->idle_blocks = 0;
-	if (j->r == 0 && l && f) {
-		/* Not due on disk: looked at again once the table sees it change. */
+	if (j->r >= 0 && l && f) {
+		/*
+		 * Not due on disk, or just cut: looked at again once the table sees it
+		 * change (the size it has may be from before the cut; its prerotate
+		 * would run for nothing).
+		 */
 		l->idle_size = f->size;
 		l->idle_blocks = f->blocks;
 	}

@@ -309,28 +309,39 @@ void rotate_carry_blocked(uint64_t key, void *val, void *ud)
 {
 	struct carrying *c = ud;
 	const struct config *cfg = c->r->eng.cfg;
-	const struct rotate_config *rc;
+	const struct rotate_config *rc = NULL;
 	struct live *l = val, *n = NULL;
+	const char *path = l->blocked ? l->blocked->path : l->pre_failed ? l->pre_failed->path : NULL;
 	uint32_t zi = 0;
+	bool blocked, pre;
 
 	(void)key;
-	rotate_pre_clear(c->r, l); /* its prerotate is run again at the next trigger */
-	if (!l->blocked)
+	if (!path)
 		return;
 	while (l->zone < c->old->n_zones && zi < cfg->n_zones &&
 	       strcmp(cfg->zones[zi].name, c->old->zones[l->zone].name))
 		zi++;
-	if (l->zone >= c->old->n_zones || zi == cfg->n_zones ||
-	    !(rc = group_by_path(&cfg->zones[zi], l->blocked->path)) ||
-	    (rc->method == ROTATE_RENAME && rc->keep_tail_lines <= 0) ||
-	    !(n = calloc(1, sizeof(*n))) || u64map_put(c->fresh, rotate_live_key(zi, l->ino), n) < 0) {
+	if (l->zone < c->old->n_zones && zi < cfg->n_zones)
+		rc = group_by_path(&cfg->zones[zi], path);
+	/* Still cut in place: still blocked. Still a prerotate: its failure (and wait) stands. */
+	blocked = l->blocked && rc && !(rc->method == ROTATE_RENAME && rc->keep_tail_lines <= 0);
+	pre = l->pre_failed && rc && rc->prerotate;
+	if (!blocked)
+		rotate_unblock(c->r, l, "its zone's configuration changed");
+	if (!pre)
+		rotate_pre_clear(c->r, l);
+	if ((!blocked && !pre) || !(n = calloc(1, sizeof(*n))) ||
+	    u64map_put(c->fresh, rotate_live_key(zi, l->ino), n) < 0) {
 		free(n);
 		rotate_unblock(c->r, l, "its zone's configuration changed");
+		rotate_pre_clear(c->r, l);
 		return;
 	}
 	*n = (struct live){ .ino = l->ino, .zone = zi, .last = l->last, .floor = l->floor,
-			    .blocked = l->blocked };
+			    .failed_at = l->failed_at, .blocked = l->blocked,
+			    .pre_failed = l->pre_failed };
 	l->blocked = NULL;
+	l->pre_failed = NULL;
 }
 
 struct alarming {

@@ -143,6 +143,21 @@ def prerotate_failing_then_succeeding():
         check(skipped and "exit status 3" in skipped[0]["skipped"],
               f"the audit says it was skipped: {rotations(d)}")
         check("prerotate failed (exit status 3)" in d.logtext(), "and the daemon's log")
+        # A reload (the same config) keeps the alarm and its start: no "resolved" then
+        # "firing" again for alert_command, no prerotate run again at once.
+        runs = len(open(live + ".pre").read().split())
+        ok(d.request({"cmd": "reload"}), "reload")
+        d.settle()
+        equal([(x["labels"]["path"], x["since"]) for x in alarms(d, "prerotate_failed")],
+              [(live, a["since"])], "the alarm outlives a reload")
+        equal(len(open(live + ".pre").read().split()), runs, "no prerotate run for the reload")
+        # Emptied, the log is no longer due: the alarm ends; full again, it is back.
+        write(live, b"")
+        d.settle()
+        until("the alarm's end once the log is empty", lambda: not alarms(d, "prerotate_failed"))
+        write(live, b"a line\n" * 20000)
+        d.settle()
+        until("the alarm again", lambda: alarms(d, "prerotate_failed"))
         # By hand, while it still fails: an error in the reply, nothing cut.
         r = d.request({"cmd": "rotate", "zone": "logs"})
         check("exit status 3" in json.dumps(r), f"the command's reply says why: {r}")
@@ -188,6 +203,23 @@ def prerotate_runs_at_most_four_at_once():
             seen = [int(n) for n in f.read().split()]
         equal(len(seen), 20, "one prerotate for each log")
         check(max(seen) <= 4, f"at most four at once: {seen}")
+    finally:
+        d.close()
+
+
+@case
+def rotate_command_waits_for_free_prerotate_slots():
+    """sweepctl rotate on more logs with a prerotate than may run at once: those beyond
+    the four wait for a slot, and the command answers once every one is rotated."""
+    d = Daemon([zone('{ size = "1M"; compress = "off"; prerotate = "true"; }')])
+    try:
+        for i in range(9):
+            write(d.path("logs", f"app{i}.log"), b"a line\n" * 100)
+        d.settle()
+        r = ok(d.request({"cmd": "rotate", "zone": "logs"}), "rotate")
+        equal(len(r["actions"]), 9, f"nine rotations: {r}")
+        for i in range(9):
+            equal(len(copies(d.zones["logs"], f"app{i}.log")), 1, f"app{i}.log rotated")
     finally:
         d.close()
 

@@ -253,7 +253,7 @@ static void rotation_groups(void **state)
 	assert_ptr_equal(config_rotate_group(z, "access.log", "access.log"), &z->rotates[0]);
 	assert_ptr_equal(config_rotate_group(z, "error.log", "error.log"), &z->rotates[2]);
 	assert_true(has_error(&cfg->warnings, 7, "rotate group 2: include pattern \"*.txt\" can never match"));
-	assert_true(has_error(&cfg->warnings, 9, "rotate group 4 never applies: group 3 before it"));
+	assert_true(has_error(&cfg->warnings, 9, "rotate group 4 never applies: group 3 before it takes every log"));
 	assert_int_equal(cfg->warnings.n, 2);
 	config_free(cfg);
 
@@ -271,6 +271,22 @@ static void rotation_groups(void **state)
 	assert_true(has_error(&errs, 4, "'create' is for method \"rename\""));
 	assert_true(has_error(&errs, 5, "an empty 'include' matches no log"));
 	config_errors_clear(&errs);
+
+	/* Dead groups written other ways: the zone's own include, a path, an excluded name. */
+	cfg = load("state_dir = \"state\";\n"                                                  /* 1 */
+		   "zones = ( { name = \"web\"; path = \"uploads\"; include = [ \"*.log\" ];\n" /* 2 */
+		   "  recursive = false; exclude = [ \"debug.log\" ];\n"                      /* 3 */
+		   "  rotate = ( { include = [ \"sub/app.log\", \"debug.log\" ]; every = \"1d\"; },\n" /* 4 */
+		   "    { include = [ \"*.log\" ]; every = \"1d\"; },\n"                         /* 5 */
+		   "    { include = [ \"access.log\" ]; every = \"1h\"; } ); } );\n",            /* 6 */
+		   &errs);
+	assert_non_null(cfg);
+	dump(&cfg->warnings);
+	assert_true(has_error(&cfg->warnings, 4, "\"sub/app.log\" can never match: it names a path below"));
+	assert_true(has_error(&cfg->warnings, 4, "\"debug.log\" can never match: the zone's exclude"));
+	assert_true(has_error(&cfg->warnings, 6, "rotate group 3 never applies: group 2 before it"));
+	assert_int_equal(cfg->warnings.n, 3);
+	config_free(cfg);
 
 	cfg = load("state_dir = \"state\";\n"
 		   "zones = ( { name = \"web\"; path = \"uploads\"; include = [ \"*.log\" ];\n"
