@@ -616,7 +616,8 @@ void ctlfmt_actions(json_object *r, FILE *out)
 		return;
 	for (size_t i = 0; i < json_object_array_length(as); i++) {
 		json_object *e = json_object_array_get_idx(as, i);
-		fprintf(out, "%s%-8s %8s %-16s ", dry ? "would " : "", jstr(e, "action"),
+		fprintf(out, "%s%-8s %8s %-16s ",
+			member(e, "skipped") ? "skipped " : dry ? "would " : "", jstr(e, "action"),
 			size_str(jnum(e, "bytes"), a), jstr(e, "reason"));
 		ctlfmt_path(jstr(e, "path"), out);
 		if (member(e, "archive_path")) {

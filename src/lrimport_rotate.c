@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,11 +384,37 @@ static bool octal(const char *w)
 }
 
 /* create [MODE] [OWNER [GROUP]], as the contract's create = { mode; owner; group; }. */
+/*
+ * An owner or group of create as sweepd takes it: a name; a number (which
+ * logrotate takes too) as the name it has here. False (said) when there is none.
+ */
+static bool put_id(struct lrimport_buf *b, const char *key, const char *v, bool user)
+{
+	char *end;
+	unsigned long id = strtoul(v, &end, 10);
+	const char *name = v;
+
+	if (*v && !*end) {
+		const struct passwd *pw = user ? getpwuid((uid_t)id) : NULL;
+		const struct group *gr = user ? NULL : getgrgid((gid_t)id);
+
+		name = pw ? pw->pw_name : gr ? gr->gr_name : NULL;
+		if (!name) {
+			lrimport_put(b, " };   # no %s with id %s here: the moved log's is kept\n",
+				     user ? "user" : "group", v);
+			return false;
+		}
+	}
+	lrimport_put(b, " %s = ", key);
+	lrimport_put_str(b, name);
+	lrimport_put(b, ";");
+	return true;
+}
+
 static void put_create(struct lrimport_buf *b, const char *args)
 {
 	char w[3][128] = {"", "", ""};
 	int n = sscanf(args, "%127s %127s %127s", w[0], w[1], w[2]), k = 0;
-
 	long mode = n > 0 && octal(w[0]) ? strtol(w[0], NULL, 8) : -1;
 
 	if (mode > 0777 && mode <= 07777)
@@ -397,17 +425,9 @@ static void put_create(struct lrimport_buf *b, const char *args)
 		lrimport_put(b, " mode = \"%04lo\";", mode & 0777);
 		k = 1;
 	}
-	if (n > k) {
-		lrimport_put(b, " owner = ");
-		lrimport_put_str(b, w[k]);
-		lrimport_put(b, ";");
-	}
-	if (n > k + 1) {
-		lrimport_put(b, " group = ");
-		lrimport_put_str(b, w[k + 1]);
-		lrimport_put(b, ";");
-	}
-	lrimport_put(b, " };\n");
+	if ((n <= k || put_id(b, "owner", w[k], true)) &&
+	    (n <= k + 1 || put_id(b, "group", w[k + 1], false)))
+		lrimport_put(b, " };\n");
 }
 
 /* Within dir, or dir itself. */
@@ -542,7 +562,7 @@ static void put_rotate(struct lrimport_buf *b, struct settings *s, const char *d
 		       "(what is left out is the moved log's)");
 		put_create(b, s->create_args);
 	}
-	else if (s->create && !s->copytruncate)
+	else if (s->create)
 		note(s, "create", "create: not needed: the log is cut in place, so it stays");
 	if (s->olddir)
 		put_olddir(b, s->olddir, dir);

@@ -161,6 +161,9 @@ def prerotate_failing_then_succeeding():
         # By hand, while it still fails: an error in the reply, nothing cut.
         r = d.request({"cmd": "rotate", "zone": "logs"})
         check("exit status 3" in json.dumps(r), f"the command's reply says why: {r}")
+        out = d.ctl("rotate", "logs")
+        check(out.returncode == 1 and b"skipped rotate" in out.stdout,
+              f"sweepctl rotate shows it skipped: {out.stdout!r} {out.stderr!r}")
         equal(copies(d.zones["logs"], "app.log"), [], "still not rotated")
         with open(live + ".ok", "w"):
             pass

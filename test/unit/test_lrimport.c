@@ -219,6 +219,14 @@ static void one_directory_two_groups(void **state)
 	o = translate("/var/log/nginx/*.log {\n\tdaily\n\tprerotate\n"
 		      "\t\tif [ -d /x ]; then \\\n\t\t\trun-parts /x; \\\n\t\tfi \\\n\tendscript\n}\n");
 	HAS(o, "\"fi \\\\\\n\";");
+	free(o);
+	/* Numeric ids, as logrotate takes them: the names they have here, or said. */
+	o = translate("/a/x.log { daily\n create 0640 0 0\n postrotate\n  true\n endscript }\n"
+		      "/b/x.log { daily\n create 0640 4242424 0\n postrotate\n  true\n endscript }\n"
+		      "/c/x.log { daily\n copytruncate\n create 0640 root root }\n");
+	HAS(o, "create = { mode = \"0640\"; owner = \"root\"; group = \"root\"; };");
+	HAS(o, "create = { mode = \"0640\"; };   # no user with id 4242424 here: the moved log's is kept\n");
+	HAS(o, "# create: not needed: the log is cut in place");
 	(void)state;
 	free(o);
 }
