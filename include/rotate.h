@@ -21,6 +21,12 @@ struct rotate;
 struct rotate *rotate_create(const struct engine_parts *parts);
 void rotate_destroy(struct rotate *r);
 /*
+ * sweepd stops: the prerotates it waits for are let go (each goes on alone;
+ * its log is not cut), and the rotate requests waiting for them answered, while
+ * their clients are still there (before the control socket goes).
+ */
+void rotate_stopping(struct rotate *r);
+/*
  * After a reload (cfg: the configuration from now on): what was known per
  * file is saved under the one before, then found again from the copies on
  * disk and rotations.json.

@@ -710,6 +710,7 @@ void daemon_stop(struct daemon *d)
 	d->settle = NULL;
 	reserve_destroy(d->reserve); /* its clients told sweepd is stopping */
 	d->reserve = NULL;
+	rotate_stopping(d->rotate); /* the rotate requests waiting for a prerotate answered */
 	http_destroy(d->http);
 	d->http = NULL;
 	control_destroy(d->control);

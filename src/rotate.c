@@ -449,6 +449,12 @@ struct rotate *rotate_create(const struct engine_parts *parts)
 	return r;
 }
 
+void rotate_stopping(struct rotate *r)
+{
+	if (r)
+		rotate_pre_stop_all(r);
+}
+
 void rotate_destroy(struct rotate *r)
 {
 	if (!r)

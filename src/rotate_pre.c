@@ -289,6 +289,16 @@ static void start_queued(struct rotate *r)
 /* The daemon stops: each prerotate is left to finish on its own; its log is not cut. */
 void rotate_pre_stop_all(struct rotate *r)
 {
+	for (struct pre *p = r->pres; p; p = p->next)
+		if (p->errors)
+			json_object_array_add(p->errors,
+					      json_object_new_string("sweepd stopped while a prerotate "
+								     "ran: that log was not rotated"));
+	for (struct pre *p = r->pre_queue; p; p = p->next)
+		if (p->errors)
+			json_object_array_add(p->errors,
+					      json_object_new_string("sweepd stopped while a log waited "
+								     "for its prerotate: not rotated"));
 	while (r->pres)
 		pre_free(r, r->pres);
 	while (r->pre_queue) {

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 
 from harness import Daemon, case, check, equal, main, write, WAIT
-from test_rotate import copies, rotations, until
+from test_rotate import copies, reply_within, request_later, rotations, until
 from test_sweep import audit, ok
 
 
@@ -224,6 +224,35 @@ def rotate_command_waits_for_free_prerotate_slots():
         for i in range(9):
             equal(len(copies(d.zones["logs"], f"app{i}.log")), 1, f"app{i}.log rotated")
     finally:
+        d.close()
+
+
+@case
+def stop_while_rotate_requests_wait_for_prerotates():
+    """SIGTERM while a rotate request waits for prerotates (four running, the rest queued
+    for a slot): the request is answered with why, and sweepd stops cleanly (no crash,
+    nothing leaked, under the sanitizers too)."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    d = Daemon([zone('{ size = "1M"; compress = "off"; prerotate = '
+                     f'"echo $$ >> {root}/started; while [ -d {root} ] && [ ! -e {root}/go ]; do sleep 0.05; done"; }}')],
+               root=root)
+    try:
+        for i in range(6):
+            write(d.path("logs", f"app{i}.log"), b"a line\n" * 100)
+        d.settle()
+        s = request_later(d, {"cmd": "rotate", "zone": "logs"})
+        started = os.path.join(root, "started")
+        until("four prerotates", lambda: os.path.exists(started) and
+              len(open(started).read().split()) == 4)
+        d.stop()
+        r = reply_within(s, WAIT)
+        check(r is not None and "sweepd stopped" in json.dumps(r),
+              f"the waiting request is answered with why: {r}")
+        equal(sum(len(copies(d.zones["logs"], f"app{i}.log")) for i in range(6)), 0,
+              "no log cut")
+    finally:
+        with open(os.path.join(root, "go"), "w"):
+            pass  # the prerotates left running end
         d.close()
 
 
