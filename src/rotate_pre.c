@@ -125,14 +125,13 @@ static void on_exit_pre(struct ev_loop *loop, ev_child *w, int revents)
 	struct rotate *r = p->r;
 	int st = w->rstatus, zi;
 	struct live *l = pre_live(r, p, &zi);
+	struct sweep_run pass = { .dry = false }; /* an automatic rotation's, as a pass has */
 	char how[64];
 
 	(void)loop;
 	(void)revents;
 	if (WIFEXITED(st) && !WEXITSTATUS(st)) {
 		rotate_pre_clear(r, l);
-		struct sweep_run pass = { .dry = false }; /* an automatic rotation's, as a pass has */
-
 		if (zi >= 0)
 			rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, p->rel, p->ino),
 					 p->why, p->run ? p->run : &pass, p->errors, true);
@@ -182,6 +181,9 @@ int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, cons
 	p->r = r;
 	p->ino = f->ino;
 	p->why = why;
+	p->run = run && run->refs ? run : NULL;
+	sweep_run_hold(p->run); /* the command answers once the cut (or the failure) is in */
+	p->errors = p->run && errors ? json_object_get(errors) : NULL;
 	p->pid = child_spawn("/bin/sh", argv, environ, -1, false);
 	if (p->pid < 0) {
 		char how[128];
@@ -191,9 +193,6 @@ int rotate_pre_start(struct rotate *r, uint32_t zone, struct table_file *f, cons
 		pre_free(r, p);
 		return -EIO;
 	}
-	p->run = run && run->refs ? run : NULL;
-	sweep_run_hold(p->run); /* the command answers once the cut (or the failure) is in */
-	p->errors = p->run && errors ? json_object_get(errors) : NULL;
 	ev_child_init(&p->child, on_exit_pre, p->pid, 0);
 	p->child.data = p;
 	ev_child_start(r->eng.loop, &p->child);
