@@ -122,6 +122,7 @@ struct rotate {
 	struct pre *pre_queue; /* the rotate command's logs that wait for a slot, in order */
 	ev_timer every;
 	ev_timer soon; /* a pass at the next loop turn: many frees or exits, one pass */
+	ev_timer tidy; /* the every timer armed and rotations.json saved, at the next turn */
 	struct u64map *auto_waits; /* the waits of passes (no run), by rotate_wait_key */
 	bool pre_starved; /* a log waited for a free prerotate slot: a pass when one ends */
 	bool busy;
@@ -191,6 +192,8 @@ int rotate_pre_queue(struct rotate *r, uint32_t zone, const struct table_file *f
 /* A pass at the next turn of the loop (one for all that asked in this one). */
 void rotate_pass_soon(struct rotate *r);
 uint64_t rotate_wait_key(uint64_t dev, uint64_t ino);
+/* The every timer armed and the lasts saved at the next turn of the loop (once for a batch). */
+void rotate_tidy_soon(struct rotate *r);
 /* Whether a prerotate of the log (zone, ino) runs: nothing else is started on it meanwhile. */
 bool rotate_pre_running(const struct rotate *r, uint32_t zone, uint64_t ino);
 /*

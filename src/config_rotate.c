@@ -60,7 +60,7 @@ static void load_create(struct cfgread *ld, const config_setting_t *s, struct ro
 	free(group);
 	/* Checked as the daemon will run: as itself (sweepd -t is run as the service's user too). */
 	if (geteuid() != 0 && ((r->create.uid != (uid_t)-1 && r->create.uid != geteuid()) ||
-			       (r->create.gid != (gid_t)-1 && r->create.gid != getegid())))
+			       (r->create.gid != (gid_t)-1 && !group_member(r->create.gid))))
 		cfgread_warning(ld, s,
 				"create: sweepd runs as uid %u, not root: it can give the new log "
 				"another owner only as root (another group only one it is in); where "

@@ -385,49 +385,58 @@ static bool octal(const char *w)
 
 /* create [MODE] [OWNER [GROUP]], as the contract's create = { mode; owner; group; }. */
 /*
- * An owner or group of create as sweepd takes it: a name; a number (which
- * logrotate takes too) as the name it has here. False (said) when there is none.
+ * An owner or group of create as sweepd takes it: a name, or a number (which
+ * logrotate takes too) as the name it has here; NULL when there is none.
  */
-static bool put_id(struct lrimport_buf *b, const char *key, const char *v, bool user)
+static const char *id_name(const char *v, bool user)
 {
 	char *end;
 	unsigned long id = strtoul(v, &end, 10);
-	const char *name = v;
+	const struct passwd *pw;
+	const struct group *gr;
 
-	if (*v && !*end) {
-		const struct passwd *pw = user ? getpwuid((uid_t)id) : NULL;
-		const struct group *gr = user ? NULL : getgrgid((gid_t)id);
-
-		name = pw ? pw->pw_name : gr ? gr->gr_name : NULL;
-		if (!name) {
-			lrimport_put(b, " };   # no %s with id %s here: the moved log's is kept\n",
-				     user ? "user" : "group", v);
-			return false;
-		}
-	}
-	lrimport_put(b, " %s = ", key);
-	lrimport_put_str(b, name);
-	lrimport_put(b, ";");
-	return true;
+	if (!*v || *end)
+		return v;
+	if (user)
+		return (pw = getpwuid((uid_t)id)) ? pw->pw_name : NULL;
+	return (gr = getgrgid((gid_t)id)) ? gr->gr_name : NULL;
 }
 
 static void put_create(struct lrimport_buf *b, const char *args)
 {
-	char w[3][128] = {"", "", ""};
+	char w[3][128] = {"", "", ""}, owner[128] = "", group[128] = "";
 	int n = sscanf(args, "%127s %127s %127s", w[0], w[1], w[2]), k = 0;
 	long mode = n > 0 && octal(w[0]) ? strtol(w[0], NULL, 8) : -1;
+	const char *o, *g;
 
 	if (mode > 0777 && mode <= 07777)
 		say(b, "create %s: sweepd never makes a setuid, setgid or sticky log: mode %04lo",
 		    w[0], mode & 0777);
-	lrimport_put(b, "      create = {");
-	if (mode >= 0 && mode <= 07777) {
-		lrimport_put(b, " mode = \"%04lo\";", mode & 0777);
+	if (mode >= 0 && mode <= 07777)
 		k = 1;
+	/* Copied now: the next getpwuid or getgrgid may overwrite what the last returned. */
+	if (n > k && (o = id_name(w[k], true)))
+		snprintf(owner, sizeof(owner), "%s", o);
+	if (n > k + 1 && (g = id_name(w[k + 1], false)))
+		snprintf(group, sizeof(group), "%s", g);
+	if (n > k && !*owner)
+		say(b, "create: no user with id %s here: the moved log's owner is kept", w[k]);
+	if (n > k + 1 && !*group)
+		say(b, "create: no group with id %s here: the moved log's group is kept", w[k + 1]);
+	lrimport_put(b, "      create = {");
+	if (k)
+		lrimport_put(b, " mode = \"%04lo\";", mode & 0777);
+	if (*owner) {
+		lrimport_put(b, " owner = ");
+		lrimport_put_str(b, owner);
+		lrimport_put(b, ";");
 	}
-	if ((n <= k || put_id(b, "owner", w[k], true)) &&
-	    (n <= k + 1 || put_id(b, "group", w[k + 1], false)))
-		lrimport_put(b, " };\n");
+	if (*group) {
+		lrimport_put(b, " group = ");
+		lrimport_put_str(b, group);
+		lrimport_put(b, ";");
+	}
+	lrimport_put(b, " };\n");
 }
 
 /* Within dir, or dir itself. */

@@ -355,6 +355,24 @@ void rotate_pass_soon(struct rotate *r)
 	}
 }
 
+static void on_tidy(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rotate *r = t->data;
+
+	(void)loop;
+	(void)revents;
+	rotate_arm(r);
+	rotate_save_lasts(r, r->eng.cfg);
+}
+
+void rotate_tidy_soon(struct rotate *r)
+{
+	if (!ev_is_active(&r->tidy)) {
+		ev_timer_set(&r->tidy, 0., 0.);
+		ev_timer_start(r->eng.loop, &r->tidy);
+	}
+}
+
 /* An automatic wait is over: its key may be taken again (by it, or by a wait sharing it). */
 static void auto_wait_done(struct rotate *r, const struct wait *w)
 {
@@ -430,6 +448,8 @@ struct rotate *rotate_create(const struct engine_parts *parts)
 	r->every.data = r;
 	ev_timer_init(&r->soon, on_every, 0., 0.);
 	r->soon.data = r;
+	ev_timer_init(&r->tidy, on_tidy, 0., 0.);
+	r->tidy.data = r;
 	r->auto_waits = u64map_create();
 	if (!r->auto_waits) {
 		u64map_destroy(r->lives);
@@ -461,6 +481,7 @@ void rotate_destroy(struct rotate *r)
 		return;
 	ev_timer_stop(r->eng.loop, &r->every);
 	ev_timer_stop(r->eng.loop, &r->soon);
+	ev_timer_stop(r->eng.loop, &r->tidy);
 	rotate_save_lasts(r, r->eng.cfg);
 	while (r->kids) {
 		struct kid *k = r->kids;

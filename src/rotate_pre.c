@@ -132,7 +132,13 @@ static void on_exit_pre(struct ev_loop *loop, ev_child *w, int revents)
 	(void)revents;
 	if (WIFEXITED(st) && !WEXITSTATUS(st)) {
 		rotate_pre_clear(r, l);
-		if (zi >= 0)
+		if (*r->eng.paused && p->errors) {
+			char msg[PATH_MAX + 128];
+
+			snprintf(msg, sizeof(msg), "%s: not rotated: sweepd was paused after its "
+						   "prerotate started", p->path);
+			json_object_array_add(p->errors, pathenc_json(msg));
+		} else if (zi >= 0)
 			rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, p->rel, p->ino),
 					 p->why, p->run ? p->run : &pass, p->errors, true);
 	} else {
@@ -278,9 +284,19 @@ static void start_queued(struct rotate *r)
 			continue;
 		}
 		*pp = q->next;
-		if (zi >= 0) /* gone or emptied meanwhile: nothing to do */
+		if ((zi < 0 || *r->eng.paused) && q->errors) {
+			char msg[PATH_MAX * 2 + 128], path[PATH_MAX * 2 + 8];
+
+			if (zi < 0 || rotate_zone_join(path, sizeof(path), &r->eng.cfg->zones[zi],
+						       q->rel) < 0)
+				snprintf(path, sizeof(path), "%s", q->rel);
+			snprintf(msg, sizeof(msg), "%s: not rotated: %s", path,
+				 zi < 0 ? "its zone is gone (a reload)" : "sweepd was paused");
+			json_object_array_add(q->errors, pathenc_json(msg));
+		} else if (zi >= 0) { /* gone or emptied meanwhile: nothing to do */
 			rotate_act_alone(r, zi, table_file_find(r->eng.table, (size_t)zi, q->rel, q->ino),
 					 q->why, q->run, q->errors, false);
+		}
 		pre_free(r, q);
 	}
 }

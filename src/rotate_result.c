@@ -442,8 +442,7 @@ void rotate_result_in(struct mover_job *mj, bool cancelled)
 	rotate_job_free(j);
 	r->inflight--;
 	if (!cancelled) {
-		rotate_arm(r);
-		rotate_save_lasts(r, r->eng.cfg);
+		rotate_tidy_soon(r); /* a batch of results: one arm, one save */
 	}
 	if (again)
 		rotate_due(r);

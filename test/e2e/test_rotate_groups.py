@@ -257,6 +257,35 @@ def stop_while_rotate_requests_wait_for_prerotates():
 
 
 @case
+def pause_while_rotate_requests_wait_for_prerotates():
+    """pause while a rotate request waits (four prerotates running, two logs queued): no
+    log is cut, and the reply says so for each, never a quiet success."""
+    root = tempfile.mkdtemp(prefix="sweepd-e2e-")
+    d = Daemon([zone('{ size = "1M"; compress = "off"; prerotate = '
+                     f'"echo $$ >> {root}/started; while [ -d {root} ] && [ ! -e {root}/go ]; do sleep 0.05; done"; }}')],
+               root=root)
+    try:
+        for i in range(6):
+            write(d.path("logs", f"app{i}.log"), b"a line\n" * 100)
+        d.settle()
+        s = request_later(d, {"cmd": "rotate", "zone": "logs"})
+        started = os.path.join(root, "started")
+        until("four prerotates", lambda: os.path.exists(started) and
+              len(open(started).read().split()) == 4)
+        ok(d.request({"cmd": "pause"}), "pause")
+        with open(os.path.join(root, "go"), "w"):
+            pass
+        r = reply_within(s, WAIT)
+        check(r is not None and not r["ok"] and
+              sum("sweepd was paused" in e for e in r["errors"]) == 6,
+              f"each of the six says it was not rotated: {r}")
+        equal(sum(len(copies(d.zones["logs"], f"app{i}.log")) for i in range(6)), 0,
+              "no log cut")
+    finally:
+        d.close()
+
+
+@case
 def empty_and_missing_logs_are_never_rotated():
     """A log with nothing in it is never rotated, by size, by every or by hand; a zone
     whose logs are gone is no error."""
